@@ -156,7 +156,7 @@ def detect_landmarks(image: np.ndarray, *, detect_max_side: int = 640, upsample:
     return sorted(faces, key=lambda f: f.area, reverse=True)
 
 
-def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.25) -> np.ndarray:
+def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.3) -> np.ndarray:
     """The 2x3 affine matrix mapping image pixels into a ``size`` x ``size`` square crop around ``box``.
 
     The square is centred on the box and ``1 + 2 * margin`` times its longer side.
@@ -168,7 +168,7 @@ def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.
     return np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], dtype=np.float32)
 
 
-def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Cut a square crop around a face box, resized to ``size``; return ``(crop, matrix)``.
 
     Parts of the square outside the image are filled by replicating the border. Map points into

@@ -1,0 +1,93 @@
+"""Notebook 01: scan a frame source, count faces per frame, and decide which frames make the dataset.
+
+The seed saved every frame, also the ones where dlib found no face (empty entries). Here a frame
+is kept only if exactly one face is found; the others are counted and listed, not stored as data.
+The result is a small JSON *manifest* (which frames of which video, read with which settings), so
+notebook 02 can re-read exactly those frames.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .data import sha256_of
+from .landmarks import detect_faces, to_gray
+from .paths import work_dir
+from .storage import load_json, save_json
+from .video import Source, read_frames, resolve, video_info
+
+
+def manifest_path(name: str) -> Path:
+    """Where the manifest of source ``name`` is stored (``data/work/01_capture/<name>.json``)."""
+    return work_dir("01_capture") / f"{name}.json"
+
+
+def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None, rotate: int = 0,
+                max_side: int | None = 640, detect_max_side: int = 640, progress: bool = True) -> dict[str, Any]:
+    """Read frames and count faces in each; return a manifest dict.
+
+    The manifest holds the read settings, the source's sha256, ``faces_per_frame`` for every frame
+    read, and ``kept`` (indices with exactly one face), ``no_face`` and ``several_faces``.
+    """
+    src = resolve(source)
+    info = video_info(src) if not isinstance(src, int) else {"source": src, "frames": None}
+    total = info["frames"] if info["frames"] and info["frames"] > 0 else None
+    if total is not None:
+        total = -(-total // step)
+        if max_frames is not None:
+            total = min(total, max_frames)
+    counts: dict[int, int] = {}
+    t0 = time.perf_counter()
+    frames = read_frames(src, step=step, max_frames=max_frames, rotate=rotate, max_side=max_side)
+    for frame in tqdm(frames, total=total, desc="scanning frames", disable=not progress, unit="frame"):
+        counts[frame.index] = len(detect_faces(to_gray(frame.image), detect_max_side=detect_max_side))
+    seconds = time.perf_counter() - t0
+    return {
+        "source": str(src),
+        "sha256": sha256_of(src) if not isinstance(src, int) else None,
+        "info": info,
+        "settings": {"step": step, "max_frames": max_frames, "rotate": rotate, "max_side": max_side,
+                     "detect_max_side": detect_max_side},
+        "faces_per_frame": {str(k): v for k, v in counts.items()},
+        "kept": [i for i, n in counts.items() if n == 1],
+        "no_face": [i for i, n in counts.items() if n == 0],
+        "several_faces": [i for i, n in counts.items() if n > 1],
+        "seconds": round(seconds, 2),
+    }
+
+
+def save_manifest(name: str, manifest: dict[str, Any]) -> Path:
+    """Save a manifest atomically under its name; return the path."""
+    return save_json(manifest_path(name), manifest)
+
+
+def load_manifest(name: str) -> dict[str, Any]:
+    """Load the manifest saved by notebook 01 for source ``name``."""
+    return load_json(manifest_path(name))
+
+
+def read_kept_frames(manifest: dict[str, Any]):
+    """Yield the manifest's kept frames again, read with the same settings (rotation, resize)."""
+    s = manifest["settings"]
+    kept = set(manifest["kept"])
+    for frame in read_frames(manifest["source"], step=s["step"], max_frames=s["max_frames"],
+                             rotate=s["rotate"], max_side=s["max_side"]):
+        if frame.index in kept:
+            yield frame
+
+
+def ensure_manifest(name: str = "sample", source: Source | None = None, **settings: Any) -> dict[str, Any]:
+    """Load notebook 01's manifest for ``name``; if missing (or made from another file), rebuild and save it, saying so."""
+    path = manifest_path(name)
+    src = resolve(source if source is not None else name)
+    if path.exists():
+        manifest = load_json(path)
+        if manifest.get("source") == str(src) and (isinstance(src, int) or manifest.get("sha256") == sha256_of(src)):
+            return manifest
+    print(f"No capture manifest for {name!r} at {path}: rebuilding what notebook 01 would have saved.")
+    manifest = scan_source(src, **settings)
+    save_manifest(name, manifest)
+    return manifest

@@ -1,0 +1,119 @@
+"""Notebook 02: run dlib's 68 landmarks on the kept frames and save face crops with their points.
+
+Saved per source as ``data/work/02_landmarks/<name>.npz`` (never pickle):
+
+=================  ========================  =============================================
+array              shape, dtype              meaning
+=================  ========================  =============================================
+``crops``          (N, S, S, 3) uint8        BGR face crops, S = crop size (default 128)
+``points``         (N, 68, 2) float32        dlib's points in crop pixels (x, y)
+``frame_points``   (N, 68, 2) float32        the same points in frame pixels
+``boxes``          (N, 4) int32              dlib's face box in frame pixels (l, t, r, b)
+``matrices``       (N, 2, 3) float32         frame -> crop affine transform
+``frame_index``    (N,) int32                frame number in the source video
+``timestamp``      (N,) float32              seconds from the start of the video
+``seconds``        (N,) float32              time dlib took on the frame (detect + predict)
+=================  ========================  =============================================
+
+``meta`` (JSON) holds the source, its sha256, the model file, crop size and margin.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .capture import ensure_manifest, read_kept_frames
+from .landmarks import crop_face, detect_landmarks, predictor_path, to_crop
+from .paths import work_dir
+from .storage import load_npz, save_npz
+
+
+@dataclass
+class LandmarkSet:
+    """Face crops and their 68 points from one source, in frame order (see the module docstring)."""
+
+    crops: np.ndarray
+    points: np.ndarray
+    frame_points: np.ndarray
+    boxes: np.ndarray
+    matrices: np.ndarray
+    frame_index: np.ndarray
+    timestamp: np.ndarray
+    seconds: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+
+def landmarks_path(name: str) -> Path:
+    """Where the landmark set of source ``name`` is stored."""
+    return work_dir("02_landmarks") / f"{name}.npz"
+
+
+def extract_landmarks(manifest: dict[str, Any], *, crop_size: int = 128, margin: float = 0.3,
+                      progress: bool = True) -> LandmarkSet:
+    """Run dlib on every kept frame of a notebook-01 manifest; crop each face and map its points into the crop.
+
+    A kept frame where the landmark pass now finds no face is skipped (it is reported in ``meta["lost"]``).
+    """
+    rows: dict[str, list] = {k: [] for k in ("crops", "points", "frame_points", "boxes", "matrices",
+                                             "frame_index", "timestamp", "seconds")}
+    lost: list[int] = []
+    detect_max_side = manifest["settings"].get("detect_max_side", 640)
+    for frame in tqdm(read_kept_frames(manifest), total=len(manifest["kept"]), desc="dlib landmarks",
+                      disable=not progress, unit="frame"):
+        t0 = time.perf_counter()
+        faces = detect_landmarks(frame.image, detect_max_side=detect_max_side)
+        dt = time.perf_counter() - t0
+        if not faces:
+            lost.append(frame.index)
+            continue
+        face = faces[0]
+        crop, m = crop_face(frame.image, face.box, crop_size, margin)
+        for key, value in (("crops", crop), ("points", to_crop(face.points, m)), ("frame_points", face.points),
+                           ("boxes", np.array(face.box, np.int32)), ("matrices", m),
+                           ("frame_index", frame.index), ("timestamp", frame.timestamp), ("seconds", dt)):
+            rows[key].append(value)
+    dtypes = {"crops": np.uint8, "points": np.float32, "frame_points": np.float32, "boxes": np.int32,
+              "matrices": np.float32, "frame_index": np.int32, "timestamp": np.float32, "seconds": np.float32}
+    shapes = {"crops": (0, crop_size, crop_size, 3), "points": (0, 68, 2), "frame_points": (0, 68, 2),
+              "boxes": (0, 4), "matrices": (0, 2, 3)}
+    arrays = {k: (np.stack(v).astype(dtypes[k]) if v else np.zeros(shapes.get(k, (0,)), dtypes[k]))
+              for k, v in rows.items()}
+    meta = {"source": manifest["source"], "sha256": manifest.get("sha256"), "model": predictor_path().name,
+            "crop_size": crop_size, "margin": margin, "lost": lost, "settings": manifest["settings"]}
+    return LandmarkSet(**arrays, meta=meta)
+
+
+def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
+    """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``."""
+    arrays = {k: getattr(ls, k) for k in ("crops", "points", "frame_points", "boxes", "matrices",
+                                          "frame_index", "timestamp", "seconds")}
+    return save_npz(landmarks_path(name), meta=ls.meta, **arrays)
+
+
+def load_landmark_set(name: str) -> LandmarkSet:
+    """Load the landmark set notebook 02 saved for ``name``."""
+    arrays, meta = load_npz(landmarks_path(name))
+    return LandmarkSet(**arrays, meta=meta)
+
+
+def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: float = 0.3,
+                        progress: bool = True, **capture_settings: Any) -> LandmarkSet:
+    """Load 02's landmark set for ``name`` (``"sample"`` or ``"other_person"``); rebuild 01 + 02 outputs if missing, saying so."""
+    path = landmarks_path(name)
+    if path.exists():
+        ls = load_landmark_set(name)
+        if ls.meta.get("crop_size") == crop_size and ls.meta.get("margin") == margin:
+            return ls
+    print(f"No landmark set for {name!r} at {path}: rebuilding what notebooks 01 and 02 would have saved.")
+    manifest = ensure_manifest(name, **({"progress": progress} | capture_settings))
+    ls = extract_landmarks(manifest, crop_size=crop_size, margin=margin, progress=progress)
+    save_landmark_set(name, ls)
+    return ls
