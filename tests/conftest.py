@@ -1,0 +1,49 @@
+"""Shared fixtures: real sample files (fetched once into the project's data/) and small synthetic inputs."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import data
+
+
+@pytest.fixture(scope="session")
+def sample_video():
+    """Path of the main sample video (472 frames, 640x360, one face)."""
+    return data.fetch("sample")
+
+
+@pytest.fixture(scope="session")
+def face_frame(sample_video):
+    """One BGR frame of the sample video with exactly one face."""
+    cap = cv2.VideoCapture(str(sample_video))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 50)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return frame
+
+
+@pytest.fixture(scope="session")
+def multi_face_image():
+    """A BGR photo with several faces."""
+    return cv2.imread(str(data.fetch("multi_face")))
+
+
+@pytest.fixture
+def no_face_video(tmp_path):
+    """A short synthetic video (20 frames of moving coloured shapes, no face), made in the test."""
+    path = tmp_path / "shapes.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for i in range(20):
+        img = np.full((120, 160, 3), 40, np.uint8)
+        cv2.circle(img, (20 + 6 * i, 60), 15, (0, 200, 255), -1)
+        cv2.rectangle(img, (100, 10 + 3 * i), (140, 40 + 3 * i), (255, 100, 0), -1)
+        writer.write(img)
+    writer.release()
+    return path

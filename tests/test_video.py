@@ -1,0 +1,84 @@
+"""Frame sources: reading, rotation, resizing, stepping, and every bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import CourseError
+from helpers.video import open_with_fallback, read_frames, resize_image, rotate_image, video_info
+
+
+def test_read_sample_with_step_and_timestamps(sample_video):
+    frames = list(read_frames("sample", step=50))
+    assert [f.index for f in frames] == list(range(0, 472, 50))
+    assert frames[0].image.shape == (360, 640, 3) and frames[0].image.dtype == np.uint8
+    fps = video_info(sample_video)["fps"]
+    assert frames[2].timestamp == pytest.approx(100 / fps)
+
+
+def test_max_frames_start_resize_and_rotate(sample_video):
+    frames = list(read_frames(sample_video, max_frames=3, start=10, max_side=320, rotate=90))
+    assert [f.index for f in frames] == [10, 11, 12]
+    assert frames[0].image.shape == (320, 180, 3)  # resized to 320x180, then rotated -> 180 wide
+
+
+def test_rotate_and_resize_images():
+    img = np.zeros((10, 20, 3), np.uint8)
+    img[0, 0] = 255  # top-left marker
+    r = rotate_image(img, 90)
+    assert r.shape == (20, 10, 3) and r[0, -1, 0] == 255  # clockwise: top-left goes to top-right
+    assert rotate_image(img, 180)[-1, -1, 0] == 255
+    assert resize_image(img, max_side=10).shape == (5, 10, 3)
+    assert resize_image(img, scale=2).shape == (20, 40, 3)
+    assert resize_image(img, max_side=100) is img  # never enlarges for max_side
+    with pytest.raises(CourseError, match="0, 90, 180 or 270"):
+        rotate_image(img, 45)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CourseError, match="video file not found.*SOURCE = 'sample'"):
+        next(read_frames(tmp_path / "Test.mp4"))
+
+
+def test_zero_byte_file(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(CourseError, match=r"empty \(0 bytes\).*again"):
+        next(read_frames(empty))
+
+
+def test_non_video_file(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 100)
+    with pytest.raises(CourseError, match="could not be decoded as a video"):
+        next(read_frames(text))
+
+
+def test_truncated_video(tmp_path, sample_video):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(sample_video.read_bytes()[:2000])  # header only: the moov atom is at the end
+    with pytest.raises(CourseError, match="could not be decoded"):
+        next(read_frames(broken))
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(CourseError, match="is a folder"):
+        next(read_frames(tmp_path))
+
+
+def test_missing_webcam_says_so_and_falls_back():
+    with pytest.raises(CourseError, match="no webcam could be opened at index 9.*sample"):
+        next(read_frames(9))
+    src, message = open_with_fallback(9)
+    assert str(src).endswith("WolfgangLanger_Pexels.mp4")
+    assert "falling back to the sample video" in message
+
+
+def test_fallback_does_not_hide_a_wrong_path(tmp_path):
+    with pytest.raises(CourseError, match="not found"):
+        open_with_fallback(tmp_path / "nope.mp4")
+
+
+def test_bad_step():
+    with pytest.raises(CourseError, match="step must be 1 or more"):
+        next(read_frames("sample", step=0))
