@@ -1,0 +1,441 @@
+"""Notebook 03: face crops and their 68 points as sharded TFRecord files, read back as a ``tf.data`` pipeline.
+
+A *record set* called ``name`` lives in one folder as
+
+* ``name-00000-of-00004.tfrecord`` ... : the *shards*, each a sequence of serialised ``tf.train.Example``\\ s;
+* ``name.json``: its *index* (shard files with their sizes and example counts, how the image is
+  stored, the crop size), written last, so a record set without an index was never finished.
+
+One ``tf.train.Example`` per face holds these *features*:
+
+================  ==============  ==========================================================
+feature           type            meaning
+================  ==============  ==========================================================
+``image``         bytes           the BGR crop, PNG-encoded (``encoding="png"``) or raw pixels
+``height``        int64           crop height in pixels
+``width``         int64           crop width in pixels
+``channels``      int64           3 (BGR)
+``points``        float x 136     dlib's 68 points in crop pixels, x0, y0, x1, y1 ...
+``source``        bytes           the source video's file name
+``frame_index``   int64           frame number in the source video
+``timestamp``     float           seconds from the start of the video
+================  ==============  ==========================================================
+
+Every write is atomic: shards go to temporary files that are renamed only when all of them are
+complete, and the index goes last; files of an older version are removed only after that. A
+truncated or corrupt shard is reported by name (:class:`~helpers.errors.CourseError`).
+
+The train / held-out split of a video is decided by *time* (:func:`time_split`): the last part of
+the video is held out, and a short gap before it is dropped, because neighbouring frames are
+near-duplicates and a random split would leak them into the test.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import cv2
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import CourseError
+from .paths import work_dir
+from .storage import load_json, save_json
+
+STAGE = "03_records"
+ENCODINGS = ("png", "raw")
+
+
+def records_dir() -> Path:
+    """Where notebook 03 writes its record sets (``data/work/03_records``)."""
+    return work_dir(STAGE)
+
+
+def _tf():
+    import tensorflow as tf  # imported lazily: TensorFlow takes seconds to load
+    return tf
+
+
+# ----------------------------------------------------------------------------------------------------------- writing
+def make_example(crop: np.ndarray, points: np.ndarray, *, source: str = "", frame_index: int = -1,
+                 timestamp: float = 0.0, encoding: str = "png") -> bytes:
+    """One face as a serialised ``tf.train.Example``: crop (H, W, 3) uint8 BGR, points (68, 2) crop pixels."""
+    tf = _tf()
+    crop = np.asarray(crop)
+    if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3:
+        raise CourseError(f"a crop must be an (H, W, 3) uint8 BGR image, got {crop.shape} {crop.dtype}. "
+                          "Use the crops saved by notebook 02.")
+    points = np.asarray(points, dtype=np.float32)
+    if points.shape != (68, 2):
+        raise CourseError(f"points must have shape (68, 2), got {points.shape}. Use the points saved by notebook 02.")
+    if encoding == "png":
+        ok, buf = cv2.imencode(".png", crop)
+        if not ok:
+            raise CourseError("OpenCV could not PNG-encode a crop. Check the crop is a valid image.")
+        data = buf.tobytes()
+    elif encoding == "raw":
+        data = np.ascontiguousarray(crop).tobytes()
+    else:
+        raise CourseError(f"encoding must be one of {ENCODINGS}, not {encoding!r}.")
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
+        "height": tf.train.Feature(int64_list=tf.train.Int64List(value=[crop.shape[0]])),
+        "width": tf.train.Feature(int64_list=tf.train.Int64List(value=[crop.shape[1]])),
+        "channels": tf.train.Feature(int64_list=tf.train.Int64List(value=[3])),
+        "points": tf.train.Feature(float_list=tf.train.FloatList(value=points.reshape(-1).tolist())),
+        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
+        "frame_index": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(frame_index)])),
+        "timestamp": tf.train.Feature(float_list=tf.train.FloatList(value=[float(timestamp)])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def shard_name(name: str, index: int, count: int) -> str:
+    """File name of shard ``index`` of ``count``: ``name-00001-of-00004.tfrecord``."""
+    return f"{name}-{index:05d}-of-{count:05d}.tfrecord"
+
+
+def index_path(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The index JSON of record set ``name``."""
+    return Path(folder or records_dir()) / f"{name}.json"
+
+
+def write_records(name: str, crops: np.ndarray, points: np.ndarray, *, frame_index: Iterable[int] | None = None,
+                  timestamp: Iterable[float] | None = None, source: str = "", encoding: str = "png",
+                  shard_size: int = 128, folder: str | os.PathLike | None = None,
+                  progress: bool = True) -> dict[str, Any]:
+    """Write faces as a sharded record set ``name``; return its index (also saved as ``name.json``).
+
+    crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) float32 crop pixels. Atomic: nothing replaces
+    an existing record set of the same name until every new shard is complete.
+    """
+    tf = _tf()
+    crops = np.asarray(crops)
+    points = np.asarray(points, dtype=np.float32)
+    n = len(crops)
+    if n == 0:
+        raise CourseError(f"no faces to write for record set {name!r}: the input is empty. "
+                          "Check that notebook 02 found faces in the video (run it again, or use another video).")
+    if len(points) != n:
+        raise CourseError(f"{n} crops but {len(points)} point sets: they must match one to one.")
+    if encoding not in ENCODINGS:
+        raise CourseError(f"encoding must be one of {ENCODINGS}, not {encoding!r}.")
+    frame_index = np.arange(n) if frame_index is None else np.asarray(list(frame_index))
+    timestamp = np.zeros(n) if timestamp is None else np.asarray(list(timestamp), dtype=np.float64)
+    folder = Path(folder or records_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    count = max(1, -(-n // max(1, int(shard_size))))
+    bounds = np.linspace(0, n, count + 1).astype(int)
+    old = _try_load_index(name, folder)
+    temps: list[Path] = []
+    shards: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    try:
+        with tqdm(total=n, desc=f"writing {name}", unit="face", disable=not progress) as bar:
+            for s in range(count):
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".tfrecord.tmp", dir=folder)
+                os.close(fd)
+                temps.append(Path(tmp))
+                with tf.io.TFRecordWriter(tmp) as writer:
+                    for i in range(bounds[s], bounds[s + 1]):
+                        writer.write(make_example(crops[i], points[i], source=source, frame_index=int(frame_index[i]),
+                                                  timestamp=float(timestamp[i]), encoding=encoding))
+                        bar.update(1)
+                shards.append({"file": shard_name(name, s, count), "examples": int(bounds[s + 1] - bounds[s]),
+                               "bytes": Path(tmp).stat().st_size})
+        for tmp, shard in zip(temps, shards):
+            os.replace(tmp, folder / shard["file"])
+    finally:
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
+    index = {"name": name, "examples": n, "encoding": encoding, "source": source,
+             "image_shape": list(crops.shape[1:]), "shards": shards,
+             "bytes": int(sum(s["bytes"] for s in shards)),
+             "frame_index": [int(v) for v in frame_index], "seconds": round(time.perf_counter() - t0, 3)}
+    save_json(index_path(name, folder), index)
+    if old:  # remove shards of the previous version that the new one did not overwrite
+        keep = {s["file"] for s in shards}
+        for s in old.get("shards", []):
+            if s["file"] not in keep and (folder / s["file"]).exists():
+                (folder / s["file"]).unlink()
+    return index
+
+
+def _try_load_index(name: str, folder: Path) -> dict[str, Any] | None:
+    path = index_path(name, folder)
+    if not path.exists():
+        return None
+    try:
+        return load_json(path)
+    except CourseError:
+        return None
+
+
+# ----------------------------------------------------------------------------------------------------------- reading
+def load_index(name: str, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The index of record set ``name`` (CourseError if it was never written)."""
+    path = index_path(name, folder)
+    if not path.exists():
+        raise CourseError(f"record set {name!r} does not exist ({path} is missing). Run notebook 03 "
+                          "(or helpers.records.ensure_records()) to write it.")
+    return load_json(path)
+
+
+def shard_paths(name: str, folder: str | os.PathLike | None = None) -> list[Path]:
+    """The shard files of record set ``name``, after checking each exists with the size written in the index."""
+    folder = Path(folder or records_dir())
+    index = load_index(name, folder)
+    paths = []
+    for shard in index["shards"]:
+        path = folder / shard["file"]
+        if not path.exists():
+            raise CourseError(f"{path} is missing from record set {name!r}. Run notebook 03 again to rewrite it.")
+        size = path.stat().st_size
+        if size != shard["bytes"]:
+            raise CourseError(f"{path} is truncated or was changed: {size} bytes instead of {shard['bytes']}. "
+                              "Delete it and run notebook 03 again to rewrite the records.")
+        paths.append(path)
+    return paths
+
+
+def check_shard(path: str | os.PathLike, expected: int | None = None) -> int:
+    """Read every record of one TFRecord file, checking its checksums; return the record count.
+
+    A truncated or corrupt file raises a CourseError naming it.
+    """
+    tf = _tf()
+    path = Path(path)
+    if not path.exists():
+        raise CourseError(f"{path} does not exist. Run notebook 03 to write the records.")
+    n = 0
+    try:
+        for _ in tf.data.TFRecordDataset(str(path)):
+            n += 1
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
+        raise CourseError(f"{path} is truncated or corrupt (record {n} cannot be read: "
+                          f"{exc.message.splitlines()[0] if hasattr(exc, 'message') else exc}). "
+                          "Delete it and run notebook 03 again to rewrite the records.") from None
+    if expected is not None and n != expected:
+        raise CourseError(f"{path} holds {n} records instead of {expected}. Delete it and run notebook 03 again.")
+    return n
+
+
+def check_records(name: str, folder: str | os.PathLike | None = None) -> int:
+    """Check every shard of record set ``name`` (sizes, checksums, counts); return the number of examples."""
+    folder = Path(folder or records_dir())
+    index = load_index(name, folder)
+    paths = shard_paths(name, folder)
+    return sum(check_shard(p, s["examples"]) for p, s in zip(paths, index["shards"]))
+
+
+def _feature_spec() -> dict:
+    tf = _tf()
+    return {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "height": tf.io.FixedLenFeature([], tf.int64),
+        "width": tf.io.FixedLenFeature([], tf.int64),
+        "channels": tf.io.FixedLenFeature([], tf.int64),
+        "points": tf.io.FixedLenFeature([136], tf.float32),
+        "source": tf.io.FixedLenFeature([], tf.string, default_value=""),
+        "frame_index": tf.io.FixedLenFeature([], tf.int64, default_value=-1),
+        "timestamp": tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+    }
+
+
+def parse_example(serialised, encoding: str, image_shape: tuple[int, int, int]) -> dict:
+    """Parse one serialised Example into tensors: image (H, W, 3) uint8 BGR, points (68, 2) float32, ...."""
+    tf = _tf()
+    ex = tf.io.parse_single_example(serialised, _feature_spec())
+    if encoding == "png":
+        image = tf.io.decode_png(ex["image"], channels=3)[..., ::-1]  # PNG stores RGB; back to OpenCV's BGR
+    else:
+        image = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), tf.stack([ex["height"], ex["width"], ex["channels"]]))
+    image = tf.ensure_shape(image, image_shape)
+    return {"image": image, "points": tf.reshape(ex["points"], (68, 2)), "source": ex["source"],
+            "frame_index": ex["frame_index"], "timestamp": ex["timestamp"]}
+
+
+def read_records(name: str, *, batch_size: int | None = 32, shuffle: int = 0, normalise: bool = True,
+                 cache: bool = False, prefetch: bool = True, seed: int = 42, check: bool = True,
+                 folder: str | os.PathLike | None = None):
+    """Record set ``name`` as a ``tf.data.Dataset`` of dicts (parse -> decode -> normalise -> [cache] -> shuffle -> batch -> prefetch).
+
+    normalise=True gives ``image`` float32 in [0, 1] and ``points`` divided by the crop size (0-1);
+    False keeps uint8 pixels and pixel points. ``shuffle`` = buffer size (0: keep file order).
+    ``check`` reads every shard once first so a corrupt file is reported by name.
+    """
+    tf = _tf()
+    folder = Path(folder or records_dir())
+    index = load_index(name, folder)
+    paths = shard_paths(name, folder)
+    if check:
+        for p, s in zip(paths, index["shards"]):
+            check_shard(p, s["examples"])
+    shape = tuple(index["image_shape"])
+    size = float(shape[0])
+    ds = tf.data.TFRecordDataset([str(p) for p in paths])
+    ds = ds.map(lambda s: parse_example(s, index["encoding"], shape), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    if normalise:
+        def _norm(ex):
+            return ex | {"image": tf.cast(ex["image"], tf.float32) / 255.0, "points": ex["points"] / size}
+        ds = ds.map(_norm, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(shuffle, seed=seed, reshuffle_each_iteration=True)
+    if batch_size:
+        ds = ds.batch(batch_size)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+@dataclass
+class FaceArrays:
+    """A record set read back into memory: crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) float32 crop pixels, ..."""
+
+    crops: np.ndarray
+    points: np.ndarray
+    frame_index: np.ndarray
+    timestamp: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+
+def load_arrays(name: str, folder: str | os.PathLike | None = None) -> FaceArrays:
+    """Read a whole record set through the pipeline (no normalising, file order) into numpy arrays."""
+    tf = _tf()
+    ds = read_records(name, batch_size=None, normalise=False, prefetch=False, folder=folder)
+    try:
+        rows = list(ds.batch(256).as_numpy_iterator())
+    except tf.errors.DataLossError as exc:  # pragma: no cover - check_shard catches this first
+        raise CourseError(f"record set {name!r} has a corrupt shard ({exc.message}). Run notebook 03 again.") from None
+    cat = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    source = cat["source"][0].decode() if len(cat["source"]) else ""
+    return FaceArrays(cat["image"], cat["points"].astype(np.float32), cat["frame_index"].astype(np.int32),
+                      cat["timestamp"].astype(np.float32), source)
+
+
+def verify_round_trip(name: str, crops: np.ndarray, points: np.ndarray,
+                      folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Read record set ``name`` back and compare with what was written; CourseError on any difference.
+
+    Returns ``{"examples", "images_equal", "max_point_error"}``.
+    """
+    back = load_arrays(name, folder)
+    crops, points = np.asarray(crops), np.asarray(points, dtype=np.float32)
+    if len(back) != len(crops):
+        raise CourseError(f"record set {name!r} holds {len(back)} faces, {len(crops)} were written. Run notebook 03 again.")
+    same = int(sum(np.array_equal(a, b) for a, b in zip(back.crops, crops)))
+    err = float(np.abs(back.points - points).max()) if len(points) else 0.0
+    if same != len(crops) or err != 0.0:
+        raise CourseError(f"round trip of {name!r} failed: {same}/{len(crops)} images equal, largest point "
+                          f"difference {err}. Delete data/work/03_records and run notebook 03 again.")
+    return {"examples": len(back), "images_equal": same, "max_point_error": err}
+
+
+def time_pipeline(name: str, *, epochs: int = 2, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
+                  step_ms: float = 0.0, folder: str | os.PathLike | None = None) -> dict[str, float]:
+    """Iterate the pipeline ``epochs`` times; return examples per second of each epoch (the first fills the cache).
+
+    ``step_ms`` > 0 pretends a training step of that many milliseconds consumes each batch (a sleep),
+    which is when ``prefetch`` pays: the next batch is prepared while the step runs.
+    """
+    ds = read_records(name, batch_size=batch_size, shuffle=256, cache=cache, prefetch=prefetch, check=False,
+                      folder=folder)
+    rates = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        n = 0
+        for b in ds:
+            n += int(b["image"].shape[0])
+            if step_ms:
+                time.sleep(step_ms / 1000)
+        rates.append(n / (time.perf_counter() - t0))
+    return {f"epoch {i + 1}": round(r) for i, r in enumerate(rates)}
+
+
+# ----------------------------------------------------------------------------------------------------------- split
+def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:
+    """Split a video's frames by time: the last ``held_out`` fraction is held out, ``gap`` seconds before it dropped.
+
+    Returns ``{"train": indices, "held_out": indices, "dropped": indices, "cutoff": seconds, ...}``
+    (indices into ``timestamps``). Never a random split: neighbouring frames are near-duplicates.
+    """
+    t = np.asarray(timestamps, dtype=np.float64)
+    if len(t) < 2:
+        raise CourseError(f"a time split needs at least 2 frames, got {len(t)}. Capture a longer video.")
+    if not 0 < held_out < 1:
+        raise CourseError(f"held_out must be a fraction between 0 and 1, not {held_out}.")
+    order = np.argsort(t, kind="stable")
+    cut_at = int(round(len(t) * (1 - held_out)))
+    cut_at = min(max(cut_at, 1), len(t) - 1)
+    cutoff = float(t[order[cut_at]])
+    train = order[t[order] < cutoff - gap]
+    test = order[t[order] >= cutoff]
+    dropped = order[(t[order] >= cutoff - gap) & (t[order] < cutoff)]
+    if len(train) == 0:
+        raise CourseError(f"no training frames left before {cutoff - gap:.2f} s: reduce gap or held_out.")
+    return {"train": train.tolist(), "held_out": test.tolist(), "dropped": dropped.tolist(),
+            "cutoff": round(cutoff, 3), "gap": gap, "held_out_fraction": held_out}
+
+
+def split_path() -> Path:
+    """The JSON file where notebook 03 records the train / held-out split."""
+    return records_dir() / "split.json"
+
+
+def write_dataset_records(*, held_out: float = 0.2, gap: float = 0.5, encoding: str = "png", shard_size: int = 128,
+                          progress: bool = True) -> dict[str, Any]:
+    """Write the course's record sets from notebook 02's output and record the split in ``split.json``.
+
+    ``sample_train`` / ``sample_heldout``: the sample video split by time; ``other_person_test``: all
+    frames of the second video (another person, only ever used for testing).
+    """
+    from .dataset import ensure_landmark_set
+
+    sample = ensure_landmark_set("sample", progress=progress)
+    other = ensure_landmark_set("other_person", progress=progress)
+    split = time_split(sample.timestamp, held_out, gap)
+    sets = {}
+    for name, ls, idx in (("sample_train", sample, split["train"]), ("sample_heldout", sample, split["held_out"]),
+                          ("other_person_test", other, list(range(len(other))))):
+        idx = np.asarray(idx, dtype=int)
+        index = write_records(name, ls.crops[idx], ls.points[idx], frame_index=ls.frame_index[idx],
+                              timestamp=ls.timestamp[idx], source=Path(ls.meta.get("source", "")).name,
+                              encoding=encoding, shard_size=shard_size, progress=progress)
+        sets[name] = {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
+    record = {"sample": {"frames": len(sample), "cutoff_seconds": split["cutoff"], "gap_seconds": gap,
+                         "held_out_fraction": held_out,
+                         "train_frames": [int(sample.frame_index[i]) for i in split["train"]],
+                         "held_out_frames": [int(sample.frame_index[i]) for i in split["held_out"]],
+                         "dropped_frames": [int(sample.frame_index[i]) for i in split["dropped"]]},
+              "other_person": {"frames": len(other), "use": "test only (another person)"},
+              "record_sets": sets, "encoding": encoding,
+              "crop_size": int(sample.meta.get("crop_size", sample.crops.shape[1])),
+              "margin": float(sample.meta.get("margin", 0.3))}
+    save_json(split_path(), record)
+    return record
+
+
+RECORD_SETS = ("sample_train", "sample_heldout", "other_person_test")
+
+
+def ensure_records(*, progress: bool = True) -> dict[str, Any]:
+    """Return notebook 03's split record; write the records first if any set is missing or damaged, saying so."""
+    try:
+        split = load_json(split_path())
+        for name in RECORD_SETS:
+            shard_paths(name)
+        return split
+    except CourseError as exc:
+        print(f"Records of notebook 03 not usable ({exc}); writing them now.")
+    return write_dataset_records(progress=progress)
