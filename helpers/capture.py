@@ -91,3 +91,39 @@ def ensure_manifest(name: str = "sample", source: Source | None = None, **settin
     manifest = scan_source(src, **settings)
     save_manifest(name, manifest)
     return manifest
+
+
+def prepare_source(source: Source, *, webcam_seconds: float = 10.0) -> tuple[str, str]:
+    """Turn the notebook's SOURCE into a video file path; return ``(path, message)``.
+
+    A webcam is recorded to ``data/work/01_capture/webcam.mp4`` first (so the rest of the course can
+    re-read the same frames); when no webcam can be opened, the sample video is used instead, and
+    the message says so.
+    """
+    from .video import open_with_fallback, record_webcam
+    src, message = open_with_fallback(source)
+    if isinstance(src, int):
+        path = record_webcam(src, work_dir("01_capture") / "webcam.mp4", seconds=webcam_seconds)
+        return str(path), f"recorded {webcam_seconds:g} s from webcam {src} to {path}"
+    return str(src), message
+
+
+def detection_at_sizes(image, sides: list[int], *, downscale_to: int | None = None) -> list[dict[str, Any]]:
+    """Run the face detector on ``image`` resized so its longer side is each of ``sides``.
+
+    ``downscale_to=None`` runs dlib on the full resized image (what the seed did); an int shrinks
+    big images to that side first (what :func:`helpers.landmarks.detect_landmarks` does).
+    Returns one row per size: ``{"side", "faces", "ms"}``.
+    """
+    import cv2
+    from .landmarks import load_models
+    load_models()  # load before timing
+    gray = to_gray(image)
+    rows = []
+    for side in sides:
+        f = side / max(gray.shape[:2])
+        resized = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+        t0 = time.perf_counter()
+        n = len(detect_faces(resized, detect_max_side=downscale_to or 0))
+        rows.append({"side": side, "faces": n, "ms": 1000 * (time.perf_counter() - t0)})
+    return rows

@@ -117,3 +117,16 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: f
     ls = extract_landmarks(manifest, crop_size=crop_size, margin=margin, progress=progress)
     save_landmark_set(name, ls)
     return ls
+
+
+def point_jumps(ls: LandmarkSet) -> np.ndarray:
+    """Mean point displacement from the previous face, in inter-ocular distances: (N,) float32 (first = 0).
+
+    Large values flag frames where dlib's points jumped, often a predictor slip.
+    """
+    if len(ls) < 2:
+        return np.zeros(len(ls), np.float32)
+    pts = ls.frame_points
+    iod = np.linalg.norm(pts[:, 36] - pts[:, 45], axis=1)
+    jump = np.linalg.norm(pts[1:] - pts[:-1], axis=2).mean(axis=1) / iod[1:]
+    return np.concatenate([[0.0], jump]).astype(np.float32)

@@ -50,3 +50,61 @@ def show_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def plot_scheme(points: np.ndarray, image: np.ndarray | None = None, size: float = 7.0):
+    """A labelled figure of the 68-point scheme: every index written next to its point, regions coloured."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(size, size))
+    if image is not None:
+        ax.imshow(bgr_to_rgb(image), cmap="gray" if image.ndim == 2 else None, alpha=0.6)
+    for name, idx in REGIONS.items():
+        b, g, r = REGION_COLORS[name]
+        pts = np.asarray(points)[list(idx)]
+        ax.plot(pts[:, 0], pts[:, 1], "o-", ms=4, lw=1, color=(r / 255, g / 255, b / 255),
+                label=f"{name}: {idx.start}-{idx.stop - 1}")
+        for i, (x, y) in zip(idx, pts):
+            ax.annotate(str(i), (x, y), fontsize=7, xytext=(2, -2), textcoords="offset points")
+    if image is None:
+        ax.invert_yaxis()
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="region: indices (0-based)")
+    fig.tight_layout()
+    return fig
+
+
+def browse_landmarks(ls, video: str | None = None):
+    """An ipywidgets slider over a :class:`~helpers.dataset.LandmarkSet`: the frame with its points, and the crop.
+
+    ``video`` (the source path, default ``ls.meta["source"]``) is re-read by frame index, so nothing
+    big is kept in memory. Returns the widget (display it as the last line of a cell).
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    cap = cv2.VideoCapture(str(video or ls.meta["source"]))
+    out = widgets.Output()
+    slider = widgets.IntSlider(value=0, min=0, max=max(0, len(ls) - 1), step=1, description="face #",
+                               continuous_update=False, layout=widgets.Layout(width="60%"))
+    label = widgets.Label()
+
+    def show(i: int) -> None:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(ls.frame_index[i]))
+        ok, frame = cap.read()
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [16, 9]})
+            if ok:
+                axes[0].imshow(bgr_to_rgb(draw_landmarks(frame, ls.frame_points[i], box=tuple(ls.boxes[i]))))
+            axes[1].imshow(bgr_to_rgb(draw_landmarks(ls.crops[i], ls.points[i], radius=1)))
+            for ax in axes:
+                ax.axis("off")
+            axes[0].set_title(f"frame {int(ls.frame_index[i])} at {float(ls.timestamp[i]):.2f} s")
+            axes[1].set_title("crop, points in crop pixels")
+            plt.show()
+        label.value = f"dlib took {1000 * float(ls.seconds[i]):.0f} ms on this frame"
+
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(0)
+    return widgets.VBox([widgets.HBox([slider, label]), out])

@@ -166,7 +166,7 @@ def open_with_fallback(source: Source) -> tuple[str | int, str]:
     try:
         cap, src = open_capture(source)
         cap.release()
-        return src, f"using {'webcam ' + str(src) if isinstance(src, int) else src}"
+        return src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(src).name}"
     except CourseError as exc:
         if not isinstance(resolve(source), int):
             raise

