@@ -1,0 +1,848 @@
+"""The live demo (notebook 06): frames -> faces -> 68 landmarks -> emotion -> emoji overlay, fast and stoppable.
+
+The pieces, each replaceable:
+
+- :class:`FrameSource` reads a webcam, a video file or the sample video into one reused buffer; a
+  webcam that cannot be opened falls back to the sample video (and says so).
+- :class:`LivePipeline` keeps the models (loaded once) and per-face *tracks*. dlib's detector runs on a
+  downscaled grey frame only every ``detect_every`` frames; in between, each face's box is predicted
+  from its previous 68 points (the landmarks *are* the tracker). Landmarks come from dlib's predictor
+  or the course CNN (notebook 04); emotion from the published mini-Xception peer or the course model
+  (notebook 05), on a crop aligned with the eyes, smoothed over the last frames. Per-stage timings are
+  kept in a fixed-size ring buffer.
+- :class:`LiveRunner` runs a pipeline on a source in a background thread; ``stop()`` always ends the
+  loop and releases the camera (the seed's ``q`` did not). :class:`LiveApp` is the ipywidgets UI on top.
+- ``python -m helpers.live`` opens an OpenCV window (``q`` or Esc quits) or, with ``--output``, writes
+  an annotated video; :func:`benchmark` compares with the seed's loop (``python -m helpers.bench live``).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from .emoji import paste_emoji
+from .errors import CourseError
+from .labels import EMOTIONS
+from .landmarks import REGION_COLORS, REGIONS, detect_faces, load_models, predict_points, to_gray
+from .video import Source, open_capture, open_with_fallback, resize_image, resolve, write_video
+
+STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
+"""The timed stages of one frame, in order."""
+
+LANDMARK_MODELS: dict[str, str] = {"dlib": "dlib 68-point predictor", "cnn": "course CNN (notebook 04)"}
+EMOTION_MODELS: dict[str, str] = {"peer": "published mini-Xception (FER2013)", "course": "course CNN (notebook 05)"}
+
+_POINT_COLORS = np.zeros((68, 3), np.uint8)
+for _name, _idx in REGIONS.items():
+    _POINT_COLORS[list(_idx)] = REGION_COLORS[_name]
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB."""
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+# --------------------------------------------------------------------------- models (loaded once)
+
+class DlibLandmarker:
+    """dlib's 68-point shape predictor behind the same interface as the course CNN."""
+
+    name = LANDMARK_MODELS["dlib"]
+
+    def __init__(self) -> None:
+        load_models()
+
+    def predict(self, image: np.ndarray, box: tuple[int, int, int, int], gray: np.ndarray | None = None) -> np.ndarray:
+        """Frame (BGR or grey) + face box (l, t, r, b) -> (68, 2) float32 frame pixels."""
+        return predict_points(to_gray(image) if gray is None else gray, box)
+
+
+@functools.lru_cache(maxsize=None)
+def load_landmarker(kind: str = "dlib"):
+    """``"dlib"`` or ``"cnn"`` -> a landmarker with ``name`` and ``predict(image, box) -> (68, 2)``; loaded once.
+
+    ``"cnn"`` trains a small model first if notebook 04's model is missing (``ensure_landmark_model``).
+    """
+    if kind == "dlib":
+        return DlibLandmarker()
+    if kind == "cnn":
+        from .landmark_cnn import CNNLandmarker, ensure_landmark_model
+        return CNNLandmarker(ensure_landmark_model())
+    raise CourseError(f"unknown landmark model {kind!r}: use one of {', '.join(LANDMARK_MODELS)}.")
+
+
+class _PeerFallback:
+    """The published mini-Xception peer, loaded directly (used only while helpers.emotion is missing)."""
+
+    name = EMOTION_MODELS["peer"]
+
+    def __init__(self) -> None:
+        import keras
+        import tensorflow as tf
+        from .data import fetch
+        self.model = keras.models.load_model(fetch("emotion_model"), compile=False)
+        self.size = int(self.model.input_shape[1])
+        self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True,
+                                 input_signature=[tf.TensorSpec((None, self.size, self.size, 1), tf.float32)])
+
+    def predict_proba(self, face: np.ndarray) -> np.ndarray:
+        """Grey uint8 crop -> (7,) float32 probabilities in EMOTIONS order."""
+        face = to_gray(face)
+        if face.shape != (self.size, self.size):
+            face = cv2.resize(face, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        x = (face.astype(np.float32) / 127.5 - 1.0)[None, :, :, None]
+        return self._call(x).numpy()[0].astype(np.float32)
+
+
+def _align_fallback(image: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
+    """Grey square crop with the eyes level, the face filling it (used only while helpers.emotion is missing)."""
+    pts = np.asarray(points, np.float32)
+    left, right = pts[36:42].mean(axis=0), pts[42:48].mean(axis=0)
+    angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    side = 1.2 * float(max(hi - lo))
+    center = (float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2 - 0.06 * side))
+    m = cv2.getRotationMatrix2D(center, angle, size / side)
+    m[:, 2] += (size / 2 - center[0], size / 2 - center[1])
+    return cv2.warpAffine(to_gray(image), m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+@functools.lru_cache(maxsize=None)
+def load_emotion(kind: str = "peer"):
+    """``"peer"`` or ``"course"`` -> a classifier with ``name`` and ``predict_proba(grey crop) -> (7,)``; loaded once.
+
+    ``"course"`` trains a small model first if notebook 05's model is missing (``ensure_emotion_model``).
+    """
+    if kind not in EMOTION_MODELS:
+        raise CourseError(f"unknown emotion model {kind!r}: use one of {', '.join(EMOTION_MODELS)}.")
+    try:
+        from .emotion import EmotionClassifier, ensure_emotion_model
+    except ImportError:
+        if kind == "peer":
+            return _PeerFallback()
+        raise
+    if kind == "peer":
+        return EmotionClassifier.peer()
+    return EmotionClassifier.course(ensure_emotion_model())
+
+
+def align_face(image: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
+    """FER-style grey crop (size, size) uint8 from a frame and its 68 points (eyes level)."""
+    try:
+        from .emotion import align_face as _align
+    except ImportError:
+        _align = _align_fallback
+    return _align(image, points, size)
+
+
+# --------------------------------------------------------------------------- timings
+
+class StageTimer:
+    """Per-stage durations of the last ``window`` frames, in a preallocated ring buffer (memory stays flat)."""
+
+    def __init__(self, stages: tuple[str, ...] = STAGES, window: int = 120) -> None:
+        self.stages = stages
+        self._ms = np.zeros((window, len(stages)), np.float64)
+        self._wall = np.zeros(window, np.float64)  # perf_counter at the end of each frame
+        self._row = np.zeros(len(stages), np.float64)
+        self.frames = 0
+
+    def add(self, stage: str, ms: float) -> None:
+        """Add ``ms`` milliseconds to ``stage`` for the current frame."""
+        self._row[self.stages.index(stage)] += ms
+
+    def end_frame(self) -> None:
+        """Close the current frame: store its row and start a new one."""
+        i = self.frames % len(self._wall)
+        self._ms[i] = self._row
+        self._wall[i] = time.perf_counter()
+        self._row[:] = 0
+        self.frames += 1
+
+    def reset(self) -> None:
+        self.frames = 0
+        self._row[:] = 0
+
+    def last(self) -> np.ndarray:
+        """The ms per stage of the last finished frame (a view into the ring buffer)."""
+        return self._ms[(self.frames - 1) % len(self._wall)]
+
+    def summary(self) -> dict[str, float]:
+        """Mean ms per stage over the window, their sum ``total`` and ``fps`` (from the wall clock)."""
+        n = min(self.frames, len(self._wall))
+        if n == 0:
+            return {**{s: 0.0 for s in self.stages}, "total": 0.0, "fps": 0.0}
+        mean = self._ms[:n].mean(axis=0)
+        out = {s: float(v) for s, v in zip(self.stages, mean)}
+        out["total"] = float(mean.sum())
+        if n >= 2:
+            i_last = (self.frames - 1) % len(self._wall)
+            i_first = (self.frames - n) % len(self._wall)
+            span = self._wall[i_last] - self._wall[i_first]
+            out["fps"] = float((n - 1) / span) if span > 0 else 0.0
+        else:
+            out["fps"] = 1000.0 / out["total"] if out["total"] > 0 else 0.0
+        return out
+
+    def text(self) -> str:
+        """One-line readout: ``fps | stage ms ...``."""
+        s = self.summary()
+        return f"{s['fps']:.0f} fps | " + "  ".join(f"{k} {s[k]:.1f}" for k in self.stages) + " ms"
+
+
+# --------------------------------------------------------------------------- tracks and the pipeline
+
+@dataclass
+class Track:
+    """One face followed over frames: box, points, smoothed emotion probabilities."""
+
+    id: int
+    box: tuple[int, int, int, int]
+    points: np.ndarray
+    rel: np.ndarray  # detector box relative to the points' bounding box (4,), to re-make boxes between detections
+    history: np.ndarray  # (smooth, 7) ring buffer of emotion probabilities
+    count: int = 0
+    probs: np.ndarray = field(default_factory=lambda: np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32))
+
+    def push(self, p: np.ndarray) -> None:
+        """Add one prediction and update the smoothed ``probs`` (mean of the last ``len(history)``)."""
+        self.history[self.count % len(self.history)] = p
+        self.count += 1
+        self.probs = self.history[:min(self.count, len(self.history))].mean(axis=0)
+
+    @property
+    def emotion(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probs))]
+
+
+def _points_bbox(points: np.ndarray) -> np.ndarray:
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    return np.array([lo[0], lo[1], hi[0], hi[1]], np.float32)
+
+
+def _relative_box(box: tuple[int, int, int, int], points: np.ndarray) -> np.ndarray:
+    bb = _points_bbox(points)
+    w, h = max(bb[2] - bb[0], 1.0), max(bb[3] - bb[1], 1.0)
+    return (np.asarray(box, np.float32) - bb) / np.array([w, h, w, h], np.float32)
+
+
+def _box_from_points(points: np.ndarray, rel: np.ndarray) -> tuple[int, int, int, int]:
+    bb = _points_bbox(points)
+    w, h = bb[2] - bb[0], bb[3] - bb[1]
+    b = bb + rel * np.array([w, h, w, h], np.float32)
+    return tuple(int(round(v)) for v in b)
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class LiveConfig:
+    """Every knob of the live pipeline (the notebook's parameters cell sets these)."""
+
+    landmarks: str = "dlib"       # "dlib" | "cnn"
+    emotion: str = "peer"         # "peer" | "course"
+    detect_every: int = 5         # run the detector every N frames; track with the landmarks in between
+    detect_max_side: int = 320    # shrink the grey frame to this longer side before detecting
+    max_faces: int = 4            # follow at most this many faces (largest first)
+    smooth: int = 8               # average the emotion over the last N predictions of a face
+    crop_size: int = 64           # side of the aligned grey face crop given to the emotion model
+    draw_points: bool = True
+    draw_emoji: bool = True
+
+
+class LivePipeline:
+    """Faces, landmarks, emotion and overlay for a stream of frames; models load once, state is per face.
+
+    ``process(image)`` returns the annotated frame (a buffer reused from frame to frame: copy it to
+    keep it) and the list of :class:`Track` for this frame. ``timer`` holds the per-stage timings.
+    """
+
+    def __init__(self, config: LiveConfig | None = None, **overrides) -> None:
+        cfg = config or LiveConfig()
+        if overrides:
+            cfg = LiveConfig(**{**cfg.__dict__, **overrides})
+        if cfg.detect_every < 1 or cfg.max_faces < 1 or cfg.smooth < 1:
+            raise CourseError("detect_every, max_faces and smooth must be 1 or more.")
+        self.config = cfg
+        self.landmarker = load_landmarker(cfg.landmarks)
+        self.classifier = load_emotion(cfg.emotion)
+        self.timer = StageTimer()
+        self.tracks: list[Track] = []
+        self.frame_index = 0
+        self._next_id = 0
+        self._canvas: np.ndarray | None = None
+        self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
+
+    def reset(self) -> None:
+        """Forget the faces and timings (a new video starts)."""
+        self.tracks = []
+        self.frame_index = 0
+        self.timer.reset()
+
+    # -- stages
+    def _detect(self, gray: np.ndarray) -> None:
+        found = detect_faces(gray, detect_max_side=self.config.detect_max_side)
+        found.sort(key=lambda bs: (bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]), reverse=True)
+        boxes = [b for b, _ in found[:self.config.max_faces]]
+        tracks: list[Track] = []
+        free = list(self.tracks)
+        for box in boxes:  # keep a face's emotion history when the detector finds it again
+            best = max(free, key=lambda t: _iou(t.box, box), default=None)
+            if best is not None and _iou(best.box, box) > 0.3:
+                free.remove(best)
+                best.box, best.rel = box, None
+                tracks.append(best)
+            else:
+                tracks.append(Track(self._next_id, box, np.zeros((68, 2), np.float32), None,
+                                    np.zeros((self.config.smooth, len(EMOTIONS)), np.float32)))
+                self._next_id += 1
+        self.tracks = tracks
+
+    def _landmarks(self, image: np.ndarray, gray: np.ndarray) -> None:
+        h, w = gray.shape[:2]
+        kept = []
+        for t in self.tracks:
+            if t.rel is not None:  # between detections: the box follows the last points
+                t.box = _box_from_points(t.points, t.rel)
+            l, tp, r, b = t.box
+            if r - l < 8 or b - tp < 8 or r <= 0 or b <= 0 or l >= w or tp >= h:
+                continue  # the face left the frame: drop it until the detector finds it again
+            if isinstance(self.landmarker, DlibLandmarker):
+                t.points = self.landmarker.predict(image, t.box, gray)
+            else:
+                t.points = np.asarray(self.landmarker.predict(image, t.box), np.float32)
+            if t.rel is None:
+                t.rel = _relative_box(t.box, t.points)
+            kept.append(t)
+        self.tracks = kept
+
+    def _emotion(self, gray: np.ndarray) -> None:
+        for t in self.tracks:
+            crop = align_face(gray, t.points, self.config.crop_size)
+            t.push(np.asarray(self.classifier.predict_proba(crop), np.float32))
+
+    def _draw(self, image: np.ndarray) -> np.ndarray:
+        if self._canvas is None or self._canvas.shape != image.shape:
+            self._canvas = np.empty_like(image)
+        out = self._canvas
+        np.copyto(out, image)
+        draw_overlay(out, self.tracks, banner=self.banner, readout=self.timer.text() if self.timer.frames else "",
+                     points=self.config.draw_points, emoji=self.config.draw_emoji)
+        return out
+
+    def process(self, image: np.ndarray) -> tuple[np.ndarray, list[Track]]:
+        """One BGR frame (H, W, 3) uint8 -> (annotated frame, faces). The annotated frame is reused: copy to keep."""
+        if image is None or image.size == 0:
+            raise CourseError("empty frame: the source delivered no image. Check the webcam or video file.")
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        tick = time.perf_counter()
+        gray = to_gray(image)
+        if self.frame_index % self.config.detect_every == 0 or not self.tracks:
+            self._detect(gray)
+        tock = time.perf_counter(); self.timer.add("detect", (tock - tick) * 1000); tick = tock
+        self._landmarks(image, gray)
+        tock = time.perf_counter(); self.timer.add("landmarks", (tock - tick) * 1000); tick = tock
+        self._emotion(gray)
+        tock = time.perf_counter(); self.timer.add("emotion", (tock - tick) * 1000); tick = tock
+        out = self._draw(image)
+        self.timer.add("draw", (time.perf_counter() - tick) * 1000)
+        self.timer.end_frame()
+        self.frame_index += 1
+        return out, self.tracks
+
+
+def draw_overlay(image: np.ndarray, tracks: list[Track], *, banner: str = "", readout: str = "",
+                 points: bool = True, emoji: bool = True) -> np.ndarray:
+    """Draw box, 68 points, emotion name with a probability bar and an emoji per face, plus a banner, in place."""
+    h, w = image.shape[:2]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for t in tracks:
+        l, tp, r, b = t.box
+        k = int(np.argmax(t.probs))
+        p = float(t.probs[k])
+        cv2.rectangle(image, (l, tp), (r, b), (0, 255, 255), 2)
+        if points:
+            for (x, y), c in zip(t.points.astype(np.int32), _POINT_COLORS):
+                cv2.circle(image, (int(x), int(y)), 2, tuple(int(v) for v in c), -1)
+        label = f"{EMOTIONS[k]} {p:.2f}"
+        top = 38 if (banner or readout) else 0
+        y0 = tp - 30 if tp - 30 >= top else (b + 2 if b + 30 < h else max(tp + 2, top))  # above, else below the box
+        cv2.rectangle(image, (l, y0), (l + max(r - l, 120), y0 + 28), (0, 0, 0), -1)
+        cv2.putText(image, label, (l + 4, y0 + 16), font, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(image, (l + 4, y0 + 20), (l + 4 + int(p * (max(r - l, 120) - 8)), y0 + 25), (0, 220, 0), -1)
+        if emoji:
+            size = int(np.clip((b - tp) * 0.45, 32, 128))
+            x = r + 6 if r + 6 + size <= w else max(l - 6 - size, 0)
+            paste_emoji(image, EMOTIONS[k], (x, max(tp, 0)), size)
+    if banner or readout:
+        cv2.rectangle(image, (0, 0), (w, 36 if readout else 20), (0, 0, 0), -1)
+        cv2.putText(image, banner, (6, 14), font, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+        if readout:
+            cv2.putText(image, readout, (6, 31), font, 0.42, (0, 255, 255), 1, cv2.LINE_AA)
+    return image
+
+
+# --------------------------------------------------------------------------- frame source and runner
+
+class FrameSource:
+    """Frames from a webcam index, a video file or ``"sample"``, read into one reused buffer.
+
+    A webcam that cannot be opened falls back to the sample video (``message`` says so). ``loop``
+    rewinds a file at its end; ``max_side`` shrinks large frames. Use as a context manager, or call
+    ``release()``: the capture is released exactly once, and ``released`` tells.
+    """
+
+    def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640) -> None:
+        src, self.message = open_with_fallback(source)
+        self.source = src
+        self.is_camera = isinstance(src, int)
+        self.loop = loop and not self.is_camera
+        self.max_side = max_side
+        self._cap, _ = open_capture(src)
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 30.0)
+        self.frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
+        self._buf: np.ndarray | None = None
+        self._lock = threading.Lock()
+        self.released = False
+
+    def read(self) -> np.ndarray | None:
+        """The next BGR frame (the reused buffer, or a resized copy), or None at the end of a file / after release."""
+        with self._lock:
+            if self.released:
+                return None
+            ok, image = self._cap.read(self._buf)
+            if (not ok or image is None) and self.loop:
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, image = self._cap.read(self._buf)
+            if not ok or image is None:
+                if self.is_camera:
+                    raise CourseError(f"the webcam at index {self.source} stopped delivering frames. "
+                                      "Check that no other program uses it, or use the sample video.")
+                return None
+            self._buf = image
+        return resize_image(image, max_side=self.max_side) if self.max_side else image
+
+    def release(self) -> None:
+        """Release the capture (idempotent)."""
+        with self._lock:
+            if not self.released:
+                self._cap.release()
+                self.released = True
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        try:
+            self.release()
+        except Exception:
+            pass
+
+
+def iter_annotated(pipeline: LivePipeline, source: FrameSource, frames: int | None = None) -> Iterator[np.ndarray]:
+    """Yield annotated frames (the reused buffer) until the source ends or ``frames`` were processed; times 'read'."""
+    n = 0
+    while frames is None or n < frames:
+        tick = time.perf_counter()
+        image = source.read()
+        if image is None:
+            return
+        pipeline.timer.add("read", (time.perf_counter() - tick) * 1000)
+        out, _ = pipeline.process(image)
+        yield out
+        n += 1
+
+
+class LiveRunner:
+    """Run a pipeline on a source in a background thread; ``stop()`` always ends it and releases the source.
+
+    ``on_frame(annotated, pipeline)`` is called for each frame from the worker thread (the annotated
+    image is reused: copy it to keep it). ``realtime`` paces a video file to its own fps (for viewing).
+    Errors in the worker are kept in ``error`` and the source is released all the same.
+    """
+
+    def __init__(self, pipeline: LivePipeline, source: Source | FrameSource = 0, *,
+                 on_frame: Callable[[np.ndarray, LivePipeline], None] | None = None,
+                 max_frames: int | None = None, loop: bool = True, realtime: bool = False) -> None:
+        self.pipeline = pipeline
+        self.source = source if isinstance(source, FrameSource) else FrameSource(source, loop=loop)
+        self.message = self.source.message
+        self.on_frame = on_frame
+        self.max_frames = max_frames
+        self.realtime = realtime
+        self.frames = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def released(self) -> bool:
+        return self.source.released
+
+    def start(self) -> "LiveRunner":
+        """Start the worker thread (once)."""
+        if self._thread is not None:
+            raise CourseError("this runner was already started; make a new LiveRunner to run again.")
+        self._thread = threading.Thread(target=self._run, name="live-runner", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        period = 1.0 / self.source.fps if self.realtime and not self.source.is_camera else 0.0
+        try:
+            for out in iter_annotated(self.pipeline, self.source, self.max_frames):
+                if self._stop.is_set():
+                    break
+                self.frames += 1
+                if self.on_frame is not None:
+                    self.on_frame(out, self.pipeline)
+                if period:
+                    self._stop.wait(max(0.0, period - self.pipeline.timer.summary()["total"] / 1000))
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # keep it for the caller; the finally still releases
+            self.error = exc
+        finally:
+            self.source.release()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the loop to end, wait for it, and release the source (even if the thread is stuck)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self.source.release()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait until the loop ends on its own (``max_frames`` reached, or the end of a file)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+# --------------------------------------------------------------------------- headless run (notebook, CLI, benchmark)
+
+@dataclass
+class RunReport:
+    """What a headless run measured."""
+
+    frames: int
+    seconds: float
+    fps: float
+    stage_ms: dict[str, float]
+    rss_start_mb: float
+    rss_end_mb: float
+    kept: list[np.ndarray]
+    message: str
+    faces_per_frame: float
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return self.rss_end_mb - self.rss_start_mb
+
+
+def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int = 300, *, keep: int = 4,
+                 loop: bool = True, warmup: int = 5, progress: bool = False) -> RunReport:
+    """Process ``frames`` frames without a window; return fps, mean ms per stage (over the whole run) and RSS.
+
+    ``keep`` annotated frames, evenly spread, are copied into the report. The first ``warmup`` frames
+    (first calls are slow) are not timed. RSS is measured after the warm-up and at the end.
+    """
+    kept_at = set(np.linspace(warmup, warmup + frames - 1, keep).astype(int).tolist()) if keep else set()
+    kept: list[np.ndarray] = []
+    totals = np.zeros(len(STAGES), np.float64)
+    faces = 0
+    with FrameSource(source, loop=loop) as src:
+        pipeline.reset()
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=frames, desc="live pipeline", unit="frame")
+        rss0, t0, n = rss_mb(), time.perf_counter(), 0
+        for i, out in enumerate(iter_annotated(pipeline, src, warmup + frames)):
+            if i < warmup:
+                if i == warmup - 1:
+                    rss0, t0 = rss_mb(), time.perf_counter()
+                continue
+            n += 1
+            totals += pipeline.timer.last()
+            faces += len(pipeline.tracks)
+            if i in kept_at:
+                kept.append(out.copy())
+            if bar is not None:
+                bar.update(1)
+        seconds = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        message = src.message
+    if n == 0:
+        raise CourseError("the source delivered no frames after the warm-up: use a longer video or loop=True.")
+    stage = {s: float(v / n) for s, v in zip(STAGES, totals)}
+    stage["total"] = float(totals.sum() / n)
+    return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n)
+
+
+# --------------------------------------------------------------------------- ipywidgets UI
+
+class LiveApp:
+    """The notebook UI: a live image, Start/Stop, dropdowns for source / landmarks / emotion, an fps readout.
+
+    The buttons call :meth:`start` and :meth:`stop`, which work without a browser too (tests call them).
+    Stop always ends the loop and releases the camera. Frames are sent to the browser at most
+    ``display_fps`` times a second so the notebook's message queue cannot pile up (the seed's leak).
+    """
+
+    def __init__(self, config: LiveConfig | None = None, *, sources: tuple = ("webcam 0", "sample", "other_person"),
+                 display_fps: float = 15.0, max_frames: int | None = None) -> None:
+        import ipywidgets as w
+        self.config = config or LiveConfig()
+        self.max_frames = max_frames
+        self.display_period = 1.0 / display_fps
+        self.runner: LiveRunner | None = None
+        self._last_shown = 0.0
+        self.image = w.Image(format="jpeg", width=640)
+        self.start_button = w.Button(description="Start", button_style="success", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.source = w.Dropdown(options=list(sources), value=sources[0], description="source")
+        self.landmarks = w.Dropdown(options=list(LANDMARK_MODELS), value=self.config.landmarks, description="landmarks")
+        self.emotion = w.Dropdown(options=list(EMOTION_MODELS), value=self.config.emotion, description="emotion")
+        self.status = w.HTML("press Start")
+        self.readout = w.HTML("")
+        self.start_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.widget = w.VBox([w.HBox([self.start_button, self.stop_button]),
+                              w.HBox([self.source, self.landmarks, self.emotion]),
+                              self.status, self.image, self.readout])
+
+    def _ipython_display_(self):  # display(app) shows the UI
+        from IPython.display import display
+        display(self.widget)
+
+    @staticmethod
+    def _source_value(name: str) -> Source:
+        return int(name.split()[-1]) if name.startswith("webcam") else name
+
+    def _on_frame(self, out: np.ndarray, pipeline: LivePipeline) -> None:
+        now = time.perf_counter()
+        if now - self._last_shown < self.display_period:
+            return
+        self._last_shown = now
+        ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            self.image.value = jpg.tobytes()
+        s = pipeline.timer.summary()
+        self.readout.value = ("<code>" + f"{s['fps']:.0f} fps &nbsp; " +
+                              " &nbsp; ".join(f"{k} {s[k]:.1f} ms" for k in STAGES) + "</code>")
+
+    def start(self) -> None:
+        """Start processing with the chosen source and models (stops a previous run first)."""
+        self.stop()
+        self.status.value = "loading models (once) ..."
+        try:
+            cfg = LiveConfig(**{**self.config.__dict__, "landmarks": self.landmarks.value, "emotion": self.emotion.value})
+            pipeline = LivePipeline(cfg)
+            self.runner = LiveRunner(pipeline, self._source_value(self.source.value), on_frame=self._on_frame,
+                                     max_frames=self.max_frames, loop=True, realtime=True)
+        except CourseError as exc:
+            self.status.value = f"<b>error:</b> {exc}"
+            return
+        self.runner.start()
+        self.status.value = f"{self.runner.message} &nbsp;|&nbsp; {pipeline.banner}"
+        self.start_button.disabled, self.stop_button.disabled = True, False
+
+    def stop(self) -> None:
+        """Stop the loop and release the camera (safe to call any time)."""
+        if self.runner is not None:
+            self.runner.stop()
+            if self.runner.error is not None:
+                self.status.value = f"<b>stopped by an error:</b> {self.runner.error}"
+            else:
+                self.status.value = f"stopped after {self.runner.frames} frames; source released: {self.runner.released}"
+        self.start_button.disabled, self.stop_button.disabled = False, True
+
+
+# --------------------------------------------------------------------------- benchmark
+
+def _baseline_model():
+    """The seed's emotion CNN (48x48 grey -> 7): notebook 05's baseline builder if present, else the seed's architecture."""
+    try:
+        from . import emotion
+        builder = getattr(emotion, "build_baseline", None)
+    except ImportError:
+        builder = None
+    if builder is not None:
+        return builder(), "helpers.emotion.build_baseline (untrained weights; predict speed does not depend on them)"
+    import keras
+    from keras import layers
+    model = keras.Sequential([
+        keras.Input((48, 48, 1)),
+        layers.Conv2D(32, 3, activation="relu"), layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Dropout(0.25),
+        layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2), layers.Dropout(0.25),
+        layers.Flatten(), layers.Dense(1024, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(7, activation="softmax")])
+    return model, "seed architecture from shared/seeds/README.md, untrained (predict speed does not depend on weights)"
+
+
+def seed_style_loop(source: Source = "sample", frames: int = 100, model=None) -> dict:
+    """The seed's live loop as written: Haar cascade (1.3, 5), crop, 48x48, ``model.predict`` per face, putText.
+
+    Returns fps, frames, faces found and RSS before/after (MB).
+    """
+    if not hasattr(cv2, "CascadeClassifier"):
+        raise CourseError("this OpenCV has no CascadeClassifier (OpenCV 5 removed it); the seed loop needs opencv 4.x.")
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if model is None:
+        model, _ = _baseline_model()
+    names = ["Angry", "Disgusted", "Fearful", "Happy", "Neutral", "Sad", "Surprised"]
+    cap, _ = open_capture(resolve(source))
+    faces = 0
+    try:
+        ok, frame = cap.read()
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        model.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=0)  # warm-up, as a running GUI would be
+        rss0, t0 = rss_mb(), time.perf_counter()
+        for _ in range(frames):
+            ok, frame = cap.read()
+            if not ok:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = cap.read()
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            num_faces = cascade.detectMultiScale(gray, scaleFactor=1.3, minNeighbors=5)
+            for (x, y, w, h) in num_faces:
+                cv2.rectangle(frame, (x, y - 50), (x + w, y + h + 10), (255, 0, 0), 2)
+                roi = gray[y:y + h, x:x + w]
+                cropped = np.expand_dims(np.expand_dims(cv2.resize(roi, (48, 48)), -1), 0)
+                prediction = model.predict(cropped, verbose=0)
+                cv2.putText(frame, names[int(np.argmax(prediction))], (x + 20, y - 60), cv2.FONT_HERSHEY_SIMPLEX,
+                            1, (255, 255, 255), 2, cv2.LINE_AA)
+                faces += 1
+        seconds = time.perf_counter() - t0
+    finally:
+        cap.release()
+    return {"fps": frames / seconds, "frames": frames, "faces_per_frame": faces / frames,
+            "rss_start_mb": rss0, "rss_end_mb": rss_mb()}
+
+
+def benchmark(quick: bool = False) -> dict:
+    """Seed-style loop vs the course pipeline on the sample video (640x360), in one process; one JSON-able dict.
+
+    Course pipeline: dlib landmarks + peer emotion + overlay, detection every 5 frames at 320 px. Its
+    fps and per-stage ms come from the memory run: 5,000 frames looping the video (500 with ``quick``),
+    with RSS after a warm-up and at the end. Also timed: dlib detection + 68 points on every full frame.
+    """
+    import keras
+    seed_frames, course_frames = (20, 500) if quick else (150, 5000)
+    info = {"quick": quick, "video": "sample (WolfgangLanger_Pexels.mp4, 640x360)", "cpu_count": os.cpu_count()}
+    model, which = _baseline_model()
+    info["seed_model"] = which
+    seed = seed_style_loop("sample", seed_frames, model)
+    del model
+    keras.backend.clear_session()
+
+    pipeline = LivePipeline(LiveConfig())
+    every = LivePipeline(LiveConfig(detect_every=1, detect_max_side=640, draw_points=False, draw_emoji=False))
+    # dlib on every full frame, landmarks only (what ran at ~50 fps before the downscaling/tracking work)
+    with FrameSource("sample", loop=True) as src:
+        gray = to_gray(src.read())
+        n, t0 = (20 if quick else 150), time.perf_counter()
+        for _ in range(n):
+            g = to_gray(src.read())
+            for box, _ in detect_faces(g, detect_max_side=640):
+                predict_points(g, box)
+        dlib_every_fps = n / (time.perf_counter() - t0)
+    del every, gray
+    report = run_headless(pipeline, "sample", course_frames, keep=0, warmup=20)
+    course = {"fps": report.fps, "frames": report.frames, "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()},
+              "faces_per_frame": report.faces_per_frame, "rss_start_mb": round(report.rss_start_mb, 1),
+              "rss_end_mb": round(report.rss_end_mb, 1), "rss_growth_mb": round(report.rss_growth_mb, 1),
+              "landmarks": pipeline.landmarker.name, "emotion": pipeline.classifier.name,
+              "detect_every": pipeline.config.detect_every, "detect_max_side": pipeline.config.detect_max_side}
+    seed = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in seed.items()}
+    seed["rss_growth_mb"] = round(seed["rss_end_mb"] - seed["rss_start_mb"], 1)
+    return {**info, "seed_style": seed, "course": course,
+            "dlib_every_full_frame_fps": round(dlib_every_fps, 1),
+            "ratio_course_over_seed": round(report.fps / seed["fps"], 2),
+            "targets": {"course_fps_min": 60, "ratio_min": 3, "rss_growth_mb_max": 50},
+            "targets_met": {"course_fps": report.fps >= 60, "ratio": report.fps / seed["fps"] >= 3,
+                            "rss_growth": report.rss_growth_mb < 50}}
+
+
+# --------------------------------------------------------------------------- command line
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.live", description="Live facial landmarks + emotion + emoji. "
+                                     "In the window, q or Esc quits.")
+    parser.add_argument("--source", default="0", help="webcam index, video file or 'sample' (default 0; "
+                        "falls back to the sample video when no webcam opens)")
+    parser.add_argument("--landmarks", choices=list(LANDMARK_MODELS), default="dlib")
+    parser.add_argument("--emotion", choices=list(EMOTION_MODELS), default="peer")
+    parser.add_argument("--detect-every", type=int, default=LiveConfig.detect_every)
+    parser.add_argument("--detect-max-side", type=int, default=LiveConfig.detect_max_side)
+    parser.add_argument("--smooth", type=int, default=LiveConfig.smooth)
+    parser.add_argument("--output", help="headless: write the annotated video here (.mp4) instead of opening a window")
+    parser.add_argument("--frames", type=int, default=None, help="stop after this many frames (default: the whole "
+                        "file; with --output and a webcam: 300)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        pipeline = LivePipeline(LiveConfig(landmarks=args.landmarks, emotion=args.emotion, detect_every=args.detect_every,
+                                           detect_max_side=args.detect_max_side, smooth=args.smooth))
+        with FrameSource(args.source, loop=False) as src:
+            print(src.message, file=sys.stderr)
+            print(pipeline.banner, file=sys.stderr)
+            if args.output:
+                frames = args.frames if args.frames is not None else (300 if src.is_camera else None)
+                n = write_video(args.output, iter_annotated(pipeline, src, frames), fps=src.fps)
+                print(f"wrote {n} annotated frames to {args.output} ({pipeline.timer.text()})", file=sys.stderr)
+                return 0
+            title = "live (q or Esc quits)"
+            try:
+                cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+            except cv2.error as exc:
+                raise CourseError("no display to open a window on (headless machine?). Use --output out.mp4 "
+                                  "--frames N to write an annotated video instead.") from exc
+            try:
+                delay = 1 if src.is_camera else max(1, int(1000 / src.fps))
+                for out in iter_annotated(pipeline, src, args.frames):
+                    cv2.imshow(title, out)
+                    key = cv2.waitKey(delay) & 0xFF
+                    if key in (ord("q"), 27) or cv2.getWindowProperty(title, cv2.WND_PROP_VISIBLE) < 1:
+                        break
+            finally:
+                cv2.destroyAllWindows()
+                cv2.waitKey(1)
+            print(pipeline.timer.text(), file=sys.stderr)
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
