@@ -1,0 +1,167 @@
+"""The live pipeline: no face, two faces, grey frames, tracking between detections, stopping, fallback, CLI."""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import CourseError
+from helpers.labels import EMOTIONS
+from helpers.live import (FrameSource, LiveConfig, LivePipeline, LiveRunner, StageTimer, Track, main, run_headless)
+from helpers.video import video_info
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    """One pipeline for the module: dlib landmarks + the peer emotion model (loads once)."""
+    return LivePipeline(LiveConfig(detect_every=3))
+
+
+def test_no_face_frame(pipeline):
+    pipeline.reset()
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    out, faces = pipeline.process(frame)
+    assert faces == [] and out.shape == frame.shape
+    assert out[100:, :].std() == 0  # nothing drawn below the banner
+
+
+def test_one_face_gives_box_points_and_probabilities(pipeline, face_frame):
+    pipeline.reset()
+    out, faces = pipeline.process(face_frame)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.points.shape == (68, 2) and face.points.dtype == np.float32
+    l, t, r, b = face.box
+    assert 0 <= l < r <= 640 and 0 <= t < b <= 360
+    assert face.probs.shape == (7,) and abs(float(face.probs.sum()) - 1) < 1e-3
+    assert face.emotion in EMOTIONS
+    assert not np.array_equal(out, face_frame) and face_frame is not out
+
+
+def test_grey_frame_input(pipeline, face_frame):
+    pipeline.reset()
+    grey = cv2.cvtColor(face_frame, cv2.COLOR_BGR2GRAY)
+    out, faces = pipeline.process(grey)
+    assert len(faces) == 1 and out.shape == (360, 640, 3)
+
+
+def test_two_faces(pipeline, face_frame):
+    pipeline.reset()
+    two = np.hstack([face_frame, cv2.flip(face_frame, 1)])  # the same woman twice, side by side
+    _, faces = pipeline.process(two)
+    assert len(faces) == 2
+    centres = sorted((f.box[0] + f.box[2]) / 2 for f in faces)
+    assert centres[0] < 640 < centres[1]
+    assert len({f.id for f in faces}) == 2
+
+
+def test_tracking_between_detections(pipeline, face_frame, monkeypatch):
+    import helpers.live as live
+    calls = []
+    real = live.detect_faces
+    monkeypatch.setattr(live, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    pipeline.reset()
+    shifted = np.roll(face_frame, 6, axis=1)  # the face moves 6 px to the right
+    _, faces = pipeline.process(face_frame)
+    x0 = faces[0].points[:, 0].mean()
+    for _ in range(2):
+        _, faces = pipeline.process(shifted)
+    assert len(calls) == 1  # detect_every=3: frames 1 and 2 are tracked by their landmarks
+    assert len(faces) == 1 and faces[0].count == 3  # the same face, 3 predictions smoothed
+    assert 3 < faces[0].points[:, 0].mean() - x0 < 9  # the points followed the face
+
+
+def test_smoothing_is_the_mean_of_the_last_predictions():
+    t = Track(0, (0, 0, 10, 10), np.zeros((68, 2), np.float32), None, np.zeros((2, 7), np.float32))
+    for k in (0, 3, 3):
+        t.push(np.eye(7, dtype=np.float32)[k])
+    assert t.emotion == "happy" and t.probs[3] == pytest.approx(1.0)  # the 'angry' left the 2-frame window
+
+
+def test_timer_memory_is_fixed():
+    timer = StageTimer(window=10)
+    for _ in range(1000):
+        timer.add("detect", 1.0)
+        timer.add("draw", 2.0)
+        timer.end_frame()
+    s = timer.summary()
+    assert timer._ms.shape == (10, 5) and s["detect"] == pytest.approx(1.0) and s["total"] == pytest.approx(3.0)
+
+
+def test_bad_config():
+    with pytest.raises(CourseError, match="unknown landmark model"):
+        LivePipeline(landmarks="sift")
+    with pytest.raises(CourseError, match="1 or more"):
+        LivePipeline(detect_every=0)
+
+
+def test_missing_webcam_falls_back_to_sample():
+    with FrameSource(97) as src:
+        assert "falling back to the sample video" in src.message and not src.is_camera
+        assert src.read().shape == (360, 640, 3)
+    assert src.released and src.read() is None
+
+
+def test_stop_releases_the_source(pipeline):
+    pipeline.reset()
+    seen = []
+    runner = LiveRunner(pipeline, "sample", on_frame=lambda out, p: seen.append(out.shape), loop=True).start()
+    deadline = time.time() + 30
+    while len(seen) < 3 and time.time() < deadline:
+        time.sleep(0.02)
+    assert runner.running and not runner.released
+    runner.stop()
+    assert not runner.running and runner.released and runner.error is None
+    n = runner.frames
+    time.sleep(0.1)
+    assert runner.frames == n  # really stopped
+    runner.stop()  # stopping twice is harmless
+
+
+def test_error_in_the_loop_still_releases(pipeline):
+    def boom(out, p):
+        raise ValueError("display failed")
+    runner = LiveRunner(pipeline, "sample", on_frame=boom).start()
+    runner.wait(30)
+    assert runner.released and isinstance(runner.error, ValueError)
+
+
+def test_ui_buttons_path(pipeline):
+    from helpers.live import LiveApp
+    app = LiveApp(max_frames=5, display_fps=1000)
+    app.source.value = "sample"
+    app.start()
+    assert app.stop_button.disabled is False and app.start_button.disabled is True
+    app.runner.wait(30)
+    app.stop()
+    assert app.runner.released and app.runner.frames == 5
+    assert app.image.value[:2] == b"\xff\xd8"  # a JPEG reached the image widget
+    assert "fps" in app.readout.value and app.start_button.disabled is False
+
+
+def test_headless_run_report(pipeline):
+    report = run_headless(pipeline, "sample", 12, keep=2, warmup=2)
+    assert report.frames == 12 and len(report.kept) == 2 and report.kept[0].shape == (360, 640, 3)
+    assert report.fps > 0 and set(report.stage_ms) >= {"detect", "landmarks", "emotion", "draw", "read", "total"}
+    assert report.faces_per_frame == pytest.approx(1.0)
+
+
+def test_cli_headless_writes_a_playable_video(tmp_path, capsys):
+    out = tmp_path / "live.mp4"
+    assert main(["--source", "sample", "--output", str(out), "--frames", "12"]) == 0
+    info = video_info(out)
+    assert info["frames"] == 12 and (info["width"], info["height"]) == (640, 360)
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    assert n == 12
+    assert "wrote 12 annotated frames" in capsys.readouterr().err
+
+
+def test_cli_bad_source(tmp_path, capsys):
+    assert main(["--source", str(tmp_path / "nope.mp4"), "--output", str(tmp_path / "o.mp4")]) == 2
+    assert "video file not found" in capsys.readouterr().err
