@@ -114,6 +114,21 @@ for r, o in zip(raw, ours):
     print(f"longer side {r['side']:5d} px: full-size detection {r['faces']} face(s) in {r['ms']:7.1f} ms"
           f" | shrunk to 640 first: {o['faces']} face(s) in {o['ms']:6.1f} ms")
 
+# %% [markdown]
+# Before and after: the same frame at 100 px (left, shown enlarged) and at 640 px (right), with the
+# boxes the detector found drawn in yellow.
+
+# %%
+views, titles = [], []
+for side in (100, 640):
+    img = video.resize_image(frame, max_side=side)
+    faces = detect_landmarks(img)
+    titles.append(f"{img.shape[1]}x{img.shape[0]}: {len(faces)} face(s)")
+    for f in faces:
+        img = draw_landmarks(img, f.points, box=f.box, radius=1)
+    views.append(img)
+fig = show_grid(views, titles, cols=2, size=4)
+
 # %%
 import matplotlib.pyplot as plt
 
