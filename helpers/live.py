@@ -606,6 +606,67 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
     return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n)
 
 
+def tracking_tradeoff(source: Source = "sample", frames: int = 150, every: tuple[int, ...] = (1, 3, 5, 10, 20),
+                      detect_max_side: int = 320) -> list[dict]:
+    """Detect every N frames vs every frame: ms per frame and how far the tracked points drift.
+
+    All pipelines see the same frames in lock-step. ``drift`` is the mean distance between each
+    pipeline's points and those of the detect-every-frame pipeline, divided by the distance between the
+    outer eye corners (so 0.02 = 2% of the eye distance). Returns one dict per N.
+    """
+    every = tuple(sorted(set((1,) + tuple(every))))
+    pipes = {n: LivePipeline(detect_every=n, detect_max_side=detect_max_side, draw_points=False, draw_emoji=False)
+             for n in every}
+    drift = {n: [] for n in every}
+    ms = {n: 0.0 for n in every}
+    detect_ms = {n: 0.0 for n in every}
+    faces = {n: 0 for n in every}
+    with FrameSource(source, loop=True) as src:
+        for i in range(frames):
+            image = src.read()
+            if image is None:
+                break
+            image = image.copy()
+            for n, pipe in pipes.items():
+                pipe.process(image)
+                if i >= 2:  # skip the slow first calls
+                    row = pipe.timer.last()
+                    ms[n] += float(row.sum())
+                    detect_ms[n] += float(row[STAGES.index("detect")])
+                faces[n] += len(pipe.tracks)
+            ref = pipes[1].tracks
+            if len(ref) == 1:
+                r = ref[0].points
+                eye = float(np.linalg.norm(r[45] - r[36]))
+                for n in every:
+                    if len(pipes[n].tracks) == 1:
+                        drift[n].append(float(np.linalg.norm(pipes[n].tracks[0].points - r, axis=1).mean()) / eye)
+    timed = max(1, frames - 2)
+    return [{"detect_every": n, "ms_per_frame": ms[n] / timed, "detect_ms": detect_ms[n] / timed,
+             "fps_pipeline": 1000 * timed / ms[n] if ms[n] else 0.0, "faces_per_frame": faces[n] / frames,
+             "drift": float(np.mean(drift[n])) if drift[n] else float("nan"),
+             "drift_p95": float(np.percentile(drift[n], 95)) if drift[n] else float("nan")} for n in every]
+
+
+def predict_vs_call(model, repeats: int = 30) -> dict[str, float]:
+    """ms for one image through ``model.predict`` (the seed), a direct ``model(x)`` call, and a compiled tf.function."""
+    import tensorflow as tf
+    shape = (1,) + tuple(int(d) for d in model.input_shape[1:])
+    x = np.zeros(shape, np.float32)
+    fn = tf.function(lambda t: model(t, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)])
+
+    def timed(f) -> float:
+        f()
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            f()
+        return (time.perf_counter() - t0) / repeats * 1000
+
+    return {"predict_ms": timed(lambda: model.predict(x, verbose=0)),
+            "call_ms": timed(lambda: model(x, training=False)),
+            "tf_function_ms": timed(lambda: fn(x))}
+
+
 # --------------------------------------------------------------------------- ipywidgets UI
 
 class LiveApp:
