@@ -93,7 +93,7 @@ class _PeerFallback:
         import tensorflow as tf
         from .data import fetch
         self.model = keras.models.load_model(fetch("emotion_model"), compile=False)
-        self.size = int(self.model.input_shape[1])
+        self.size = self.input_size = int(self.model.input_shape[1])
         self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True,
                                  input_signature=[tf.TensorSpec((None, self.size, self.size, 1), tf.float32)])
 
@@ -263,7 +263,7 @@ class LiveConfig:
     detect_max_side: int = 320    # shrink the grey frame to this longer side before detecting
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
-    crop_size: int = 64           # side of the aligned grey face crop given to the emotion model
+    crop_size: int | None = None  # side of the aligned grey face crop; None = the emotion model's input size
     draw_points: bool = True
     draw_emoji: bool = True
 
@@ -284,6 +284,7 @@ class LivePipeline:
         self.config = cfg
         self.landmarker = load_landmarker(cfg.landmarks)
         self.classifier = load_emotion(cfg.emotion)
+        self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
         self.timer = StageTimer()
         self.tracks: list[Track] = []
         self.frame_index = 0
@@ -336,7 +337,10 @@ class LivePipeline:
 
     def _emotion(self, gray: np.ndarray) -> None:
         for t in self.tracks:
-            crop = align_face(gray, t.points, self.config.crop_size)
+            try:
+                crop = align_face(gray, t.points, self.crop_size)
+            except CourseError:  # degenerate points (a face shrinking out of view): keep the last emotion
+                continue
             t.push(np.asarray(self.classifier.predict_proba(crop), np.float32))
 
     def _draw(self, image: np.ndarray) -> np.ndarray:
@@ -403,6 +407,17 @@ def draw_overlay(image: np.ndarray, tracks: list[Track], *, banner: str = "", re
 
 # --------------------------------------------------------------------------- frame source and runner
 
+class _quiet_opencv:
+    """Silence OpenCV's own log while probing a camera (restores the previous level)."""
+
+    def __enter__(self):
+        self._level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+    def __exit__(self, *exc):
+        cv2.utils.logging.setLogLevel(self._level)
+
+
 class FrameSource:
     """Frames from a webcam index, a video file or ``"sample"``, read into one reused buffer.
 
@@ -412,7 +427,8 @@ class FrameSource:
     """
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640) -> None:
-        src, self.message = open_with_fallback(source)
+        with _quiet_opencv():  # probing a missing webcam makes OpenCV print a page of warnings; our message says it
+            src, self.message = open_with_fallback(source)
         self.source = src
         self.is_camera = isinstance(src, int)
         self.loop = loop and not self.is_camera
