@@ -855,8 +855,8 @@ def benchmark(quick: bool = False) -> dict:
         dlib_every_fps = n / (time.perf_counter() - t0)
     del every, gray
     report = run_headless(pipeline, "sample", course_frames, keep=0, warmup=20)
-    course = {"fps": report.fps, "frames": report.frames, "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()},
-              "faces_per_frame": report.faces_per_frame, "rss_start_mb": round(report.rss_start_mb, 1),
+    course = {"fps": round(report.fps, 1), "frames": report.frames, "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()},
+              "faces_per_frame": round(report.faces_per_frame, 3), "rss_start_mb": round(report.rss_start_mb, 1),
               "rss_end_mb": round(report.rss_end_mb, 1), "rss_growth_mb": round(report.rss_growth_mb, 1),
               "landmarks": pipeline.landmarker.name, "emotion": pipeline.classifier.name,
               "detect_every": pipeline.config.detect_every, "detect_max_side": pipeline.config.detect_max_side}

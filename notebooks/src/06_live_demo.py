@@ -29,7 +29,7 @@ DETECT_EVERY = 5         # run the face detector every N frames, track with the 
 DETECT_MAX_SIDE = 320    # shrink frames to this longer side (pixels) before detecting
 SMOOTH = 8               # average each face's emotion over its last SMOOTH predictions
 FRAMES = 5000            # frames processed headless (the video loops); also the memory test
-SHOW = 6                 # annotated frames shown inline
+SHOW = 4                 # annotated frames shown inline
 SEED_FRAMES = 60         # frames for the seed-style loop (it is slow)
 TRADEOFF_FRAMES = 150    # frames for the detect-every-N comparison
 COMPARE_FRAMES = 150     # frames per model combination in the comparison at the end
@@ -162,7 +162,7 @@ print(report.message)
 print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.0f} fps, {report.faces_per_frame:.2f} faces per frame")
 
 # %%
-fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.kept))], cols=3, size=4.0)
+fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.kept))], cols=2, size=4.0)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -281,7 +281,7 @@ for lm, em in [("dlib", "peer"), ("cnn", "peer"), ("dlib", "course"), ("cnn", "c
     print(f"{lm:5s} + {em:6s}: {r.fps:5.0f} fps | landmarks {r.stage_ms['landmarks']:.1f} ms, emotion {r.stage_ms['emotion']:.1f} ms")
 
 # %%
-fig = show_grid([r.kept[0] for _, _, r in rows], [f"{lm} + {em}" for lm, em, _ in rows], cols=2, size=5.0)
+fig = show_grid([r.kept[0] for _, _, r in rows], [f"{lm} + {em}" for lm, em, _ in rows], cols=4, size=3.0)
 
 # %%
 assert all(r.faces_per_frame > 0.95 for _, _, r in rows)
