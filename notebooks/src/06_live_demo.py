@@ -162,7 +162,7 @@ print(report.message)
 print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.0f} fps, {report.faces_per_frame:.2f} faces per frame")
 
 # %%
-fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.kept))], cols=2, size=4.0)
+fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.kept))], cols=4, size=3.0)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
