@@ -14,6 +14,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .data import sha256_of
+from .errors import CourseError
 from .landmarks import detect_faces, to_gray
 from .paths import work_dir
 from .storage import load_json, save_json
@@ -29,8 +30,8 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
                 max_side: int | None = 640, detect_max_side: int = 640, progress: bool = True) -> dict[str, Any]:
     """Read frames and count faces in each; return a manifest dict.
 
-    The manifest holds the read settings, the source's sha256, ``faces_per_frame`` for every frame
-    read, and ``kept`` (indices with exactly one face), ``no_face`` and ``several_faces``.
+    The manifest holds the read settings, the source's sha256, ``faces_per_frame`` and the detector's
+    ``best_score`` (confidence of the best face, 0 if none) for every frame read, and ``kept`` (indices with exactly one face), ``no_face`` and ``several_faces``.
     """
     src = resolve(source)
     info = video_info(src) if not isinstance(src, int) else {"source": src, "frames": None}
@@ -39,11 +40,16 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
         total = -(-total // step)
         if max_frames is not None:
             total = min(total, max_frames)
+    if isinstance(src, int) and max_frames is None:
+        raise CourseError("a webcam never ends: give max_frames, or record it first with prepare_source().")
     counts: dict[int, int] = {}
+    scores: dict[int, float] = {}
     t0 = time.perf_counter()
     frames = read_frames(src, step=step, max_frames=max_frames, rotate=rotate, max_side=max_side)
     for frame in tqdm(frames, total=total, desc="scanning frames", disable=not progress, unit="frame"):
-        counts[frame.index] = len(detect_faces(to_gray(frame.image), detect_max_side=detect_max_side))
+        found = detect_faces(to_gray(frame.image), detect_max_side=detect_max_side)
+        counts[frame.index] = len(found)
+        scores[frame.index] = round(max((score for _, score in found), default=0.0), 3)
     seconds = time.perf_counter() - t0
     return {
         "source": str(src),
@@ -52,6 +58,7 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
         "settings": {"step": step, "max_frames": max_frames, "rotate": rotate, "max_side": max_side,
                      "detect_max_side": detect_max_side},
         "faces_per_frame": {str(k): v for k, v in counts.items()},
+        "best_score": {str(k): v for k, v in scores.items()},
         "kept": [i for i, n in counts.items() if n == 1],
         "no_face": [i for i, n in counts.items() if n == 0],
         "several_faces": [i for i, n in counts.items() if n > 1],
@@ -80,31 +87,42 @@ def read_kept_frames(manifest: dict[str, Any]):
 
 
 def ensure_manifest(name: str = "sample", source: Source | None = None, **settings: Any) -> dict[str, Any]:
-    """Load notebook 01's manifest for ``name``; if missing (or made from another file), rebuild and save it, saying so."""
+    """Load notebook 01's manifest for ``name``; if it is missing or its video changed, rebuild it, saying so.
+
+    ``source`` defaults to the video the saved manifest names, else to ``name`` itself (for the
+    samples ``"sample"`` and ``"other_person"``).
+    """
     path = manifest_path(name)
-    src = resolve(source if source is not None else name)
-    if path.exists():
-        manifest = load_json(path)
-        if manifest.get("source") == str(src) and (isinstance(src, int) or manifest.get("sha256") == sha256_of(src)):
-            return manifest
-    print(f"No capture manifest for {name!r} at {path}: rebuilding what notebook 01 would have saved.")
+    manifest = load_json(path) if path.exists() else None
+    if source is None:
+        source = manifest["source"] if manifest else name
+    src = resolve(source)
+    if manifest and manifest.get("source") == str(src) and not isinstance(src, int) \
+            and Path(src).is_file() and manifest.get("sha256") == sha256_of(src):
+        return manifest
+    reason = "is missing" if manifest is None else "was made from another or changed video"
+    print(f"The capture manifest for {name!r} ({path}) {reason}: rebuilding what notebook 01 would have saved.")
     manifest = scan_source(src, **settings)
     save_manifest(name, manifest)
     return manifest
 
 
-def prepare_source(source: Source, *, webcam_seconds: float = 10.0) -> tuple[str, str]:
+def prepare_source(source: Source, *, name: str = "webcam", webcam_seconds: float = 10.0) -> tuple[str, str]:
     """Turn the notebook's SOURCE into a video file path; return ``(path, message)``.
 
-    A webcam is recorded to ``data/work/01_capture/webcam.mp4`` first (so the rest of the course can
-    re-read the same frames); when no webcam can be opened, the sample video is used instead, and
-    the message says so.
+    A webcam is recorded to ``data/work/01_capture/<name>.mp4`` first (so the rest of the course can
+    re-read the same frames); when no webcam can be opened or it delivers no frames, the sample
+    video is used instead, and the message says so.
     """
     from .video import open_with_fallback, record_webcam
     src, message = open_with_fallback(source)
     if isinstance(src, int):
-        path = record_webcam(src, work_dir("01_capture") / "webcam.mp4", seconds=webcam_seconds)
-        return str(path), f"recorded {webcam_seconds:g} s from webcam {src} to {path}"
+        try:
+            path = record_webcam(src, work_dir("01_capture") / f"{name}.mp4", seconds=webcam_seconds)
+        except CourseError as exc:
+            src = resolve("sample")
+            return str(src), f"{exc} -> falling back to the sample video {Path(src).name}."
+        return str(path), f"recorded {webcam_seconds:g} s from webcam {src} to {path.name}"
     return str(src), message
 
 

@@ -33,6 +33,10 @@ from .paths import work_dir
 from .storage import load_npz, save_npz
 
 
+FORMAT = 2
+"""Version of the saved crops (2: anti-aliased, black outside the frame); older files are rebuilt."""
+
+
 @dataclass
 class LandmarkSet:
     """Face crops and their 68 points from one source, in frame order (see the module docstring)."""
@@ -86,7 +90,7 @@ def extract_landmarks(manifest: dict[str, Any], *, crop_size: int = 128, margin:
               "boxes": (0, 4), "matrices": (0, 2, 3)}
     arrays = {k: (np.stack(v).astype(dtypes[k]) if v else np.zeros(shapes.get(k, (0,)), dtypes[k]))
               for k, v in rows.items()}
-    meta = {"source": manifest["source"], "sha256": manifest.get("sha256"), "model": predictor_path().name,
+    meta = {"format": FORMAT, "source": manifest["source"], "sha256": manifest.get("sha256"), "model": predictor_path().name,
             "crop_size": crop_size, "margin": margin, "lost": lost, "settings": manifest["settings"]}
     return LandmarkSet(**arrays, meta=meta)
 
@@ -110,7 +114,7 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: f
     path = landmarks_path(name)
     if path.exists():
         ls = load_landmark_set(name)
-        if ls.meta.get("crop_size") == crop_size and ls.meta.get("margin") == margin:
+        if (ls.meta.get("crop_size"), ls.meta.get("margin"), ls.meta.get("format")) == (crop_size, margin, FORMAT):
             return ls
     print(f"No landmark set for {name!r} at {path}: rebuilding what notebooks 01 and 02 would have saved.")
     manifest = ensure_manifest(name, **({"progress": progress} | capture_settings))
@@ -120,13 +124,19 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: f
 
 
 def point_jumps(ls: LandmarkSet) -> np.ndarray:
-    """Mean point displacement from the previous face, in inter-ocular distances: (N,) float32 (first = 0).
+    """How much the face *shape* changed since the previous frame: (N,) float32, in inter-ocular distances.
 
-    Large values flag frames where dlib's points jumped, often a predictor slip.
+    Each frame's points are centred on their mean first, so moving the head does not count, a
+    shape that changes suddenly (mouth opening, or the predictor slipping) does. NaN where the
+    previous frame is not the neighbouring one (skipped or dropped frames), and for the first.
     """
+    out = np.full(len(ls), np.nan, np.float32)
     if len(ls) < 2:
-        return np.zeros(len(ls), np.float32)
-    pts = ls.frame_points
-    iod = np.linalg.norm(pts[:, 36] - pts[:, 45], axis=1)
+        return out
+    pts = ls.frame_points - ls.frame_points.mean(axis=1, keepdims=True)
+    iod = np.linalg.norm(ls.frame_points[:, 36] - ls.frame_points[:, 45], axis=1)
     jump = np.linalg.norm(pts[1:] - pts[:-1], axis=2).mean(axis=1) / iod[1:]
-    return np.concatenate([[0.0], jump]).astype(np.float32)
+    step = ls.meta.get("settings", {}).get("step", 1) or 1
+    neighbours = np.diff(ls.frame_index) == step
+    out[1:][neighbours] = jump[neighbours]
+    return out

@@ -6,7 +6,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .landmarks import REGION_COLORS, REGIONS
+from .landmarks import REGION_COLORS, REGIONS, SEGMENTS, region_of
 
 
 def draw_landmarks(image: np.ndarray, points: np.ndarray, *, radius: int = 2, lines: bool = True,
@@ -14,13 +14,13 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, *, radius: int = 2, li
     """Return a BGR copy of ``image`` with the 68 points drawn, coloured by region (or one ``color``)."""
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[:, :, :3].copy()
     pts = np.asarray(points, dtype=np.float32)
+    if lines:
+        for idx, closed in SEGMENTS.values():
+            c = color or REGION_COLORS[region_of(idx[0])]
+            cv2.polylines(out, [np.round(pts[idx]).astype(np.int32)], closed, c, 1, cv2.LINE_AA)
     for name, idx in REGIONS.items():
         c = color or REGION_COLORS[name]
-        seg = np.round(pts[list(idx)]).astype(np.int32)
-        if lines:
-            closed = name.endswith("eye")
-            cv2.polylines(out, [seg], closed, c, 1, cv2.LINE_AA)
-        for x, y in seg:
+        for x, y in np.round(pts[list(idx)]).astype(np.int32):
             cv2.circle(out, (int(x), int(y)), radius, c, -1, cv2.LINE_AA)
     if box is not None:
         cv2.rectangle(out, box[:2], box[2:], (0, 255, 255), 2)
@@ -52,19 +52,24 @@ def show_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
     return fig
 
 
-def plot_scheme(points: np.ndarray, image: np.ndarray | None = None, size: float = 7.0):
+def plot_scheme(points: np.ndarray, image: np.ndarray | None = None, size: float = 7.0, fontsize: int = 8):
     """A labelled figure of the 68-point scheme: every index written next to its point, regions coloured."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(size, size))
     if image is not None:
         ax.imshow(bgr_to_rgb(image), cmap="gray" if image.ndim == 2 else None, alpha=0.6)
+    points = np.asarray(points)
+    for idx, closed in SEGMENTS.values():
+        b, g, r = REGION_COLORS[region_of(idx[0])]
+        line = points[idx + idx[:1] if closed else idx]
+        ax.plot(line[:, 0], line[:, 1], "-", lw=1, color=(r / 255, g / 255, b / 255))
     for name, idx in REGIONS.items():
         b, g, r = REGION_COLORS[name]
-        pts = np.asarray(points)[list(idx)]
-        ax.plot(pts[:, 0], pts[:, 1], "o-", ms=4, lw=1, color=(r / 255, g / 255, b / 255),
+        pts = points[list(idx)]
+        ax.plot(pts[:, 0], pts[:, 1], "o", ms=4, color=(r / 255, g / 255, b / 255),
                 label=f"{name}: {idx.start}-{idx.stop - 1}")
         for i, (x, y) in zip(idx, pts):
-            ax.annotate(str(i), (x, y), fontsize=7, xytext=(2, -2), textcoords="offset points")
+            ax.annotate(str(i), (x, y), fontsize=fontsize, xytext=(2, -2), textcoords="offset points")
     if image is None:
         ax.invert_yaxis()
     ax.set_aspect("equal")
@@ -83,15 +88,18 @@ def browse_landmarks(ls, video: str | None = None):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    cap = cv2.VideoCapture(str(video or ls.meta["source"]))
+    from .video import read_frames
+    settings = ls.meta.get("settings", {})
+    source = video or ls.meta["source"]
     out = widgets.Output()
     slider = widgets.IntSlider(value=0, min=0, max=max(0, len(ls) - 1), step=1, description="face #",
                                continuous_update=False, layout=widgets.Layout(width="60%"))
     label = widgets.Label()
 
     def show(i: int) -> None:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, int(ls.frame_index[i]))
-        ok, frame = cap.read()
+        frames = list(read_frames(source, start=int(ls.frame_index[i]), max_frames=1,
+                                  rotate=settings.get("rotate", 0), max_side=settings.get("max_side")))
+        ok, frame = bool(frames), (frames[0].image if frames else None)
         with out:
             out.clear_output(wait=True)
             fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [16, 9]})

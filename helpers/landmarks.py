@@ -37,6 +37,19 @@ REGION_COLORS: dict[str, tuple[int, int, int]] = {
 }
 """BGR colour of each region, used by :mod:`helpers.draw`."""
 
+SEGMENTS: dict[str, tuple[list[int], bool]] = {
+    "jaw": (list(range(0, 17)), False),
+    "right brow": (list(range(17, 22)), False),
+    "left brow": (list(range(22, 27)), False),
+    "nose": (list(range(27, 31)) + [33], False),
+    "nostrils": (list(range(31, 36)), False),
+    "right eye": (list(range(36, 42)), True),
+    "left eye": (list(range(42, 48)), True),
+    "outer lip": (list(range(48, 60)), True),
+    "inner lip": (list(range(60, 68)), True),
+}
+"""How to join the points into lines for drawing: name -> (indices, closed loop?)."""
+
 OUTER_EYE_CORNERS = (36, 45)
 """Indices of the outer eye corners; their distance normalises landmark errors (NME)."""
 
@@ -171,12 +184,22 @@ def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.
 def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Cut a square crop around a face box, resized to ``size``; return ``(crop, matrix)``.
 
-    Parts of the square outside the image are filled by replicating the border. Map points into
-    the crop with :func:`to_crop` and back with :func:`from_crop`.
+    ``matrix`` (2x3) maps image pixels to crop pixels. When the crop shrinks the face, the image is
+    first shrunk with area averaging (``warpAffine`` alone would alias). Parts of the square outside
+    the image are black. Map points into the crop with :func:`to_crop` and back with :func:`from_crop`.
     """
     m = crop_transform(box, size, margin)
-    crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    scale = float(m[0, 0])
+    src, m_src = image, m
+    if scale < 0.8:
+        h, w = image.shape[:2]
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        src = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        m_src = m.copy()
+        m_src[0, 0] *= w / sw
+        m_src[1, 1] *= h / sh
+    crop = cv2.warpAffine(src, m_src, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return crop, m
 
 

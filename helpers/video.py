@@ -34,7 +34,11 @@ class Frame:
 
 def resolve(source: Source) -> str | int:
     """Turn ``"sample"``/``"other_person"`` into the fetched sample path, digit strings into webcam indices."""
+    if isinstance(source, bool):
+        raise CourseError(f"SOURCE = {source} is neither a path nor a webcam index. Use 'sample', a file path or 0.")
     if isinstance(source, (int, np.integer)):
+        if source < 0:
+            raise CourseError(f"webcam index must be 0 or more, not {source}.")
         return int(source)
     text = str(source)
     if text.isdigit():
@@ -120,13 +124,18 @@ def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None,
     step: keep every ``step``-th frame; max_frames: stop after this many kept frames (a webcam never
     ends on its own, so give one); rotate: extra clockwise rotation in degrees, applied after the
     file's own rotation tag (use it for phone videos without the tag); scale / max_side: resize.
-    Timestamps are seconds from the start (frame index / fps for files, wall clock for webcams).
+    Timestamps are seconds from the start (the decoder's presentation time for files, wall clock for webcams).
     The capture is released when the loop ends, breaks or fails.
     """
     if step < 1:
         raise CourseError(f"step must be 1 or more, not {step}.")
+    if start < 0:
+        raise CourseError(f"start must be 0 or more, not {start}.")
     cap, src = open_capture(source)
     is_camera = isinstance(src, int)
+    if is_camera and start:
+        cap.release()
+        raise CourseError("a webcam cannot start at a later frame; record it to a file first (record_webcam).")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     t0 = time.monotonic()
     kept = 0
@@ -149,7 +158,8 @@ def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None,
                 break
             image = rotate_image(image, rotate)
             image = resize_image(image, scale, max_side)
-            stamp = time.monotonic() - t0 if is_camera else index / fps
+            # files: the decoder's presentation time (right for variable frame rate phone videos too)
+            stamp = time.monotonic() - t0 if is_camera else (cap.get(cv2.CAP_PROP_POS_MSEC) / 1000 or index / fps)
             yield Frame(index, float(stamp), image)
             kept += 1
             index += 1
@@ -174,25 +184,23 @@ def open_with_fallback(source: Source) -> tuple[str | int, str]:
         return src, f"{exc} -> falling back to the sample video {Path(src).name}."
 
 
-def record_webcam(index: int, path: str | Path, seconds: float = 10.0, fps: float = 15.0) -> Path:
-    """Record ``seconds`` of webcam video to ``path`` (mp4), atomically; return the path.
+def record_webcam(index: int, path: str | Path, seconds: float = 10.0) -> Path:
+    """Record ``seconds`` (wall clock) of webcam video to ``path`` (mp4), atomically; return the path.
 
+    The file's frame rate is the rate the camera actually delivered, so it plays at real speed.
     Recording first and then reading the file makes a webcam run reproducible like a video.
     """
-    from .storage import atomic_path
-    path = Path(path)
-    frames = read_frames(index, max_frames=int(seconds * fps))
-    first = next(frames)
-    h, w = first.image.shape[:2]
-    with atomic_path(path, ".mp4") as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-        try:
-            writer.write(first.image)
-            for frame in frames:
-                writer.write(frame.image)
-        finally:
-            writer.release()
-    return path
+    images = []
+    t0 = time.monotonic()
+    for frame in read_frames(index):
+        images.append(frame.image)
+        if time.monotonic() - t0 >= seconds:
+            break
+    elapsed = max(time.monotonic() - t0, 1e-3)
+    if not images:
+        raise CourseError(f"the webcam at index {index} delivered no frames. Set SOURCE = 'sample'.")
+    write_video(path, images, fps=len(images) / elapsed)
+    return Path(path)
 
 
 def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarray]", fps: float = 24.0) -> int:
@@ -207,9 +215,60 @@ def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarra
                 if writer is None:
                     h, w = image.shape[:2]
                     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    if not writer.isOpened():
+                        raise CourseError(f"OpenCV cannot write {path.suffix or 'mp4'} video here (no mp4v encoder). "
+                                          "Write to a .avi file instead, or reinstall opencv-python.")
                 writer.write(np.ascontiguousarray(image))
                 count += 1
         finally:
             if writer is not None:
                 writer.release()
     return count
+
+
+def tag_rotation(src: str | Path, dst: str | Path, degrees: int) -> Path:
+    """Copy an .mp4 and set the rotation tag of its video track (0/90/180/270, clockwise), as a phone does.
+
+    Only the 3x3 display matrix in the track header (``moov/trak/tkhd``) changes; no pixel is touched.
+    Used to show, and test, that :func:`read_frames` honours the tag.
+    """
+    import struct
+    matrices = {0: (1, 0, 0, 1), 90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
+    if degrees % 360 not in matrices:
+        raise CourseError(f"rotation must be 0, 90, 180 or 270 degrees, not {degrees}.")
+    a, b, c, d = matrices[degrees % 360]
+    data = bytearray(Path(src).read_bytes())
+    found = 0
+
+    def walk(start: int, end: int) -> None:
+        nonlocal found
+        pos = start
+        while pos + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+            header = 8
+            if size == 1:
+                size, header = struct.unpack(">Q", data[pos + 8:pos + 16])[0], 16
+            elif size == 0:
+                size = end - pos
+            if size < header:
+                break
+            if kind in (b"moov", b"trak"):
+                walk(pos + header, pos + size)
+            elif kind == b"tkhd":
+                body = pos + header
+                version = data[body]
+                matrix_at = body + (4 + (32 if version == 1 else 20) + 8 + 8)
+                width, height = struct.unpack(">II", data[matrix_at + 36:matrix_at + 44])
+                if width and height:  # the video track (audio tracks have no size)
+                    fixed = [a << 16, b << 16, 0, c << 16, d << 16, 0, 0, 0, 1 << 30]
+                    data[matrix_at:matrix_at + 36] = struct.pack(">9i", *fixed)
+                    found += 1
+            pos += size
+
+    walk(0, len(data))
+    if not found:
+        raise CourseError(f"{src} has no video track header (tkhd) to tag: is it an .mp4/.mov file?")
+    from .storage import atomic_path
+    with atomic_path(dst, ".mp4") as tmp:
+        tmp.write_bytes(bytes(data))
+    return Path(dst)

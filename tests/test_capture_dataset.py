@@ -45,3 +45,34 @@ def test_several_faces_frame_is_counted_not_kept(tmp_path, multi_face_image):
     writer.release()
     m = capture.scan_source(path, progress=False, detect_max_side=1000)
     assert m["several_faces"] == [0, 1, 2] and m["kept"] == []
+
+
+def test_ensure_manifest_for_own_video_name(tmp_path, monkeypatch, sample_video):
+    """A learner's own NAME (not a registry name) is found again from the saved manifest (02's exercise 1)."""
+    import shutil
+    own = tmp_path / "me.mp4"
+    shutil.copy(sample_video, own)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    m = capture.scan_source(own, step=100, progress=False)
+    capture.save_manifest("me", m)
+    assert capture.ensure_manifest("me") == m  # no rebuild, no "not found"
+    assert set(m["best_score"]) == set(m["faces_per_frame"])
+    assert all(m["best_score"][k] > 0 for k in map(str, m["kept"]))
+
+
+def test_point_jumps_ignore_head_motion_and_gaps():
+    rng = np.random.default_rng(1)
+    base = rng.random((68, 2)).astype(np.float32) * 100
+    base[36], base[45] = (0, 0), (50, 0)  # inter-ocular distance 50
+    pts = np.stack([base + [10 * i, 0] for i in range(4)])  # the head slides, the shape stays
+    pts[3, 60:68] += [0, 5]  # ... then the mouth opens (8 of 68 points move 5 px)
+    ls = dataset.LandmarkSet(crops=np.zeros((4, 8, 8, 3), np.uint8), points=pts, frame_points=pts,
+                             boxes=np.zeros((4, 4), np.int32), matrices=np.zeros((4, 2, 3), np.float32),
+                             frame_index=np.array([0, 1, 2, 3]), timestamp=np.zeros(4, np.float32),
+                             seconds=np.zeros(4, np.float32), meta={"settings": {"step": 1}})
+    jumps = dataset.point_jumps(ls)
+    assert np.isnan(jumps[0])
+    np.testing.assert_allclose(jumps[1:3], 0, atol=1e-5)
+    assert jumps[3] > 0.005
+    ls.frame_index = np.array([0, 1, 5, 6])  # frames 2-4 dropped: no jump across the gap
+    assert np.isnan(dataset.point_jumps(ls)[2])

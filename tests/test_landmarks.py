@@ -104,3 +104,14 @@ def test_regions_cover_68_points():
     assert region_of(30) == "nose" and region_of(45) == "left eye"
     with pytest.raises(CourseError):
         region_of(68)
+
+
+def test_crop_is_antialiased_and_black_outside(face_frame):
+    face = detect_landmarks(face_frame)[0]
+    stripes = face_frame.copy()
+    stripes[:, ::2] = 0  # 1-px stripes: aliasing would turn them into a strong pattern
+    stripes[:, 1::2] = 255
+    crop, _ = crop_face(stripes, face.box, size=64)  # shrinks ~5x
+    assert abs(float(crop[10:54, 10:54].mean()) - 127.5) < 20 and crop[10:54, 10:54].std() < 40
+    corner, _ = crop_face(face_frame, (0, 0, 40, 40), size=32)  # square reaches past the top-left corner
+    assert (corner[0, 0] == 0).all()

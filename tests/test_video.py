@@ -82,3 +82,42 @@ def test_fallback_does_not_hide_a_wrong_path(tmp_path):
 def test_bad_step():
     with pytest.raises(CourseError, match="step must be 1 or more"):
         next(read_frames("sample", step=0))
+
+
+def test_rotation_tag_is_honoured(tmp_path, sample_video):
+    from helpers.landmarks import detect_landmarks
+    from helpers.video import tag_rotation, write_video
+    upright = [f.image for f in read_frames(sample_video, max_frames=4, start=50)]
+    sideways = tmp_path / "sideways.mp4"
+    write_video(sideways, [rotate_image(im, 270) for im in upright], fps=24)  # pixels stored sideways, like a phone
+    tagged = tag_rotation(sideways, tmp_path / "tagged.mp4", 90)  # ... with a "rotate 90" tag
+    assert video_info(sideways)["rotation_tag"] == 0 and video_info(tagged)["rotation_tag"] == 90
+    raw = next(read_frames(sideways)).image
+    fixed = next(read_frames(tagged)).image
+    assert raw.shape == (640, 360, 3) and fixed.shape == (360, 640, 3)
+    assert len(detect_landmarks(raw)) == 0 and len(detect_landmarks(fixed)) == 1
+    # ROTATE by hand does the same for a file without the tag
+    assert len(detect_landmarks(next(read_frames(sideways, rotate=90)).image)) == 1
+
+
+def test_tag_rotation_refuses_non_mp4(tmp_path):
+    from helpers.video import tag_rotation
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(CourseError, match="no video track header"):
+        tag_rotation(bad, tmp_path / "y.mp4", 90)
+
+
+def test_bad_sources_and_start():
+    with pytest.raises(CourseError, match="neither a path nor a webcam index"):
+        next(read_frames(True))
+    with pytest.raises(CourseError, match="0 or more"):
+        next(read_frames(-1))
+    with pytest.raises(CourseError, match="start must be 0 or more"):
+        next(read_frames("sample", start=-3))
+
+
+def test_prepare_source_falls_back_without_webcam():
+    from helpers.capture import prepare_source
+    path, message = prepare_source(9)
+    assert path.endswith("WolfgangLanger_Pexels.mp4") and "falling back to the sample video" in message

@@ -23,6 +23,7 @@ OTHER = "other_person"   # a second video, of another person, for testing genera
 CROP_SIZE = 128          # face crops are CROP_SIZE x CROP_SIZE pixels
 MARGIN = 0.3             # crop = face box enlarged by this fraction on each side (room for the chin, brows, augmentation)
 SHOW_CROPS = 12          # crops shown in the grid
+SCHEME_FRAME = 295       # frame used for the labelled 68-point figure (eyes and mouth open); any kept frame works
 SEED = 42
 
 # %%
@@ -32,7 +33,9 @@ import numpy as np
 import helpers
 from helpers import capture, dataset
 from helpers.draw import browse_landmarks, draw_landmarks, plot_scheme, show_grid
-from helpers.landmarks import REGIONS, detect_landmarks, load_models, predictor_path
+from helpers.landmarks import REGIONS, detect_faces, detect_landmarks, from_crop, load_models, predict_points, predictor_path, to_gray
+from helpers.paths import shown
+from helpers.video import read_frames, resize_image
 
 print(helpers.setup(SEED))
 
@@ -45,12 +48,15 @@ print(helpers.setup(SEED))
 
 # %%
 manifest = capture.ensure_manifest(NAME)
-first = next(capture.read_kept_frames(manifest))
+s = manifest["settings"]
+index = SCHEME_FRAME if SCHEME_FRAME in manifest["kept"] else manifest["kept"][len(manifest["kept"]) // 2]
+first = next(read_frames(manifest["source"], start=index, max_frames=1, rotate=s["rotate"], max_side=s["max_side"]))
 face = detect_landmarks(first.image)[0]
 l, t, r, b = face.box
-pad = (r - l) // 3
-zoom = first.image[max(0, t - pad): b + pad // 2, max(0, l - pad): r + pad]
-fig = plot_scheme(face.points - [max(0, l - pad), max(0, t - pad)], zoom, size=9)
+pad = (r - l) // 4
+x0, y0 = max(0, l - pad), max(0, t - pad)
+zoom = resize_image(first.image[y0: b + pad // 2, x0: r + pad], scale=2)
+fig = plot_scheme(2 * (face.points - [x0, y0]), zoom, size=11, fontsize=9)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -64,19 +70,26 @@ for name, idx in REGIONS.items():
 # around each face; the **shape predictor** (an ensemble of regression trees, Kazemi & Sullivan
 # 2014) starts from a mean face shape inside that box and refines the 68 points in a cascade.
 # The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) come with the
-# `face-recognition-models` package, so there is nothing to download by hand. Both load once.
+# `face-recognition-models` package, so there is nothing to download by hand. They were trained on
+# the iBUG 300-W faces, whose licence excludes commercial use: fine for learning, not for a product.
+# Both models load once. How long does each step take on one frame?
 
 # %%
 detector, predictor = load_models()
 print(predictor_path().name, f"{predictor_path().stat().st_size / 1e6:.0f} MB")
+gray = to_gray(first.image)
+t_detect = %timeit -o -q detect_faces(gray)
+t_predict = %timeit -o -q predict_points(gray, face.box)
+print(f"detector: {1000 * t_detect.best:.1f} ms per {gray.shape[1]}x{gray.shape[0]} frame; "
+      f"predictor: {1000 * t_predict.best:.2f} ms per face")
 
 # %% [markdown]
 # ## 3. Landmarks on every kept frame
 #
 # `extract_landmarks` re-reads the frames notebook 01 kept, runs both models on each, cuts a square
 # crop around the face (`CROP_SIZE` pixels, `MARGIN` around the box) and maps the points into the
-# crop. Where the square reaches past the edge of the frame, the edge pixels are repeated (the
-# streaks you will see at the bottom of some crops). The progress bar shows the speed.
+# crop. Where the square reaches past the edge of the frame, the crop is black (you will see that
+# at the bottom of some crops, when the chin is near the frame's edge). The progress bar shows the speed.
 
 # %%
 ls = dataset.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
@@ -92,9 +105,9 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames")
 plt.show()
 
 # %% [markdown]
-# At 640×360, one frame costs roughly 10–15 ms, nearly all of it in the *detector*; the predictor
-# itself takes about 2 ms. That is why the live demo (notebook 06) detects on a shrunk frame and
-# not on every frame.
+# Nearly all of a frame's time goes into the *detector*; the predictor needs a millisecond or less
+# (see the `%timeit` figures above). That is why the live demo (notebook 06) detects on a shrunk
+# frame, and not on every frame.
 
 # %% [markdown]
 # ## 4. Browse the results
@@ -124,34 +137,46 @@ assert ls.crops.shape[1:] == (CROP_SIZE, CROP_SIZE, 3)
 assert ls.points.shape == (len(ls), 68, 2)
 inside = ((ls.points >= 0) & (ls.points < CROP_SIZE)).all(axis=(1, 2)).mean()
 assert inside > 0.95, f"only {inside:.0%} of crops contain all 68 points: raise MARGIN"
+back_to_frame = np.stack([from_crop(p, m) for p, m in zip(ls.points, ls.matrices)])
+assert np.allclose(back_to_frame, ls.frame_points, atol=1e-2), "crop points must map back onto the frame points"
 if NAME == "sample":
     assert rate > 0.95, f"detection rate {rate:.0%} on the sample is too low"
-print("crops and points have the expected shapes; nearly every crop holds all 68 points")
+print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding all 68 points: {inside:.0%}; "
+      "crop -> frame round trip exact")
 
 # %% [markdown]
-# ## 6. Where the predictor fails
+# ## 6. Where dlib fails
 #
 # dlib's points are our "ground truth" from now on, but they are a model's output, not a human's.
 # Two ways to find doubtful frames without labelling anything by hand:
-# - **jitter**: between neighbouring frames a face moves little, so a large jump of the points
-#   (relative to the face size) often means the predictor slipped;
-# - **small faces**: shrink a frame and the detector misses the face; ask it to upsample and it
-#   finds it again, at a price.
+# - **jitter** (the predictor): between neighbouring frames a face changes shape only a little. We
+#   measure how much the *shape* changed (the points centred on their mean, so moving the head
+#   does not count), relative to the eye distance. Big jumps flag frames where the predictor
+#   slipped, often when a hand covers part of the face;
+# - **small faces** (the detector): shrink a frame and the face is missed; asking the detector to
+#   upsample finds it again, at a price in time.
 
 # %%
 jumps = dataset.point_jumps(ls)
-worst = np.argsort(jumps)[-3:][::-1]
+worst = np.argsort(np.nan_to_num(jumps, nan=-1))[-4:][::-1]
 fig = show_grid([draw_landmarks(ls.crops[i], ls.points[i], radius=1) for i in worst],
-                [f"frame {ls.frame_index[i]}: jump {jumps[i]:.2f}" for i in worst], cols=3, size=3)
-print("median jump between neighbouring frames:", round(float(np.median(jumps)), 3), "(in inter-ocular distances)")
-
-# %% [markdown]
-# Large jumps come with fast motion, a hand in front of the mouth, or a wide-open mouth the
-# predictor has seen rarely. Keep that in mind in notebook 04: a CNN trained on dlib's points can
-# at best be as good as dlib.
+                [f"frame {ls.frame_index[i]}: jump {jumps[i]:.3f}" for i in worst], cols=4, size=3)
+print(f"shape change between neighbouring frames: median {np.nanmedian(jumps):.3f}, "
+      f"largest {np.nanmax(jumps):.3f} inter-ocular distances")
 
 # %%
-small = helpers.video.resize_image(first.image, max_side=100)
+fig, ax = plt.subplots(figsize=(9, 2.5))
+ax.plot(ls.frame_index, jumps, lw=1)
+ax.set(xlabel="frame index", ylabel="shape change", title="jitter of dlib's points between neighbouring frames")
+plt.show()
+
+# %% [markdown]
+# The biggest jumps come when a hand moves over the mouth or cheek: the predictor puts the mouth
+# points on the fingers (you can also see it in the crop grid above, and in the browser). Keep that
+# in mind in notebook 04: a CNN trained on dlib's points can at best be as good as dlib.
+
+# %%
+small = resize_image(first.image, max_side=100)
 print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample=1:", len(detect_landmarks(small, upsample=1)))
 
 # %% [markdown]
@@ -165,7 +190,7 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 # %%
 path = dataset.save_landmark_set(NAME, ls)
 other = dataset.ensure_landmark_set(OTHER, crop_size=CROP_SIZE, margin=MARGIN)
-print(f"saved {len(ls)} faces to {path.name}; {OTHER}: {len(other)} faces")
+print(f"saved {len(ls)} faces to {shown(path)}; {OTHER}: {len(other)} faces")
 back = dataset.load_landmark_set(NAME)
 assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP_SIZE
 
