@@ -233,6 +233,31 @@ def check_records(name: str, folder: str | os.PathLike | None = None) -> int:
     return sum(check_shard(p, s["examples"]) for p, s in zip(paths, index["shards"]))
 
 
+def first_example(name: str, folder: str | os.PathLike | None = None):
+    """The first record of set ``name``, parsed as a plain ``tf.train.Example`` (to look inside one record)."""
+    tf = _tf()
+    path = shard_paths(name, folder)[0]
+    for raw in tf.data.TFRecordDataset(str(path)).take(1):
+        return tf.train.Example.FromString(raw.numpy())
+    raise CourseError(f"{path} holds no records. Run notebook 03 again.")
+
+
+def describe_example(example) -> list[str]:
+    """One line per feature of a ``tf.train.Example``: name, list type, length, a short preview of the values."""
+    lines = []
+    for key, feat in sorted(example.features.feature.items()):
+        kind = feat.WhichOneof("kind")
+        values = list(getattr(feat, kind).value)
+        if kind == "bytes_list":
+            preview = f"{len(values[0])} bytes" + (f": {values[0][:12]!r}..." if len(values[0]) > 24 else f": {values[0]!r}")
+        elif kind == "float_list":
+            preview = ", ".join(f"{v:.2f}" for v in values[:4]) + (", ..." if len(values) > 4 else "")
+        else:
+            preview = ", ".join(str(v) for v in values[:4])
+        lines.append(f"{key:12s} {kind:10s} x{len(values):<4d} {preview}")
+    return lines
+
+
 def _feature_spec() -> dict:
     tf = _tf()
     return {

@@ -1,0 +1,153 @@
+"""Landmark CNN of notebook 04: NME, augmentation consistency (incl. the mirror), soft-argmax, resume, serving."""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from helpers import CourseError
+from helpers import landmark_cnn as L
+from helpers.landmarks import FLIP_PERMUTATION, crop_face, to_crop
+
+
+def _mean_face(size: int = 128) -> np.ndarray:
+    """A plausible 68-point layout in a size x size crop (subject's right eye on the image's left)."""
+    t = np.linspace(0, np.pi, 17)
+    jaw = np.stack([0.5 - 0.35 * np.cos(t), 0.45 + 0.4 * np.sin(t) * 0.9], 1)
+    rbrow = np.stack([np.linspace(0.22, 0.42, 5), np.full(5, 0.3)], 1)
+    lbrow = np.stack([np.linspace(0.58, 0.78, 5), np.full(5, 0.3)], 1)
+    nose = np.concatenate([np.stack([np.full(4, 0.5), np.linspace(0.4, 0.55, 4)], 1),
+                           np.stack([np.linspace(0.42, 0.58, 5), np.full(5, 0.6)], 1)])
+    eye = lambda cx: np.stack([cx + 0.08 * np.cos(np.linspace(np.pi, 3 * np.pi, 7)[:-1]),  # noqa: E731
+                               0.4 + 0.03 * np.sin(np.linspace(np.pi, 3 * np.pi, 7)[:-1])], 1)
+    mouth = np.stack([0.5 - 0.15 * np.cos(np.linspace(0, 2 * np.pi, 21)[:-1]),
+                      0.72 + 0.05 * np.sin(np.linspace(0, 2 * np.pi, 21)[:-1])], 1)
+    pts = np.concatenate([jaw, rbrow, lbrow, nose, eye(0.32), eye(0.68), mouth])
+    return (pts * (size - 1)).astype(np.float32)
+
+
+def test_nme_hand_computed():
+    true = np.zeros((1, 68, 2))
+    true[0, 36] = (0, 0)
+    true[0, 45] = (10, 0)  # inter-ocular distance 10
+    pred = true.copy()
+    pred[0, 0] += (3, 4)  # one point off by 5 px, the rest exact
+    assert L.nme(pred, true)[0] == pytest.approx(5 / 68 / 10)
+    assert L.nme(true + (1, 0), true)[0] == pytest.approx(0.1)  # every point 1 px off: 1/10
+    errs = L.region_nme(pred, true)
+    assert errs["jaw"] == pytest.approx(5 / 17 / 10) and errs["mouth"] == 0
+    with pytest.raises(CourseError):
+        L.nme(pred[:, :10], true[:, :10])
+
+
+def test_prepare_maps_points_like_the_image():
+    crop = np.zeros((128, 128, 3), np.uint8)
+    cv2.circle(crop, (40, 90), 4, (255, 255, 255), -1)
+    x, p = L.prepare(crop[None], np.full((1, 68, 2), (40, 90), np.float32), size=64)
+    assert x.shape == (1, 64, 64, 1) and x.dtype == np.float32
+    yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[0, :, :, 0], (5, 5), 0)), (64, 64))
+    assert np.allclose(p[0, 0] * 64, (yx[1], yx[0]), atol=1.0)
+
+
+def test_flip_puts_points_on_the_mirrored_features():
+    pts = _mean_face().round()  # on pixel centres, so the mirror is exact
+    crop = np.zeros((128, 128, 3), np.uint8)
+    for i, (x, y) in enumerate(pts.astype(int)):
+        crop[y, x] = 60 + 2 * i  # every landmark a unique grey level (single pixels)
+    gray_levels = 60 + 2 * np.arange(68)
+    unique = np.array([(pts == p).all(axis=1).sum() == 1 for p in pts])  # skip points sharing a pixel
+    rng = np.random.default_rng(0)
+    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0)
+    xs, ps = L.augment(crop[None], pts[None], rng, size=128, aug=no_change, force_flip=True)
+    img = np.rint(xs[0, :, :, 0] * 255)
+    loc = np.rint(ps[0] * 128).astype(int)
+    # new point j sits on the pixel that carries the grey level of original point FLIP_PERMUTATION[j]
+    keep = unique[FLIP_PERMUTATION]
+    assert keep.sum() > 50
+    assert np.array_equal(img[loc[keep, 1], loc[keep, 0]], gray_levels[FLIP_PERMUTATION][keep])
+    # and keeps its meaning: 36 (subject's right outer eye corner) is still on the image's left
+    assert ps[0, 36, 0] < ps[0, 45, 0] and ps[0, 0, 0] < ps[0, 16, 0]
+    np.testing.assert_allclose(ps[0, 36, 0] * 128, 127 - pts[45, 0], atol=1e-3)
+
+
+def test_random_augmentation_keeps_image_and_points_together():
+    pts = _mean_face()
+    crop = np.zeros((128, 128, 3), np.uint8)
+    k = 30  # the nose tip: a bright blob
+    cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, (255, 255, 255), -1)
+    rng = np.random.default_rng(1)
+    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, flip=0.5)
+    xs, ps = L.augment(np.repeat(crop[None], 8, 0), np.repeat(pts[None], 8, 0), rng, size=64, aug=aug)
+    for x, p in zip(xs, ps):
+        yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
+        assert np.hypot(p[k, 0] * 64 - yx[1], p[k, 1] * 64 - yx[0]) < 1.5  # point 30 maps to itself under the mirror
+
+
+def test_soft_argmax_finds_a_peak():
+    import keras
+    L._register()
+    logits = np.full((1, 8, 8, 68), -50.0, np.float32)
+    logits[0, 2, 5, :] = 50.0  # every map peaks at row 2, column 5
+    out = keras.ops.convert_to_numpy(L.SoftArgmax(4, 32)(logits))
+    np.testing.assert_allclose(out[0, 0], ((5 * 4 + 1.5) / 32, (2 * 4 + 1.5) / 32), atol=1e-5)
+
+
+def _tiny_data(n: int = 12) -> L.FaceData:
+    pts = _mean_face()
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 60, (n, 128, 128, 3), dtype=np.uint8)
+    points = np.stack([pts + rng.normal(0, 2, pts.shape) for _ in range(n)]).astype(np.float32)
+    for c, p in zip(crops, points):
+        for x, y in p.round().astype(int):
+            cv2.circle(c, (x, y), 2, (255, 255, 255), -1)
+    return L.FaceData(crops, points, "tiny")
+
+
+@pytest.mark.parametrize("kind", ["heatmap", "baseline"])
+def test_training_resumes_after_an_interrupt(tmp_path, kind):
+    data = _tiny_data()
+    common = dict(seconds=0, max_epochs=3, batch_size=4, size=32, checkpoint=tmp_path / "ck", progress=False,
+                  checkpoint_every=0)
+
+    def interrupt(epoch, rec):
+        if epoch == 2:
+            raise KeyboardInterrupt  # the kernel is interrupted after epoch 2
+
+    with pytest.raises(KeyboardInterrupt):
+        L.train_model(kind, data, data, on_epoch_end=interrupt, **common)
+    resumed = L.train_model(kind, data, data, **common)
+    assert resumed.resumed_from == 2 and resumed.epochs == 3
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    full = L.train_model(kind, data, data, resume=False, **(common | {"checkpoint": tmp_path / "ck2"}))
+    # same seed, same batches per epoch: the resumed run ends where the uninterrupted one does
+    for a, b in zip(resumed.model.get_weights(), full.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    again = L.train_model(kind, data, data, **common)  # finished: returned as it is, no more training
+    assert again.epochs == 3 and again.resumed_from == 3
+
+
+def test_saved_model_serves_frames(tmp_path):
+    data = _tiny_data(8)
+    result = L.train_model("heatmap", data, seconds=0, max_epochs=1, batch_size=4, size=32,
+                           checkpoint=tmp_path / "ck", progress=False)
+    path = tmp_path / "lm.keras"
+    meta = L.save_model(result, path)
+    assert path.exists() and L.sidecar_path(path).exists() and meta["input_size"] == 32
+    frame = np.zeros((240, 320, 3), np.uint8)
+    box = (100, 60, 180, 140)
+    lm = L.CNNLandmarker(path)
+    pts = lm.predict(frame, box)
+    assert pts.shape == (68, 2) and pts.dtype == np.float32 and np.isfinite(pts).all()
+    # the points lie inside the crop square around the box (margin 0.3 -> 1.6 x the box side)
+    crop_pts = to_crop(pts, crop_face(frame, box, 128, 0.3)[1])
+    assert crop_pts.min() >= -1 and crop_pts.max() <= 128
+    if meta.get("tflite"):
+        direct = L.CNNLandmarker(path, use_tflite=False)
+        assert lm.backend == "tflite" and direct.backend == "tf.function"
+        np.testing.assert_allclose(lm.predict(frame, box), direct.predict(frame, box), atol=1e-2)
+    with pytest.raises(CourseError, match="notebook 04"):
+        L.CNNLandmarker(tmp_path / "missing.keras")
