@@ -899,11 +899,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {n} annotated frames to {args.output} ({pipeline.timer.text()})", file=sys.stderr)
                 return 0
             title = "live (q or Esc quits)"
+            no_display = CourseError("no display to open a window on (a server, or an SSH session without X). "
+                                     "Use --output out.mp4 --frames N to write an annotated video instead.")
+            if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+                raise no_display  # checked first: OpenCV's Qt window would abort the whole process
             try:
                 cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
             except cv2.error as exc:
-                raise CourseError("no display to open a window on (headless machine?). Use --output out.mp4 "
-                                  "--frames N to write an annotated video instead.") from exc
+                raise no_display from exc
             try:
                 delay = 1 if src.is_camera else max(1, int(1000 / src.fps))
                 for out in iter_annotated(pipeline, src, args.frames):

@@ -165,3 +165,11 @@ def test_cli_headless_writes_a_playable_video(tmp_path, capsys):
 def test_cli_bad_source(tmp_path, capsys):
     assert main(["--source", str(tmp_path / "nope.mp4"), "--output", str(tmp_path / "o.mp4")]) == 2
     assert "video file not found" in capsys.readouterr().err
+
+
+def test_cli_window_without_display_says_what_to_do(monkeypatch, capsys):
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["--source", "sample", "--frames", "3"]) == 2
+    assert "--output out.mp4" in capsys.readouterr().err
