@@ -435,6 +435,9 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         model = compile_model(build_model(kind, size, seed), kind, size, lr)
     peak = lr or (1e-3 if kind == "baseline" else 3e-3)
     if state["finished"]:
+        if progress:
+            print(f"{kind}: reusing the finished training in {ckpt} ({state['epoch']} epochs, {state['elapsed']:.0f} s); "
+                  "pass resume=False (or delete the folder) to train again.")
         return TrainResult(model, kind, state["history"], state["epoch"], state["elapsed"], resumed_from, size)
 
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
@@ -664,6 +667,43 @@ def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 20) -> f
         fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times) * 1000)
+
+
+def heatmaps(model, x: np.ndarray) -> np.ndarray:
+    """The heat-map model's 68 probability maps for inputs (N, S, S, 1): (N, S/4, S/4, 68), each map summing to 1."""
+    keras = _keras()
+    if "heatmaps" not in [layer.name for layer in model.layers]:
+        raise CourseError(f"model {model.name!r} has no heat-maps: only the 'heatmap' kind predicts them.")
+    logits = keras.Model(model.input, model.get_layer("heatmaps").output)(x, training=False)
+    logits = keras.ops.convert_to_numpy(logits)
+    flat = logits.reshape(len(x), -1, 68)
+    prob = np.exp(flat - flat.max(axis=1, keepdims=True))
+    return (prob / prob.sum(axis=1, keepdims=True)).reshape(logits.shape)
+
+
+def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, int, int, int],
+                    repeats: int = 100) -> dict[str, float]:
+    """Milliseconds per face (median) of the ways to run a saved model on one face, and of dlib's predictor.
+
+    ``model.predict`` (a whole ``tf.data`` machinery per call), a direct ``model(x)`` call, the call
+    inside ``tf.function`` (a traced graph), TFLite (if converted); the crop and the mapping back are
+    included in the last two, as the live demo runs them.
+    """
+    from .landmarks import load_models, predict_points
+    served = CNNLandmarker(model_path, use_tflite=False)
+    model = served.model
+    crop, _ = crop_face(to_gray(frame), box, served.crop_size, served.margin)
+    x = prepare(crop[None], size=served.size)
+    gray = to_gray(frame)
+    load_models()
+    out = {"model.predict": latency_ms(lambda: model.predict(x, verbose=0), repeats=max(10, repeats // 5), warmup=3),
+           "direct call model(x)": latency_ms(lambda: model(x, training=False), repeats=repeats),
+           "tf.function (crop + map back)": latency_ms(lambda: served.predict(frame, box), repeats=repeats)}
+    lite = CNNLandmarker(model_path)
+    if lite.backend == "tflite":
+        out["TFLite (crop + map back)"] = latency_ms(lambda: lite.predict(frame, box), repeats=repeats)
+    out["dlib predictor"] = latency_ms(lambda: predict_points(gray, box), repeats=repeats)
+    return {k: round(v, 2) for k, v in out.items()}
 
 
 def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ near-duplicates and a random split would leak them into the test.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -217,8 +218,9 @@ def check_shard(path: str | os.PathLike, expected: int | None = None) -> int:
         for _ in tf.data.TFRecordDataset(str(path)):
             n += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
-        raise CourseError(f"{path} is truncated or corrupt (record {n} cannot be read: "
-                          f"{exc.message.splitlines()[0] if hasattr(exc, 'message') else exc}). "
+        detail = re.search(r"(corrupted|truncated) record at \d+", str(exc))
+        raise CourseError(f"{path} is truncated or corrupt (record {n} cannot be read"
+                          f"{': ' + detail.group(0) if detail else ''}). "
                           "Delete it and run notebook 03 again to rewrite the records.") from None
     if expected is not None and n != expected:
         raise CourseError(f"{path} holds {n} records instead of {expected}. Delete it and run notebook 03 again.")

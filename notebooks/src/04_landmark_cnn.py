@@ -1,0 +1,376 @@
+# %% [markdown]
+# # 04 · A landmark CNN that beats the seed's, side by side
+#
+# The first seed project trained a network "image in, 136 numbers out" on its own video and, in its
+# author's words, *the results are bad*: the net underfit, and he guessed that batch norm, or
+# predicting an **image** of the 68 points (heat-maps), would help. This notebook takes both guesses
+# seriously. We train the seed's network faithfully and a course model built the way landmark models
+# are built today, on the same frames with the same time budget, and compare them with one number
+# that means the same on every face: the **NME**.
+#
+# **What you will learn**
+# - how to measure landmark quality: NME, normalised by the inter-ocular distance, on held-out frames;
+# - why a net that memorises its training frames fails on new ones, and what **augmentation** does about it
+#   (rotating, scaling, shifting, mirroring the image *and its points* consistently);
+# - the **heat-map** idea: one map per landmark, decoded by soft-argmax;
+# - batch norm, a robust loss (wing loss) and a learning-rate schedule;
+# - how to make training resumable and seeded, save a model for live use, and why `model.predict` is the
+#   wrong call for one face at a time.
+#
+# **What you need**: notebook 03's records (rebuilt automatically if missing). No GPU: by default each
+# model trains for `SECONDS` seconds, about 3 minutes for the whole notebook on a laptop CPU. Raise
+# `SECONDS` if you have time or a GPU: both models keep improving.
+
+# %% tags=["parameters"]
+SECONDS = 50          # training budget per model, in seconds of computation (same for both: a fair race)
+INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops
+BATCH_SIZE = 32
+SEED = 42
+RESUME = True         # continue an interrupted training from its checkpoint (or reuse a finished one)
+ABLATION = False      # also train "BN + augmentation + wing, 136 numbers out" (one more SECONDS)
+SAVE_MODEL = True     # save the course model (.keras + .tflite) for the live demo (notebook 06)
+SHOW_FRAMES = 4       # held-out frames in the overlay figure
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import helpers
+from helpers import landmark_cnn as lcnn
+from helpers.draw import bgr_to_rgb
+from helpers.landmarks import FLIP_PERMUTATION, REGIONS
+
+versions = helpers.setup(SEED, tensorflow=True)
+print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
+
+# %% [markdown]
+# ## 1. Data and the metric
+#
+# We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
+# the **held-out** frames (its last 20 %, after a gap) and a video of **another person**.
+# The targets are dlib's 68 points: our CNN can at best learn to be dlib.
+
+# %%
+data = lcnn.load_face_data()
+for key, d in data.items():
+    print(f"{key:13s} {len(d):4d} faces  (record set {d.name})")
+
+# %% [markdown]
+# **NME** (normalised mean error) = the mean distance between predicted and true points, divided by
+# the distance between the outer eye corners (points 36 and 45). Dividing makes it independent of
+# the face's size in pixels: 5 % on a face whose eyes are 60 px apart is a 3 px average error.
+#
+# The first thing to compute is what *no learning at all* scores: always answering the average
+# training shape. A model worse than that has learnt nothing useful.
+
+# %%
+mean_shape = {k: lcnn.mean_shape_nme(data["train"], data[k]) for k in ("train", "held_out", "other_person")}
+print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mean_shape.items()})
+
+# %% [markdown]
+# ## 2. The inputs, and augmentation
+#
+# Both networks see a `INPUT_SIZE`×`INPUT_SIZE` grey version of the 128-px crop (colour adds little
+# to *where* an eye corner is, and costs three times the input). Points are given in units of the
+# crop side (0 to 1).
+#
+# The seed trained on the frames as they are. The course model sees every frame differently in each
+# epoch: rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, and mirrored
+# half of the time. The **same** geometric change is applied to the 68 points. A mirror needs one
+# more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
+# outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
+# face would teach the net that the right eye is on the right.
+
+# %%
+rng = np.random.default_rng(SEED)
+crops, points = data["train"].crops[:6], data["train"].points[:6]
+x_aug, p_aug = lcnn.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
+x_flip, p_flip = lcnn.augment(crops[:1], points[:1], rng, INPUT_SIZE,
+                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0),
+                              force_flip=True)
+fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
+x0, p0 = lcnn.prepare(crops[:1], points[:1], INPUT_SIZE)
+for ax, img, pts, title in zip(axes, [x0[0], *x_aug, x_flip[0]], [p0[0], *p_aug, p_flip[0]],
+                               ["original"] + [f"augmented {i + 1}" for i in range(6)] + ["mirrored"]):
+    ax.imshow(img[:, :, 0], cmap="gray", vmin=0, vmax=1)
+    ax.scatter(pts[:, 0] * INPUT_SIZE, pts[:, 1] * INPUT_SIZE, s=3, c="lime")
+    ax.scatter(*(pts[36] * INPUT_SIZE), s=25, c="red")   # subject's right outer eye corner
+    ax.scatter(*(pts[45] * INPUT_SIZE), s=25, c="cyan")  # subject's left outer eye corner
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# Red is point 36, cyan point 45, in every picture: after the mirror the red dot is still on the
+# subject's right eye (the image's left), because the points were renumbered.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert p_flip[0, 36, 0] < p_flip[0, 45, 0], "after a mirror, point 36 must still be the subject's right eye"
+assert np.array_equal(FLIP_PERMUTATION[FLIP_PERMUTATION], np.arange(68)), "mirroring twice must give the identity"
+print("the mirror keeps every point's meaning")
+
+# %% [markdown]
+# ## 3. The baseline: the seed's network, faithfully
+#
+# Four conv + max-pool blocks, no batch norm, a dense layer, and 136 numbers out, trained with the
+# mean squared error, a constant learning rate and no augmentation: what the seed's `VisualModule.py`
+# did, in Keras 3 instead of TensorFlow 1.
+
+# %%
+baseline_model = lcnn.build_model("baseline", INPUT_SIZE, SEED)
+print(f"baseline: {baseline_model.count_params():,} parameters, output {baseline_model.output_shape}")
+
+# %% [markdown]
+# `train_model` trains for `SECONDS` seconds of computation and records, after each epoch, the
+# training loss and the held-out NME (only watched, never used to choose anything). Every 15 s it
+# saves a **checkpoint**: the model with its optimizer state, and a JSON with the epoch, the seconds
+# spent and the history. If the kernel dies or you interrupt it, run the cell again: it resumes.
+# Each epoch shuffles with a generator seeded by `(SEED, epoch)`, so a resumed run sees the same
+# batches an uninterrupted one would (the unit tests check the weights come out equal).
+
+# %%
+baseline = lcnn.train_model("baseline", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+                            batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
+print(f"baseline: {baseline.epochs} epochs in {baseline.seconds:.0f} s")
+
+# %% [markdown]
+# ## 4. The course model: heat-maps, batch norm, augmentation, wing loss
+#
+# Regressing 136 numbers from a flattened feature map asks a dense layer to learn where every pixel
+# is. A **heat-map** net keeps the picture's geometry instead: it outputs 68 small images (here
+# `INPUT_SIZE / 4` pixels square), one per landmark, each bright where that landmark is. A convolution
+# that finds "eye corner here" works the same everywhere in the image, which is exactly what a shifted
+# or rotated face needs.
+#
+# To read a point from its map we use **soft-argmax**: turn the map into probabilities (softmax) and
+# take the expected position. Unlike a plain argmax it is smooth, so the error in *pixels* can be the
+# training loss, and it is precise below the map's resolution.
+#
+# The rest is what current landmark models use:
+# - **batch norm** after every convolution (steadier, faster training);
+# - an encoder down to 1/16 of the size and a decoder back up to 1/4 with skip connections (context + detail);
+# - **wing loss**: like log(1 + error) for small errors, so the last pixel still matters, and like
+#   |error| for large ones, so one bad frame does not dominate as it does with the squared error;
+# - AdamW with a short warm-up and a **cosine** learning-rate decay over the time budget.
+
+# %%
+course_model = lcnn.build_model("heatmap", INPUT_SIZE, SEED)
+print(f"course model: {course_model.count_params():,} parameters, heat-maps {course_model.get_layer('heatmaps').output.shape[1:]}")
+
+# %%
+course = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+                          batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
+print(f"course model: {course.epochs} epochs in {course.seconds:.0f} s")
+
+# %%
+results = {"baseline": baseline, "course": course}
+if ABLATION:  # the middle step: everything but the heat-maps
+    results["regression"] = lcnn.train_model("regression", data["train"], data["held_out"], seconds=SECONDS,
+                                             size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
+
+# %% [markdown]
+# ## 5. Learning curves
+#
+# The held-out NME after each epoch, against the seconds of training spent: the same clock for both.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+for key, r in results.items():
+    t = [h["elapsed"] for h in r.history]
+    axes[0].plot(t, [h["loss"] for h in r.history], label=r.name)
+    axes[1].plot(t, [h["held_out_nme"] for h in r.history], label=r.name)
+axes[0].set(xlabel="training seconds", ylabel="training loss (own units)", yscale="log", title="training loss")
+axes[1].axhline(mean_shape["held_out"], color="gray", ls="--", label="mean shape")
+axes[1].set(xlabel="training seconds", ylabel="NME", ylim=(0, 0.5), title="held-out NME")
+axes[1].legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The baseline's training loss keeps falling while its held-out error stalls: it **memorises** the
+# training frames. The course model's curve keeps going down, and is still falling when the budget
+# ends: raise `SECONDS` and it improves further.
+
+# %% [markdown]
+# ## 6. Side by side
+#
+# NME on the training frames, the held-out frames, and the other person.
+
+# %%
+evals = {key: {part: lcnn.evaluate(r.model, data[part], INPUT_SIZE) for part in ("train", "held_out", "other_person")}
+         for key, r in results.items()}
+print(f"{'model':40s} {'train':>7s} {'held-out':>9s} {'other person':>13s}")
+print(f"{'mean shape (no learning)':40s} {mean_shape['train']:7.1%} {mean_shape['held_out']:9.1%} {mean_shape['other_person']:13.1%}")
+for key, r in results.items():
+    e = evals[key]
+    print(f"{r.name:40s} {e['train']['nme']:7.1%} {e['held_out']['nme']:9.1%} {e['other_person']['nme']:13.1%}")
+
+# %% [markdown]
+# For reference, with 3 minutes per model at 96 px, the course's calibration run measured: seed-like net
+# 1.7 % on its training frames but 20.5 % held-out; the same net *with augmentation* 7.4 %; batch norm
+# + wing loss *without* augmentation 19.6 %; batch norm + augmentation + wing 7.3 %. **Augmentation,
+# not batch norm, made most of the difference**: the seed's net did not underfit, it memorised.
+# Set `ABLATION = True` to train the "batch norm + augmentation + wing, 136 numbers" step yourself.
+#
+# Which parts of the face are hardest?
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 3))
+width = 0.8 / len(results)
+for i, (key, r) in enumerate(results.items()):
+    reg = lcnn.region_nme(evals[key]["held_out"]["pred"], data["held_out"].points)
+    ax.bar(np.arange(len(reg)) + i * width, list(reg.values()), width, label=r.name)
+ax.set_xticks(np.arange(len(REGIONS)) + width * (len(results) - 1) / 2, list(REGIONS), fontsize=8)
+ax.set(ylabel="held-out NME", title="error per region")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The jaw line is hardest for every model: its points have no clear local feature (where exactly on
+# the cheek is point 3?) and dlib itself is least consistent there. Eyes and nose are easiest.
+#
+# ## 7. Look at the frames
+#
+# dlib (green), the baseline (red) and the course model (blue) on held-out frames, then the course
+# model's worst held-out frames.
+
+# %%
+held = data["held_out"]
+pick = np.linspace(0, len(held) - 1, SHOW_FRAMES).astype(int)
+worst = np.argsort(evals["course"]["held_out"]["per_frame"])[-SHOW_FRAMES:][::-1]
+fig, axes = plt.subplots(2, SHOW_FRAMES, figsize=(3 * SHOW_FRAMES, 6.4))
+for row, frames in zip(axes, (pick, worst)):
+    for ax, i in zip(row, frames):
+        ax.imshow(bgr_to_rgb(held.crops[i]))
+        ax.scatter(*held.points[i].T, s=4, c="lime", label="dlib")
+        ax.scatter(*evals["baseline"]["held_out"]["pred"][i].T, s=4, c="red", label="baseline")
+        ax.scatter(*evals["course"]["held_out"]["pred"][i].T, s=4, c="deepskyblue", label="course")
+        ax.set_title(f"NME baseline {evals['baseline']['held_out']['per_frame'][i]:.1%}, "
+                     f"course {evals['course']['held_out']['per_frame'][i]:.1%}", fontsize=8)
+        ax.axis("off")
+axes[0, 0].legend(fontsize=7, loc="lower left")
+axes[1, 0].text(0, -8, "worst frames of the course model", fontsize=9)
+plt.show()
+
+# %% [markdown]
+# The worst frames are the strongest head tilts and the widest laughs, poses the training part of
+# the video barely shows. On some of them it is not even clear that dlib is right.
+#
+# ## 8. What a heat-map looks like
+#
+# The course model's probability maps for a few points of one held-out face (brighter = more likely),
+# over the input it saw. Each map is a small blob: the soft-argmax reads its centre.
+
+# %%
+show = {"right eye corner (36)": 36, "nose tip (30)": 30, "mouth corner (48)": 48, "chin (8)": 8}
+x_held, _ = lcnn.prepare(held.crops[pick[:1]], held.points[pick[:1]], INPUT_SIZE)
+maps = lcnn.heatmaps(course.model, x_held)[0]
+fig, axes = plt.subplots(1, len(show), figsize=(3 * len(show), 3))
+for ax, (title, k) in zip(axes, show.items()):
+    ax.imshow(x_held[0, :, :, 0], cmap="gray", extent=(0, INPUT_SIZE, INPUT_SIZE, 0))
+    ax.imshow(maps[:, :, k], cmap="magma", alpha=0.6, extent=(0, INPUT_SIZE, INPUT_SIZE, 0))
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 9. Another person
+#
+# Both models do badly on the other person's video, often no better than the mean shape. That is
+# expected, not a bug: they have seen **one** face, one haircut, one room, one camera. The
+# augmentations vary pose and light, not identity. To generalise to new faces a landmark model needs
+# many people in its training data (300-W has ~600 faces, WFLW 10,000), which is the first exercise.
+
+# %%
+for key, r in results.items():
+    print(f"{r.name:40s} other person {evals[key]['other_person']['nme']:6.1%}   (mean shape {mean_shape['other_person']:.1%})")
+
+# %% [markdown]
+# ## 10. Resuming, and saving for the live demo
+#
+# Run the training cell again: `train_model` finds the finished checkpoint and returns it instantly
+# instead of training again (after an *interrupted* run it would continue from the last checkpoint).
+
+# %%
+again = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+                         batch_size=BATCH_SIZE, seed=SEED, resume=True)
+assert again.epochs == course.epochs
+
+# %% [markdown]
+# The course model is saved as a `.keras` file, converted to **TFLite** (a flat, small format for
+# fast inference on one input at a time), and described in a sidecar JSON: the crop size, margin and
+# input size it was trained with, so the live demo cuts faces exactly the same way.
+
+# %%
+path = lcnn.default_model_path()
+if SAVE_MODEL:
+    meta = lcnn.save_model(course, path, {"held_out_nme": round(evals["course"]["held_out"]["nme"], 4),
+                                          "other_person_nme": round(evals["course"]["other_person"]["nme"], 4)})
+    print({k: meta[k] for k in ("name", "input_size", "crop_size", "margin", "tflite")})
+else:
+    path = lcnn.ensure_landmark_model()
+
+# %% [markdown]
+# ## 11. One face at a time: how to call the model
+#
+# The live demo asks for 68 points for one face, 15-30 times a second. The obvious
+# `model.predict(x)` is made for big batches: every call builds a data pipeline, which for a single
+# face costs far more than the network itself (and, in a loop, slowly grows memory). A direct call
+# `model(x)` skips that; wrapping it in `tf.function` runs a traced graph; TFLite goes further.
+# All on the first sample frame, crop and mapping back included where noted; dlib's predictor for comparison.
+
+# %%
+from helpers.dataset import ensure_landmark_set
+from helpers.video import read_frames
+
+frame = next(iter(read_frames("sample", max_frames=1))).image
+box = tuple(int(v) for v in ensure_landmark_set("sample").boxes[0])
+latency = lcnn.compare_latency(path, frame, box)
+for how, ms in latency.items():
+    print(f"{how:32s} {ms:7.2f} ms per face")
+
+# %%
+landmarker = lcnn.CNNLandmarker(path)
+pts = landmarker.predict(frame, box)
+l, t, r, b = box
+fig, ax = plt.subplots(figsize=(4, 4))
+ax.imshow(bgr_to_rgb(frame[max(0, t - 40): b + 40, max(0, l - 40): r + 40]))
+ax.scatter(pts[:, 0] - max(0, l - 40), pts[:, 1] - max(0, t - 40), s=5, c="deepskyblue")
+ax.set_title(f"{landmarker.name} via {landmarker.backend}", fontsize=9)
+ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 12. The verdict
+
+# %%
+base_nme, course_nme = evals["baseline"]["held_out"]["nme"], evals["course"]["held_out"]["nme"]
+print(f"held-out NME: baseline {base_nme:.1%}, course model {course_nme:.1%} ({course_nme / base_nme:.2f} x the baseline)")
+assert course_nme < 0.8 * base_nme, "the course model should beat the seed's baseline on held-out frames by a clear margin"
+assert course_nme < mean_shape["held_out"], "the course model should beat predicting the mean shape"
+
+# %% [markdown]
+# ## Summary
+# - Measure landmarks with the NME (mean error / inter-ocular distance) on **held-out** frames; compare
+#   with the mean shape to know what "learnt nothing" scores.
+# - The seed's net did not underfit, it **memorised**: low error on its training frames, high on new ones.
+# - Augmentation applied to image *and* points (with the mirror permutation) is the biggest single fix;
+#   heat-maps + soft-argmax, batch norm, wing loss and a cosine schedule add the rest.
+# - One person's video does not teach a model other faces: that needs many people in the data.
+# - Train resumably (checkpoint model + optimizer + state), seed every random choice, save `.keras` +
+#   TFLite with a sidecar of preprocessing facts; call the model directly, not with `predict`, for one face.
+#
+# ## Exercises
+# 1. Raise `SECONDS` to 180 (or more with a GPU). How far does each model get? Which one gains more?
+# 2. Set `ABLATION = True`. Where does "batch norm + augmentation + wing, 136 numbers" land between the two?
+# 3. Record your own face in notebook 01 (`SOURCE = 0`), run 02 and 03 on it, and train here. Then test the
+#    sample-trained model on *your* frames: how does it do, and why?
+# 4. Turn off one augmentation at a time (`lcnn.Augment(rotate=0)`, `flip=0`, ...) by passing `aug` to
+#    `lcnn.augment`. Which matters most on the held-out frames?
+# 5. Interrupt the course model's training cell (stop button) half-way, then run it again. Check that it
+#    resumes, and compare its final NME with an uninterrupted run.
+#
+# ## Going further
+# - Train on a real multi-person data set (300-W, WFLW) and fine-tune on your own face.
+# - Stacked hourglass networks and HRNet are the heat-map models behind most current landmark detectors.
+# - Temporal smoothing (the seed author's LSTM idea): the live demo smooths points between frames.
