@@ -13,10 +13,10 @@ FER2013 cannot be downloaded here, yet notebook 05 must run end to end. The stan
    disgust warps are **labels by construction**: the teacher does not confirm them (it agrees on
    surprise, sad, fear far more often). ``meta["teacher_agreement"]`` reports the rates.
 
-Splits (FER2013's ``Usage``): within each video and class, frames are cut into short time blocks
-that go to train (``Training``), validation (``PublicTest``) or test (``PrivateTest``) in a fixed
-5:1:2 pattern, and frames within ``guard`` frames of another split are dropped, so no test face has
-a neighbouring frame in training. The stills (other people) are test-only. A warp inherits its source's split.
+Splits (FER2013's ``Usage``): within each video and class, frames are split in time (first 60 %
+train = ``Training``, next 15 % validation = ``PublicTest``, last 25 % test = ``PrivateTest``), and
+frames within ``guard`` frames of another split are dropped, so no test face has a neighbouring
+frame in training. The stills (other people) are test-only. A warp inherits its source's split.
 
 It is written as ``data/work/05_emotion/standin/fer2013_standin.csv`` (the FER2013 CSV format, so the
 real loader reads it) plus ``standin_meta.npz`` (per row: origin, source, frame, teacher
@@ -40,7 +40,7 @@ from .landmarks import to_crop, to_gray
 from .paths import work_dir
 from .storage import load_npz, save_npz
 
-VERSION = 5
+VERSION = 6
 """Bump when the recipe changes: a cached stand-in of another version is rebuilt."""
 
 WARP_SIZE = 96
@@ -216,27 +216,24 @@ def _faces_of_stills() -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-BLOCK_PATTERN = ("train", "val", "train", "test", "train", "train", "test", "train")
-"""Consecutive time blocks of one class are assigned in this repeating order (5/8 train, 1/8 val, 2/8 test)."""
+def time_splits(labels: np.ndarray, frames: np.ndarray, *, fractions: tuple[float, float, float] = (0.6, 0.15, 0.25),
+                guard: int = 1) -> np.ndarray:
+    """Split one video's labelled frames into time segments, per class: ``"train"``/``"val"``/``"test"``, or ``""`` if dropped.
 
-
-def time_splits(labels: np.ndarray, frames: np.ndarray, *, guard: int = 1, max_block: int = 12) -> np.ndarray:
-    """Split one video's labelled frames into time blocks, per class: ``"train"``/``"val"``/``"test"``, or ``""`` if dropped.
-
-    ``labels`` (N,) int (-1 = unlabelled), ``frames`` (N,) frame numbers. Each class's frames, in time
-    order, are cut into blocks of 4 to ``max_block`` consecutive frames (at least 8 blocks when the
-    class has enough frames) and the blocks take their split from :data:`BLOCK_PATTERN`, so every
-    split sees every phase of the video. Then any frame with a frame of another split within
-    ``guard`` frames is dropped: neighbouring frames never straddle two splits.
+    ``labels`` (N,) int (-1 = unlabelled), ``frames`` (N,) frame numbers. Within each class, the
+    first ``fractions[0]`` of its frames (in time) go to train, the next ``fractions[1]`` to val, the
+    rest to test: the test faces come from a *later* part of the video than the training faces
+    (a different moment, often a different head pose or hand position). Then any frame with a frame
+    of another split within ``guard`` frames is dropped: neighbouring frames never straddle two splits.
     """
     labels, frames = np.asarray(labels), np.asarray(frames)
     split = np.array([""] * len(labels), dtype="<U5")
     for c in np.unique(labels[labels >= 0]):
         idx = np.flatnonzero(labels == c)
         idx = idx[np.argsort(frames[idx], kind="stable")]
-        block = max(4, min(max_block, len(idx) // len(BLOCK_PATTERN)))
-        for k in range(0, len(idx), block):
-            split[idx[k:k + block]] = BLOCK_PATTERN[(k // block) % len(BLOCK_PATTERN)]
+        a = int(round(fractions[0] * len(idx)))
+        b = a + int(round(fractions[1] * len(idx)))
+        split[idx[:a]], split[idx[a:b]], split[idx[b:]] = "train", "val", "test"
     keep = split.copy()
     for i in np.flatnonzero(split != ""):
         near = (np.abs(frames - frames[i]) <= guard) & (split != "") & (split != split[i])

@@ -1,0 +1,118 @@
+"""Emotion models: alignment, the seed's baseline architecture, the peer's label order, evaluation, training resume."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import CourseError, emotion
+from helpers.labels import EMOTIONS
+
+
+def _points(cx=320.0, cy=200.0, tilt_deg=0.0, eye_dist=60.0):
+    rng = np.random.default_rng(0)
+    pts = rng.normal(0, 2, (68, 2)).astype(np.float32) + (cx, cy + 40)
+    a = np.radians(tilt_deg)
+    off = np.array([np.cos(a), np.sin(a)]) * eye_dist / 2
+    pts[36:42] = (cx, cy) - off
+    pts[42:48] = (cx, cy) + off
+    return pts
+
+
+def test_align_face_levels_the_eyes_and_frames_like_fer():
+    img = np.zeros((400, 640, 3), np.uint8)
+    pts = _points(tilt_deg=20)
+    import cv2
+    for p in np.r_[pts[36:42].mean(0, keepdims=True), pts[42:48].mean(0, keepdims=True)]:
+        cv2.circle(img, tuple(int(v) for v in p), 6, (255, 255, 255), -1)
+    face = emotion.align_face(img, pts)
+    assert face.shape == (48, 48) and face.dtype == np.uint8
+    ys, xs = np.nonzero(face > 100)
+    left, right = xs < 24, xs >= 24
+    assert abs(ys[left].mean() - ys[right].mean()) < 1.0                      # level eyes
+    assert abs(ys.mean() - emotion.EYE_HEIGHT * 48) < 1.5                      # at the FER eye height
+    assert abs((xs[right].mean() - xs[left].mean()) - 48 / emotion.EYE_SPAN) < 1.5
+    ap = emotion.aligned_points(pts)
+    assert abs(ap[36:42, 1].mean() - ap[42:48, 1].mean()) < 1e-3
+    assert emotion.align_face(img[..., 0], pts, size=64).shape == (64, 64)
+
+
+def test_align_face_rejects_bad_points():
+    with pytest.raises(CourseError, match="68 landmark points"):
+        emotion.align_face(np.zeros((10, 10), np.uint8), np.zeros((5, 2)))
+
+
+def test_baseline_is_the_seed_architecture():
+    m = emotion.build_baseline()
+    kinds = [type(layer).__name__ for layer in m.layers]
+    assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D", "MaxPooling2D", "Conv2D",
+                     "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dropout", "Dense"]
+    assert [layer.filters for layer in m.layers if hasattr(layer, "filters")] == [32, 64, 128, 128]
+    assert [layer.rate for layer in m.layers if type(layer).__name__ == "Dropout"] == [0.25, 0.25, 0.5]
+    assert m.layers[-3].units == 1024 and m.output_shape == (None, 7)
+    lr = m.optimizer.learning_rate
+    assert abs(float(lr) - 1e-3) < 1e-6
+
+
+def test_course_model_is_smaller_and_uses_batch_norm():
+    m = emotion.build_course_model()
+    assert any(type(layer).__name__ == "BatchNormalization" for layer in m.layers)
+    assert m.count_params() < emotion.build_baseline().count_params() / 5
+    assert m.output_shape == (None, 7)
+
+
+def test_peer_label_order_maps_to_emotions():
+    assert emotion.PEER_ORDER == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    probs = np.eye(7, dtype=np.float32)
+    mapped = emotion.peer_to_course(probs)
+    for i, e in enumerate(emotion.PEER_ORDER):
+        assert EMOTIONS[mapped[i].argmax()] == e
+
+
+def test_peer_loads_and_predicts_in_emotions_order():
+    peer = emotion.EmotionClassifier.peer()
+    assert peer.input_size == 64 and "mini-Xception" in peer.name
+    face = np.full((48, 48), 128, np.uint8)
+    p = peer.predict_proba(face)
+    assert p.shape == (7,) and p.dtype == np.float32 and abs(p.sum() - 1) < 1e-3
+    batch = peer.predict_batch(np.stack([face, face]))
+    np.testing.assert_allclose(batch[0], p, atol=1e-5)
+    with pytest.raises(CourseError, match="grey uint8"):
+        peer.predict_proba(np.zeros((48, 48), np.float32))
+
+
+def test_evaluate_counts_and_recall():
+    labels = np.array([0, 0, 3, 3, 6])
+    probs = np.eye(7)[[0, 3, 3, 3, 4]]
+    res = emotion.evaluate(probs, labels)
+    assert res["accuracy"] == pytest.approx(0.6)
+    assert res["recall"]["angry"] == 0.5 and res["recall"]["happy"] == 1.0 and res["recall"]["neutral"] == 0.0
+    assert res["recall"]["sad"] is None
+    assert np.array(res["confusion"])[0, 3] == 1
+
+
+def test_class_weights_and_lr_schedule():
+    w = emotion.class_weights(np.r_[np.zeros(90, int), np.ones(10, int)])
+    assert w[1] > w[0] and w[1] <= 5.0 and w[4] == 1.0
+    lrs = [emotion.cosine_lr(e, 10) for e in range(10)]
+    assert lrs[0] < lrs[1] and lrs[1] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(1e-5)
+
+
+@pytest.mark.slow
+def test_training_resumes_and_saves(tmp_path):
+    from helpers.fer import FerSplits
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (70, 48, 48), dtype=np.uint8)
+    y = np.arange(70) % 7
+    data = FerSplits(x, y, x[:14], y[:14], x[:14], y[:14], source="random")
+    first = emotion.train("course", data, epochs=1, run_dir=tmp_path / "run", progress=False)
+    assert first.epochs_run == 1
+    state = emotion.load_json(tmp_path / "run" / "state.json")
+    state["done"] = False
+    state["config"]["epochs"] = 2
+    emotion.save_json(tmp_path / "run" / "state.json", state)
+    second = emotion.train("course", data, epochs=2, run_dir=tmp_path / "run", progress=False)
+    assert second.resumed_from == 1 and second.epochs_run == 2 and len(second.history["loss"]) == 2
+    path = emotion.save_model(second.model, tmp_path / "m.keras")
+    clf = emotion.EmotionClassifier.course(path)
+    assert clf.predict_proba(x[0]).shape == (7,)
+    assert clf.latency_ms(x[0], repeats=3) > 0
