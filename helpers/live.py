@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import math
 import os
 import sys
@@ -681,6 +682,29 @@ def predict_vs_call(model, repeats: int = 30) -> dict[str, float]:
     return {"predict_ms": timed(lambda: model.predict(x, verbose=0)),
             "call_ms": timed(lambda: model(x, training=False)),
             "tf_function_ms": timed(lambda: fn(x))}
+
+
+def memory_per_call(model, calls: int = 400, every: int = 50, warmup: int = 100) -> dict[str, list[float]]:
+    """Resident memory growth (MB) every ``every`` calls, one image at a time: ``model.predict`` vs a compiled call.
+
+    Returns ``{"calls": [...], "predict": [...], "tf_function": [...]}``: growth since the end of ``warmup`` calls.
+    """
+    import tensorflow as tf
+    shape = (1,) + tuple(int(d) for d in model.input_shape[1:])
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    fn = tf.function(lambda t: model(t, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)])
+    out: dict[str, list[float]] = {"calls": list(range(0, calls + 1, every))}
+    for name, call in (("predict", lambda: model.predict(x, verbose=0)), ("tf_function", lambda: fn(x))):
+        for _ in range(warmup):
+            call()
+        gc.collect()
+        start, growth = rss_mb(), [0.0]
+        for i in range(1, calls + 1):
+            call()
+            if i % every == 0:
+                growth.append(rss_mb() - start)
+        out[name] = growth
+    return out
 
 
 # --------------------------------------------------------------------------- ipywidgets UI
