@@ -291,7 +291,7 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
         from tqdm.keras import TqdmCallback
         callbacks.append(TqdmCallback(verbose=0, initial=resumed_from, desc=kind))
     if resumed_from < epochs and not (kind == "course" and state["wait"] >= patience):
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=resumed_from,
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=resumed_from, shuffle=False,
                   class_weight=weights, callbacks=callbacks, verbose=verbose)
     state["done"] = True
     save_json(state_path, state)
@@ -493,6 +493,74 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def contact_sheet(x: np.ndarray, y: np.ndarray, *, per_class: int = 8, tags: np.ndarray | None = None, title: str = ""):
+    """One row per emotion: ``per_class`` faces spread evenly over that class (tag, e.g. origin, under each); returns the figure."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(per_class * 0.95, N_CLASSES * 1.1), squeeze=False)
+    for c, emotion in enumerate(EMOTIONS):
+        idx = np.flatnonzero(np.asarray(y) == c)
+        pick = idx[np.linspace(0, len(idx) - 1, min(per_class, len(idx))).round().astype(int)] if len(idx) else []
+        for k in range(per_class):
+            ax = axes[c, k]
+            ax.axis("off")
+            if k < len(pick):
+                ax.imshow(x[pick[k]], cmap="gray", vmin=0, vmax=255)
+                if tags is not None:
+                    ax.set_title(str(tags[pick[k]]), fontsize=6, pad=1)
+        axes[c, 0].text(-6, 24, f"{emotion}\n({len(idx)})", ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def plot_histories(histories: dict[str, dict[str, list[float]]]):
+    """Training and validation accuracy per epoch for several runs, side by side with the losses; returns the figure."""
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, h in histories.items():
+        epochs = np.arange(1, len(h.get("loss", [])) + 1)
+        line, = ax1.plot(epochs, h.get("val_accuracy", []), label=f"{name} val")
+        ax1.plot(epochs, h.get("accuracy", []), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
+        ax2.plot(epochs, h.get("val_loss", []), color=line.get_color(), label=f"{name} val")
+        ax2.plot(epochs, h.get("loss", []), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
+    ax1.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
+    ax2.set(xlabel="epoch", ylabel="loss", title="loss (the course model's includes label smoothing)")
+    ax1.legend(fontsize=7)
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def show_predictions(x: np.ndarray, y: np.ndarray, probs: np.ndarray, *, n: int = 24, cols: int = 8, seed: int = 0):
+    """A grid of ``n`` test faces (a seeded sample) titled true -> predicted (red when wrong); returns the figure."""
+    import matplotlib.pyplot as plt
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(x), size=min(n, len(x)), replace=False))
+    rows = math.ceil(len(idx) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.15, rows * 1.35), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    pred = np.asarray(probs).argmax(1)
+    for ax, i in zip(axes.ravel(), idx):
+        ax.imshow(x[i], cmap="gray", vmin=0, vmax=255)
+        ok = pred[i] == y[i]
+        ax.set_title(f"{EMOTIONS[y[i]][:4]}→{EMOTIONS[pred[i]][:4]}", fontsize=7, color="black" if ok else "red", pad=1)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def save_course_model(model, *, data_name: str, source: str = "", epochs: int = 0, path: str | os.PathLike | None = None,
+                      tflite: bool = True) -> dict[str, pathlib.Path | None]:
+    """Save the course model for notebook 06: ``.keras`` + a JSON note (data, labels, input) + ``.tflite`` if it converts."""
+    path = pathlib.Path(path) if path else default_model_path()
+    save_model(model, path)
+    save_json(path.with_suffix(".json"), {"data": data_name, "source": source, "epochs": epochs, "labels": list(EMOTIONS),
+                                          "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, from helpers.emotion.align_face"})
+    lite = export_tflite(model, path.with_suffix(".tflite")) if tflite else None
+    return {"keras": path, "json": path.with_suffix(".json"), "tflite": lite}
+
+
 # ----------------------------------------------------------------------------- data + default model
 def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True):
     """The data for notebook 05: FER2013 if asked for (or ``"auto"`` and present), else the offline stand-in."""
@@ -516,9 +584,7 @@ def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: boo
           f"({epochs} epochs, about a minute on a laptop CPU) as notebook 05 would.")
     data = load_data("auto", progress=progress)
     result = train("course", data, epochs=epochs, progress=progress)
-    save_model(result.model, path)
-    save_json(path.with_suffix(".json"), {"data": data_name, "source": data.source, "epochs": result.epochs_run,
-                                          "labels": list(EMOTIONS), "input": "48x48 grey uint8 / 255"})
+    save_course_model(result.model, data_name=data_name, source=data.source, epochs=result.epochs_run, path=path)
     return path
 
 
