@@ -226,8 +226,10 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The jaw line is hardest for every model: its points have no clear local feature (where exactly on
-# the cheek is point 3?) and dlib itself is least consistent there. Eyes and nose are easiest.
+# The baseline is worst everywhere. For the course model the jaw and the mouth are the hard parts:
+# jaw points have no clear local feature (where exactly on the cheek is point 3?, and dlib itself is
+# least consistent there), and the mouth changes shape most when she laughs, which the held-out part
+# of the video does more than the training part. Brows and eyes are easy.
 #
 # ## 7. Look at the frames
 #
@@ -245,21 +247,22 @@ for row, frames in zip(axes, (pick, worst)):
         ax.scatter(*held.points[i].T, s=4, c="lime", label="dlib")
         ax.scatter(*evals["baseline"]["held_out"]["pred"][i].T, s=4, c="red", label="baseline")
         ax.scatter(*evals["course"]["held_out"]["pred"][i].T, s=4, c="deepskyblue", label="course")
-        ax.set_title(f"NME baseline {evals['baseline']['held_out']['per_frame'][i]:.1%}, "
+        ax.set_title(("worst: " if frames is worst else "") + f"baseline {evals['baseline']['held_out']['per_frame'][i]:.1%}, "
                      f"course {evals['course']['held_out']['per_frame'][i]:.1%}", fontsize=8)
         ax.axis("off")
 axes[0, 0].legend(fontsize=7, loc="lower left")
-axes[1, 0].text(0, -8, "worst frames of the course model", fontsize=9)
 plt.show()
 
 # %% [markdown]
-# The worst frames are the strongest head tilts and the widest laughs, poses the training part of
-# the video barely shows. On some of them it is not even clear that dlib is right.
+# Top row: frames spread over the held-out part; bottom row: the course model's worst frames (titles
+# give each model's NME on that frame). The worst frames are the strongest head tilts and the widest
+# laughs, poses the training part of the video barely shows. On some of them it is not even clear
+# that dlib is right. Neighbouring frames look alike, so the worst ones often come in a run.
 #
 # ## 8. What a heat-map looks like
 #
 # The course model's probability maps for a few points of one held-out face (brighter = more likely),
-# over the input it saw. Each map is a small blob: the soft-argmax reads its centre.
+# over the input it saw (16×16 cells for a 64-px input).
 
 # %%
 show = {"right eye corner (36)": 36, "nose tip (30)": 30, "mouth corner (48)": 48, "chin (8)": 8}
@@ -274,6 +277,12 @@ for ax, (title, k) in zip(axes, show.items()):
 plt.show()
 
 # %% [markdown]
+# Soft-argmax only asks that each map's *centre of mass* lands on the point, not that the map be a
+# single sharp blob. Points with a clear local feature (an eye corner, the chin) get compact maps; the
+# nose tip or a mouth corner may get spread-out or even split maps whose average is still right.
+# Adding a loss on the maps themselves (a small Gaussian around the true point as a target) makes
+# them sharper and easier to read: one of the exercises.
+#
 # ## 9. Another person
 #
 # Both models do badly on the other person's video, often no better than the mean shape. That is
@@ -365,9 +374,11 @@ assert course_nme < mean_shape["held_out"], "the course model should beat predic
 # 2. Set `ABLATION = True`. Where does "batch norm + augmentation + wing, 136 numbers" land between the two?
 # 3. Record your own face in notebook 01 (`SOURCE = 0`), run 02 and 03 on it, and train here. Then test the
 #    sample-trained model on *your* frames: how does it do, and why?
-# 4. Turn off one augmentation at a time (`lcnn.Augment(rotate=0)`, `flip=0`, ...) by passing `aug` to
-#    `lcnn.augment`. Which matters most on the held-out frames?
-# 5. Interrupt the course model's training cell (stop button) half-way, then run it again. Check that it
+# 4. Turn off one augmentation at a time: `lcnn.train_model("heatmap", ..., aug=lcnn.Augment(rotate=0))`, then
+#    `flip=0`, ... Which matters most on the held-out frames?
+# 5. Add a heat-map loss: build the target maps (a Gaussian of 1 cell around each true point) and add
+#    their cross-entropy with the predicted maps to the wing loss. Do the maps get sharper? Does the NME change?
+# 6. Interrupt the course model's training cell (stop button) half-way, then run it again. Check that it
 #    resumes, and compare its final NME with an uninterrupted run.
 #
 # ## Going further
