@@ -316,9 +316,12 @@ def export_tflite(model, path: str | os.PathLike) -> pathlib.Path | None:
     """Convert to TensorFlow Lite (``.tflite``) if the converter accepts the model; return the path or None."""
     import tensorflow as tf
     path = pathlib.Path(path)
+    import contextlib
+    import io
     try:
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        blob = converter.convert()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            blob = converter.convert()
     except Exception as exc:  # the converter raises many types; a failed export is not fatal
         print(f"TFLite export skipped: {type(exc).__name__}: {str(exc)[:200]}")
         return None
@@ -385,6 +388,8 @@ class EmotionClassifier:
     def preprocess(self, faces: np.ndarray) -> np.ndarray:
         """(N, H, W) or (H, W) uint8 grey faces -> (N, S, S, 1) float32 model input."""
         faces = np.asarray(faces)
+        if faces.ndim == 3 and faces.shape[-1] in (3, 4) and faces.shape[0] > 4:
+            faces = to_gray(faces)  # one colour crop (H, W, 3|4)
         if faces.ndim == 2:
             faces = faces[None]
         if faces.ndim == 4 and faces.shape[-1] in (3, 4):
