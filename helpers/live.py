@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import math
 import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
@@ -84,42 +82,6 @@ def load_landmarker(kind: str = "dlib"):
     raise CourseError(f"unknown landmark model {kind!r}: use one of {', '.join(LANDMARK_MODELS)}.")
 
 
-class _PeerFallback:
-    """The published mini-Xception peer, loaded directly (used only while helpers.emotion is missing)."""
-
-    name = EMOTION_MODELS["peer"]
-
-    def __init__(self) -> None:
-        import keras
-        import tensorflow as tf
-        from .data import fetch
-        self.model = keras.models.load_model(fetch("emotion_model"), compile=False)
-        self.size = self.input_size = int(self.model.input_shape[1])
-        self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True,
-                                 input_signature=[tf.TensorSpec((None, self.size, self.size, 1), tf.float32)])
-
-    def predict_proba(self, face: np.ndarray) -> np.ndarray:
-        """Grey uint8 crop -> (7,) float32 probabilities in EMOTIONS order."""
-        face = to_gray(face)
-        if face.shape != (self.size, self.size):
-            face = cv2.resize(face, (self.size, self.size), interpolation=cv2.INTER_AREA)
-        x = (face.astype(np.float32) / 127.5 - 1.0)[None, :, :, None]
-        return self._call(x).numpy()[0].astype(np.float32)
-
-
-def _align_fallback(image: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
-    """Grey square crop with the eyes level, the face filling it (used only while helpers.emotion is missing)."""
-    pts = np.asarray(points, np.float32)
-    left, right = pts[36:42].mean(axis=0), pts[42:48].mean(axis=0)
-    angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    side = 1.2 * float(max(hi - lo))
-    center = (float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2 - 0.06 * side))
-    m = cv2.getRotationMatrix2D(center, angle, size / side)
-    m[:, 2] += (size / 2 - center[0], size / 2 - center[1])
-    return cv2.warpAffine(to_gray(image), m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-
-
 @functools.lru_cache(maxsize=None)
 def load_emotion(kind: str = "peer"):
     """``"peer"`` or ``"course"`` -> a classifier with ``name`` and ``predict_proba(grey crop) -> (7,)``; loaded once.
@@ -128,12 +90,7 @@ def load_emotion(kind: str = "peer"):
     """
     if kind not in EMOTION_MODELS:
         raise CourseError(f"unknown emotion model {kind!r}: use one of {', '.join(EMOTION_MODELS)}.")
-    try:
-        from .emotion import EmotionClassifier, ensure_emotion_model
-    except ImportError:
-        if kind == "peer":
-            return _PeerFallback()
-        raise
+    from .emotion import EmotionClassifier, ensure_emotion_model
     if kind == "peer":
         return EmotionClassifier.peer()
     return EmotionClassifier.course(ensure_emotion_model())
@@ -141,10 +98,7 @@ def load_emotion(kind: str = "peer"):
 
 def align_face(image: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
     """FER-style grey crop (size, size) uint8 from a frame and its 68 points (eyes level)."""
-    try:
-        from .emotion import align_face as _align
-    except ImportError:
-        _align = _align_fallback
+    from .emotion import align_face as _align
     return _align(image, points, size)
 
 
