@@ -111,7 +111,7 @@ def _check(emotion: str) -> str:
     return emotion
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)  # 7 emotions x 13 sizes (32..128 px, step 8) = 91 in the live overlay
 def draw_emoji(emotion: str, size: int = 64) -> np.ndarray:
     """The emoji of ``emotion`` as a (size, size, 4) uint8 BGRA image; alpha is 255 on the face, 0 outside.
 

@@ -24,7 +24,10 @@ import os
 import sys
 import threading
 import time
+import warnings
+import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
@@ -34,7 +37,7 @@ from .emoji import paste_emoji
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import REGION_COLORS, REGIONS, detect_faces, load_models, predict_points, to_gray
-from .video import Source, open_capture, open_with_fallback, resize_image, resolve, write_video
+from .video import Source, open_capture, resize_image, resolve, write_video
 
 STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
 """The timed stages of one frame, in order."""
@@ -247,11 +250,12 @@ class LivePipeline:
         self._canvas: np.ndarray | None = None
         self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
 
-    def reset(self) -> None:
-        """Forget the faces and timings (a new video starts)."""
+    def reset(self, timings: bool = True) -> None:
+        """Forget the faces (a new video starts, or a looping one rewinds) and, with ``timings``, the timings."""
         self.tracks = []
         self.frame_index = 0
-        self.timer.reset()
+        if timings:
+            self.timer.reset()
 
     # -- stages
     def _detect(self, gray: np.ndarray) -> None:
@@ -383,41 +387,69 @@ class FrameSource:
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640) -> None:
         with _quiet_opencv():  # probing a missing webcam makes OpenCV print a page of warnings; our message says it
-            src, self.message = open_with_fallback(source)
+            self._cap, src, self.message = _open_with_fallback(source)
         self.source = src
         self.is_camera = isinstance(src, int)
         self.loop = loop and not self.is_camera
         self.max_side = max_side
-        self._cap, _ = open_capture(src)
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 30.0)
         self.frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
+        self.rewinds = 0  # how many times a looping file started again (the pipeline forgets its faces then)
         self._buf: np.ndarray | None = None
+        # The lock guards only the flags, never ``cap.read``: a read that hangs (a stuck camera driver)
+        # must not block ``release()``. A release asked for during a read is done by the reader when it returns.
         self._lock = threading.Lock()
+        self._reading = False
+        self._release_pending = False
         self.released = False
 
     def read(self) -> np.ndarray | None:
-        """The next BGR frame (the reused buffer, or a resized copy), or None at the end of a file / after release."""
+        """The next BGR frame, or None at the end of a file / after release.
+
+        The frame is a buffer **reused** for the next read (or a resized copy of it): copy it to keep
+        it; a list of frames read without ``.copy()`` holds the same image many times.
+        """
         with self._lock:
-            if self.released:
+            if self.released or self._release_pending:
                 return None
+            self._reading = True
+        try:
             ok, image = self._cap.read(self._buf)
             if (not ok or image is None) and self.loop:
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self.rewinds += 1
                 ok, image = self._cap.read(self._buf)
-            if not ok or image is None:
-                if self.is_camera:
-                    raise CourseError(f"the webcam at index {self.source} stopped delivering frames. "
-                                      "Check that no other program uses it, or use the sample video.")
-                return None
-            self._buf = image
+        finally:
+            with self._lock:
+                self._reading = False
+                if self._release_pending:
+                    self._cap.release()
+                    self.released = True
+        if self.released:
+            return None
+        if not ok or image is None:
+            if self.is_camera:
+                raise CourseError(f"the webcam at index {self.source} stopped delivering frames. "
+                                  "Check that no other program uses it, or use the sample video.")
+            return None
+        self._buf = image
         return resize_image(image, max_side=self.max_side) if self.max_side else image
 
-    def release(self) -> None:
-        """Release the capture (idempotent)."""
+    def release(self) -> bool:
+        """Release the capture (idempotent, never blocks); True once released.
+
+        If another thread is inside ``read()`` right now (a camera that hangs), the release is done by
+        that thread as soon as its read returns, and this returns False ("camera busy").
+        """
         with self._lock:
-            if not self.released:
-                self._cap.release()
-                self.released = True
+            if self.released:
+                return True
+            if self._reading:
+                self._release_pending = True
+                return False
+            self._cap.release()
+            self.released = True
+            return True
 
     def __enter__(self) -> "FrameSource":
         return self
@@ -432,35 +464,75 @@ class FrameSource:
             pass
 
 
+def _open_with_fallback(source: Source) -> tuple[cv2.VideoCapture, str | int, str]:
+    """Open ``source`` once (``helpers.video.open_with_fallback`` opens, closes, and we would open again).
+
+    Returns ``(capture, resolved_source, message)``; a webcam that cannot be opened -> the sample video.
+    """
+    try:
+        cap, src = open_capture(source)
+        return cap, src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(str(src)).name}"
+    except CourseError as exc:
+        if not isinstance(resolve(source), int):
+            raise  # a wrong file path is a mistake to fix, not to paper over
+        cap, src = open_capture("sample")
+        return cap, src, f"{exc} -> falling back to the sample video {Path(str(src)).name}."
+
+
 def iter_annotated(pipeline: LivePipeline, source: FrameSource, frames: int | None = None) -> Iterator[np.ndarray]:
     """Yield annotated frames (the reused buffer) until the source ends or ``frames`` were processed; times 'read'."""
     n = 0
+    rewinds = source.rewinds
     while frames is None or n < frames:
         tick = time.perf_counter()
         image = source.read()
         if image is None:
             return
         pipeline.timer.add("read", (time.perf_counter() - tick) * 1000)
+        if source.rewinds != rewinds:  # a looping file jumped back to its start: the faces there are new
+            rewinds = source.rewinds
+            pipeline.reset(timings=False)
         out, _ = pipeline.process(image)
         yield out
         n += 1
+
+
+_RUNNERS: "weakref.WeakSet[LiveRunner]" = weakref.WeakSet()
+"""Every started runner (weakly held), so :func:`stop_all` can find one whose variable was overwritten."""
+
+
+def stop_all(timeout: float = 2.0) -> int:
+    """Stop every live runner of this process and release its camera; return how many were running.
+
+    Re-running a notebook cell that made a ``LiveApp`` overwrites the variable, but the old background
+    thread keeps running and keeps the webcam; Kernel -> Interrupt does not stop it either (it only
+    interrupts the cell, not other threads). ``LiveApp`` calls this when it is made.
+    """
+    running = [r for r in list(_RUNNERS) if r.running]
+    for r in list(_RUNNERS):
+        r.stop(timeout)
+    return len(running)
 
 
 class LiveRunner:
     """Run a pipeline on a source in a background thread; ``stop()`` always ends it and releases the source.
 
     ``on_frame(annotated, pipeline)`` is called for each frame from the worker thread (the annotated
-    image is reused: copy it to keep it). ``realtime`` paces a video file to its own fps (for viewing).
-    Errors in the worker are kept in ``error`` and the source is released all the same.
+    image is reused: copy it to keep it). ``on_end(runner)`` is called from the worker when the loop ends
+    for any reason (Stop, ``max_frames``, end of file, an error), after the source is released.
+    ``realtime`` paces a video file to its own fps (for viewing). Errors in the worker are kept in
+    ``error`` and the source is released all the same.
     """
 
     def __init__(self, pipeline: LivePipeline, source: Source | FrameSource = 0, *,
                  on_frame: Callable[[np.ndarray, LivePipeline], None] | None = None,
+                 on_end: Callable[["LiveRunner"], None] | None = None,
                  max_frames: int | None = None, loop: bool = True, realtime: bool = False) -> None:
         self.pipeline = pipeline
         self.source = source if isinstance(source, FrameSource) else FrameSource(source, loop=loop)
         self.message = self.source.message
         self.on_frame = on_frame
+        self.on_end = on_end
         self.max_frames = max_frames
         self.realtime = realtime
         self.frames = 0
@@ -481,6 +553,7 @@ class LiveRunner:
         if self._thread is not None:
             raise CourseError("this runner was already started; make a new LiveRunner to run again.")
         self._thread = threading.Thread(target=self._run, name="live-runner", daemon=True)
+        _RUNNERS.add(self)
         self._thread.start()
         return self
 
@@ -501,13 +574,24 @@ class LiveRunner:
             self.error = exc
         finally:
             self.source.release()
+            if self.on_end is not None:
+                try:
+                    self.on_end(self)
+                except Exception as exc:  # a failing callback must not hide the loop's own error
+                    self.error = self.error or exc
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to end, wait for it, and release the source (even if the thread is stuck)."""
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the loop to end, wait up to ``timeout`` s, and release the source; never blocks longer.
+
+        Returns True when the loop has ended and the source is released. False means the worker is
+        stuck inside a camera read ("camera busy"): the release then happens as soon as that read
+        returns, and the thread (a daemon) cannot outlive the kernel.
+        """
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        self.source.release()
+        released = self.source.release()
+        return released and not self.running
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait until the loop ends on its own (``max_frames`` reached, or the end of a file)."""
@@ -530,18 +614,28 @@ class RunReport:
     kept: list[np.ndarray]
     message: str
     faces_per_frame: float
+    rss_frames: list[int] = field(default_factory=list)  # frame counts at which RSS was sampled
+    rss_mb: list[float] = field(default_factory=list)     # RSS (MB) at those frames
 
     @property
     def rss_growth_mb(self) -> float:
         return self.rss_end_mb - self.rss_start_mb
 
+    @property
+    def rss_slope_kb_per_frame(self) -> float:
+        """Least-squares slope of the RSS samples, in KB per frame (a leak shows as a steady slope)."""
+        if len(self.rss_frames) < 3:
+            return float("nan")
+        return float(np.polyfit(self.rss_frames, self.rss_mb, 1)[0] * 1024)
+
 
 def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int = 300, *, keep: int = 4,
-                 loop: bool = True, warmup: int = 5, progress: bool = False) -> RunReport:
+                 loop: bool = True, warmup: int = 5, progress: bool = False, rss_every: int = 500) -> RunReport:
     """Process ``frames`` frames without a window; return fps, mean ms per stage (over the whole run) and RSS.
 
     ``keep`` annotated frames, evenly spread, are copied into the report. The first ``warmup`` frames
-    (first calls are slow) are not timed. RSS is measured after the warm-up and at the end.
+    (first calls are slow) are not timed. RSS is measured after the warm-up, every ``rss_every``
+    frames (``rss_frames``/``rss_mb``, for a slope) and at the end.
     """
     kept_at = set(np.linspace(warmup, warmup + frames - 1, keep).astype(int).tolist()) if keep else set()
     kept: list[np.ndarray] = []
@@ -554,12 +648,17 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
             from tqdm.auto import tqdm
             bar = tqdm(total=frames, desc="live pipeline", unit="frame")
         rss0, t0, n = rss_mb(), time.perf_counter(), 0
+        rss_at, rss_val = [0], [rss0]
         for i, out in enumerate(iter_annotated(pipeline, src, warmup + frames)):
             if i < warmup:
                 if i == warmup - 1:
                     rss0, t0 = rss_mb(), time.perf_counter()
+                    rss_val[0] = rss0
                 continue
             n += 1
+            if n % rss_every == 0:
+                rss_at.append(n)
+                rss_val.append(rss_mb())
             totals += pipeline.timer.last()
             faces += len(pipeline.tracks)
             if i in kept_at:
@@ -574,7 +673,7 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
         raise CourseError("the source delivered no frames after the warm-up: use a longer video or loop=True.")
     stage = {s: float(v / n) for s, v in zip(STAGES, totals)}
     stage["total"] = float(totals.sum() / n)
-    return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n)
+    return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n, rss_at, rss_val)
 
 
 def tracking_tradeoff(source: Source = "sample", frames: int = 150, every: tuple[int, ...] = (1, 3, 5, 10, 20),
@@ -617,6 +716,37 @@ def tracking_tradeoff(source: Source = "sample", frames: int = 150, every: tuple
              "fps_pipeline": 1000 * timed / ms[n] if ms[n] else 0.0, "faces_per_frame": faces[n] / frames,
              "drift": float(np.mean(drift[n])) if drift[n] else float("nan"),
              "drift_p95": float(np.percentile(drift[n], 95)) if drift[n] else float("nan")} for n in every]
+
+
+def emotion_trace(source: Source = "sample", frames: int | None = None, smooth: int = 8, **config) -> dict:
+    """The largest face's emotion over a video, raw (each frame's own prediction) and smoothed over ``smooth``.
+
+    Returns ``{"t": (T,) seconds, "raw": (T, 7), "smoothed": (T, 7), "fps": video fps}``; rows are NaN
+    on frames without a face. ``frames=None`` reads the whole file once (no loop).
+    """
+    pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False, **config)
+    raw, smoothed = [], []
+    with FrameSource(source, loop=False) as src:
+        fps = src.fps
+        for _ in iter_annotated(pipe, src, frames):
+            if pipe.tracks and pipe.tracks[0].count:
+                t = pipe.tracks[0]
+                raw.append(t.history[(t.count - 1) % len(t.history)].copy())
+                smoothed.append(t.probs.copy())
+            else:
+                raw.append(np.full(len(EMOTIONS), np.nan, np.float32))
+                smoothed.append(raw[-1])
+    n = len(raw)
+    if n == 0:
+        raise CourseError("the source delivered no frames.")
+    return {"t": np.arange(n) / fps, "raw": np.array(raw), "smoothed": np.array(smoothed), "fps": fps}
+
+
+def label_flips_per_second(probs: np.ndarray, fps: float) -> float:
+    """How often the top emotion changes, per second of video (frames without a face are skipped)."""
+    ok = ~np.isnan(probs).any(axis=1)
+    labels = np.argmax(probs[ok], axis=1)
+    return float((labels[1:] != labels[:-1]).sum() / (len(probs) / fps)) if len(labels) > 1 else 0.0
 
 
 def predict_vs_call(model, repeats: int = 30) -> dict[str, float]:
@@ -674,6 +804,7 @@ class LiveApp:
     def __init__(self, config: LiveConfig | None = None, *, sources: tuple = ("webcam 0", "sample", "other_person"),
                  display_fps: float = 15.0, max_frames: int | None = None) -> None:
         import ipywidgets as w
+        stop_all()  # a LiveApp made by an earlier run of the cell would otherwise keep the webcam
         self.config = config or LiveConfig()
         self.max_frames = max_frames
         self.display_period = 1.0 / display_fps
@@ -689,6 +820,9 @@ class LiveApp:
         self.readout = w.HTML("")
         self.start_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
+        for dropdown in (self.source, self.landmarks, self.emotion):  # a new choice while running: restart with it
+            dropdown.observe(lambda _: self.start() if self.runner is not None and self.runner.running else None,
+                             names="value")
         self.widget = w.VBox([w.HBox([self.start_button, self.stop_button]),
                               w.HBox([self.source, self.landmarks, self.emotion]),
                               self.status, self.image, self.readout])
@@ -721,22 +855,35 @@ class LiveApp:
             cfg = LiveConfig(**{**self.config.__dict__, "landmarks": self.landmarks.value, "emotion": self.emotion.value})
             pipeline = LivePipeline(cfg)
             self.runner = LiveRunner(pipeline, self._source_value(self.source.value), on_frame=self._on_frame,
-                                     max_frames=self.max_frames, loop=True, realtime=True)
-        except CourseError as exc:
-            self.status.value = f"<b>error:</b> {exc}"
+                                     on_end=self._on_end, max_frames=self.max_frames, loop=True, realtime=True)
+        except Exception as exc:  # CourseError says what to do; anything else is shown too, never swallowed
+            self.status.value = f"<b>error:</b> {type(exc).__name__ + ': ' if not isinstance(exc, CourseError) else ''}{exc}"
+            self.start_button.disabled, self.stop_button.disabled = False, True
             return
         self.runner.start()
         self.status.value = f"{self.runner.message} &nbsp;|&nbsp; {pipeline.banner}"
         self.start_button.disabled, self.stop_button.disabled = True, False
 
+    def _on_end(self, runner: "LiveRunner") -> None:
+        """Called by the worker when its loop ends (Stop, max_frames, end of file, error): update the UI."""
+        if runner is not self.runner:
+            return
+        if runner.error is not None:
+            self.status.value = f"<b>stopped by an error:</b> {type(runner.error).__name__}: {runner.error}"
+        elif runner._stop.is_set():
+            self.status.value = f"stopped after {runner.frames} frames; source released: {runner.released}"
+        else:
+            self.status.value = f"ended on its own after {runner.frames} frames; source released: {runner.released}"
+        self.start_button.disabled, self.stop_button.disabled = False, True
+
     def stop(self) -> None:
-        """Stop the loop and release the camera (safe to call any time)."""
+        """Stop the loop and release the camera (safe to call any time; returns within a few seconds)."""
         if self.runner is not None:
-            self.runner.stop()
-            if self.runner.error is not None:
-                self.status.value = f"<b>stopped by an error:</b> {self.runner.error}"
+            if self.runner.stop(timeout=2.0):
+                self._on_end(self.runner)
             else:
-                self.status.value = f"stopped after {self.runner.frames} frames; source released: {self.runner.released}"
+                self.status.value = ("<b>camera busy:</b> the worker is stuck in a camera read; the camera is "
+                                     "released as soon as that read returns (or unplug it / restart the kernel).")
         self.start_button.disabled, self.stop_button.disabled = False, True
 
 
@@ -764,48 +911,70 @@ def _baseline_model():
     return model, "seed architecture from shared/seeds/README.md, untrained (predict speed does not depend on weights)"
 
 
-def seed_style_loop(source: Source = "sample", frames: int = 100, model=None) -> dict:
-    """The seed's live loop as written: Haar cascade (1.3, 5), crop, 48x48, ``model.predict`` per face, putText.
+def seed_style_loop(source: Source = "sample", frames: int = 100, model=None, *, call: str = "predict",
+                    cascade_once: bool = False, display_size: tuple[int, int] | None = (1200, 860)) -> dict:
+    """The seed's live loop as written in its notes, headless; ``call``/``cascade_once`` switch one fix on at a time.
 
-    Returns fps, frames, faces found and RSS before/after (MB).
+    As written: a ``CascadeClassifier`` is built **inside** the loop from its XML file on every frame;
+    Haar detection (1.3, 5) on the full grey frame; crop -> 48x48 -> ``model.predict`` per face on raw
+    0-255 pixels (the seed trained with ``rescale=1/255``, so its live inputs were 255x too bright);
+    names in ``flow_from_directory``'s alphabetical order; putText; and the frame upscaled to
+    ``display_size`` (1200x860, cubic) for ``imshow`` (here the resize is done, the window is not shown).
+
+    ``call="compiled"`` replaces only ``model.predict`` by a compiled ``tf.function`` call;
+    ``cascade_once=True`` builds the cascade once before the loop. Returns fps, frames, faces found
+    and RSS before/after (MB).
     """
     if not hasattr(cv2, "CascadeClassifier"):
         raise CourseError("this OpenCV has no CascadeClassifier (OpenCV 5 removed it); the seed loop needs opencv 4.x.")
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if call not in ("predict", "compiled"):
+        raise CourseError(f"call must be 'predict' (the seed) or 'compiled', not {call!r}.")
+    xml = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     if model is None:
         model, _ = _baseline_model()
-    names = ["Angry", "Disgusted", "Fearful", "Happy", "Neutral", "Sad", "Surprised"]
+    if call == "predict":
+        classify = lambda crop: model.predict(crop, verbose=0)  # noqa: E731  (the seed's call)
+    else:
+        import tensorflow as tf
+        fn = tf.function(lambda t: model(t, training=False), input_signature=[tf.TensorSpec((1, 48, 48, 1), tf.float32)])
+        classify = lambda crop: fn(crop.astype(np.float32)).numpy()  # noqa: E731
+    names = ["Angry", "Disgusted", "Fearful", "Happy", "Neutral", "Sad", "Surprised"]  # the seed's emotion_dict
     cap, _ = open_capture(resolve(source))
     faces = 0
+    once = cv2.CascadeClassifier(xml) if cascade_once else None
     try:
         ok, frame = cap.read()
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        model.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=0)  # warm-up, as a running GUI would be
+        classify(np.zeros((1, 48, 48, 1), np.uint8))  # warm-up, as a running GUI would be
         rss0, t0 = rss_mb(), time.perf_counter()
         for _ in range(frames):
             ok, frame = cap.read()
             if not ok:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, frame = cap.read()
+            bounding_box = once if once is not None else cv2.CascadeClassifier(xml)
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            num_faces = cascade.detectMultiScale(gray, scaleFactor=1.3, minNeighbors=5)
+            num_faces = bounding_box.detectMultiScale(gray, scaleFactor=1.3, minNeighbors=5)
             for (x, y, w, h) in num_faces:
                 cv2.rectangle(frame, (x, y - 50), (x + w, y + h + 10), (255, 0, 0), 2)
                 roi = gray[y:y + h, x:x + w]
                 cropped = np.expand_dims(np.expand_dims(cv2.resize(roi, (48, 48)), -1), 0)
-                prediction = model.predict(cropped, verbose=0)
+                prediction = classify(cropped)
                 cv2.putText(frame, names[int(np.argmax(prediction))], (x + 20, y - 60), cv2.FONT_HERSHEY_SIMPLEX,
                             1, (255, 255, 255), 2, cv2.LINE_AA)
                 faces += 1
+            if display_size is not None:
+                shown = cv2.resize(frame, display_size, interpolation=cv2.INTER_CUBIC)  # noqa: F841 (imshow's input)
         seconds = time.perf_counter() - t0
     finally:
         cap.release()
     return {"fps": frames / seconds, "frames": frames, "faces_per_frame": faces / frames,
-            "rss_start_mb": rss0, "rss_end_mb": rss_mb()}
+            "rss_start_mb": rss0, "rss_end_mb": rss_mb(), "call": call, "cascade_once": cascade_once}
 
 
 def benchmark(quick: bool = False) -> dict:
     """Seed-style loop vs the course pipeline on the sample video (640x360), in one process; one JSON-able dict.
+
+    The seed loop runs as written, and once more with only ``model.predict`` replaced by a compiled call.
 
     Course pipeline: dlib landmarks + peer emotion + overlay, detection every 5 frames at 320 px. Its
     fps and per-stage ms come from the memory run: 5,000 frames looping the video (500 with ``quick``),
@@ -817,6 +986,7 @@ def benchmark(quick: bool = False) -> dict:
     model, which = _baseline_model()
     info["seed_model"] = which
     seed = seed_style_loop("sample", seed_frames, model)
+    seed_compiled = seed_style_loop("sample", seed_frames, model, call="compiled")  # only predict replaced
     del model
     keras.backend.clear_session()
 
@@ -836,11 +1006,12 @@ def benchmark(quick: bool = False) -> dict:
     course = {"fps": round(report.fps, 1), "frames": report.frames, "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()},
               "faces_per_frame": round(report.faces_per_frame, 3), "rss_start_mb": round(report.rss_start_mb, 1),
               "rss_end_mb": round(report.rss_end_mb, 1), "rss_growth_mb": round(report.rss_growth_mb, 1),
+              "rss_slope_kb_per_frame": round(report.rss_slope_kb_per_frame, 3),
               "landmarks": pipeline.landmarker.name, "emotion": pipeline.classifier.name,
               "detect_every": pipeline.config.detect_every, "detect_max_side": pipeline.config.detect_max_side}
     seed = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in seed.items()}
     seed["rss_growth_mb"] = round(seed["rss_end_mb"] - seed["rss_start_mb"], 1)
-    return {**info, "seed_style": seed, "course": course,
+    return {**info, "seed_style": seed, "seed_style_compiled_call_fps": round(seed_compiled["fps"], 2), "course": course,
             "dlib_every_full_frame_fps": round(dlib_every_fps, 1),
             "ratio_course_over_seed": round(report.fps / seed["fps"], 2),
             "targets": {"course_fps_min": 60, "ratio_min": 3, "rss_growth_mb_max": 50},
