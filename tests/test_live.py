@@ -1,6 +1,7 @@
 """The live pipeline: no face, two faces, grey frames, tracking between detections, stopping, fallback, CLI."""
 from __future__ import annotations
 
+import threading
 import time
 
 import cv2
@@ -135,6 +136,7 @@ def test_ui_buttons_path(pipeline):
     app.start()
     assert app.stop_button.disabled is False and app.start_button.disabled is True
     app.runner.wait(30)
+    assert "ended on its own after 5 frames" in app.status.value and app.start_button.disabled is False
     app.stop()
     assert app.runner.released and app.runner.frames == 5
     assert app.image.value[:2] == b"\xff\xd8"  # a JPEG reached the image widget
@@ -173,3 +175,96 @@ def test_cli_window_without_display_says_what_to_do(monkeypatch, capsys):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main(["--source", "sample", "--frames", "3"]) == 2
     assert "--output out.mp4" in capsys.readouterr().err
+
+
+class _BlockingCapture:
+    """Wraps a real capture; ``read`` hangs until ``gate`` is set (a stuck camera driver)."""
+
+    def __init__(self, real):
+        self.real, self.gate, self.inside, self.released = real, threading.Event(), threading.Event(), False
+
+    def read(self, buf=None):
+        self.inside.set()
+        self.gate.wait(20)
+        return self.real.read(buf)
+
+    def set(self, *a):
+        return self.real.set(*a)
+
+    def get(self, *a):
+        return self.real.get(*a)
+
+    def release(self):
+        self.released = True
+        self.real.release()
+
+
+def test_stop_returns_promptly_when_the_camera_read_hangs(pipeline):
+    src = FrameSource("sample")
+    fake = src._cap = _BlockingCapture(src._cap)
+    ended = []
+    runner = LiveRunner(pipeline, src, on_end=ended.append).start()
+    assert fake.inside.wait(10)
+    t0 = time.perf_counter()
+    assert runner.stop(timeout=0.3) is False  # "camera busy": the worker is inside cap.read
+    assert time.perf_counter() - t0 < 1.5
+    assert not fake.released and runner.running
+    fake.gate.set()  # the read returns: the worker releases the capture and ends
+    runner.wait(10)
+    assert fake.released and src.released and not runner.running and ended == [runner]
+    assert runner.stop(timeout=0.1) is True
+
+
+def test_stop_all_stops_a_forgotten_runner(pipeline):
+    from helpers.live import stop_all
+    runner = LiveRunner(pipeline, "sample", loop=True).start()
+    del runner  # the cell's variable was overwritten: the thread still runs
+    import helpers.live as live
+    assert any(r.running for r in live._RUNNERS)
+    assert stop_all() >= 1
+    assert not any(r.running for r in live._RUNNERS) and all(r.released for r in live._RUNNERS)
+
+
+def test_looping_source_forgets_faces_at_the_rewind(pipeline, no_face_video, monkeypatch):
+    from helpers.live import iter_annotated
+    resets = []
+    real = pipeline.reset
+    monkeypatch.setattr(pipeline, "reset", lambda timings=True: resets.append(timings) or real(timings))
+    with FrameSource(str(no_face_video), loop=True) as src:
+        assert sum(1 for _ in iter_annotated(pipeline, src, 45)) == 45
+        assert src.rewinds == 2
+    assert resets == [False, False]  # tracks forgotten at each rewind, timings kept
+
+
+def test_a_file_is_opened_only_twice(sample_video, monkeypatch):
+    opened = []
+    real = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a) or real(*a))
+    with FrameSource(str(sample_video)) as src:
+        assert src.read() is not None
+    assert len(opened) == 2  # open_capture's check + the capture we read (was 4: the check was done twice)
+
+
+def test_ui_reports_errors_and_restarts_on_a_new_choice(pipeline, monkeypatch):
+    import helpers.live as live
+    app = live.LiveApp(display_fps=1000)
+    app.source.value = "sample"
+    app.start()
+    first = app.runner
+    app.source.value = "other_person"  # changed while running: restart with it
+    assert app.runner is not first and first.released and not first.running
+    assert "single_face" in app.runner.message and app.runner.running
+    app.stop()
+    assert app.runner.released and app.start_button.disabled is False
+    monkeypatch.setattr(live, "LivePipeline", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no model")))
+    app.start()
+    assert "RuntimeError: no model" in app.status.value and app.start_button.disabled is False
+
+
+def test_emotion_trace_and_flips():
+    from helpers.live import emotion_trace, label_flips_per_second
+    trace = emotion_trace("sample", frames=6, smooth=3)
+    assert trace["raw"].shape == trace["smoothed"].shape == (6, 7) and trace["t"].shape == (6,)
+    np.testing.assert_allclose(trace["smoothed"][2], trace["raw"][:3].mean(axis=0), atol=1e-5)
+    probs = np.eye(7, dtype=np.float32)[[0, 0, 3, 3, 0, 0]]
+    assert label_flips_per_second(probs, fps=6.0) == pytest.approx(2.0)
