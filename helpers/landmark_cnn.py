@@ -647,6 +647,26 @@ class CNNLandmarker:
         self.backend = "tflite" if self._interp is not None else "tf.function"
         self.predict(np.zeros((self.crop_size, self.crop_size), np.uint8), (32, 32, 96, 96))  # warm up / trace once
 
+    def crop(self, gray: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`helpers.landmarks.crop_face` on just the part of the frame the crop square covers: ``(crop, matrix)``.
+
+        crop_face shrinks the whole image first (area averaging), which costs more than the network
+        on a full frame; cutting the square's region out first gives the same crop (up to rounding)
+        about 10x faster. ``matrix`` maps full-frame pixels to crop pixels.
+        """
+        left, top, right, bottom = (int(v) for v in box)
+        half = max(right - left, bottom - top) * (1 + 2 * self.margin) / 2 + 4
+        cx, cy = (left + right) / 2, (top + bottom) / 2
+        h, w = gray.shape[:2]
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(w, int(np.ceil(cx + half)) + 1), min(h, int(np.ceil(cy + half)) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:  # box (almost) outside the frame: let crop_face handle it
+            return crop_face(gray, (left, top, right, bottom), self.crop_size, self.margin)
+        crop, m = crop_face(gray[y0:y1, x0:x1], (left - x0, top - y0, right - x0, bottom - y0), self.crop_size, self.margin)
+        m = m.copy()
+        m[:, 2] -= m[:, :2] @ np.array([x0, y0], np.float32)
+        return crop, m
+
     def predict_input(self, x: np.ndarray) -> np.ndarray:
         """Network input (1, S, S, 1) float32 -> (68, 2) points in units of the input side."""
         if self._interp is not None:
@@ -657,8 +677,7 @@ class CNNLandmarker:
 
     def predict(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """Full frame (BGR, BGRA or grey uint8) + face box (left, top, right, bottom) -> (68, 2) float32 frame pixels."""
-        gray = to_gray(image)
-        crop, m_crop = crop_face(gray, tuple(int(v) for v in box), self.crop_size, self.margin)
+        crop, m_crop = self.crop(to_gray(image), box)
         x = prepare(crop[None], size=self.size)
         pts = self.predict_input(x) * self.size
         pts_crop = (pts - self._m[:, 2]) / self._m[0, 0]
