@@ -145,6 +145,14 @@ def test_saved_model_serves_frames(tmp_path):
     # the points lie inside the crop square around the box (margin 0.3 -> 1.6 x the box side)
     crop_pts = to_crop(pts, crop_face(frame, box, 128, 0.3)[1])
     assert crop_pts.min() >= -1 and crop_pts.max() <= 128
+    # the fast crop (region first) gives crop_face's matrix and (up to rounding) its pixels
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (240, 320), dtype=np.uint8), (9, 9), 0)
+    for b in (box, (-30, -20, 60, 70), (250, 150, 330, 250)):
+        ref, m_ref = crop_face(smooth, b, 128, 0.3)
+        fast, m_fast = lm.crop(smooth, b)
+        np.testing.assert_allclose(m_fast, m_ref, atol=1e-3)
+        assert np.abs(fast.astype(int) - ref).mean() < 2
     if meta.get("tflite"):
         direct = L.CNNLandmarker(path, use_tflite=False)
         assert lm.backend == "tflite" and direct.backend == "tf.function"
