@@ -31,7 +31,7 @@ import numpy as np
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_crop, to_gray
-from .paths import models_dir, work_dir
+from .paths import models_dir, shown, work_dir
 from .storage import atomic_path, load_json, save_json
 
 N_CLASSES = len(EMOTIONS)
@@ -249,12 +249,12 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
             model = keras.models.load_model(best_path if state["done"] and kind == "course" else last_path, compile=True)
             if state["done"]:
                 if progress:
-                    print(f"{kind}: loaded the finished run from {run_dir} ({state['epoch']} epochs, "
+                    print(f"{kind}: loaded the finished run from {shown(run_dir)} ({state['epoch']} epochs, "
                           f"{state['seconds']:.0f} s when trained).")
                 return TrainResult(model, state["history"], state["seconds"], state["epoch"], state["best_epoch"],
                                    state["epoch"] < epochs, state["epoch"], run_dir, config)
             if progress:
-                print(f"{kind}: resuming from epoch {state['epoch']} of {epochs} ({run_dir}).")
+                print(f"{kind}: resuming from epoch {state['epoch']} of {epochs} ({shown(run_dir)}).")
     resumed_from = state["epoch"]
     keras.utils.set_random_seed(seed + resumed_from)
     if model is None:
@@ -456,6 +456,11 @@ def load_peer_model():
 def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Accuracy, per-class recall (None for classes absent from ``labels``) and the confusion matrix (rows = true)."""
     probs, labels = np.asarray(probs), np.asarray(labels)
+    if probs.ndim != 2 or probs.shape[1] != N_CLASSES or len(probs) != len(labels):
+        raise CourseError(f"expected (N, {N_CLASSES}) probabilities and N labels, got {probs.shape} and {labels.shape}. "
+                          "Pass predict_batch(faces) and the labels of the same faces.")
+    if len(labels) and (labels.min() < 0 or labels.max() >= N_CLASSES):
+        raise CourseError(f"labels must be 0-{N_CLASSES - 1} (EMOTIONS order), got {labels.min()}..{labels.max()}.")
     pred = probs.argmax(1)
     cm = np.zeros((N_CLASSES, N_CLASSES), np.int64)
     np.add.at(cm, (labels, pred), 1)
@@ -576,6 +581,10 @@ def save_course_model(model, *, data_name: str, source: str = "", epochs: int = 
 def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True):
     """The data for notebook 05: FER2013 if asked for (or ``"auto"`` and present), else the offline stand-in."""
     from . import fer, standin
+    if not isinstance(use_fer2013, str) and use_fer2013 in (0, 1):
+        use_fer2013 = bool(use_fer2013)  # 1/0 or numpy booleans from papermill
+    if use_fer2013 not in (True, False, "auto"):
+        raise CourseError(f"USE_FER2013 must be True, False or \"auto\", not {use_fer2013!r}.")
     found = fer.find_fer2013()
     if use_fer2013 is True and found is None:
         fer.load_fer2013()  # raises the "where to put it" message

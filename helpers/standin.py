@@ -349,8 +349,10 @@ def ensure_standin(*, rebuild: bool = False, progress: bool = True, **options: A
         if meta.get("version") == VERSION and all(meta.get(k) == v for k, v in options.items()):
             return csv_path
     if progress:
-        print(f"Building the offline FER2013 stand-in in {csv_path.parent} (once, well under a minute) ...")
+        from .paths import shown
+        print(f"Building the offline FER2013 stand-in in {shown(csv_path.parent)} (once, well under a minute) ...")
     built = build_standin(progress=progress, **options)
+    meta_path.unlink(missing_ok=True)  # an interrupted rebuild must not pair a new CSV with an old meta file
     usages = [SPLIT_USAGE[s] for s in built["split"]]
     write_fer_csv(csv_path, built["images"], built["labels"], usages)
     save_npz(meta_path, meta=built["meta"], labels=built["labels"], split=built["split"].astype("<U5"),

@@ -90,6 +90,21 @@ def test_evaluate_counts_and_recall():
     assert np.array(res["confusion"])[0, 3] == 1
 
 
+def test_evaluate_rejects_mismatched_inputs():
+    probs = np.full((3, 7), 1 / 7, np.float32)
+    with pytest.raises(CourseError, match="same faces"):
+        emotion.evaluate(probs, np.array([0, 1]))
+    with pytest.raises(CourseError, match="same faces"):
+        emotion.evaluate(probs[:, :6], np.array([0, 1, 2]))
+    with pytest.raises(CourseError, match="labels must be 0-6"):
+        emotion.evaluate(probs, np.array([0, 1, 7]))
+
+
+def test_load_data_rejects_unknown_switch():
+    with pytest.raises(CourseError, match="USE_FER2013 must be"):
+        emotion.load_data("yes")
+
+
 def test_class_weights_and_lr_schedule():
     w = emotion.class_weights(np.r_[np.zeros(90, int), np.ones(10, int)])
     assert w[1] > w[0] and w[1] <= 5.0 and w[4] == 1.0

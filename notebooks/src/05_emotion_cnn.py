@@ -26,7 +26,8 @@ USE_FER2013 = "auto"  # "auto": FER2013 if data/fer2013.csv or data/fer2013/trai
 EPOCHS = 12           # the SAME training budget for baseline and course model (full FER2013: see the recipe at the end)
 BATCH_SIZE = 64       # images per training step (the seed used 64)
 PATIENCE = 5          # early stopping: stop after this many epochs without a better validation loss (course model only)
-SEED = 42             # seeds numpy, TensorFlow and the stand-in build
+SEED = 42             # seeds numpy, TensorFlow and both trainings (the stand-in is built with its own fixed seed: same data for every SEED)
+EXTRA_SEEDS = ()      # more seeds for the course-vs-baseline comparison, e.g. (1, 2): about 80 s each on 2 CPU cores
 MODEL_PATH = None     # where the course model is saved for notebook 06; None -> data/models/emotion_cnn.keras
 SHOW_FACES = 24       # test faces shown with their predictions
 
@@ -191,12 +192,15 @@ fig = emotion.plot_histories({"baseline": baseline.history, "course": course.his
 plt.show()
 
 # %% [markdown]
-# How to read the curves: the baseline's *training* accuracy (dashed) climbs to ~100 % — with 2.3 M
-# weights and 800 faces it can memorise them. The course model's training accuracy stays lower
-# because it never sees the same face twice (augmentation, dropout), yet its validation accuracy
-# ends up as high. Both reach almost 100 % on validation, which is easy here (the middle of the
-# same videos): that is why a number picked on one split says little about another. The test split
-# (the end of the videos, other people in the stills) decides.
+# How to read the curves: solid = validation, dashed = training. Both models reach almost 100 %
+# on *both* — with 2.3 M weights (baseline) or 0.3 M (course) and 800 faces, memorising is easy, and
+# the course model gets there even though it never sees exactly the same image twice
+# (augmentation). The course model's validation accuracy jumps up in the first epochs (batch norm),
+# while the baseline needs five or six. Its loss stays above the baseline's because label smoothing
+# never lets it be 100 % sure: compare the two models on accuracy, not on loss. Validation is easy
+# here (the middle of the same videos, warps of the same neutral frames as training), so a number
+# picked on this split says little about another — which is exactly why we do not report it. The
+# test split (the end of the videos, other people in the stills) decides.
 
 # %% [markdown]
 # ## 5. Evaluation on the test split — and the published peer
@@ -235,15 +239,42 @@ if ON_STANDIN:
     for name, p in probs.items():
         by = {o: float((p.argmax(1) == data.y_test)[origin == o].mean()) for o in standin.ORIGINS}
         print(f"{name:22s} accuracy on real frames {by['teacher']:.2f}, on warps {by['warp']:.2f}, on jittered neutrals {by['jitter']:.2f}")
-assert acc["course CNN"] > 1.5 / len(EMOTIONS), "the course model should beat chance (1/7) clearly"
-assert acc["course CNN"] >= acc["baseline (seed CNN)"], "with the same budget the course recipe should not lose to the seed's"
+print(f"target 'course >= baseline + 5 points': {'met' if gain >= 5 else 'NOT met'} with SEED={SEED} (see below why one seed is not a verdict)")
+assert acc["course CNN"] > 3 / len(EMOTIONS), "the course model should beat chance (1/7) clearly"
+# Honest margin: over seeds 1, 2 and 42 the gap was -0.3 to +7.4 points, so "never loses by more than 5" is what holds.
+assert gain > -5, f"the course recipe lost to the seed's CNN by {-gain:.1f} points with the same budget: more than seed noise"
 
 # %% [markdown]
-# **One seed is not a verdict.** With ~300 test faces from a handful of people, the gap moves with
-# the random seed: in our runs with seeds 1 and 2 the course model won by about 7 points and tied.
-# On the stand-in the baseline's weakness (memorising) hardly hurts, because the warped test faces
-# are the same person as the warped training faces; FER2013's 35,887 faces of thousands of people
-# are where the course recipe's advantage shows.
+# **One seed is not a verdict.** The stand-in's test split has ~300 faces of a handful of people, and
+# the gap between the two recipes moves with the random seed (which changes the initial weights, the
+# batch order and the augmentation). Measured with this notebook's settings (12 epochs, stand-in):
+#
+# | seed | course − baseline (test accuracy) |
+# |---|---|
+# | 1 | +7.4 points |
+# | 2 | −0.3 points (a tie) |
+# | 42 (the default) | +6.4 points |
+#
+# So, plainly: **on a stand-in of two people the gap is noisy.** The course recipe wins or ties; it
+# meets the "+5 points" target at two seeds of three, and a single run cannot tell a 5-point
+# improvement from luck. That is why the assert above only checks what holds at every seed we tried
+# (the course model never loses by more than 5 points) rather than a gain. Set `EXTRA_SEEDS = (1, 2)`
+# to measure it yourself (the next cell). On the stand-in the baseline's weakness (memorising)
+# hardly hurts, because the warped test faces are the same person as the warped training faces;
+# FER2013's 35,887 faces of thousands of people are where a recipe's advantage can be measured.
+
+# %%
+for extra_seed in EXTRA_SEEDS:
+    extra = {kind: emotion.train(kind, data, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=extra_seed, patience=PATIENCE)
+             for kind in ("baseline", "course")}
+    extra_acc = {kind: emotion.evaluate(emotion.EmotionClassifier.from_model(r.model, kind).predict_batch(data.x_test),
+                                        data.y_test)["accuracy"] for kind, r in extra.items()}
+    print(f"seed {extra_seed}: baseline {extra_acc['baseline']:.3f}, course {extra_acc['course']:.3f}, "
+          f"course - baseline {100 * (extra_acc['course'] - extra_acc['baseline']):+.1f} points")
+if not EXTRA_SEEDS:
+    print("EXTRA_SEEDS is empty: one seed only (see the table above for seeds 1 and 2).")
+
+# %% [markdown]
 #
 # A sample of test faces, titled *true → predicted* (red = wrong):
 
@@ -321,8 +352,9 @@ print("on a GPU (e.g. a T4): expect roughly 5-15 s per epoch, so 60 epochs in ab
 #   angry/disgust labels by construction) exercises the whole pipeline; it is not a benchmark of
 #   emotion recognition.
 # - With the same budget, the course recipe (batch norm, global pooling, augmentation, label
-#   smoothing + class weights, LR schedule, early stopping) beats the seed's CNN; the saved model
-#   serves notebook 06 through `EmotionClassifier`.
+#   smoothing + class weights, LR schedule, early stopping) beat the seed's CNN by 6–7 points at two
+#   seeds of three and tied at the third: on a stand-in of two people the gap is noisy, and only
+#   FER2013 can settle it. The saved model serves notebook 06 through `EmotionClassifier`.
 #
 # ## Exercises
 #
