@@ -102,7 +102,8 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # Splits keep test faces apart from training: within each video and class the first 60 % of the
 # frames (in time) train, the next 15 % validate, the last 25 % test, frames next to another split
 # are dropped, the stills (other people) are test-only, and a warp inherits the split of the frame
-# it was made from. Built once (a few seconds) and cached in `data/work/05_emotion/standin/`.
+# it was made from. Built once (about 20 s the first time, including what notebooks 01–02 would have
+# saved) and cached in `data/work/05_emotion/standin/`.
 
 # %%
 t0 = time.perf_counter()
@@ -241,6 +242,8 @@ if ON_STANDIN:
         print(f"{name:22s} accuracy on real frames {by['teacher']:.2f}, on warps {by['warp']:.2f}, on jittered neutrals {by['jitter']:.2f}")
 print(f"target 'course >= baseline + 5 points': {'met' if gain >= 5 else 'NOT met'} with SEED={SEED} (see below why one seed is not a verdict)")
 assert acc["course CNN"] > 3 / len(EMOTIONS), "the course model should beat chance (1/7) clearly"
+if ON_STANDIN:  # measured 0.80-0.91 over seeds 1, 2, 42: 0.6 leaves a wide margin
+    assert acc["course CNN"] > 0.6, "on the stand-in the course model should get most test faces right"
 # Honest margin: over seeds 1, 2 and 42 the gap was -0.3 to +7.4 points, so "never loses by more than 5" is what holds.
 assert gain > -5, f"the course recipe lost to the seed's CNN by {-gain:.1f} points with the same budget: more than seed noise"
 
@@ -249,11 +252,11 @@ assert gain > -5, f"the course recipe lost to the seed's CNN by {-gain:.1f} poin
 # the gap between the two recipes moves with the random seed (which changes the initial weights, the
 # batch order and the augmentation). Measured with this notebook's settings (12 epochs, stand-in):
 #
-# | seed | course − baseline (test accuracy) |
-# |---|---|
-# | 1 | +7.4 points |
-# | 2 | −0.3 points (a tie) |
-# | 42 (the default) | +6.4 points |
+# | seed | baseline | course | course − baseline |
+# |---|---|---|---|
+# | 1 | 0.835 | 0.909 | +7.4 points |
+# | 2 | 0.808 | 0.805 | −0.3 points (a tie) |
+# | 42 (the default) | 0.791 | 0.855 | +6.4 points |
 #
 # So, plainly: **on a stand-in of two people the gap is noisy.** The course recipe wins or ties; it
 # meets the "+5 points" target at two seeds of three, and a single run cannot tell a 5-point
