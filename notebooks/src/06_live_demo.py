@@ -31,7 +31,7 @@ SMOOTH = 8               # average each face's emotion over its last SMOOTH pred
 FRAMES = 5000            # frames processed headless (the video loops); also the memory test
 SHOW = 4                 # annotated frames shown inline
 SEED_FRAMES = 60         # frames for the seed-style loop (it is slow)
-MEMORY_CALLS = 400       # single-image calls for the predict-vs-compiled memory comparison
+MEMORY_CALLS = 600       # single-image calls for the predict-vs-compiled memory comparison
 TRADEOFF_FRAMES = 472    # frames for the detect-every-N comparison (472 = the whole sample video)
 COMPARE_FRAMES = 150     # frames per model combination in the comparison at the end
 VIDEO_FRAMES = 96        # frames written to the annotated video file
