@@ -75,9 +75,7 @@ def open_capture(source: Source) -> tuple[cv2.VideoCapture, str | int]:
         cap.release()
         raise CourseError(f"{path} could not be decoded as a video (not a video, or corrupt/truncated). "
                           "Open it in a video player to check it; re-export it as .mp4 (H.264) if needed.")
-    cap.release()  # we grabbed one frame to test; reopen at the start
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # we grabbed one frame to test the file; rewind to the start
     return cap, str(path)
 
 

@@ -236,13 +236,13 @@ def test_looping_source_forgets_faces_at_the_rewind(pipeline, no_face_video, mon
     assert resets == [False, False]  # tracks forgotten at each rewind, timings kept
 
 
-def test_a_file_is_opened_only_twice(sample_video, monkeypatch):
+def test_a_file_is_opened_only_once(sample_video, monkeypatch):
     opened = []
     real = cv2.VideoCapture
     monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a) or real(*a))
     with FrameSource(str(sample_video)) as src:
         assert src.read() is not None
-    assert len(opened) == 2  # open_capture's check + the capture we read (was 4: the check was done twice)
+    assert len(opened) == 1  # open_capture checks the file and rewinds (was 4: checked twice, reopened each time)
 
 
 def test_ui_reports_errors_and_restarts_on_a_new_choice(pipeline, monkeypatch):
