@@ -338,10 +338,11 @@ class TrainResult:
     seconds: float = 0.0
     resumed_from: int = 0
     size: int = INPUT_SIZE
+    label: str = ""  # a name for plots when one kind is trained with other settings (an ablation)
 
     @property
     def name(self) -> str:
-        return NAMES[self.kind]
+        return self.label or NAMES[self.kind]
 
 
 def _schedule(progress: float, peak: float, warmup: float = 0.03) -> float:

@@ -2,9 +2,16 @@
 
 A *record set* called ``name`` lives in one folder as
 
-* ``name-00000-of-00004.tfrecord`` ... : the *shards*, each a sequence of serialised ``tf.train.Example``\\ s;
+* ``name-<generation>-00000-of-00004.tfrecord`` ... : the *shards*, each a sequence of serialised
+  ``tf.train.Example``\\ s (``<generation>`` is a fresh id for every write, so a new version never
+  overwrites the files of the old one);
 * ``name.json``: its *index* (shard files with their sizes and example counts, how the image is
   stored, the crop size), written last, so a record set without an index was never finished.
+
+A TFRecord file is a plain sequence of records, each stored as: the data length (8 bytes,
+little-endian), a masked CRC-32C of those 8 bytes (4 bytes), the data, a masked CRC-32C of the data
+(4 bytes). There is no index inside the file: it can only be read from the start, and its number of
+records is known only by reading it (or from our JSON index).
 
 One ``tf.train.Example`` per face holds these *features*:
 
@@ -21,8 +28,10 @@ feature           type            meaning
 ``timestamp``     float           seconds from the start of the video
 ================  ==============  ==========================================================
 
-Every write is atomic: shards go to temporary files that are renamed only when all of them are
-complete, and the index goes last; files of an older version are removed only after that. A
+Every write is atomic *as a set*: each shard goes to a temporary file, is flushed to disk (fsync)
+and renamed to its new generation's name; the old version's shards and index stay untouched. Renaming
+the index (one file, one ``os.replace``) is the single commit point that switches readers to the new
+shards; the old shards, and any leftovers of an interrupted run, are deleted only after that. A
 truncated or corrupt shard is reported by name (:class:`~helpers.errors.CourseError`).
 
 The train / held-out split of a video is decided by *time* (:func:`time_split`): the last part of
@@ -33,8 +42,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -45,7 +54,7 @@ from tqdm.auto import tqdm
 
 from .errors import CourseError
 from .paths import work_dir
-from .storage import load_json, save_json
+from .storage import atomic_path, load_json, save_json
 
 STAGE = "03_records"
 ENCODINGS = ("png", "raw")
@@ -95,9 +104,18 @@ def make_example(crop: np.ndarray, points: np.ndarray, *, source: str = "", fram
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def shard_name(name: str, index: int, count: int) -> str:
-    """File name of shard ``index`` of ``count``: ``name-00001-of-00004.tfrecord``."""
-    return f"{name}-{index:05d}-of-{count:05d}.tfrecord"
+def shard_name(name: str, index: int, count: int, generation: str = "") -> str:
+    """File name of shard ``index`` of ``count``: ``name-<generation>-00001-of-00004.tfrecord``."""
+    return f"{name}-{generation + '-' if generation else ''}{index:05d}-of-{count:05d}.tfrecord"
+
+
+def _own_files(name: str, folder: Path) -> tuple[list[Path], list[Path]]:
+    """Shard files and temporary files in ``folder`` that belong to record set ``name`` (any generation)."""
+    shard_re = re.compile(rf"{re.escape(name)}-(?:[0-9a-f]{{8}}-)?\d{{5}}-of-\d{{5}}\.tfrecord")
+    temp_re = re.compile(rf"\.{re.escape(name)}-(?:[0-9a-f]{{8}}-)?\d{{5}}-of-\d{{5}}\.tfrecord\..*")
+    shards = [p for p in folder.iterdir() if shard_re.fullmatch(p.name)]
+    temps = [p for p in folder.iterdir() if temp_re.fullmatch(p.name)]
+    return shards, temps
 
 
 def index_path(name: str, folder: str | os.PathLike | None = None) -> Path:
@@ -108,11 +126,13 @@ def index_path(name: str, folder: str | os.PathLike | None = None) -> Path:
 def write_records(name: str, crops: np.ndarray, points: np.ndarray, *, frame_index: Iterable[int] | None = None,
                   timestamp: Iterable[float] | None = None, source: str = "", encoding: str = "png",
                   shard_size: int = 128, folder: str | os.PathLike | None = None,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, split_id: str = "") -> dict[str, Any]:
     """Write faces as a sharded record set ``name``; return its index (also saved as ``name.json``).
 
-    crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) float32 crop pixels. Atomic: nothing replaces
-    an existing record set of the same name until every new shard is complete.
+    crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) float32 crop pixels. Atomic as a set: the new
+    shards get new file names, and only the final rename of the index switches to them, so a crash
+    at any point leaves either the complete old set or the complete new one. ``split_id`` is stored
+    in the index (see :func:`write_dataset_records`).
     """
     tf = _tf()
     crops = np.asarray(crops)
@@ -131,50 +151,31 @@ def write_records(name: str, crops: np.ndarray, points: np.ndarray, *, frame_ind
     folder.mkdir(parents=True, exist_ok=True)
     count = max(1, -(-n // max(1, int(shard_size))))
     bounds = np.linspace(0, n, count + 1).astype(int)
-    old = _try_load_index(name, folder)
-    temps: list[Path] = []
+    generation = uuid.uuid4().hex[:8]  # new file names: the old version's shards are never overwritten
     shards: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    try:
-        with tqdm(total=n, desc=f"writing {name}", unit="face", disable=not progress) as bar:
-            for s in range(count):
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".tfrecord.tmp", dir=folder)
-                os.close(fd)
-                temps.append(Path(tmp))
-                with tf.io.TFRecordWriter(tmp) as writer:
+    with tqdm(total=n, desc=f"writing {name}", unit="face", disable=not progress) as bar:
+        for s in range(count):
+            target = folder / shard_name(name, s, count, generation)
+            with atomic_path(target, suffix=".tmp") as tmp:  # temp file, fsync, rename
+                with tf.io.TFRecordWriter(str(tmp)) as writer:
                     for i in range(bounds[s], bounds[s + 1]):
                         writer.write(make_example(crops[i], points[i], source=source, frame_index=int(frame_index[i]),
                                                   timestamp=float(timestamp[i]), encoding=encoding))
                         bar.update(1)
-                shards.append({"file": shard_name(name, s, count), "examples": int(bounds[s + 1] - bounds[s]),
-                               "bytes": Path(tmp).stat().st_size})
-        for tmp, shard in zip(temps, shards):
-            os.replace(tmp, folder / shard["file"])
-    finally:
-        for tmp in temps:
-            if tmp.exists():
-                tmp.unlink()
-    index = {"name": name, "examples": n, "encoding": encoding, "source": source,
-             "image_shape": list(crops.shape[1:]), "shards": shards,
+                size = tmp.stat().st_size
+            shards.append({"file": target.name, "examples": int(bounds[s + 1] - bounds[s]), "bytes": size})
+    index = {"name": name, "examples": n, "encoding": encoding, "source": source, "generation": generation,
+             "split_id": split_id, "image_shape": list(crops.shape[1:]), "shards": shards,
              "bytes": int(sum(s["bytes"] for s in shards)),
              "frame_index": [int(v) for v in frame_index], "seconds": round(time.perf_counter() - t0, 3)}
-    save_json(index_path(name, folder), index)
-    if old:  # remove shards of the previous version that the new one did not overwrite
-        keep = {s["file"] for s in shards}
-        for s in old.get("shards", []):
-            if s["file"] not in keep and (folder / s["file"]).exists():
-                (folder / s["file"]).unlink()
+    save_json(index_path(name, folder), index)  # the commit point: one atomic rename
+    keep = {s["file"] for s in shards}
+    old_shards, temps = _own_files(name, folder)  # the old version, and leftovers of interrupted runs
+    for path in old_shards + temps:
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
     return index
-
-
-def _try_load_index(name: str, folder: Path) -> dict[str, Any] | None:
-    path = index_path(name, folder)
-    if not path.exists():
-        return None
-    try:
-        return load_json(path)
-    except CourseError:
-        return None
 
 
 # ----------------------------------------------------------------------------------------------------------- reading
@@ -219,12 +220,25 @@ def check_shard(path: str | os.PathLike, expected: int | None = None) -> int:
             n += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
         detail = re.search(r"(corrupted|truncated) record at \d+", str(exc))
-        raise CourseError(f"{path} is truncated or corrupt (record {n} cannot be read"
+        raise CourseError(f"{path} is truncated or corrupt ({n} records read fine, record #{n} counting from 0 cannot be read"
                           f"{': ' + detail.group(0) if detail else ''}). "
                           "Delete it and run notebook 03 again to rewrite the records.") from None
     if expected is not None and n != expected:
         raise CourseError(f"{path} holds {n} records instead of {expected}. Delete it and run notebook 03 again.")
     return n
+
+
+_CHECKED: set[tuple[str, int, int]] = set()  # shards already read in full: (path, size, mtime) -> no second read
+
+
+def check_shards(paths: list[Path], index: dict[str, Any]) -> None:
+    """Check each shard once per process (until the file changes): sizes are always checked, checksums once."""
+    for p, s in zip(paths, index["shards"]):
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _CHECKED:
+            check_shard(p, s["examples"])
+            _CHECKED.add(key)
 
 
 def check_records(name: str, folder: str | os.PathLike | None = None) -> int:
@@ -288,39 +302,53 @@ def parse_example(serialised, encoding: str, image_shape: tuple[int, int, int]) 
 
 
 def read_records(name: str, *, batch_size: int | None = 32, shuffle: int = 0, normalise: bool = True,
-                 cache: bool = False, prefetch: bool = True, seed: int = 42, check: bool = True,
-                 folder: str | os.PathLike | None = None):
-    """Record set ``name`` as a ``tf.data.Dataset`` of dicts (parse -> decode -> normalise -> [cache] -> shuffle -> batch -> prefetch).
+                 cache: bool = False, prefetch: bool = True, parallel: bool = True, seed: int = 42,
+                 check: bool = True, folder: str | os.PathLike | None = None):
+    """Record set ``name`` as a ``tf.data.Dataset`` of dicts (read -> parse + decode -> [cache] -> normalise -> shuffle -> batch -> prefetch).
 
     normalise=True gives ``image`` float32 in [0, 1] and ``points`` divided by the crop size (0-1);
-    False keeps uint8 pixels and pixel points. ``shuffle`` = buffer size (0: keep file order).
-    ``check`` reads every shard once first so a corrupt file is reported by name.
+    False keeps uint8 pixels and pixel points. ``cache`` keeps the decoded uint8 faces in memory
+    (4x smaller than the float32 ones). ``shuffle`` = buffer size (0: keep file order); when
+    shuffling, the shard order is shuffled too and several shards are read at once (interleave).
+    ``parallel`` = decode several examples at once (False: one after the other, to time the bare
+    pipeline). ``check`` reads every shard once per process first, so a corrupt file is reported by name.
     """
     tf = _tf()
     folder = Path(folder or records_dir())
     index = load_index(name, folder)
     paths = shard_paths(name, folder)
     if check:
-        for p, s in zip(paths, index["shards"]):
-            check_shard(p, s["examples"])
+        check_shards(paths, index)
     shape = tuple(index["image_shape"])
     size = float(shape[0])
-    ds = tf.data.TFRecordDataset([str(p) for p in paths])
-    ds = ds.map(lambda s: parse_example(s, index["encoding"], shape), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
+    calls = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True} if parallel else {}
+    files = [str(p) for p in paths]
+    if shuffle and len(files) > 1:  # records sit in time order: mix shards, read several at once
+        ds = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 4), **calls)
+    else:
+        ds = tf.data.TFRecordDataset(files)
+    ds = ds.map(lambda s: parse_example(s, index["encoding"], shape), **calls)
+    if cache:
+        ds = ds.cache()  # uint8 pixels: normalising after the cache costs little, storing float32 4x the memory
     if normalise:
         def _norm(ex):
             return ex | {"image": tf.cast(ex["image"], tf.float32) / 255.0, "points": ex["points"] / size}
-        ds = ds.map(_norm, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if cache:
-        ds = ds.cache()
+        ds = ds.map(_norm, **calls)
     if shuffle:
         ds = ds.shuffle(shuffle, seed=seed, reshuffle_each_iteration=True)
     if batch_size:
         ds = ds.batch(batch_size)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
-    return ds
+    # tf.data's automatic optimisations would otherwise run the maps in parallel and add a prefetch of
+    # their own (both read ahead); switch them off when asked for the plain pipeline
+    options = tf.data.Options()
+    if not parallel:
+        options.experimental_optimization.map_parallelization = False
+    if not prefetch:
+        options.experimental_optimization.inject_prefetch = False
+    return ds.with_options(options)
 
 
 @dataclass
@@ -369,25 +397,31 @@ def verify_round_trip(name: str, crops: np.ndarray, points: np.ndarray,
     return {"examples": len(back), "images_equal": same, "max_point_error": err}
 
 
-def time_pipeline(name: str, *, epochs: int = 2, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
-                  step_ms: float = 0.0, folder: str | os.PathLike | None = None) -> dict[str, float]:
-    """Iterate the pipeline ``epochs`` times; return examples per second of each epoch (the first fills the cache).
+def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
+                  parallel: bool = True, shuffle: int = 0, step_ms: float = 0.0,
+                  folder: str | os.PathLike | None = None) -> dict[str, float]:
+    """Iterate the pipeline ``epochs`` times and time each pass.
 
-    ``step_ms`` > 0 pretends a training step of that many milliseconds consumes each batch (a sleep),
-    which is when ``prefetch`` pays: the next batch is prepared while the step runs.
+    Returns ``{"first": faces/s of epoch 1 (fills the cache), "later": median faces/s of the other
+    epochs, "ms_per_batch": median milliseconds per batch of the other epochs, "faces", "batches"}``.
+    ``step_ms`` > 0 pretends a training step of that many milliseconds consumes each batch (a
+    sleep), which is when ``prefetch`` pays: the next batch is prepared while the step runs.
     """
-    ds = read_records(name, batch_size=batch_size, shuffle=256, cache=cache, prefetch=prefetch, check=False,
-                      folder=folder)
-    rates = []
-    for _ in range(epochs):
+    ds = read_records(name, batch_size=batch_size, shuffle=shuffle, cache=cache, prefetch=prefetch,
+                      parallel=parallel, check=False, folder=folder)
+    seconds, n, batches = [], 0, 0
+    for _ in range(max(2, epochs)):
         t0 = time.perf_counter()
-        n = 0
+        n = batches = 0
         for b in ds:
             n += int(b["image"].shape[0])
+            batches += 1
             if step_ms:
                 time.sleep(step_ms / 1000)
-        rates.append(n / (time.perf_counter() - t0))
-    return {f"epoch {i + 1}": round(r) for i, r in enumerate(rates)}
+        seconds.append(time.perf_counter() - t0)
+    later = float(np.median(seconds[1:]))
+    return {"first": round(n / seconds[0]), "later": round(n / later), "ms_per_batch": round(1000 * later / batches, 2),
+            "faces": n, "batches": batches}
 
 
 # ----------------------------------------------------------------------------------------------------------- split
@@ -432,13 +466,14 @@ def write_dataset_records(*, held_out: float = 0.2, gap: float = 0.5, encoding: 
     sample = ensure_landmark_set("sample", progress=progress)
     other = ensure_landmark_set("other_person", progress=progress)
     split = time_split(sample.timestamp, held_out, gap)
+    split_id = uuid.uuid4().hex[:12]  # one id for this write: the three sets and split.json must all carry it
     sets = {}
     for name, ls, idx in (("sample_train", sample, split["train"]), ("sample_heldout", sample, split["held_out"]),
                           ("other_person_test", other, list(range(len(other))))):
         idx = np.asarray(idx, dtype=int)
         index = write_records(name, ls.crops[idx], ls.points[idx], frame_index=ls.frame_index[idx],
                               timestamp=ls.timestamp[idx], source=Path(ls.meta.get("source", "")).name,
-                              encoding=encoding, shard_size=shard_size, progress=progress)
+                              encoding=encoding, shard_size=shard_size, progress=progress, split_id=split_id)
         sets[name] = {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
     record = {"sample": {"frames": len(sample), "cutoff_seconds": split["cutoff"], "gap_seconds": gap,
                          "held_out_fraction": held_out,
@@ -446,10 +481,10 @@ def write_dataset_records(*, held_out: float = 0.2, gap: float = 0.5, encoding: 
                          "held_out_frames": [int(sample.frame_index[i]) for i in split["held_out"]],
                          "dropped_frames": [int(sample.frame_index[i]) for i in split["dropped"]]},
               "other_person": {"frames": len(other), "use": "test only (another person)"},
-              "record_sets": sets, "encoding": encoding,
+              "record_sets": sets, "encoding": encoding, "split_id": split_id,
               "crop_size": int(sample.meta.get("crop_size", sample.crops.shape[1])),
               "margin": float(sample.meta.get("margin", 0.3))}
-    save_json(split_path(), record)
+    save_json(split_path(), record)  # last: the split is valid only once all three sets carry its id
     return record
 
 
@@ -457,11 +492,21 @@ RECORD_SETS = ("sample_train", "sample_heldout", "other_person_test")
 
 
 def ensure_records(*, progress: bool = True) -> dict[str, Any]:
-    """Return notebook 03's split record; write the records first if any set is missing or damaged, saying so."""
+    """Return notebook 03's split record; write the records first if any set is missing or damaged, saying so.
+
+    The three record sets and ``split.json`` are one unit: each index must carry the ``split_id`` of
+    ``split.json`` (a crash between writing them, or a rewrite with another ``HELD_OUT``, breaks the
+    match), otherwise new training faces could sit next to old held-out ones and leak.
+    """
     try:
+        if not split_path().exists():
+            raise CourseError(f"{split_path().name} is missing")
         split = load_json(split_path())
         for name in RECORD_SETS:
             shard_paths(name)
+            got = load_index(name).get("split_id")
+            if not split.get("split_id") or got != split["split_id"]:
+                raise CourseError(f"record set {name!r} belongs to split {got!r}, split.json to {split.get('split_id')!r}")
         return split
     except CourseError as exc:
         print(f"Records of notebook 03 not usable ({exc}); writing them now.")

@@ -25,7 +25,9 @@ def test_round_trip_is_exact(tmp_path, encoding):
     index = rec.write_records("faces", crops, points, frame_index=range(100, 110), timestamp=np.arange(10) / 25,
                               source="clip.mp4", encoding=encoding, shard_size=4, folder=tmp_path, progress=False)
     assert [s["examples"] for s in index["shards"]] == [3, 3, 4]  # 10 faces over ceil(10 / 4) = 3 shards
-    assert sorted(p.name for p in tmp_path.glob("*.tfrecord")) == [rec.shard_name("faces", i, 3) for i in range(3)]
+    gen = index["generation"]
+    assert sorted(p.name for p in tmp_path.glob("*.tfrecord")) == [rec.shard_name("faces", i, 3, gen) for i in range(3)]
+    assert [s["file"] for s in index["shards"]] == [f"faces-{gen}-0000{i}-of-00003.tfrecord" for i in range(3)]
     assert rec.verify_round_trip("faces", crops, points, folder=tmp_path)["images_equal"] == 10
     back = rec.load_arrays("faces", folder=tmp_path)
     assert back.frame_index.tolist() == list(range(100, 110)) and back.source == "clip.mp4"
@@ -47,20 +49,20 @@ def test_pipeline_normalises_and_batches(tmp_path):
 
 def test_truncated_file_is_named(tmp_path):
     crops, points = _faces(6)
-    rec.write_records("faces", crops, points, shard_size=3, folder=tmp_path, progress=False)
-    shard = tmp_path / rec.shard_name("faces", 1, 2)
+    index = rec.write_records("faces", crops, points, shard_size=3, folder=tmp_path, progress=False)
+    shard = tmp_path / index["shards"][1]["file"]
     data = shard.read_bytes()
     shard.write_bytes(data[: len(data) // 2])
     with pytest.raises(CourseError, match=shard.name):
         rec.read_records("faces", folder=tmp_path)
-    with pytest.raises(CourseError, match="truncated or corrupt"):
-        rec.check_shard(shard)  # also without the index's size check
+    with pytest.raises(CourseError, match="truncated or corrupt.*truncated record"):
+        rec.check_shard(shard)  # also without the index's size check: TensorFlow's own error, named
 
 
 def test_corrupt_file_is_named(tmp_path):
     crops, points = _faces(6)
-    rec.write_records("faces", crops, points, folder=tmp_path, progress=False)
-    shard = tmp_path / rec.shard_name("faces", 0, 1)
+    index = rec.write_records("faces", crops, points, folder=tmp_path, progress=False)
+    shard = tmp_path / index["shards"][0]["file"]
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, one flipped byte: the record checksum catches it
     shard.write_bytes(bytes(data))
@@ -89,8 +91,8 @@ def test_failed_write_keeps_previous_version(tmp_path):
 def test_rewrite_with_fewer_shards_removes_stale_ones(tmp_path):
     crops, points = _faces(6)
     rec.write_records("faces", crops, points, shard_size=2, folder=tmp_path, progress=False)
-    rec.write_records("faces", crops[:2], points[:2], shard_size=2, folder=tmp_path, progress=False)
-    assert [p.name for p in tmp_path.glob("*.tfrecord")] == [rec.shard_name("faces", 0, 1)]
+    index = rec.write_records("faces", crops[:2], points[:2], shard_size=2, folder=tmp_path, progress=False)
+    assert [p.name for p in tmp_path.glob("*.tfrecord")] == [rec.shard_name("faces", 0, 1, index["generation"])]
     assert rec.check_records("faces", folder=tmp_path) == 2
 
 
@@ -109,3 +111,56 @@ def test_time_split_holds_out_the_end_with_a_gap():
     assert not set(split["train"]) & set(split["held_out"])
     with pytest.raises(CourseError):
         rec.time_split(t[:1])
+
+
+def test_crash_between_shard_renames_keeps_the_whole_old_set(tmp_path, monkeypatch):
+    crops, points = _faces(6)
+    rec.write_records("faces", crops, points, shard_size=2, folder=tmp_path, progress=False)
+    new_crops, new_points = _faces(6, seed=1)
+    real_replace, calls = os.replace, []
+
+    def flaky_replace(src, dst):  # the 2nd rename fails, as a full disk or a killed kernel would
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("simulated failure")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    with pytest.raises(OSError):
+        rec.write_records("faces", new_crops, new_points, shard_size=2, folder=tmp_path, progress=False)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert rec.check_records("faces", folder=tmp_path) == 6
+    assert rec.verify_round_trip("faces", crops, points, folder=tmp_path)["images_equal"] == 6  # all old, none new
+    index = rec.write_records("faces", new_crops, new_points, shard_size=2, folder=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([s["file"] for s in index["shards"]] + ["faces.json"])
+
+
+def test_killed_write_leftovers_are_cleaned(tmp_path):
+    crops, points = _faces(4)
+    (tmp_path / ".faces-0badc0de-00000-of-00001.tfrecord.abc.tmp").write_bytes(b"half")  # a killed kernel's temp
+    (tmp_path / "faces-0badc0de-00000-of-00001.tfrecord").write_bytes(b"x")  # a shard that was never committed
+    (tmp_path / "faces_other-00000-of-00001.tfrecord").write_bytes(b"x")  # another set's file: kept
+    index = rec.write_records("faces", crops, points, folder=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [index["shards"][0]["file"], "faces.json", "faces_other-00000-of-00001.tfrecord"])
+
+
+def test_ensure_records_rejects_mixed_splits(tmp_path, monkeypatch):
+    monkeypatch.setattr(rec, "records_dir", lambda: tmp_path)
+    crops, points = _faces(3)
+    for name in rec.RECORD_SETS:
+        rec.write_records(name, crops, points, folder=tmp_path, progress=False, split_id="new")
+    rec.save_json(rec.split_path(), {"split_id": "new"})
+    assert rec.ensure_records(progress=False)["split_id"] == "new"
+    rec.write_records("sample_heldout", crops, points, folder=tmp_path, progress=False, split_id="old")
+    rewritten = []
+    monkeypatch.setattr(rec, "write_dataset_records", lambda progress=True: rewritten.append(1) or {"split_id": "x"})
+    rec.ensure_records(progress=False)
+    assert rewritten == [1], "a held-out set from another split must trigger a rewrite"
+
+
+def test_time_pipeline_reports_rates(tmp_path):
+    crops, points = _faces(10)
+    rec.write_records("faces", crops, points, folder=tmp_path, progress=False)
+    out = rec.time_pipeline("faces", epochs=3, batch_size=4, cache=True, parallel=False, folder=tmp_path)
+    assert out["faces"] == 10 and out["batches"] == 3 and out["later"] > 0 and out["ms_per_batch"] > 0

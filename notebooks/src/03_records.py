@@ -12,7 +12,8 @@
 # - what a `tf.train.Example`, a *feature* and a *shard* are, and why records beat one pickle per frame;
 # - how to split a video into training and test frames by **time**, and why a random split cheats;
 # - how to write records atomically and verify a full round trip;
-# - how to build and time a `tf.data` pipeline (parse, decode, normalise, shuffle, batch, `cache`, `prefetch`);
+# - how to build and time a `tf.data` pipeline (parse, decode, normalise, shuffle, batch, `cache`, `prefetch`),
+#   and why shuffling records that sit in time order needs care;
 # - what a corrupt or truncated file looks like, and an error that tells you what to do.
 #
 # **What you need**: notebook 02's landmark sets (rebuilt automatically if missing, which takes about
@@ -24,7 +25,9 @@ GAP = 0.5           # seconds of frames dropped just before the held-out part (n
 ENCODING = "png"    # how crops are stored in the records: "png" (smaller, decoded on read) or "raw" (bigger, no decoding)
 SHARD_SIZE = 128    # examples per shard file
 BATCH_SIZE = 32
-STEP_MS = 15        # pretend training step (milliseconds per batch) when timing the pipeline
+SHUFFLE = 64        # shuffle buffer (examples) in the shuffling demo
+STEP_MS = 15        # pretend training step in ms per batch when timing the pipeline (None: twice the reading time)
+PASSES = 5          # timed passes over the data (the median is reported); one more warms up / fills the cache
 SEED = 42
 
 # %%
@@ -70,6 +73,32 @@ a, b = rng.integers(0, len(sample), (2, 2000))
 random_pair = np.linalg.norm(sample.points[a] - sample.points[b], axis=2).mean(axis=1) / iod[a]
 print(f"median point change: neighbouring frames {np.median(neighbour):.3f}, random pairs {np.median(random_pair):.3f} (x inter-ocular distance)")
 
+# %% [markdown]
+# How far apart must two frames be before they stop being near-twins? That decides the `GAP`. Plot
+# the median point change between frames `lag` frames apart, for lags up to two seconds.
+
+# %%
+fps = 1 / np.median(np.diff(sample.timestamp))
+lags = np.arange(1, 49)
+change = [np.median(np.linalg.norm(sample.points[k:] - sample.points[:-k], axis=2).mean(axis=1) / iod[:-k]) for k in lags]
+fig, ax = plt.subplots(figsize=(7, 2.8))
+ax.plot(lags / fps, change, "o-", ms=3, label="frames this far apart")
+ax.axhline(np.median(random_pair), color="gray", ls=":", label="random pairs")
+ax.axvline(GAP, color="tab:red", ls="--", label=f"GAP = {GAP} s")
+ax.set(xlabel="time between the two frames (s)", ylabel="median point change\n(x inter-ocular distance)")
+ax.legend(fontsize=8)
+plt.show()
+at_gap = change[int(round(GAP * fps)) - 1]
+print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({int(round(GAP * fps))} frames) {at_gap:.3f}, "
+      f"random pairs {np.median(random_pair):.3f}")
+
+# %% [markdown]
+# Frames a few frames apart are near-twins (a change of 1-5 % of the eye distance, less than dlib's
+# own jitter). The change climbs steeply for about 0.4 s and then flattens into a slow drift towards
+# the random-pair level: after half a second the face has moved as much as it does in a typical
+# second or two. `GAP = 0.5` s therefore removes the near-twins at the border and costs only 12
+# frames; a larger gap would buy little.
+
 # %%
 split = records.time_split(sample.timestamp, held_out=HELD_OUT, gap=GAP)
 fig, ax = plt.subplots(figsize=(9, 1.8))
@@ -99,10 +128,15 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # - A **feature** is a list of one type: `bytes_list` (strings, encoded images), `float_list` or
 #   `int64_list`. Our example has `image` (the crop as PNG bytes), `points` (136 floats: x0, y0, x1, y1 ...),
 #   `height`, `width`, `channels`, `source`, `frame_index` and `timestamp`.
-# - A **TFRecord file** is a sequence of serialised examples, each with its length and a CRC checksum,
-#   so damage is detected on read.
-# - A **shard** is one of several files of the same record set (`sample_train-00000-of-00003.tfrecord`).
-#   Shards let readers work in parallel and keep files a manageable size.
+# - A **TFRecord file** is a plain sequence of records. Each record is stored as four pieces: the data
+#   length (8 bytes), a CRC checksum of that length (4 bytes), the data (one serialised Example), a CRC
+#   of the data (4 bytes). So damage is detected on read. There is **no index** in the file: it can
+#   only be read from the start, you cannot jump to record 300, and its length is unknown until it
+#   has been read to the end (our small JSON index remembers the counts for us).
+# - A **shard** is one of several files of the same record set (`sample_train-<id>-00000-of-00003.tfrecord`,
+#   `<id>` is new for every write). Shards keep files a manageable size, and a reader *can* read
+#   several at once (`interleave`, or `TFRecordDataset(files, num_parallel_reads=...)`) and visit them
+#   in a different order each epoch; a plain `TFRecordDataset(files)` reads them one after the other.
 #
 # Why not one pickle per frame, as the seed did? A pickle can run arbitrary code when loaded; thousands
 # of tiny files are slow to list and copy; and a reader must open each one. A few big files are read
@@ -110,13 +144,19 @@ print("every training frame comes at least GAP seconds before every held-out fra
 #
 # `write_dataset_records` writes three record sets (`sample_train`, `sample_heldout`,
 # `other_person_test`) and records the split in `split.json`. Every shard is written to a temporary
-# file and renamed only when all are complete; the small JSON index goes last.
+# file, flushed to disk and renamed to a *new* name, so the previous version stays intact; renaming
+# the small JSON index is the one step that switches to the new version, and only then are the old
+# shards (and leftovers of any interrupted run) deleted. The three sets and `split.json` also share a
+# **split id**: notebook 04 refuses (and rewrites) records whose training and held-out sets come from
+# different splits, which could otherwise leak held-out frames into training after a crash or a
+# change of `HELD_OUT`.
 
 # %%
 record = records.write_dataset_records(held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
 for name, info in record["record_sets"].items():
     print(f"{name:18s} {info['examples']:4d} faces  {info['shards']} shard(s)  {info['bytes'] / 1e6:5.1f} MB")
 print("split recorded in", records.split_path().relative_to(helpers.paths.data_dir()))
+assert all(records.load_index(n)["split_id"] == record["split_id"] for n in records.RECORD_SETS)
 
 # %% [markdown]
 # ## 4. Look inside one record
@@ -159,81 +199,163 @@ for name, src in (("sample_train", sample), ("sample_heldout", sample), ("other_
 # PNG is lossless, so the round trip is exact either way. The trade-off is size against decoding
 # time: raw pixels need no decoding but take `128 × 128 × 3` = 49,152 bytes per face; PNG saves
 # space but costs CPU on every read. Video frames are noisy, so PNG saves less than on a drawing.
-# We write the held-out set both ways to a scratch folder and measure.
+# We write the training set both ways to a scratch folder and time reading it (median of `PASSES`
+# passes after a warm-up pass, parallel decoding as in training, no shuffle).
 
 # %%
 scratch = records.records_dir() / "scratch"
-held = split["held_out"]
+train_rows = split["train"]
 sizes, speeds = {}, {}
 for enc in ("png", "raw"):
-    index = records.write_records("encoding_test", sample.crops[held], sample.points[held], encoding=enc,
+    index = records.write_records("encoding_test", sample.crops[train_rows], sample.points[train_rows], encoding=enc,
                                   folder=scratch / enc, progress=False)
     sizes[enc] = index["bytes"] / index["examples"]
-    speeds[enc] = records.time_pipeline("encoding_test", epochs=1, folder=scratch / enc)["epoch 1"]
+    speeds[enc] = records.time_pipeline("encoding_test", epochs=PASSES + 1, batch_size=BATCH_SIZE,
+                                        folder=scratch / enc)["later"]
 for enc in sizes:
     print(f"{enc}: {sizes[enc] / 1000:5.1f} KB per face, read at about {speeds[enc]:,.0f} faces/s")
 print(f"PNG files are {1 - sizes['png'] / sizes['raw']:.0%} smaller than raw")
 
 # %% [markdown]
 # With a few hundred faces either choice is fine. With a million, PNG's saving is what makes the data
-# fit on disk, and the decoding cost is hidden by reading in parallel and by `cache` (next section).
+# fit on disk, and the decoding cost is spread over the CPU cores by decoding in parallel.
 
 # %% [markdown]
-# ## 7. How fast is the pipeline? `cache` and `prefetch`
+# ## 7. Shuffling records that sit in time order
 #
-# - `cache()` keeps the decoded examples in memory after the first pass: later epochs skip reading and decoding.
-# - `prefetch()` prepares the next batch while the model trains on the current one.
+# A training step should see a batch that is a fair sample of the whole set. Our records are written
+# in **time order** and a TFRecord file can only be read front to back, so `shuffle(buffer)` cannot
+# pick any record: it keeps a buffer of the next `buffer` records and draws from it at random. With
+# a buffer smaller than the set, a batch early in the epoch can only contain early frames: it comes
+# from a *time window*. Two things help: a buffer as large as the set (fine here: a few hundred
+# faces), and reading the shards in a new random order, several at once (`read_records` does both
+# when shuffling: it shuffles the shard list and `interleave`s up to 4 shards).
 #
-# To see `prefetch` work we pretend each batch takes the model `STEP_MS` milliseconds (a sleep).
-# The first epoch of a cached pipeline still reads everything; look at the second.
+# Each dot below is one face of one epoch: its position in the epoch against the frame it came from.
+
+# %%
+n_train = len(split["train"])
+orders = {}
+for buf in (SHUFFLE, n_train):
+    ds = records.read_records("sample_train", batch_size=None, shuffle=buf, normalise=False, seed=SEED)
+    orders[buf] = np.array([int(ex["frame_index"]) for ex in ds.as_numpy_iterator()])
+fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+for ax, (buf, order) in zip(axes, orders.items()):
+    ax.scatter(np.arange(len(order)), order, s=3)
+    ax.set(title=f"shuffle buffer {buf}" + (" (the whole set)" if buf == n_train else ""),
+           xlabel="position in the epoch")
+axes[0].set(ylabel="frame index")
+plt.show()
+
+# %% [markdown]
+# With a small buffer you see three diagonal bands: the three shards, read side by side, each still in
+# time order inside, so a batch holds frames from three short time windows (without the interleave it
+# would be one). With a buffer of the whole set the frames are spread evenly.
+# (Notebook 04 loads these few hundred faces into memory and shuffles them there; the buffer question
+# matters when the data does not fit in memory.)
+
+# %% [markdown]
+# ## 8. How fast is the pipeline? `cache` and `prefetch`
+#
+# - `cache()` keeps the decoded examples in memory after the first pass: later passes skip reading
+#   and decoding. We cache the **uint8** pixels, before normalising to float32, which would take 4x
+#   the memory (128 x 128 x 3 x 4 bytes = 196 KB per face, about 200 GB for a million faces).
+#   `cache` only helps when the data fits in memory (`cache(filename)` writes the cache to disk
+#   instead), and only after one **complete** pass: an epoch stopped half way throws the partial cache away.
+# - `prefetch()` prepares the next batch in the background while the model trains on the current one.
+#
+# To see each idea alone we time the **bare** pipeline: no shuffle, one decode at a time
+# (`parallel=False`), and a pretend training step (a sleep) of `STEP_MS` per batch, longer than the
+# reading. If reading a batch takes *p* ms and the step *c* ms, without `prefetch` each batch costs
+# *p + c*; with `prefetch` the two overlap and it costs max(*p*, *c*). Each figure is the median of
+# `PASSES` passes (after a first pass that fills the cache).
+
+# %%
+read_ms = {cache: records.time_pipeline("sample_train", epochs=PASSES + 1, batch_size=BATCH_SIZE, cache=cache,
+                                        prefetch=False, parallel=False)["ms_per_batch"] for cache in (False, True)}
+step_ms = STEP_MS or round(2 * read_ms[False], 1)
+print(f"reading + decoding one batch of {BATCH_SIZE}: {read_ms[False]:.1f} ms; from the cache: {read_ms[True]:.1f} ms; "
+      f"pretend training step: {step_ms} ms")
 
 # %%
 timings = {}
 for cache in (False, True):
     for prefetch in (False, True):
-        rates = records.time_pipeline("sample_train", epochs=2, batch_size=BATCH_SIZE, cache=cache,
-                                      prefetch=prefetch, step_ms=STEP_MS)
-        timings[(cache, prefetch)] = rates
-        print(f"cache={cache!s:5} prefetch={prefetch!s:5}: " + ", ".join(f"{k} {v:,.0f} faces/s" for k, v in rates.items()))
+        t = records.time_pipeline("sample_train", epochs=PASSES + 1, batch_size=BATCH_SIZE, cache=cache,
+                                  prefetch=prefetch, parallel=False, step_ms=step_ms)
+        p = read_ms[cache]
+        expected = max(p, step_ms) if prefetch else p + step_ms
+        timings[(cache, prefetch)] = t
+        print(f"cache={cache!s:5} prefetch={prefetch!s:5}: {t['ms_per_batch']:5.1f} ms per batch "
+              f"(expected {'max(p, c)' if prefetch else 'p + c'} = {expected:5.1f}), {t['later']:,.0f} faces/s")
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 2.5))
+fig, ax = plt.subplots(figsize=(6.5, 2.8))
 labels = [f"cache={c}\nprefetch={p}" for c, p in timings]
-ax.bar(labels, [r["epoch 2"] for r in timings.values()], color="tab:blue")
-ax.axhline(1000 * BATCH_SIZE / STEP_MS, color="gray", ls="--", label="limit set by the training step")
-ax.set(ylabel="faces/s (2nd epoch)")
-ax.legend(fontsize=8)
+ax.bar(labels, [t["later"] for t in timings.values()], color="tab:blue")
+t = timings[(False, False)]
+ax.axhline(t["faces"] / (t["batches"] * step_ms / 1000), color="gray", ls="--",
+           label=f"limit set by the training step ({t['batches']} steps per epoch)")
+ax.set(ylabel="faces/s (median of passes)")
+ax.legend(fontsize=8, loc="lower right")
 plt.show()
 
 # %% [markdown]
-# Without either, every batch waits for reading + decoding *and* the training step. `prefetch`
-# overlaps the two, `cache` removes most of the reading; together the pipeline runs close to the speed
+# Read the measured figures next to their expectations. `cache` is the clear win here: after the
+# first pass reading a batch costs a few ms instead of 20-30, and the pipeline runs close to the speed
 # of the (pretend) training step, which is the goal: the model never waits for data.
+#
+# `prefetch` does **not** follow the *p + c* → max(*p*, *c*) rule on this machine: from run to run it
+# helps a little or even costs a little, and the bare pipeline already costs less than *p + c*. So
+# the rule's inputs are off: *p* measured alone (a loop that does nothing but read) is larger than
+# what reading costs between two sleeping steps, and a background reader competes for the same two
+# CPU cores, shared here with other work. Prefetch pays when the training step keeps *other*
+# hardware busy (a GPU) or idle cores are left; on a small shared CPU, measure before you believe.
+# Once the data is cached, *p* is so small that prefetch has nothing left to hide. (The default
+# `read_records` also decodes several faces in parallel, another way to make *p* small.)
 
 # %%
-slowest, fastest = timings[(False, False)]["epoch 2"], timings[(True, True)]["epoch 2"]
-assert fastest > slowest, "cache + prefetch should beat the bare pipeline"
-print(f"cache + prefetch: {fastest / slowest:.1f}x the bare pipeline")
+bare, prefetched = timings[(False, False)]["ms_per_batch"], timings[(False, True)]["ms_per_batch"]
+both = timings[(True, True)]["ms_per_batch"]
+assert both < bare, f"cache + prefetch should beat the bare pipeline ({both} vs {bare} ms per batch)"
+print(f"prefetch: {bare / prefetched:.2f}x faster than bare, cache + prefetch: {bare / both:.2f}x")
 
 # %% [markdown]
-# ## 8. When files break
+# ## 9. When files break
 #
-# Disks fill up, copies get interrupted, downloads end early. A TFRecord file has a checksum on every
-# record, so damage is detected; our reader turns TensorFlow's error into one that names the file and
-# says what to do. We break copies in the scratch folder, never the real records.
+# Disks fill up, copies get interrupted, downloads end early. We break copies in the scratch folder,
+# never the real records. First a **truncated** shard, cut short as an interrupted copy would be.
+# Our index knows every shard's size, so the reader stops before reading a byte:
 
 # %%
 demo = scratch / "broken"
-records.write_records("demo", sample.crops[:20], sample.points[:20], shard_size=10, folder=demo, progress=False)
-shard = demo / records.shard_name("demo", 1, 2)
-shard.write_bytes(shard.read_bytes()[:5000])  # cut the second shard short, as an interrupted copy would
+index = records.write_records("demo", sample.crops[:20], sample.points[:20], shard_size=10, folder=demo, progress=False)
+shard = demo / index["shards"][1]["file"]
+shard.write_bytes(shard.read_bytes()[:150_000])  # cut the second shard short, about half way
 try:
     records.read_records("demo", folder=demo)
 except CourseError as err:
     print("truncated:", err)
 
+# %% [markdown]
+# Without our index, TensorFlow itself notices: the file ends in the middle of a record (the length
+# field promises more bytes than there are). `check_shard` reads the file alone and turns
+# TensorFlow's "truncated record" error into one that names the file and says how many records were
+# read fine before it (records are counted from 0: "record #5" is the sixth).
+
 # %%
-records.write_records("demo", sample.crops[:20], sample.points[:20], shard_size=10, folder=demo, progress=False)
+try:
+    records.check_shard(shard)
+except CourseError as err:
+    print("truncated:", err)
+
+# %% [markdown]
+# Now a **corrupt** shard: same size, one byte changed, as a failing disk might do. The size check
+# cannot see it; the CRC of the damaged record no longer matches its data.
+
+# %%
+index = records.write_records("demo", sample.crops[:20], sample.points[:20], shard_size=10, folder=demo, progress=False)
+shard = demo / index["shards"][1]["file"]
 data = bytearray(shard.read_bytes())
 data[len(data) // 2] ^= 0xFF  # flip the bits of one byte in the middle: same size, wrong content
 shard.write_bytes(bytes(data))
@@ -251,7 +373,9 @@ print("the record set written before is untouched:", records.load_index("demo", 
 
 # %% [markdown]
 # An empty input is refused *before* anything is written, and a failed write never replaces the
-# previous record set: temporary files are only renamed once complete.
+# previous record set: the new shards get new names and only the index's rename switches to them.
+# (A unit test, `tests/test_records.py`, makes the second rename fail on purpose and checks that
+# the old record set is still complete.)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -264,9 +388,11 @@ print("all record sets pass their checks:", ", ".join(records.RECORD_SETS))
 # - A TFRecord file is a sequence of serialised `tf.train.Example`s; an Example maps names to typed
 #   feature lists; a record set is split into shards. Every record carries a checksum.
 # - Split videos by **time** (hold out the end, drop a gap): neighbouring frames are near-duplicates.
-# - Write atomically (temporary file + rename, index last) and verify the round trip, byte for byte.
+# - Write atomically (temporary file + fsync + rename to a new name; the index's rename commits) and
+#   verify the round trip, byte for byte. Sets that belong together share an id.
 # - A `tf.data` pipeline parses, decodes, normalises, shuffles, batches; `cache` and `prefetch` keep
-#   the model from waiting for data.
+#   the model from waiting for data. Records have no index: shuffling is a buffer, so mix shards and
+#   use a buffer as large as you can afford.
 # - PNG saves space and costs decoding time; raw pixels the opposite. Measure before choosing.
 #
 # ## Exercises
@@ -279,7 +405,8 @@ print("all record sets pass their checks:", ", ".join(records.RECORD_SETS))
 # 5. Change `SHARD_SIZE` to 16. How many files are written, and does the pipeline get slower?
 #
 # ## Going further
-# - `tf.data.Dataset.interleave` reads several shards at once: the reason to shard on a cluster.
+# - `tf.data.Dataset.interleave` reads several shards at once, and each worker of a cluster can take its
+#   own shards (`Dataset.shard`): the reason to shard.
 # - `ds.map(..., num_parallel_calls=tf.data.AUTOTUNE)` decodes in parallel; the
 #   [tf.data performance guide](https://www.tensorflow.org/guide/data_performance) explains the rest.
 # - Other formats solve the same problem: WebDataset (tar shards), Parquet, HDF5.
