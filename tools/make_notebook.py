@@ -76,6 +76,10 @@ def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str]) -> int:
+    unknown = [a for a in argv if a.startswith("-") and a != "--check"]
+    if unknown:
+        print(__doc__)
+        return 0 if set(unknown) <= {"-h", "--help"} else 2
     check = "--check" in argv
     files = [Path(a) for a in argv if not a.startswith("--")] or sorted((ROOT / "notebooks" / "src").glob("*.py"))
     bad = 0
