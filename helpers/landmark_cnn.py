@@ -455,7 +455,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         return loss
 
     x_plain, y_plain = prepare(train.crops, train.points, size) if not augmentation else (None, None)
-    x_held = y_held = None
+    x_held = None
     if held_out is not None and len(held_out):
         x_held, _ = prepare(held_out.crops, held_out.points, size)
     n = len(train)

@@ -24,10 +24,8 @@ import os
 import sys
 import threading
 import time
-import warnings
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
@@ -37,7 +35,7 @@ from .emoji import paste_emoji
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import REGION_COLORS, REGIONS, detect_faces, load_models, predict_points, to_gray
-from .video import Source, open_capture, resize_image, resolve, write_video
+from .video import Source, open_capture, open_capture_with_fallback, resize_image, resolve, write_video
 
 STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
 """The timed stages of one frame, in order."""
@@ -384,17 +382,6 @@ def draw_overlay(image: np.ndarray, tracks: list[Track], *, banner: str = "", re
 
 # --------------------------------------------------------------------------- frame source and runner
 
-class _quiet_opencv:
-    """Silence OpenCV's own log while probing a camera (restores the previous level)."""
-
-    def __enter__(self):
-        self._level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-
-    def __exit__(self, *exc):
-        cv2.utils.logging.setLogLevel(self._level)
-
-
 class FrameSource:
     """Frames from a webcam index, a video file or ``"sample"``, read into one reused buffer.
 
@@ -404,8 +391,7 @@ class FrameSource:
     """
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640) -> None:
-        with _quiet_opencv():  # probing a missing webcam makes OpenCV print a page of warnings; our message says it
-            self._cap, src, self.message = _open_with_fallback(source)
+        self._cap, src, self.message = open_capture_with_fallback(source)
         self.source = src
         self.is_camera = isinstance(src, int)
         self.loop = loop and not self.is_camera
@@ -480,21 +466,6 @@ class FrameSource:
             self.release()
         except Exception:
             pass
-
-
-def _open_with_fallback(source: Source) -> tuple[cv2.VideoCapture, str | int, str]:
-    """Open ``source`` once (``helpers.video.open_with_fallback`` opens, closes, and we would open again).
-
-    Returns ``(capture, resolved_source, message)``; a webcam that cannot be opened -> the sample video.
-    """
-    try:
-        cap, src = open_capture(source)
-        return cap, src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(str(src)).name}"
-    except CourseError as exc:
-        if not isinstance(resolve(source), int):
-            raise  # a wrong file path is a mistake to fix, not to paper over
-        cap, src = open_capture("sample")
-        return cap, src, f"{exc} -> falling back to the sample video {Path(str(src)).name}."
 
 
 def iter_annotated(pipeline: LivePipeline, source: FrameSource, frames: int | None = None) -> Iterator[np.ndarray]:

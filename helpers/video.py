@@ -165,21 +165,39 @@ def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None,
         cap.release()
 
 
-def open_with_fallback(source: Source) -> tuple[str | int, str]:
-    """Check that ``source`` opens; if it is a webcam that cannot be opened, fall back to the sample video.
+class quiet_opencv:
+    """Context manager: silence OpenCV's own log (probing a missing webcam prints a page of warnings)."""
 
-    Returns ``(resolved_source, message)``; the message says what is used (and why, after a fallback).
-    Errors about files are not hidden: a wrong path is a mistake to fix, not to paper over.
+    def __enter__(self) -> None:
+        self._level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+    def __exit__(self, *exc: object) -> None:
+        cv2.utils.logging.setLogLevel(self._level)
+
+
+def open_capture_with_fallback(source: Source) -> tuple[cv2.VideoCapture, str | int, str]:
+    """Open ``source``; a webcam that cannot be opened falls back to the sample video.
+
+    Returns ``(open capture, resolved_source, message)``; the message says what is used (and why,
+    after a fallback). Errors about files are not hidden: a wrong path is a mistake to fix.
     """
     try:
-        cap, src = open_capture(source)
-        cap.release()
-        return src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(src).name}"
+        with quiet_opencv():  # our own message says what went wrong
+            cap, src = open_capture(source)
+        return cap, src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(src).name}"
     except CourseError as exc:
         if not isinstance(resolve(source), int):
             raise
-        src = resolve("sample")
-        return src, f"{exc} -> falling back to the sample video {Path(src).name}."
+        cap, src = open_capture("sample")
+        return cap, src, f"{exc} -> falling back to the sample video {Path(src).name}."
+
+
+def open_with_fallback(source: Source) -> tuple[str | int, str]:
+    """Like :func:`open_capture_with_fallback`, but only checks: returns ``(resolved_source, message)``."""
+    cap, src, message = open_capture_with_fallback(source)
+    cap.release()
+    return src, message
 
 
 def record_webcam(index: int, path: str | Path, seconds: float = 10.0) -> Path:
