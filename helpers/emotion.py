@@ -423,15 +423,9 @@ class EmotionClassifier:
 
     def latency_ms(self, face: np.ndarray | None = None, repeats: int = 50) -> float:
         """Median milliseconds of one ``predict_proba`` call (after a warm-up)."""
+        from .bench import latency_ms
         face = np.full((FACE_SIZE, FACE_SIZE), 128, np.uint8) if face is None else face
-        for _ in range(3):
-            self.predict_proba(face)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            self.predict_proba(face)
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times) * 1000)
+        return latency_ms(lambda: self.predict_proba(face), repeats=repeats, warmup=3)
 
 
 _PEER = None

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from .bench import latency_ms
 from .errors import CourseError
 from .landmarks import FLIP_PERMUTATION, OUTER_EYE_CORNERS, REGIONS, crop_face, from_crop, to_gray
 from .paths import models_dir, work_dir
@@ -686,16 +687,6 @@ class CNNLandmarker:
 
 
 # ------------------------------------------------------------------------------------------------- benchmark
-def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 20) -> float:
-    """Median wall time of ``fn()`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1000)
 
 
 def heatmaps(model, x: np.ndarray) -> np.ndarray:
