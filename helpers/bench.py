@@ -10,24 +10,11 @@ import argparse
 import importlib
 import json
 import os
-import statistics
 import sys
-import time
-from typing import Any, Callable
+
+from .timing import latency_ms  # noqa: F401 (kept for `helpers.bench.latency_ms` callers)
 
 STAGES = {"landmarks": "helpers.landmark_cnn", "emotion": "helpers.emotion", "live": "helpers.live"}
-
-
-def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 20) -> float:
-    """Median wall time of ``fn()`` in milliseconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:

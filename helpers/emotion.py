@@ -28,6 +28,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from .align import FACE_SIZE, align_face, aligned_points, alignment_matrix  # noqa: F401 (re-exported for notebooks)
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_crop, to_gray
@@ -35,58 +36,12 @@ from .paths import models_dir, shown, work_dir
 from .storage import atomic_path, load_json, save_json
 
 N_CLASSES = len(EMOTIONS)
-FACE_SIZE = 48
-EYE_SPAN = 2.3
-"""Crop side = EYE_SPAN x the distance between the eye centres (FER2013-like framing: brows to chin)."""
-EYE_HEIGHT = 0.38
-"""The eye line sits at EYE_HEIGHT x side from the top of the crop."""
 
 RECIPE_VERSION = 2
 """Bump when a model or augmentation default changes, so cached training runs of the old recipe are not reused."""
 
 PEER_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Output order of the published peer model (``fer`` package); :func:`peer_to_course` maps it to EMOTIONS."""
-
-
-# ----------------------------------------------------------------------------- face alignment
-def alignment_matrix(points: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
-    """2x3 matrix taking frame pixels to a ``size`` x ``size`` crop with level eyes (see EYE_SPAN, EYE_HEIGHT)."""
-    pts = np.asarray(points, np.float64)
-    if pts.shape != (68, 2) or not np.isfinite(pts).all():
-        raise CourseError(f"expected 68 landmark points as a (68, 2) array, got {pts.shape}. Use the points of "
-                          "helpers.landmarks.detect_landmarks for one face.")
-    right_eye, left_eye = pts[36:42].mean(0), pts[42:48].mean(0)
-    dx, dy = left_eye - right_eye
-    dist = math.hypot(dx, dy)
-    if dist < 2:
-        raise CourseError("the eye centres are less than 2 pixels apart: the face is too small or the points are wrong.")
-    angle = math.degrees(math.atan2(dy, dx))
-    scale = size / (EYE_SPAN * dist)
-    centre = (right_eye + left_eye) / 2
-    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale)
-    m[0, 2] += size / 2 - centre[0]
-    m[1, 2] += EYE_HEIGHT * size - centre[1]
-    return m.astype(np.float32)
-
-
-def align_face(image: np.ndarray, points: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
-    """FER2013-style grey face crop (size x size uint8) from a full frame (BGR/BGRA/gray) and its 68 points (eyes levelled).
-
-    The frame is rotated so the eyes are level, scaled so the crop spans brows to chin
-    (EYE_SPAN x eye distance) and resampled with area averaging when it shrinks (no aliasing).
-    """
-    gray = to_gray(image)
-    m = alignment_matrix(points, size)
-    scale = float(np.hypot(m[0, 0], m[0, 1]))
-    k = int(min(4, max(1, math.ceil(1 / scale)))) if scale < 1 else 1
-    big = cv2.warpAffine(gray, m * np.float32([[k], [k]]), (size * k, size * k), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
-    return big if k == 1 else cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def aligned_points(points: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
-    """The 68 points in the coordinates of :func:`align_face`'s crop: (68, 2) float32."""
-    return to_crop(points, alignment_matrix(points, size))
 
 
 # ----------------------------------------------------------------------------- models
@@ -423,7 +378,7 @@ class EmotionClassifier:
 
     def latency_ms(self, face: np.ndarray | None = None, repeats: int = 50) -> float:
         """Median milliseconds of one ``predict_proba`` call (after a warm-up)."""
-        from .bench import latency_ms
+        from .timing import latency_ms
         face = np.full((FACE_SIZE, FACE_SIZE), 128, np.uint8) if face is None else face
         return latency_ms(lambda: self.predict_proba(face), repeats=repeats, warmup=3)
 

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .bench import latency_ms
+from .timing import latency_ms
 from .errors import CourseError
 from .landmarks import FLIP_PERMUTATION, OUTER_EYE_CORNERS, REGIONS, crop_face, from_crop, to_gray
 from .paths import models_dir, work_dir

@@ -99,7 +99,7 @@ def load_emotion(kind: str = "peer"):
 
 def align_face(image: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
     """FER-style grey crop (size, size) uint8 from a frame and its 68 points (eyes level)."""
-    from .emotion import align_face as _align
+    from .align import align_face as _align
     return _align(image, points, size)
 
 

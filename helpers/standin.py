@@ -32,7 +32,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .emotion import FACE_SIZE, alignment_matrix, align_face, EmotionClassifier
+from .align import FACE_SIZE, align_face, alignment_matrix
+from .emotion import EmotionClassifier
 from .errors import CourseError
 from .fer import FerSplits, read_fer_csv, write_fer_csv
 from .labels import EMOTIONS
