@@ -1,6 +1,6 @@
 """Emoji faces for the 7 emotions, drawn by code with OpenCV primitives (no image files to go missing).
 
-The seed's GUI loaded one PNG per emotion and crashed with ``cv2.cvtColor ... !_src.empty()`` when a
+The original project's GUI loaded one PNG per emotion and crashed with ``cv2.cvtColor ... !_src.empty()`` when a
 path did not exist. Here every emoji is drawn from circles, ellipses and polylines, so it always
 exists. ``draw_emoji(emotion, size)`` returns a BGRA image (alpha = the round face) and is cached;
 ``paste_emoji`` blends one onto a frame in place.

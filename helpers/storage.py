@@ -9,13 +9,30 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
 from .errors import CourseError
+
+
+def _new_temp_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty, uniquely named file in ``folder`` and return its path.
+
+    It is created with mode 0o666, so the process's umask applies as it does to any new file (usually
+    giving 0o644). ``tempfile.mkstemp`` would create it 0o600, and reading the umask to fix that means
+    setting it, a process-wide change that races with other threads.
+    """
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise CourseError(f"could not create a temporary file in {folder}: clear out old .*.tmp files there and retry.")
 
 
 @contextlib.contextmanager
@@ -26,16 +43,11 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _new_temp_file(target.parent, f".{target.name}.", suffix or ".tmp")
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:  # make the bytes durable before the rename makes them visible
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp_path, target)
         _fsync_dir(target.parent)
     finally:

@@ -59,10 +59,10 @@ def test_two_faces(pipeline, face_frame):
 
 
 def test_tracking_between_detections(pipeline, face_frame, monkeypatch):
-    import helpers.live as live
+    import helpers.live.pipeline as live_pipeline
     calls = []
-    real = live.detect_faces
-    monkeypatch.setattr(live, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = live_pipeline.detect_faces
+    monkeypatch.setattr(live_pipeline, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
     pipeline.reset()
     shifted = np.roll(face_frame, 6, axis=1)  # the face moves 6 px to the right
     _, faces = pipeline.process(face_frame)
@@ -220,9 +220,9 @@ def test_stop_all_stops_a_forgotten_runner(pipeline):
     runner = LiveRunner(pipeline, "sample", loop=True).start()
     del runner  # the cell's variable was overwritten: the thread still runs
     import helpers.live as live
-    assert any(r.running for r in live._RUNNERS)
+    assert any(r.running for r in live.runner._RUNNERS)
     assert stop_all() >= 1
-    assert not any(r.running for r in live._RUNNERS) and all(r.released for r in live._RUNNERS)
+    assert not any(r.running for r in live.runner._RUNNERS) and all(r.released for r in live.runner._RUNNERS)
 
 
 def test_looping_source_forgets_faces_at_the_rewind(pipeline, no_face_video, monkeypatch):
@@ -256,7 +256,7 @@ def test_ui_reports_errors_and_restarts_on_a_new_choice(pipeline, monkeypatch):
     assert "single_face" in app.runner.message and app.runner.running
     app.stop()
     assert app.runner.released and app.start_button.disabled is False
-    monkeypatch.setattr(live, "LivePipeline", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no model")))
+    monkeypatch.setattr(live.ui, "LivePipeline", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no model")))
     app.start()
     assert "RuntimeError: no model" in app.status.value and app.start_button.disabled is False
 

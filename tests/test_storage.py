@@ -43,3 +43,18 @@ def test_missing_and_corrupt_files_say_what_to_do(tmp_path):
     (tmp_path / "bad.json").write_text("{oops")
     with pytest.raises(CourseError, match="not valid JSON"):
         load_json(tmp_path / "bad.json")
+
+
+def test_written_files_get_the_umask_mode_without_touching_the_umask(tmp_path, monkeypatch):
+    import os
+    import stat
+    umask = os.umask(0o027)  # a distinctive umask for this test (read it by setting it: fine in a test)
+    try:
+        monkeypatch.setattr(os, "umask", lambda *a: (_ for _ in ()).throw(AssertionError("atomic_path changed the umask")))
+        save_json(tmp_path / "m.json", {"a": 1})
+        save_npz(tmp_path / "a.npz", x=np.arange(3))
+    finally:
+        monkeypatch.undo()
+        os.umask(umask)
+    for name in ("m.json", "a.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640  # 0o666 minus the umask 0o027

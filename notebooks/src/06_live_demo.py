@@ -270,7 +270,7 @@ assert report.rss_slope_kb_per_frame < MAX_SLOPE_KB, f"memory trend {report.rss_
 # The seed's loop, as written in its notes, did on every frame: build a new `CascadeClassifier` from
 # its XML file (inside the loop), run the Haar cascade (`scaleFactor=1.3, minNeighbors=5`) on the full
 # grey frame, cut each face, resize it to 48x48 and call `model.predict` on it, write the name, and
-# upscale the whole frame to 1200x860 (cubic) for `imshow`. `live.seed_style_loop` does exactly that,
+# upscale the whole frame to 1200x860 (cubic) for `imshow`. `live.original_loop` does exactly that,
 # without opening the window. Two more faults did not cost time but made the labels wrong: the crop
 # went in as 0-255 pixels although the model was trained on `rescale=1/255` inputs, and the names were
 # in `flow_from_directory`'s alphabetical order (right for the seed's own model; a model in FER2013's
@@ -287,11 +287,11 @@ assert report.rss_slope_kb_per_frame < MAX_SLOPE_KB, f"memory trend {report.rss_
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-seed_model, which = live._baseline_model()
+seed_model, which = live.baseline_model()
 print("seed model:", which)
-seed = live.seed_style_loop("sample", SEED_FRAMES, seed_model)
-seed_compiled = live.seed_style_loop("sample", SEED_FRAMES, seed_model, call="compiled")
-seed_both = live.seed_style_loop("sample", SEED_FRAMES, seed_model, call="compiled", cascade_once=True)
+seed = live.original_loop("sample", SEED_FRAMES, seed_model)
+seed_compiled = live.original_loop("sample", SEED_FRAMES, seed_model, call="compiled")
+seed_both = live.original_loop("sample", SEED_FRAMES, seed_model, call="compiled", cascade_once=True)
 calls = live.predict_vs_call(seed_model)
 print(f"{'loop':55s} {'fps':>6s}")
 for name, fps in [("seed loop as written", seed["fps"]),

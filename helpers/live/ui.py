@@ -1,0 +1,107 @@
+"""The notebook UI of the live demo (ipywidgets): Start/Stop, source and model dropdowns, image, fps readout."""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from ..errors import CourseError
+from ..video import Source
+from .models import EMOTION_MODELS, LANDMARK_MODELS
+from .pipeline import STAGES, LiveConfig, LivePipeline
+from .runner import LiveRunner, stop_all
+
+
+class LiveApp:
+    """The notebook UI: a live image, Start/Stop, dropdowns for source / landmarks / emotion, an fps readout.
+
+    The buttons call :meth:`start` and :meth:`stop`, which work without a browser too (tests call them).
+    Stop always ends the loop and releases the camera. Frames are sent to the browser at most
+    ``display_fps`` times a second so the notebook's message queue cannot pile up (the original project's leak).
+    """
+
+    def __init__(self, config: LiveConfig | None = None, *, sources: tuple = ("webcam 0", "sample", "other_person"),
+                 display_fps: float = 15.0, max_frames: int | None = None) -> None:
+        import ipywidgets as w
+        stop_all()  # a LiveApp made by an earlier run of the cell would otherwise keep the webcam
+        self.config = config or LiveConfig()
+        self.max_frames = max_frames
+        self.display_period = 1.0 / display_fps
+        self.runner: LiveRunner | None = None
+        self._last_shown = 0.0
+        self.image = w.Image(format="jpeg", width=640)
+        self.start_button = w.Button(description="Start", button_style="success", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.source = w.Dropdown(options=list(sources), value=sources[0], description="source")
+        self.landmarks = w.Dropdown(options=list(LANDMARK_MODELS), value=self.config.landmarks, description="landmarks")
+        self.emotion = w.Dropdown(options=list(EMOTION_MODELS), value=self.config.emotion, description="emotion")
+        self.status = w.HTML("press Start")
+        self.readout = w.HTML("")
+        self.start_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        for dropdown in (self.source, self.landmarks, self.emotion):  # a new choice while running: restart with it
+            dropdown.observe(lambda _: self.start() if self.runner is not None and self.runner.running else None,
+                             names="value")
+        self.widget = w.VBox([w.HBox([self.start_button, self.stop_button]),
+                              w.HBox([self.source, self.landmarks, self.emotion]),
+                              self.status, self.image, self.readout])
+
+    def _ipython_display_(self):  # display(app) shows the UI
+        from IPython.display import display
+        display(self.widget)
+
+    @staticmethod
+    def _source_value(name: str) -> Source:
+        return int(name.split()[-1]) if name.startswith("webcam") else name
+
+    def _on_frame(self, out: np.ndarray, pipeline: LivePipeline) -> None:
+        now = time.perf_counter()
+        if now - self._last_shown < self.display_period:
+            return
+        self._last_shown = now
+        ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            self.image.value = jpg.tobytes()
+        s = pipeline.timer.summary()
+        self.readout.value = ("<code>" + f"{s['fps']:.0f} fps &nbsp; " +
+                              " &nbsp; ".join(f"{k} {s[k]:.1f} ms" for k in STAGES) + "</code>")
+
+    def start(self) -> None:
+        """Start processing with the chosen source and models (stops a previous run first)."""
+        self.stop()
+        self.status.value = "loading models (once) ..."
+        try:
+            cfg = LiveConfig(**{**self.config.__dict__, "landmarks": self.landmarks.value, "emotion": self.emotion.value})
+            pipeline = LivePipeline(cfg)
+            self.runner = LiveRunner(pipeline, self._source_value(self.source.value), on_frame=self._on_frame,
+                                     on_end=self._on_end, max_frames=self.max_frames, loop=True, realtime=True)
+        except Exception as exc:  # CourseError says what to do; anything else is shown too, never swallowed
+            self.status.value = f"<b>error:</b> {type(exc).__name__ + ': ' if not isinstance(exc, CourseError) else ''}{exc}"
+            self.start_button.disabled, self.stop_button.disabled = False, True
+            return
+        self.runner.start()
+        self.status.value = f"{self.runner.message} &nbsp;|&nbsp; {pipeline.banner}"
+        self.start_button.disabled, self.stop_button.disabled = True, False
+
+    def _on_end(self, runner: "LiveRunner") -> None:
+        """Called by the worker when its loop ends (Stop, max_frames, end of file, error): update the UI."""
+        if runner is not self.runner:
+            return
+        if runner.error is not None:
+            self.status.value = f"<b>stopped by an error:</b> {type(runner.error).__name__}: {runner.error}"
+        elif runner._stop.is_set():
+            self.status.value = f"stopped after {runner.frames} frames; source released: {runner.released}"
+        else:
+            self.status.value = f"ended on its own after {runner.frames} frames; source released: {runner.released}"
+        self.start_button.disabled, self.stop_button.disabled = False, True
+
+    def stop(self) -> None:
+        """Stop the loop and release the camera (safe to call any time; returns within a few seconds)."""
+        if self.runner is not None:
+            if self.runner.stop(timeout=2.0):
+                self._on_end(self.runner)
+            else:
+                self.status.value = ("<b>camera busy:</b> the worker is stuck in a camera read; the camera is "
+                                     "released as soon as that read returns (or unplug it / restart the kernel).")
+        self.start_button.disabled, self.stop_button.disabled = False, True
