@@ -1,10 +1,10 @@
-"""Emotion models: alignment, the seed's baseline architecture, the peer's label order, evaluation, training resume."""
+"""Emotion models: alignment, the original project's baseline architecture, the peer's label order, evaluation, training resume."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import CourseError, emotion
+from helpers import CourseError, align, emotion, emotion_data
 from helpers.labels import EMOTIONS
 
 
@@ -29,8 +29,8 @@ def test_align_face_levels_the_eyes_and_frames_like_fer():
     ys, xs = np.nonzero(face > 100)
     left, right = xs < 24, xs >= 24
     assert abs(ys[left].mean() - ys[right].mean()) < 1.0                      # level eyes
-    assert abs(ys.mean() - emotion.EYE_HEIGHT * 48) < 1.5                      # at the FER eye height
-    assert abs((xs[right].mean() - xs[left].mean()) - 48 / emotion.EYE_SPAN) < 1.5
+    assert abs(ys.mean() - align.EYE_HEIGHT * 48) < 1.5                      # at the FER eye height
+    assert abs((xs[right].mean() - xs[left].mean()) - 48 / align.EYE_SPAN) < 1.5
     ap = emotion.aligned_points(pts)
     assert abs(ap[36:42, 1].mean() - ap[42:48, 1].mean()) < 1e-3
     assert emotion.align_face(img[..., 0], pts, size=64).shape == (64, 64)
@@ -41,7 +41,7 @@ def test_align_face_rejects_bad_points():
         emotion.align_face(np.zeros((10, 10), np.uint8), np.zeros((5, 2)))
 
 
-def test_baseline_is_the_seed_architecture():
+def test_baseline_is_the_original_architecture():
     m = emotion.build_baseline()
     kinds = [type(layer).__name__ for layer in m.layers]
     assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D", "MaxPooling2D", "Conv2D",
@@ -102,7 +102,7 @@ def test_evaluate_rejects_mismatched_inputs():
 
 def test_load_data_rejects_unknown_switch():
     with pytest.raises(CourseError, match="USE_FER2013 must be"):
-        emotion.load_data("yes")
+        emotion_data.load_data("yes")
 
 
 def test_class_weights_and_lr_schedule():
@@ -121,10 +121,10 @@ def test_training_resumes_and_saves(tmp_path):
     data = FerSplits(x, y, x[:14], y[:14], x[:14], y[:14], source="random")
     first = emotion.train("course", data, epochs=1, run_dir=tmp_path / "run", progress=False)
     assert first.epochs_run == 1
-    state = emotion.load_json(tmp_path / "run" / "state.json")
-    state["done"] = False
-    state["config"]["epochs"] = 2
-    emotion.save_json(tmp_path / "run" / "state.json", state)
+    saved = emotion.load_json(tmp_path / "run" / "state.json")  # helpers.training's layout: {"config", "state"}
+    saved["state"]["finished"] = False
+    saved["config"]["epochs"] = 2
+    emotion.save_json(tmp_path / "run" / "state.json", saved)
     second = emotion.train("course", data, epochs=2, run_dir=tmp_path / "run", progress=False)
     assert second.resumed_from == 1 and second.epochs_run == 2 and len(second.history["loss"]) == 2
     path = emotion.save_model(second.model, tmp_path / "m.keras")
