@@ -1,6 +1,6 @@
 """Notebook 01: scan a frame source, count faces per frame, and decide which frames make the dataset.
 
-The seed saved every frame, also the ones where dlib found no face (empty entries). Here a frame
+The original project saved every frame, also the ones where dlib found no face (empty entries). Here a frame
 is kept only if exactly one face is found; the others are counted and listed, not stored as data.
 The result is a small JSON *manifest* (which frames of which video, read with which settings), so
 notebook 02 can re-read exactly those frames.
@@ -94,6 +94,10 @@ def ensure_manifest(name: str = "sample", source: Source | None = None, **settin
     """
     path = manifest_path(name)
     manifest = load_json(path) if path.exists() else None
+    if source is None and manifest is None and name not in ("sample", "other_person"):
+        raise CourseError(f"no recording for NAME = {name!r}: {path} is missing. Run notebook 01 first with "
+                          f"NAME = {name!r} and SOURCE = 0 (your webcam) or SOURCE = 'path/to/your_video.mp4' "
+                          f"(papermill -p SOURCE ... -p NAME {name}), or use NAME = 'sample'.")
     if source is None:
         source = manifest["source"] if manifest else name
     src = resolve(source)
@@ -129,7 +133,7 @@ def prepare_source(source: Source, *, name: str = "webcam", webcam_seconds: floa
 def detection_at_sizes(image, sides: list[int], *, downscale_to: int | None = None) -> list[dict[str, Any]]:
     """Run the face detector on ``image`` resized so its longer side is each of ``sides``.
 
-    ``downscale_to=None`` runs dlib on the full resized image (what the seed did); an int shrinks
+    ``downscale_to=None`` runs dlib on the full resized image (what the original project did); an int shrinks
     big images to that side first (what :func:`helpers.landmarks.detect_landmarks` does).
     Returns one row per size: ``{"side", "faces", "ms"}``.
     """

@@ -80,7 +80,7 @@ def plot_scheme(points: np.ndarray, image: np.ndarray | None = None, size: float
 
 
 def browse_landmarks(ls, video: str | None = None):
-    """An ipywidgets slider over a :class:`~helpers.dataset.LandmarkSet`: the frame with its points, and the crop.
+    """An ipywidgets slider over a :class:`~helpers.landmark_sets.LandmarkSet`: the frame with its points, and the crop.
 
     ``video`` (the source path, default ``ls.meta["source"]``) is re-read by frame index, so nothing
     big is kept in memory. Returns the widget (display it as the last line of a cell).

@@ -10,7 +10,7 @@ Where to put it (either form; :func:`find_fer2013` looks in this order):
    ``emotion,pixels,Usage``: ``pixels`` is 2304 space-separated grey values (row by row),
    ``Usage`` is ``Training`` (28,709 rows), ``PublicTest`` (3,589) or ``PrivateTest`` (3,589).
 2. ``data/fer2013/train/<emotion>/*.png|jpg`` and ``data/fer2013/test/<emotion>/...`` -- the folder
-   layout the seed project used (folder names may be ``angry``/``anger``, ``disgust``/``disgusted``,
+   layout the original project used (folder names may be ``angry``/``anger``, ``disgust``/``disgusted``,
    ``fear``/``fearful``, ``happy``/``happiness``, ``sad``/``sadness``, ``surprise``/``surprised``,
    ``neutral``).
 

@@ -34,9 +34,8 @@ the index (one file, one ``os.replace``) is the single commit point that switche
 shards; the old shards, and any leftovers of an interrupted run, are deleted only after that. A
 truncated or corrupt shard is reported by name (:class:`~helpers.errors.CourseError`).
 
-The train / held-out split of a video is decided by *time* (:func:`time_split`): the last part of
-the video is held out, and a short gap before it is dropped, because neighbouring frames are
-near-duplicates and a random split would leak them into the test.
+Which faces go into which record set (the time split of the sample video, the stills, the other
+person) is decided in :mod:`helpers.record_sets`.
 """
 from __future__ import annotations
 
@@ -184,7 +183,7 @@ def load_index(name: str, folder: str | os.PathLike | None = None) -> dict[str, 
     path = index_path(name, folder)
     if not path.exists():
         raise CourseError(f"record set {name!r} does not exist ({path} is missing). Run notebook 03 "
-                          "(or helpers.records.ensure_records()) to write it.")
+                          "(or helpers.record_sets.ensure_records()) to write it.")
     return load_json(path)
 
 
@@ -422,92 +421,3 @@ def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bo
     later = float(np.median(seconds[1:]))
     return {"first": round(n / seconds[0]), "later": round(n / later), "ms_per_batch": round(1000 * later / batches, 2),
             "faces": n, "batches": batches}
-
-
-# ----------------------------------------------------------------------------------------------------------- split
-def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:
-    """Split a video's frames by time: the last ``held_out`` fraction is held out, ``gap`` seconds before it dropped.
-
-    Returns ``{"train": indices, "held_out": indices, "dropped": indices, "cutoff": seconds, ...}``
-    (indices into ``timestamps``). Never a random split: neighbouring frames are near-duplicates.
-    """
-    t = np.asarray(timestamps, dtype=np.float64)
-    if len(t) < 2:
-        raise CourseError(f"a time split needs at least 2 frames, got {len(t)}. Capture a longer video.")
-    if not 0 < held_out < 1:
-        raise CourseError(f"held_out must be a fraction between 0 and 1, not {held_out}.")
-    order = np.argsort(t, kind="stable")
-    cut_at = int(round(len(t) * (1 - held_out)))
-    cut_at = min(max(cut_at, 1), len(t) - 1)
-    cutoff = float(t[order[cut_at]])
-    train = order[t[order] < cutoff - gap]
-    test = order[t[order] >= cutoff]
-    dropped = order[(t[order] >= cutoff - gap) & (t[order] < cutoff)]
-    if len(train) == 0:
-        raise CourseError(f"no training frames left before {cutoff - gap:.2f} s: reduce gap or held_out.")
-    return {"train": train.tolist(), "held_out": test.tolist(), "dropped": dropped.tolist(),
-            "cutoff": round(cutoff, 3), "gap": gap, "held_out_fraction": held_out}
-
-
-def split_path() -> Path:
-    """The JSON file where notebook 03 records the train / held-out split."""
-    return records_dir() / "split.json"
-
-
-def write_dataset_records(*, held_out: float = 0.2, gap: float = 0.5, encoding: str = "png", shard_size: int = 128,
-                          progress: bool = True) -> dict[str, Any]:
-    """Write the course's record sets from notebook 02's output and record the split in ``split.json``.
-
-    ``sample_train`` / ``sample_heldout``: the sample video split by time; ``other_person_test``: all
-    frames of the second video (another person, only ever used for testing).
-    """
-    from .dataset import ensure_landmark_set
-
-    sample = ensure_landmark_set("sample", progress=progress)
-    other = ensure_landmark_set("other_person", progress=progress)
-    split = time_split(sample.timestamp, held_out, gap)
-    split_id = uuid.uuid4().hex[:12]  # one id for this write: the three sets and split.json must all carry it
-    sets = {}
-    for name, ls, idx in (("sample_train", sample, split["train"]), ("sample_heldout", sample, split["held_out"]),
-                          ("other_person_test", other, list(range(len(other))))):
-        idx = np.asarray(idx, dtype=int)
-        index = write_records(name, ls.crops[idx], ls.points[idx], frame_index=ls.frame_index[idx],
-                              timestamp=ls.timestamp[idx], source=Path(ls.meta.get("source", "")).name,
-                              encoding=encoding, shard_size=shard_size, progress=progress, split_id=split_id)
-        sets[name] = {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
-    record = {"sample": {"frames": len(sample), "cutoff_seconds": split["cutoff"], "gap_seconds": gap,
-                         "held_out_fraction": held_out,
-                         "train_frames": [int(sample.frame_index[i]) for i in split["train"]],
-                         "held_out_frames": [int(sample.frame_index[i]) for i in split["held_out"]],
-                         "dropped_frames": [int(sample.frame_index[i]) for i in split["dropped"]]},
-              "other_person": {"frames": len(other), "use": "test only (another person)"},
-              "record_sets": sets, "encoding": encoding, "split_id": split_id,
-              "crop_size": int(sample.meta.get("crop_size", sample.crops.shape[1])),
-              "margin": float(sample.meta.get("margin", 0.3))}
-    save_json(split_path(), record)  # last: the split is valid only once all three sets carry its id
-    return record
-
-
-RECORD_SETS = ("sample_train", "sample_heldout", "other_person_test")
-
-
-def ensure_records(*, progress: bool = True) -> dict[str, Any]:
-    """Return notebook 03's split record; write the records first if any set is missing or damaged, saying so.
-
-    The three record sets and ``split.json`` are one unit: each index must carry the ``split_id`` of
-    ``split.json`` (a crash between writing them, or a rewrite with another ``HELD_OUT``, breaks the
-    match), otherwise new training faces could sit next to old held-out ones and leak.
-    """
-    try:
-        if not split_path().exists():
-            raise CourseError(f"{split_path().name} is missing")
-        split = load_json(split_path())
-        for name in RECORD_SETS:
-            shard_paths(name)
-            got = load_index(name).get("split_id")
-            if not split.get("split_id") or got != split["split_id"]:
-                raise CourseError(f"record set {name!r} belongs to split {got!r}, split.json to {split.get('split_id')!r}")
-        return split
-    except CourseError as exc:
-        print(f"Records of notebook 03 not usable ({exc}); writing them now.")
-    return write_dataset_records(progress=progress)

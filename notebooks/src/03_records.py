@@ -36,7 +36,7 @@ import numpy as np
 
 import helpers
 from helpers import CourseError, records
-from helpers.dataset import ensure_landmark_set
+from helpers.landmark_sets import ensure_landmark_set
 from helpers.draw import draw_landmarks, show_grid
 
 versions = helpers.setup(SEED, tensorflow=True)
@@ -100,7 +100,9 @@ print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({in
 # frames; a larger gap would buy little.
 
 # %%
-split = records.time_split(sample.timestamp, held_out=HELD_OUT, gap=GAP)
+from helpers import record_sets
+
+split = record_sets.time_split(sample.timestamp, held_out=HELD_OUT, gap=GAP)
 fig, ax = plt.subplots(figsize=(9, 1.8))
 for part, color in (("train", "tab:blue"), ("dropped", "lightgray"), ("held_out", "tab:orange")):
     t = sample.timestamp[split[part]]
@@ -152,11 +154,11 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # change of `HELD_OUT`.
 
 # %%
-record = records.write_dataset_records(held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
+record = record_sets.write_dataset_records(held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
 for name, info in record["record_sets"].items():
     print(f"{name:18s} {info['examples']:4d} faces  {info['shards']} shard(s)  {info['bytes'] / 1e6:5.1f} MB")
-print("split recorded in", records.split_path().relative_to(helpers.paths.data_dir()))
-assert all(records.load_index(n)["split_id"] == record["split_id"] for n in records.RECORD_SETS)
+print("split recorded in", record_sets.split_path().relative_to(helpers.paths.data_dir()))
+assert all(records.load_index(n)["split_id"] == record["split_id"] for n in record_sets.RECORD_SETS)
 
 # %% [markdown]
 # ## 4. Look inside one record
@@ -379,9 +381,9 @@ print("the record set written before is untouched:", records.load_index("demo", 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for name in records.RECORD_SETS:
+for name in record_sets.RECORD_SETS:
     assert records.check_records(name) == record["record_sets"][name]["examples"]
-print("all record sets pass their checks:", ", ".join(records.RECORD_SETS))
+print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 
 # %% [markdown]
 # ## Summary

@@ -368,12 +368,13 @@ else:
 # All on the first sample frame, crop and mapping back included where noted; dlib's predictor for comparison.
 
 # %%
-from helpers.dataset import ensure_landmark_set
+from helpers.landmark_experiments import compare_latency
+from helpers.landmark_sets import ensure_landmark_set
 from helpers.video import read_frames
 
 frame = next(iter(read_frames("sample", max_frames=1))).image
 box = tuple(int(v) for v in ensure_landmark_set("sample").boxes[0])
-latency = lcnn.compare_latency(path, frame, box)
+latency = compare_latency(path, frame, box)
 for how, ms in latency.items():
     print(f"{how:32s} {ms:7.2f} ms per face")
 

@@ -107,7 +107,9 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 
 # %%
 t0 = time.perf_counter()
-data = emotion.load_data(USE_FER2013)
+from helpers.emotion_data import load_data
+
+data = load_data(USE_FER2013)
 ON_STANDIN = "stand-in" in data.source
 print(f"{data.source}: loaded in {time.perf_counter() - t0:.1f} s")
 counts = data.counts()

@@ -1,0 +1,161 @@
+"""Notebook 04's data side: the face crops as the landmark networks see them, and their augmentation.
+
+Every network takes ``(N, S, S, 1)`` float32 grey crops in [0, 1] (S = ``INPUT_SIZE``, 64 by default)
+and predicts ``(N, 68, 2)`` points in units of the crop side (0-1). Crops are cut exactly as notebook
+02 did (:func:`helpers.landmarks.crop_face`, margin 0.3, 128 px) and resized here. :func:`augment`
+applies one random geometry to a crop *and* its points (mirrors re-number the points).
+:func:`load_face_data` reads notebook 03's record sets back as :class:`FaceData`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .landmarks import FLIP_PERMUTATION, to_gray
+
+CROP_SIZE = 128
+"""Side of the crops notebook 02 saved (pixels); the live demo cuts the same crop."""
+MARGIN = 0.3
+"""Margin around dlib's face box used by notebook 02 (see :func:`helpers.landmarks.crop_face`)."""
+INPUT_SIZE = 64
+"""Side of the grey square the networks see (pixels)."""
+
+
+# ------------------------------------------------------------------------------------------------- data preparation
+def _geometry(size: int, crop_size: int, angle: float = 0.0, scale: float = 1.0, shift: tuple[float, float] = (0.0, 0.0),
+              flip: bool = False) -> np.ndarray:
+    """2x3 matrix: crop pixels -> network-input pixels (resize, then rotate/scale about the centre, shift, mirror)."""
+    c_in, c_out = (crop_size - 1) / 2, (size - 1) / 2
+    s = scale * size / crop_size
+    a = math.radians(angle)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * s
+    m = np.zeros((2, 3))
+    m[:, :2] = rot
+    m[:, 2] = np.array([c_out, c_out]) + np.array(shift) * size - rot @ np.array([c_in, c_in])
+    if flip:  # x -> (size - 1) - x, the pixel-exact mirror of cv2.flip
+        m[0] = -m[0]
+        m[0, 2] += size - 1
+    return m.astype(np.float32)
+
+
+def _grey(crops: np.ndarray) -> np.ndarray:
+    crops = np.asarray(crops)
+    if crops.ndim == 3:  # already (N, H, W) grey
+        return crops
+    return np.stack([to_gray(c) for c in crops])
+
+
+def prepare(crops: np.ndarray, points: np.ndarray | None = None, size: int = INPUT_SIZE):
+    """Crops (N, H, W, 3) uint8 BGR (or grey) -> network input (N, size, size, 1) float32 [0, 1].
+
+    With ``points`` (N, 68, 2) crop pixels also returns them in units of the input side (0-1).
+    """
+    grey = _grey(crops)
+    crop_size = grey.shape[1]
+    m = _geometry(size, crop_size)
+    flag = cv2.INTER_AREA if size < crop_size else cv2.INTER_LINEAR
+    x = np.stack([cv2.warpAffine(g, m, (size, size), flags=flag, borderMode=cv2.BORDER_REPLICATE) for g in grey])
+    x = (x.astype(np.float32) / 255.0)[..., None]
+    if points is None:
+        return x
+    pts = np.asarray(points, np.float32) @ m[:, :2].T + m[:, 2]
+    return x, (pts / size).astype(np.float32)
+
+
+@dataclass
+class Augment:
+    """Random changes applied to each training crop, the same geometry to its 68 points."""
+
+    rotate: float = 30.0       # degrees, uniform in [-rotate, rotate]
+    scale: float = 0.12        # relative, uniform in [1 - scale, 1 + scale]
+    shift: float = 0.06        # fraction of the side, uniform in [-shift, shift] in x and y
+    flip: float = 0.5          # probability of a horizontal mirror (points re-numbered by FLIP_PERMUTATION)
+    brightness: float = 0.25   # added, uniform in [-brightness, brightness] (image in 0-1)
+    contrast: float = 0.3      # multiplied, uniform in [1 - contrast, 1 + contrast]
+    blur: float = 0.2          # probability of a small Gaussian blur
+    noise: float = 0.02        # std of Gaussian pixel noise
+
+
+def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, size: int = INPUT_SIZE,
+            aug: Augment | None = None, force_flip: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Randomly transform crops (N, H, W, 3|grey) uint8 and their points (N, 68, 2) crop pixels consistently.
+
+    Returns network inputs (N, size, size, 1) float32 [0, 1] and points (N, 68, 2) in units of the side.
+    A mirrored face has its points re-numbered with FLIP_PERMUTATION, so point 36 is still the
+    subject's right outer eye corner. ``force_flip`` overrides the random choice (tests).
+    """
+    aug = aug or Augment()
+    grey = _grey(crops)
+    crop_size = grey.shape[1]
+    n = len(grey)
+    xs = np.empty((n, size, size), np.float32)
+    ps = np.empty((n, 68, 2), np.float32)
+    for i in range(n):
+        flip = bool(rng.random() < aug.flip) if force_flip is None else force_flip
+        m = _geometry(size, crop_size, angle=rng.uniform(-aug.rotate, aug.rotate),
+                      scale=rng.uniform(1 - aug.scale, 1 + aug.scale),
+                      shift=tuple(rng.uniform(-aug.shift, aug.shift, 2)), flip=flip)
+        img = cv2.warpAffine(grey[i], m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if rng.random() < aug.blur:
+            img = cv2.GaussianBlur(img, (3, 3), 0)
+        img = img.astype(np.float32) / 255.0
+        img = (img - 0.5) * rng.uniform(1 - aug.contrast, 1 + aug.contrast) + 0.5 + rng.uniform(-aug.brightness, aug.brightness)
+        if aug.noise:
+            img = img + rng.normal(0, aug.noise, img.shape).astype(np.float32)
+        xs[i] = np.clip(img, 0, 1)
+        pts = np.asarray(points[i], np.float32) @ m[:, :2].T + m[:, 2]
+        ps[i] = pts[FLIP_PERMUTATION] if flip else pts
+    return xs[..., None], ps / size
+
+
+@dataclass
+class FaceData:
+    """Training or test faces in memory: crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) crop pixels."""
+
+    crops: np.ndarray
+    points: np.ndarray
+    name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def fingerprint(self) -> str:
+        """A short hash of the data, so a checkpoint is never resumed on other data."""
+        import hashlib
+        h = hashlib.sha256(self.crops[:, ::8, ::8].tobytes())
+        h.update(np.round(self.points, 2).tobytes())
+        return h.hexdigest()[:16]
+
+
+STILL_REPEATS = 20
+"""How often each still face appears in the training set per copy of the video's frames: a handful of
+other people would otherwise be drowned by hundreds of near-identical frames of one woman."""
+
+
+def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:
+    """One training set: the video's faces plus every still face ``still_repeats`` times (augmentation makes each copy differ)."""
+    crops = np.concatenate([video.crops] + [stills.crops] * still_repeats)
+    points = np.concatenate([video.points] + [stills.points] * still_repeats)
+    return FaceData(crops, points, name)
+
+
+def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS) -> dict[str, FaceData]:
+    """Notebook 03's record sets read back into memory (see :mod:`helpers.record_sets`).
+
+    Keys: ``video_train`` (the sample video before the cut-off), ``stills`` (the group photo's faces),
+    ``train`` (what the models train on: :func:`mix` of the two), ``held_out`` (the video's last
+    part) and ``other_person`` (the second video, test only).
+    """
+    from .record_sets import ensure_records
+    from .records import load_arrays
+    ensure_records(progress=progress)
+    out = {}
+    for key, name in (("video_train", "sample_train"), ("stills", "stills_train"), ("held_out", "sample_heldout"),
+                      ("other_person", "other_person_test")):
+        arr = load_arrays(name)
+        out[key] = FaceData(arr.crops, arr.points, name)
+    out["train"] = mix(out["video_train"], out["stills"], still_repeats)
+    return {k: out[k] for k in ("train", "video_train", "stills", "held_out", "other_person")}
