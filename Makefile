@@ -1,64 +1,39 @@
-# One-command entry points (see README.md). Everything runs inside ./.venv, made from requirements.txt.
-# Repeat runs are fast: the venv is rebuilt only when requirements change, samples are re-verified, not re-downloaded.
-SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-export TF_CPP_MIN_LOG_LEVEL := 3
-export PYTHONWARNINGS := ignore::DeprecationWarning
-NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 --nbval-sanitize-with ../tests/nbval_sanitize.cfg
+# A thin wrapper: every target runs `course.py` (standard-library Python; works without make on Windows:
+# `py course.py test`). PYTHON picks the interpreter for the venv (e.g. `make test PYTHON=python3.13`);
+# VENV the folder (default .venv, or .venv-X.Y when .venv was made with another Python).
+BOOT ?= $(shell command -v python3 || command -v python)
+PYTHON ?=
+VENV ?=
+COURSE := $(BOOT) course.py $(if $(PYTHON),--python $(PYTHON)) $(if $(VENV),--venv $(VENV))
 
-.PHONY: setup data course test unit nbval lab notebooks bench clean
+.PHONY: setup data course test unit nbval lab notebooks pins bench clean
 
-setup: $(STAMP) data
+setup data:  ## venv + pinned packages + helpers (editable) + verified sample data
+	$(COURSE) setup
 
-$(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version.split()[0]}"'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
-	touch $(STAMP)
+course:      ## set up, then run every notebook on the sample data (executed copies in build/executed/)
+	$(COURSE) course $(NB)
 
-data: $(STAMP)
-	$(BIN)/python -m helpers.data
+test:        ## set up, then unit tests + notebook regression tests (nbval); NB="01 02" picks notebooks
+	$(COURSE) test $(NB)
 
-## course: set up, then execute every notebook in order on the sample data; executed copies go to build/executed/
-course: setup
-	mkdir -p build/executed
-	set -e; for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb"; start=$$(date +%s); \
-	  (cd notebooks && ../$(BIN)/papermill --no-progress-bar --log-level ERROR $$(basename $$nb) ../build/executed/$$(basename $$nb)); \
-	  echo "   done in $$(( $$(date +%s) - start )) s"; \
-	done
+unit:
+	$(COURSE) test --unit-only
 
-## test: set up, then unit tests + notebook regression tests (nbval); fails if any test fails
-test: setup
-	$(BIN)/python -m pytest -q tests
-	cd notebooks && ../$(BIN)/python -m pytest -q $(NBVAL) -p no:cacheprovider $(notdir $(NOTEBOOKS))
+nbval:
+	$(COURSE) test --nbval-only $(NB)
 
-unit: setup
-	$(BIN)/python -m pytest -q tests
+lab:         ## open JupyterLab on notebooks/
+	$(COURSE) lab
 
-nbval: setup
-	cd notebooks && ../$(BIN)/python -m pytest -q $(NBVAL) -p no:cacheprovider $(notdir $(NOTEBOOKS))
+notebooks:   ## sync notebooks/src/*.py into the .ipynb (jupytext) and execute them in place, widget state stored
+	$(COURSE) notebooks $(NB)
 
-## lab: open JupyterLab on the notebooks
-lab: setup
-	$(BIN)/jupyter lab notebooks/
+pins:        ## rewrite requirements.txt and environment.yml from pyproject.toml
+	$(COURSE) pins
 
-## notebooks: rebuild .ipynb from notebooks/src/*.py and re-execute them in place in a clean kernel (commit the result)
-notebooks: setup
-	$(BIN)/python tools/make_notebook.py $(SRC)
-	set -e; for nb in $(if $(SRC),$(patsubst notebooks/src/%.py,notebooks/%.ipynb,$(SRC)),$(NOTEBOOKS)); do \
-	  echo "== executing $$nb"; start=$$(date +%s); \
-	  (cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$(basename $$nb)); \
-	  echo "   done in $$(( $$(date +%s) - start )) s"; \
-	done
-
-bench: setup
-	$(BIN)/python -m helpers.bench $(WHAT)
+bench:
+	$(COURSE) bench $(WHAT)
 
 clean:
-	rm -rf build data/work data/models
+	$(COURSE) clean

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""One entry point for the course, on Linux, macOS and Windows: set up, run, test, open, rebuild.
+
+    python course.py setup       make .venv/, install the pinned packages and helpers, fetch the sample data
+    python course.py course      set up, then run all six notebooks on the sample data (copies in build/executed/)
+    python course.py test        set up, then the unit tests and the notebook regression tests (what CI runs)
+    python course.py lab         set up, then open JupyterLab on notebooks/
+    python course.py notebooks   set up, then sync notebooks/src/*.py into notebooks/*.ipynb and execute them in place
+    python course.py pins        rewrite requirements.txt and environment.yml from pyproject.toml
+
+On Windows type ``py course.py ...`` (PowerShell or cmd). ``make setup|course|test|lab|notebooks`` does the same.
+``--python 3.13`` (or a path, or ``python3.13``) picks the interpreter for the venv; a venv made with another
+Python is left alone and ``.venv-3.13`` is used instead. Run ``python course.py COMMAND --help`` for options.
+
+Standard library only: this file runs before the virtual environment exists. Python 3.11, 3.12 or 3.13.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+SUPPORTED = ((3, 11), (3, 12), (3, 13))
+NOTEBOOKS_DIR = ROOT / "notebooks"
+STAMP = ".installed"
+NBVAL_ARGS = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=1200",
+              "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider"]
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+
+
+class SetupError(Exception):
+    """Something the user must fix; the message says what to run."""
+
+
+def say(message: str) -> None:
+    """One line of progress, flushed at once (so it interleaves correctly with child processes' output)."""
+    print(f"course.py: {message}", flush=True)
+
+
+def versions_text(versions=SUPPORTED) -> str:
+    """'3.11, 3.12 or 3.13'."""
+    names = [f"{a}.{b}" for a, b in versions]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# ------------------------------------------------------------------------------------------ interpreters
+def python_version(cmd: list[str]) -> tuple[int, int] | None:
+    """(major, minor) of the interpreter ``cmd``, or None if it does not run (a pyenv shim of an inactive version fails)."""
+    try:
+        proc = subprocess.run([*cmd, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.fullmatch(r"(\d+) (\d+)", proc.stdout.strip()) if proc.returncode == 0 else None
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _pyenv_candidates(version: str) -> list[list[str]]:
+    """Interpreters of ``version`` (e.g. '3.13') installed by pyenv, newest patch first, found via ``pyenv root``."""
+    pyenv = shutil.which("pyenv")
+    if not pyenv:
+        return []
+    try:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if not root:
+        return []
+
+    def patch(p: Path) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", p.name)) or (0,)
+
+    found = []
+    for folder in sorted(Path(root, "versions").glob(f"{version}.*"), key=patch, reverse=True):
+        if not re.fullmatch(re.escape(version) + r"\.\d+", folder.name):
+            continue  # skip 3.13.0t (free-threaded) and other variants
+        for exe in (folder / "bin" / f"python{version}", folder / "python.exe"):
+            if exe.is_file():
+                found.append([str(exe)])
+                break
+    return found
+
+
+def find_python(spec: str | None) -> tuple[list[str], tuple[int, int]]:
+    """The interpreter command for ``spec`` and its version.
+
+    ``spec`` may be None (this interpreter), a path, a command (``python3.13``) or a version (``3.13``).
+    A command that does not run (a pyenv shim for a version that is installed but not active) is
+    looked up in ``$(pyenv root)/versions``; on Windows a version is also tried with the ``py`` launcher.
+    """
+    if not spec:
+        return [sys.executable], sys.version_info[:2]
+    m = re.fullmatch(r"(?:python)?(3\.\d+)(?:\.exe)?", Path(spec).name)
+    want = m.group(1) if m else None
+    candidates: list[list[str]] = []
+    if Path(spec).exists():
+        candidates.append([str(Path(spec))])
+    else:
+        name = spec if not re.fullmatch(r"3\.\d+", spec) else f"python{spec}"
+        if shutil.which(name):
+            candidates.append([shutil.which(name)])
+        if want:
+            if os.name == "nt" and shutil.which("py"):
+                candidates.append(["py", f"-{want}"])
+            candidates += _pyenv_candidates(want)
+    for cmd in candidates:
+        version = python_version(cmd)
+        if version and (not want or f"{version[0]}.{version[1]}" == want):
+            return cmd, version
+    raise SetupError(f"cannot find a working Python for {spec!r}: install Python {want or versions_text()} "
+                     "(python.org, your package manager or pyenv), or pass its full path with --python.")
+
+
+def check_supported(version: tuple[int, int], cmd: list[str]) -> None:
+    """Refuse an interpreter outside 3.11-3.13, saying which to use."""
+    if tuple(version) not in SUPPORTED:
+        raise SetupError(f"{' '.join(cmd)} is Python {version[0]}.{version[1]}; the course needs Python "
+                         f"{versions_text()}. Run with one of them, e.g. `python3.12 course.py setup` or "
+                         "`python course.py --python 3.12 setup` (make: `make setup PYTHON=python3.12`).")
+
+
+# ------------------------------------------------------------------------------------------ the venv
+def venv_python(venv: Path, windows: bool | None = None) -> Path:
+    """The venv's interpreter: ``Scripts\\python.exe`` on Windows, ``bin/python`` elsewhere."""
+    windows = os.name == "nt" if windows is None else windows
+    return venv / "Scripts" / "python.exe" if windows else venv / "bin" / "python"
+
+
+def venv_version(venv: Path) -> tuple[int, int] | None:
+    """The Python version a venv was made with (from its ``pyvenv.cfg``), or None if there is no venv there."""
+    cfg = venv / "pyvenv.cfg"
+    if not cfg.is_file():
+        return None
+    m = re.search(r"^version(?:_info)?\s*=\s*(\d+)\.(\d+)", cfg.read_text(encoding="utf-8", errors="replace"), re.M)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def choose_venv(requested: str | None, version: tuple[int, int], root: Path = ROOT) -> Path:
+    """``--venv`` if given; else ``.venv`` unless it was made with another Python, then ``.venv-X.Y``."""
+    if requested:
+        return (root / requested).resolve() if not Path(requested).is_absolute() else Path(requested)
+    default = root / ".venv"
+    made_with = venv_version(default)
+    if made_with is None or made_with == tuple(version):
+        return default
+    return root / f".venv-{version[0]}.{version[1]}"
+
+
+def install_stamp(root: Path = ROOT) -> str:
+    """What the installed packages depend on: pyproject.toml (the pins). One venv per Python version."""
+    h = hashlib.sha256((root / "pyproject.toml").read_bytes())
+    return h.hexdigest()
+
+
+def run(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> int:
+    """Run a command (never through a shell), showing it; return its exit code."""
+    shown = " ".join(str(c) if " " not in str(c) else f'"{c}"' for c in cmd)
+    print(f"$ {shown}", flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, env={**os.environ, **QUIET_ENV, **(env or {})}).returncode
+
+
+def must(cmd: list[str], what: str, **kw) -> None:
+    """Run a command; a failure stops with a message saying what failed."""
+    if run(cmd, **kw) != 0:
+        raise SetupError(f"{what} failed (see the output above).")
+
+
+def setup(python: str | None, venv_arg: str | None, *, data: bool = True) -> Path:
+    """Create the venv if needed, install the pins and helpers (only when pyproject.toml changed), fetch the data.
+
+    Returns the venv's interpreter.
+    """
+    cmd, version = find_python(python)
+    check_supported(version, cmd)
+    venv = choose_venv(venv_arg, version)
+    made_with = venv_version(venv)
+    if made_with is not None and made_with != tuple(version):
+        raise SetupError(f"{venv.name} was made with Python {made_with[0]}.{made_with[1]}, not {version[0]}.{version[1]}: "
+                         f"delete {venv.name} or pick another folder with --venv .venv-{version[0]}.{version[1]}.")
+    py = venv_python(venv)
+    if not py.is_file():
+        say(f"creating {venv.name}/ with Python {version[0]}.{version[1]} ({' '.join(cmd)})")
+        must([*cmd, "-m", "venv", venv], "creating the virtual environment")
+    stamp = venv / STAMP
+    want = install_stamp()
+    if not stamp.is_file() or stamp.read_text().strip() != want:
+        t0 = time.monotonic()
+        say(f"installing the pinned packages into {venv.name}/ (wheels only; a few minutes the first time)")
+        pip = [py, "-m", "pip", "--disable-pip-version-check"]
+        must([*pip, "install", "--quiet", "--upgrade", "pip"], "upgrading pip")
+        must([*pip, "install", "--quiet", "--only-binary", ":all:", "-e", ROOT], "installing the course's packages")
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(want + "\n")
+        tmp.replace(stamp)
+        say(f"installed in {time.monotonic() - t0:.0f} s")
+    if data:
+        must([py, "-m", "helpers.data"], "fetching the sample data (it needs PyPI)")
+    return py
+
+
+# ------------------------------------------------------------------------------------------ commands
+def select_notebooks(names: list[str] | None) -> list[Path]:
+    """Notebooks by number or name (``01``, ``02_landmarks``); all of them when ``names`` is empty."""
+    every = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return every
+    picked = []
+    for name in names:
+        key = Path(name).stem
+        match = [nb for nb in every if nb.stem == key or nb.stem.startswith(f"{key}_")]
+        if len(match) != 1:
+            raise SetupError(f"no notebook {name!r}: choose from {', '.join(nb.stem for nb in every)} (or their numbers).")
+        picked.append(match[0])
+    return picked
+
+
+def cmd_test(py: Path, args: argparse.Namespace) -> int:
+    """Unit tests, then nbval on the chosen notebooks; both always run, the exit code is non-zero if either failed."""
+    codes = {}
+    if not args.nbval_only:
+        t0 = time.monotonic()
+        codes["unit tests"] = run([py, "-m", "pytest", "-q", *args.pytest_args, "tests"])
+        say(f"unit tests: exit {codes['unit tests']} in {time.monotonic() - t0:.0f} s")
+    if not args.unit_only:
+        notebooks = select_notebooks(args.notebooks)
+        t0 = time.monotonic()
+        codes["notebook tests"] = run([py, "-m", "pytest", "-q", *NBVAL_ARGS, *args.pytest_args,
+                                       *[nb.name for nb in notebooks]], cwd=NOTEBOOKS_DIR)
+        say(f"notebook tests ({', '.join(nb.stem[:2] for nb in notebooks)}): exit {codes['notebook tests']} "
+            f"in {time.monotonic() - t0:.0f} s")
+    failed = [what for what, code in codes.items() if code != 0]  # pytest's 5 (no test ran) counts as a failure
+    if failed:
+        say(f"FAILED: {' and '.join(failed)}")
+        return 1
+    return 0
+
+
+def cmd_course(py: Path, args: argparse.Namespace) -> int:
+    """Execute every notebook (or the chosen ones) on the sample data with papermill; copies go to build/executed/."""
+    out = ROOT / "build" / "executed"
+    out.mkdir(parents=True, exist_ok=True)
+    for nb in select_notebooks(args.notebooks):
+        say(f"running {nb.name}")
+        t0 = time.monotonic()
+        code = run([py, "-m", "papermill", "--no-progress-bar", "--log-level", "ERROR", nb.name, out / nb.name],
+                   cwd=NOTEBOOKS_DIR)
+        if code != 0:
+            say(f"{nb.name} failed: its executed copy {out / nb.name} shows where.")
+            return code
+        say(f"{nb.name} done in {time.monotonic() - t0:.0f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="course.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.split("\n")[2:10]))
+    parser.add_argument("--python", default=os.environ.get("COURSE_PYTHON") or None,
+                        help="interpreter for the venv: 3.12, python3.13 or a path (default: the one running this file)")
+    parser.add_argument("--venv", default=os.environ.get("COURSE_VENV") or None,
+                        help="venv folder (default .venv, or .venv-X.Y when .venv has another Python)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("setup", help="create the venv, install the pinned packages + helpers, fetch the sample data")
+    p = sub.add_parser("course", help="set up, then run the notebooks on the sample data (copies in build/executed/)")
+    p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
+    p = sub.add_parser("test", help="set up, then unit tests + notebook regression tests (nbval)")
+    p.add_argument("notebooks", nargs="*", help="notebooks for nbval, by number or name (default: all)")
+    p.add_argument("--unit-only", action="store_true", help="only the unit tests")
+    p.add_argument("--nbval-only", action="store_true", help="only the notebook tests")
+    p.add_argument("--pytest-args", default="", help="extra pytest arguments in one string, e.g. \"-x -k data\"")
+    sub.add_parser("lab", help="set up, then open JupyterLab on notebooks/")
+    p = sub.add_parser("notebooks", help="sync notebooks/src/*.py -> notebooks/*.ipynb, execute them in place (commit the result)")
+    p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
+    p.add_argument("--sync-only", action="store_true", help="sync the .ipynb with their sources without executing")
+    p.add_argument("--check", action="store_true", help="only report notebooks whose cells differ from their source")
+    p = sub.add_parser("pins", help="rewrite requirements.txt and environment.yml from pyproject.toml")
+    p.add_argument("--check", action="store_true", help="only report whether they are up to date")
+    p = sub.add_parser("bench", help="set up, then run a benchmark (python -m helpers.bench)")
+    p.add_argument("what", nargs="*", help="landmarks, emotion or live")
+    sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
+    args = parser.parse_args(argv)
+    if hasattr(args, "pytest_args"):
+        args.pytest_args = args.pytest_args.split()
+    try:
+        if args.command == "pins":
+            sys.path.insert(0, str(ROOT / "tools"))
+            import pins
+            return pins.main(["--check"] if args.check else [])
+        if args.command == "clean":
+            for folder in (ROOT / "build", ROOT / "data" / "work", ROOT / "data" / "models"):
+                if folder.exists():
+                    say(f"deleting {folder.relative_to(ROOT)}")
+                    shutil.rmtree(folder)
+            return 0
+        if sys.version_info[:2] < SUPPORTED[0] and not args.python:
+            raise SetupError(f"this is Python {sys.version.split()[0]}; run course.py with Python {versions_text()} "
+                             "(or pass --python 3.12).")
+        py = setup(args.python, args.venv, data=args.command != "notebooks" or not args.check)
+        if args.command == "setup":
+            say(f"ready: {py}")
+            return 0
+        if args.command == "test":
+            return cmd_test(py, args)
+        if args.command == "course":
+            return cmd_course(py, args)
+        if args.command == "lab":
+            return run([py, "-m", "jupyter", "lab", NOTEBOOKS_DIR])
+        if args.command == "notebooks":
+            extra = ["--check"] if args.check else ["--sync-only"] if args.sync_only else []
+            return run([py, ROOT / "tools" / "notebooks.py", *extra, *args.notebooks])
+        if args.command == "bench":
+            return run([py, "-m", "helpers.bench", *args.what])
+    except SetupError as exc:
+        say(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

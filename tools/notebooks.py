@@ -1,0 +1,160 @@
+"""Build the course notebooks: sync ``notebooks/src/*.py`` into ``notebooks/*.ipynb`` with jupytext, then execute.
+
+The pairing (``notebooks/jupytext.toml``: ``formats = "ipynb,src//py:percent"``) is jupytext's, so an
+edit made in JupyterLab is saved to both files, and an edit of the ``.py`` reaches the ``.ipynb`` here.
+Syncing keeps the outputs, ids and metadata of the existing ``.ipynb`` cells (jupytext matches cells by
+content, then by position), so it never reorders cells or loses outputs. Executing runs each notebook
+top to bottom in a clean kernel of this interpreter and stores the widget state, so the frame browser
+(02) and the live UI (06) show in a committed notebook before anything is run.
+
+Run it inside the course's venv (``python course.py notebooks`` does):
+
+    python tools/notebooks.py [--sync-only | --check] [01 02_landmarks ...]
+
+``--check`` changes nothing and exits 1 if an ``.ipynb``'s cells differ from its source (the unit tests
+call :func:`drift`). A notebook that fails to execute is written to ``build/failed/`` and the committed
+one is left untouched.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # this venv's python3 kernel, not a user-wide one
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import jupytext  # noqa: E402
+import nbformat  # noqa: E402
+from jupytext.combine import combine_inputs_with_outputs  # noqa: E402
+from jupytext.config import load_jupytext_config  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"
+FORMAT = "py:percent"
+CELL_TIMEOUT = 1800  # seconds per cell
+
+
+def sources(names: list[str] | None = None) -> list[Path]:
+    """The percent-format sources, all or by number/name (``01``, ``02_landmarks``)."""
+    every = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+    if not names:
+        return every
+    picked = []
+    for name in names:
+        key = Path(name).stem
+        match = [p for p in every if p.stem == key or p.stem.startswith(f"{key}_")]
+        if len(match) != 1:
+            raise SystemExit(f"no notebook source {name!r} in {SOURCES.relative_to(ROOT)}: choose from "
+                             f"{', '.join(p.stem for p in every)}.")
+        picked.append(match[0])
+    return picked
+
+
+def paired(src: Path) -> Path:
+    """``notebooks/src/NN_name.py`` -> ``notebooks/NN_name.ipynb``."""
+    return NOTEBOOKS / f"{src.stem}.ipynb"
+
+
+def read_source(src: Path) -> nbformat.NotebookNode:
+    """The notebook a source describes (no outputs), read with the project's jupytext settings."""
+    return jupytext.read(src, fmt=FORMAT, config=load_jupytext_config(str(paired(src))))
+
+
+def cells_of(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
+    """What must agree between a source and its notebook: each cell's type, text and tags."""
+    return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+def drift(names: list[str] | None = None) -> list[str]:
+    """One line per notebook whose cells differ from its source (or that does not exist); [] when all agree."""
+    problems = []
+    for src in sources(names):
+        target = paired(src)
+        if not target.is_file():
+            problems.append(f"{target.relative_to(ROOT)} does not exist: run `python course.py notebooks {src.stem[:2]}`.")
+            continue
+        want, got = cells_of(read_source(src)), cells_of(nbformat.read(target, as_version=4))
+        if want != got:
+            first = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+            problems.append(f"{target.relative_to(ROOT)} differs from {src.relative_to(ROOT)} from cell {first + 1} on "
+                            f"({len(got)} vs {len(want)} cells): run `python course.py notebooks {src.stem[:2]}` "
+                            "(or `--sync-only` to skip executing).")
+    return problems
+
+
+def _write(nb: nbformat.NotebookNode, target: Path) -> None:
+    """Write a notebook atomically (a reader never sees half a file)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, target)
+
+
+def sync(src: Path) -> bool:
+    """Bring the ``.ipynb`` in line with its source, keeping existing outputs; return True if it changed."""
+    target = paired(src)
+    nb = read_source(src)
+    if target.is_file():
+        old = nbformat.read(target, as_version=4)
+        nb = combine_inputs_with_outputs(nb, old, fmt=FORMAT)
+        if nb == old:
+            return False
+    else:
+        nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                       "language_info": {"name": "python"}}
+    _write(nb, target)
+    return True
+
+
+def execute(target: Path) -> float:
+    """Execute a notebook in place in a clean kernel, storing widget state; return the seconds it took."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from tqdm.auto import tqdm
+
+    nb = nbformat.read(target, as_version=4)
+    code = sum(c.cell_type == "code" for c in nb.cells)
+    bar = tqdm(total=code, desc=target.stem, unit="cell", file=sys.stdout)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", store_widget_state=True,
+                            record_timing=True, resources={"metadata": {"path": str(NOTEBOOKS)}},
+                            on_cell_executed=lambda **_: bar.update())
+    t0 = time.monotonic()
+    try:
+        client.execute()
+    except CellExecutionError:
+        failed = ROOT / "build" / "failed" / target.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        _write(nb, failed)
+        bar.close()
+        raise SystemExit(f"{target.name} failed while executing; the committed notebook is unchanged and the "
+                         f"failed run is in {failed.relative_to(ROOT)} (open it to see the error).")
+    bar.close()
+    _write(nb, target)
+    return time.monotonic() - t0
+
+
+def main(argv: list[str]) -> int:
+    """Sync (and unless ``--sync-only``, execute) the chosen notebooks; ``--check`` only reports drift."""
+    names = [a for a in argv if not a.startswith("-")]
+    unknown = [a for a in argv if a.startswith("-") and a not in ("--check", "--sync-only")]
+    if unknown:
+        print(__doc__)
+        return 0 if set(unknown) <= {"-h", "--help"} else 2
+    if "--check" in argv:
+        problems = drift(names)
+        print("\n".join(problems) or "notebooks: every .ipynb matches its source")
+        return 1 if problems else 0
+    for src in sources(names):
+        target = paired(src)
+        print(f"== {target.relative_to(ROOT)}: {'synced with' if sync(src) else 'already matches'} "
+              f"{src.relative_to(ROOT)}", flush=True)
+        if "--sync-only" not in argv:
+            seconds = execute(target)
+            print(f"   executed in a clean kernel in {seconds:.0f} s (widget state stored)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
