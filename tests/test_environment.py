@@ -94,8 +94,72 @@ def test_opencv_is_the_4x_line():
     assert {p.name: p.version for p in pins.read_pins()}["opencv-python"].startswith("4.")
 
 
+notebooks = _tool("notebooks")
+
+
 def test_notebooks_match_their_sources():
-    import subprocess
-    import sys
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "make_notebook.py"), "--check"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    problems = notebooks.drift()
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.fixture
+def notebook_copy(tmp_path, monkeypatch):
+    """A private copy of notebooks/ (sources, jupytext.toml, one .ipynb) for the sync tests."""
+    import shutil
+    root = tmp_path / "course"
+    (root / "notebooks" / "src").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "jupytext.toml", root / "notebooks")
+    src = ROOT / "notebooks" / "src" / "01_capture.py"
+    shutil.copy(src, root / "notebooks" / "src")
+    monkeypatch.setattr(notebooks, "ROOT", root)
+    monkeypatch.setattr(notebooks, "NOTEBOOKS", root / "notebooks")
+    monkeypatch.setattr(notebooks, "SOURCES", root / "notebooks" / "src")
+    return root / "notebooks"
+
+
+def test_drift_is_detected(notebook_copy):
+    """The check can fail: a notebook missing, or a source edited after the sync, is reported."""
+    assert "does not exist" in notebooks.drift()[0]
+    assert notebooks.sync(notebook_copy / "src" / "01_capture.py")
+    assert notebooks.drift() == []
+    src = notebook_copy / "src" / "01_capture.py"
+    src.write_text(src.read_text().replace("SEED = 42", "SEED = 7", 1))
+    assert "differs from" in notebooks.drift()[0]
+
+
+def test_sync_keeps_outputs_ids_tags_and_order(notebook_copy):
+    """Syncing an edited source changes that cell only: other cells keep their outputs, ids and tags."""
+    import nbformat
+    src, target = notebook_copy / "src" / "01_capture.py", notebook_copy / "01_capture.ipynb"
+    notebooks.sync(src)
+    nb = nbformat.read(target, as_version=4)
+    for i, cell in enumerate(nb.cells):  # pretend it was executed
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"out {i}\n")]
+            cell.execution_count = i
+    nbformat.write(nb, target)
+    before = nbformat.read(target, as_version=4)
+    src.write_text(src.read_text().replace("GRID_FRAMES = 8 ", "GRID_FRAMES = 6 ", 1) + "\n# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n")
+    assert notebooks.sync(src)
+    after = nbformat.read(target, as_version=4)
+    assert len(after.cells) == len(before.cells) + 1
+    changed = [i for i, (a, b) in enumerate(zip(before.cells, after.cells)) if a.source != b.source]
+    assert len(changed) == 1 and "GRID_FRAMES = 6" in after.cells[changed[0]].source
+    for a, b in zip(before.cells, after.cells):
+        assert (a.id, a.get("outputs"), a.metadata.get("tags")) == (b.id, b.get("outputs"), b.metadata.get("tags"))
+    assert after.cells[-1].source == "# NBVAL_CHECK_OUTPUT\nprint(1)"
+    assert ["parameters"] in [c.metadata.get("tags") for c in after.cells]
+    assert not notebooks.sync(src), "a second sync changes nothing"
+
+
+@pytest.mark.parametrize("name", ["02_landmarks", "06_live_demo"])
+def test_committed_widgets_have_their_state(name):
+    """Every widget shown in a committed notebook has its state saved, so it renders before anything runs."""
+    import nbformat
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb.cells if c.cell_type == "code"
+             for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, f"{name} shows no widget"
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    missing = [v for v in views if v not in state]
+    assert not missing, f"{name}: widget state not stored for {missing}: rebuild with `python course.py notebooks {name[:2]}`"
