@@ -15,18 +15,6 @@ from . import standin
 from .emotion import EmotionClassifier, evaluate, train
 from .paths import work_dir
 
-UNSEEN_STILLS = ("multi_face",)
-"""Stills whose people appear in no training image: the group photo. (``single_face_photo`` is test-only
-too, but it seems to show person B, whose video frames are in the stand-in's training split.)"""
-
-
-def _rows(data) -> dict[str, np.ndarray]:
-    """Boolean masks over the stand-in's test split: real frames, warps (incl. jittered neutrals), unseen people."""
-    origin, source = data.meta["origin_test"], data.meta["source_test"]
-    unseen = np.array([str(s).split("#")[0] in UNSEEN_STILLS for s in source])
-    return {"real": origin == "teacher", "synthetic": origin != "teacher", "unseen_people": unseen}
-
-
 def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, Any]:
     ev = evaluate(probs, data.y_test)
     out = {"accuracy": round(ev["accuracy"], 4), "balanced_accuracy": round(ev["balanced_accuracy"], 4),
@@ -48,7 +36,7 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
     epochs = 2 if quick else 12
     t0 = time.perf_counter()
     data = standin.load_standin(progress=False)
-    rows = _rows(data)
+    rows = standin.evaluation_rows(data)
     out: dict[str, Any] = {
         "data": data.source, "epochs_budget": epochs, "quick": quick, "standin_seconds": round(time.perf_counter() - t0, 1),
         "counts": data.counts(), "test_rows": {k: int(v.sum()) for k, v in rows.items()},

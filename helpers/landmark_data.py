@@ -26,12 +26,16 @@ INPUT_SIZE = 64
 
 # ------------------------------------------------------------------------------------------------- data preparation
 def _geometry(size: int, crop_size: int, angle: float = 0.0, scale: float = 1.0, shift: tuple[float, float] = (0.0, 0.0),
-              flip: bool = False) -> np.ndarray:
-    """2x3 matrix: crop pixels -> network-input pixels (resize, then rotate/scale about the centre, shift, mirror)."""
+              flip: bool = False, aspect: float = 1.0) -> np.ndarray:
+    """2x3 matrix: crop pixels -> network-input pixels (resize, stretch, rotate/scale about the centre, shift, mirror).
+
+    ``aspect`` > 1 makes the face wider and shorter (x scaled by sqrt(aspect), y by 1/sqrt(aspect)).
+    """
     c_in, c_out = (crop_size - 1) / 2, (size - 1) / 2
     s = scale * size / crop_size
     a = math.radians(angle)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * s
+    stretch = np.diag([math.sqrt(aspect), 1 / math.sqrt(aspect)])
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ stretch * s
     m = np.zeros((2, 3))
     m[:, :2] = rot
     m[:, 2] = np.array([c_out, c_out]) + np.array(shift) * size - rot @ np.array([c_in, c_in])
@@ -77,6 +81,7 @@ class Augment:
     contrast: float = 0.3      # multiplied, uniform in [1 - contrast, 1 + contrast]
     blur: float = 0.2          # probability of a small Gaussian blur
     noise: float = 0.02        # std of Gaussian pixel noise
+    aspect: float = 0.0        # face proportions: width/height ratio scaled by uniform [1 - aspect, 1 + aspect]
 
 
 def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, size: int = INPUT_SIZE,
@@ -97,7 +102,8 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
         flip = bool(rng.random() < aug.flip) if force_flip is None else force_flip
         m = _geometry(size, crop_size, angle=rng.uniform(-aug.rotate, aug.rotate),
                       scale=rng.uniform(1 - aug.scale, 1 + aug.scale),
-                      shift=tuple(rng.uniform(-aug.shift, aug.shift, 2)), flip=flip)
+                      shift=tuple(rng.uniform(-aug.shift, aug.shift, 2)), flip=flip,
+                      aspect=rng.uniform(1 - aug.aspect, 1 + aug.aspect) if aug.aspect else 1.0)
         img = cv2.warpAffine(grey[i], m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if rng.random() < aug.blur:
             img = cv2.GaussianBlur(img, (3, 3), 0)

@@ -379,3 +379,16 @@ def load_standin(*, progress: bool = True, **options: Any) -> FerSplits:
     data.source = "offline stand-in (2 videos + 2 stills, teacher labels + landmark warps)"
     data.meta = meta | {"format": "csv", "path": str(csv_path)}
     return data
+
+
+UNSEEN_STILLS = ("multi_face",)
+"""Stills whose people appear in no training image: the group photo. (``single_face_photo`` is test-only
+too, but it seems to show person B, whose video frames are in the training split.)"""
+
+
+def evaluation_rows(data: FerSplits) -> dict[str, np.ndarray]:
+    """Boolean masks over the stand-in's test split: ``real`` frames (video frames and stills, teacher-labelled),
+    ``synthetic`` rows (warps and jittered neutrals) and ``unseen_people`` (the group photo's faces)."""
+    origin, source = np.asarray(data.meta["origin_test"]), np.asarray(data.meta["source_test"])
+    unseen = np.array([str(s).split("#")[0] in UNSEEN_STILLS for s in source], bool)
+    return {"real": origin == "teacher", "synthetic": origin != "teacher", "unseen_people": unseen}

