@@ -92,18 +92,23 @@ def _write(nb: nbformat.NotebookNode, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def sync(src: Path) -> bool:
-    """Bring the ``.ipynb`` in line with its source, keeping existing outputs; return True if it changed."""
+def build(src: Path) -> nbformat.NotebookNode:
+    """The notebook for a source, with the outputs, ids and metadata of the existing ``.ipynb`` where cells match."""
     target = paired(src)
     nb = read_source(src)
     if target.is_file():
-        old = nbformat.read(target, as_version=4)
-        nb = combine_inputs_with_outputs(nb, old, fmt=FORMAT)
-        if nb == old:
-            return False
-    else:
-        nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                       "language_info": {"name": "python"}}
+        return combine_inputs_with_outputs(nb, nbformat.read(target, as_version=4), fmt=FORMAT)
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}}
+    return nb
+
+
+def sync(src: Path) -> bool:
+    """Bring the ``.ipynb`` in line with its source, keeping existing outputs; return True if it changed."""
+    target = paired(src)
+    nb = build(src)
+    if target.is_file() and nb == nbformat.read(target, as_version=4):
+        return False
     _write(nb, target)
     return True
 
