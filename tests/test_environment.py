@@ -43,7 +43,7 @@ def test_pip_and_conda_lists_agree_with_pyproject():
     assert _pinned((ROOT / "environment.yml").read_text()) == want
 
 
-def test_drift_is_detected(tmp_path):
+def test_pins_drift_is_detected(tmp_path):
     """The check can fail: a hand-edited requirements.txt is reported as stale."""
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     pins.write(tmp_path)
@@ -117,7 +117,7 @@ def notebook_copy(tmp_path, monkeypatch):
     return root / "notebooks"
 
 
-def test_drift_is_detected(notebook_copy):
+def test_notebook_drift_is_detected(notebook_copy):
     """The check can fail: a notebook missing, or a source edited after the sync, is reported."""
     assert "does not exist" in notebooks.drift()[0]
     assert notebooks.sync(notebook_copy / "src" / "01_capture.py")
