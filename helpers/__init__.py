@@ -13,7 +13,16 @@ import random
 
 from .errors import CourseError
 
-__all__ = ["CourseError", "setup"]
+__all__ = ["CourseError", "check_setup", "setup"]
+
+
+def check_setup() -> None:
+    """The first cell of every notebook: check Python, packages, course folder and sample data; say what to run if not.
+
+    Prints one line when all is well, else raises ``SetupProblem`` with one sentence (see :mod:`helpers.setup_check`).
+    """
+    from .setup_check import check_setup as _check_setup
+    _check_setup()
 
 
 def setup(seed: int = 42, *, tensorflow: bool = False, quiet: bool = True) -> dict[str, str]:

@@ -17,6 +17,16 @@
 # A webcam is optional: set `SOURCE = 0` below to record yourself; without one, the notebook says so
 # and uses the sample video. Runs in about a minute on a laptop CPU.
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 SOURCE = "sample"      # "sample", "other_person", a path to your own video, or a webcam index such as 0
 NAME = "sample"        # name under which the result is saved (notebook 02 reads it by this name)

@@ -17,6 +17,16 @@
 # **What you need**: notebook 01's manifest (if it's missing, this notebook rebuilds it and says so).
 # About a minute on a laptop CPU.
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 NAME = "sample"          # which capture manifest to use (saved by notebook 01 under this name)
 OTHER = "other_person"   # a second video, of another person, for testing generalisation in notebook 04

@@ -19,6 +19,16 @@
 # **What you need**: notebook 02's landmark sets (rebuilt automatically if missing, which takes about
 # 15 s). Runs in well under a minute on a laptop CPU.
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 HELD_OUT = 0.2      # fraction of the video, at its end, held out for testing
 GAP = 0.5           # seconds of frames dropped just before the held-out part (neighbours are near-duplicates)

@@ -21,6 +21,16 @@
 # model trains for `SECONDS` seconds, about 2 minutes for the whole notebook on a laptop CPU. Raise
 # `SECONDS` if you have time or a GPU: both models keep improving (the benchmark gives each 180 s).
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 SECONDS = 50          # training budget per model, in seconds of computation (same for both: a fair race)
 INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops

