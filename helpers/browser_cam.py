@@ -547,3 +547,31 @@ def recording(name: str) -> tuple[Path | None, str]:
         return path, f"using your browser recording {shown(path)} (made {when})"
     return None, (f"no browser recording named {name!r} yet: press Start camera in the widget above, wait until it "
                   "says 'recorded', then run this cell again. Until then the sample video is used.")
+
+
+def recording_or_sample(name: str) -> tuple[str, str]:
+    """Notebook 01's source for ``SOURCE = "browser"``: ``(path, message)`` like ``capture.prepare_source``.
+
+    The browser recording of ``name`` when there is one, else the sample video, with a message saying
+    how to record (Run All does not wait for the Start button).
+    """
+    from .video import resolve
+    path, message = recording(name)
+    if path is not None:
+        return str(path), message
+    return str(resolve("sample")), message
+
+
+def report(cam: "BrowserCamera | None") -> str:
+    """The browser loop's measured fps and end-to-end latency as one printable paragraph (notebook 06)."""
+    if cam is None:
+        return 'SOURCE is not "browser": no browser-camera measurement (set SOURCE = "browser" to get one).'
+    s = cam.stats.summary()
+    if not s["frames"]:
+        return ("no browser frames yet: press Start camera above, let it run for a few seconds, press Stop, then run "
+                "this cell again. " + (f"Camera: {cam.message}" if cam.message else ""))
+    return (f"browser camera {cam.width}x{cam.height}, requested {cam.fps:g} fps, at most {cam.max_in_flight} frame(s) in "
+            f"flight: {s['fps']:.1f} fps through the kernel ({s['shown_fps']:.1f} fps shown in the page), latency "
+            f"{s['latency_ms_median']:.0f} ms median / {s['latency_ms_p95']:.0f} ms 95th percentile (captured in the page "
+            f"-> annotated frame shown), kernel {s['kernel_ms']:.1f} ms per frame (decode + pipeline + encode); "
+            f"{s['frames']} frames in the last window, {s['skipped']} skipped.")

@@ -32,7 +32,7 @@ except ImportError:
 check_setup()
 
 # %% tags=["parameters"]
-SOURCE = 0               # webcam index, a video file, or "sample"; a webcam that can't be opened -> sample video
+SOURCE = 0               # webcam index, a video file, "sample", or "browser" (your browser's camera, section 7b); a webcam that can't be opened -> sample video
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (the course CNN from notebook 04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
 DETECT_EVERY = 5         # run the face detector every N frames, track with the landmarks in between
@@ -85,7 +85,7 @@ print(versions)
 # references to **one** image (the last one read). Keep a frame with `.copy()`, as below.
 
 # %%
-with live.FrameSource(SOURCE) as source:
+with live.FrameSource("sample" if SOURCE == "browser" else SOURCE) as source:  # "browser": section 7b
     print(source.message)
     first = source.read().copy()
 print("frame:", first.shape, "| released:", source.released)
@@ -386,6 +386,43 @@ app.stop()
 print(app.runner.message)
 print(f"frames shown: {app.runner.frames}, source released: {app.runner.released}, still running: {app.runner.running}")
 assert app.runner.released and not app.runner.running and app.runner.frames > 0
+
+# %% [markdown]
+# <!-- BROWSER section (SOURCE = "browser"; helpers/browser_cam.py) -->
+# ### 7b. Your camera through the browser: `SOURCE = "browser"`
+#
+# When JupyterLab runs on another machine (a lab server, a JupyterHub, a hosted notebook), webcam 0 is
+# *that* machine's camera, which usually does not exist: set `SOURCE = "browser"` to use the camera of
+# the browser you are looking at. On your own laptop a webcam index such as `0` is the better choice:
+# OpenCV reads the camera directly, at its full rate, without the round trip through the page.
+#
+# The widget below opens the camera in the page (`getUserMedia`; the browser asks for permission) and
+# sends each frame to this kernel as a JPEG; the **same** `pipeline` annotates it and the frame comes
+# back into the widget. The page sends a new frame only when the kernel has answered the last one, so
+# nothing queues up: a slow kernel means fewer frames per second, never a growing delay. The kernel
+# handles frames only while no cell is running, so **Run All first, then press Start camera**. Stop
+# ends the camera (its light goes off); re-running the cell closes the previous widget, so two streams
+# never run at once. The page must be a *secure context*: `http://localhost:PORT`, `http://127.0.0.1:PORT`
+# or `https://`; on another address (or with the permission denied, or no camera) the widget says what to do.
+#
+# The readout shows the frames per second through the kernel, the **end-to-end latency** (captured in
+# the page -> annotated frame shown in the page) and the stage times (`read` is the JPEG decode here).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from helpers import browser_cam
+
+cam = browser_cam.live_demo(pipeline, width=640, height=360, fps=30) if SOURCE == "browser" else None
+cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browser" in the parameters cell for this widget.')
+
+# %% [markdown]
+# After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
+# this kernel achieved. (Run All prints "no browser frames yet".)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+print(browser_cam.report(cam))
+# --- end of the BROWSER section (7b) ---
 
 # %% [markdown]
 # Outside the notebook, the same pipeline runs in an OpenCV window (`q` or Esc quits), or headless
