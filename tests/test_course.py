@@ -1,0 +1,112 @@
+"""course.py, the one entry point: interpreters, venv layout on every OS, notebook selection, no shell."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.paths import ROOT
+
+spec = importlib.util.spec_from_file_location("course_entry_point", ROOT / "course.py")
+course = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = course
+spec.loader.exec_module(course)
+
+
+def test_standard_library_only():
+    """course.py runs before the venv exists: it may import nothing outside the standard library."""
+    tree = ast.parse((ROOT / "course.py").read_text())
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+    names -= {"pins"}  # tools/pins.py, itself standard library only (checked below)
+    assert names <= set(sys.stdlib_module_names), names - set(sys.stdlib_module_names)
+    pins_tree = ast.parse((ROOT / "tools" / "pins.py").read_text())
+    pins_names = {a.name.split(".")[0] for n in ast.walk(pins_tree) if isinstance(n, ast.Import) for a in n.names}
+    assert pins_names <= set(sys.stdlib_module_names)
+
+
+def test_never_uses_a_shell():
+    text = (ROOT / "course.py").read_text()
+    assert "shell=True" not in text and "bash" not in text and "os.system" not in text
+
+
+def test_venv_interpreter_per_os(tmp_path):
+    assert course.venv_python(tmp_path, windows=True) == tmp_path / "Scripts" / "python.exe"
+    assert course.venv_python(tmp_path, windows=False) == tmp_path / "bin" / "python"
+
+
+def test_this_python_is_found_and_supported():
+    cmd, version = course.find_python(None)
+    assert cmd == [sys.executable] and version == sys.version_info[:2]
+    course.check_supported(version, cmd)
+    cmd, version = course.find_python(sys.executable)
+    assert version == sys.version_info[:2]
+    cmd, version = course.find_python(f"{sys.version_info[0]}.{sys.version_info[1]}")
+    assert version == sys.version_info[:2]
+
+
+def test_unsupported_or_missing_python_says_what_to_do():
+    with pytest.raises(course.SetupError, match=r"needs Python 3\.11, 3\.12 or 3\.13.*--python 3\.12"):
+        course.check_supported((3, 10), ["python3.10"])
+    with pytest.raises(course.SetupError, match="cannot find a working Python for '3.99'"):
+        course.find_python("3.99")
+
+
+def test_pyenv_pythons_are_found_without_a_hard_coded_path(monkeypatch, tmp_path):
+    """A version installed by pyenv but not active (its shim fails) is found under `pyenv root`."""
+    root = tmp_path / "pyenv"
+    for v in ("3.13.0", "3.13.1", "3.13.1t"):
+        exe = root / "versions" / v / "bin" / "python3.13"
+        exe.parent.mkdir(parents=True)
+        exe.write_text("")
+    fake = tmp_path / "pyenv-cmd"
+    monkeypatch.setattr(course.shutil, "which", lambda name: str(fake) if name == "pyenv" else None)
+    monkeypatch.setattr(course.subprocess, "run", lambda *a, **k: type("P", (), {"stdout": f"{root}\n"})())
+    found = course._pyenv_candidates("3.13")
+    assert found == [[str(root / "versions" / "3.13.1" / "bin" / "python3.13")], [str(root / "versions" / "3.13.0" / "bin" / "python3.13")]]
+
+
+def test_venv_per_python_version(tmp_path):
+    assert course.choose_venv(None, (3, 13), root=tmp_path) == tmp_path / ".venv"
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    assert course.venv_version(tmp_path / ".venv") == (3, 11)
+    assert course.choose_venv(None, (3, 11), root=tmp_path) == tmp_path / ".venv"
+    assert course.choose_venv(None, (3, 13), root=tmp_path) == tmp_path / ".venv-3.13"
+    assert course.choose_venv("elsewhere", (3, 13), root=tmp_path) == (tmp_path / "elsewhere").resolve()
+
+
+def test_notebooks_are_chosen_by_number_or_name():
+    assert [p.stem for p in course.select_notebooks(["01", "03_records"])] == ["01_capture", "03_records"]
+    assert len(course.select_notebooks([])) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    with pytest.raises(course.SetupError, match="no notebook '09'"):
+        course.select_notebooks(["09"])
+
+
+def test_install_stamp_follows_the_pins(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("a")
+    first = course.install_stamp(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("b")
+    assert course.install_stamp(tmp_path) != first
+
+
+def test_command_line_help_and_pins_check(capsys):
+    with pytest.raises(SystemExit) as exc:
+        course.main(["--help"])
+    assert exc.value.code == 0 and "setup" in capsys.readouterr().out
+    assert course.main(["pins", "--check"]) == 0
+
+
+def test_makefile_is_a_thin_wrapper():
+    recipes = [ln for ln in (ROOT / "Makefile").read_text().splitlines() if ln.startswith("\t")]
+    assert recipes and all(ln.strip().startswith("$(COURSE)") for ln in recipes)
+
+
+def test_ci_runs_311_fully_and_313_partly():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "--python 3.11" in ci and "--python 3.13" in ci and "test 01 02 03" in ci
+    assert "set -e" not in ci.replace("set -uo", "")  # both suites run; the status is collected
+    assert "exit $status" in ci

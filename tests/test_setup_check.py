@@ -1,0 +1,75 @@
+"""The set-up check of every notebook's first cell: each missing piece gives one sentence naming the command."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from helpers import CourseError, setup_check
+from helpers.paths import ROOT
+
+
+def _first_code_cells() -> dict[str, str]:
+    spec = importlib.util.spec_from_file_location("course_tools_notebooks_sc", ROOT / "tools" / "notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return {src.stem: next(c.source for c in mod.read_source(src).cells if c.cell_type == "code") for src in mod.sources()}
+
+
+FIRST = _first_code_cells()
+
+
+def test_this_set_up_passes(capsys):
+    setup_check.check_setup()
+    assert "set-up OK" in capsys.readouterr().out
+
+
+def test_unsupported_python_is_named():
+    report = setup_check.inspect(version=(3, 10))
+    assert report.problems and "Python 3.10" in report.problems[0] and "course.py setup" in report.problems[0]
+    assert setup_check.inspect(version=(3, 13)).python == "3.13"
+
+
+def test_not_the_course_folder(tmp_path):
+    problems = setup_check.inspect(root=tmp_path).problems
+    assert len(problems) == 1 and "not the course folder" in problems[0] and "pip install -e" in problems[0]
+
+
+def test_missing_package_stops_and_missing_tool_is_a_note(tmp_path, monkeypatch):
+    (tmp_path / "course.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = [\n'
+                                             '  "no-such-course-package==1.0",\n  "uv==999.0",\n  "numpy==0.0.1",\n]\n')
+    monkeypatch.setattr(setup_check, "TOOLS", {"uv"})
+    report = setup_check.inspect(root=tmp_path)
+    assert len(report.problems) == 1 and "no-such-course-package" in report.problems[0]
+    assert "course.py setup" in report.problems[0]
+    assert any("uv" in n for n in report.notes) and any("numpy" in n and "pinned 0.0.1" in n for n in report.notes)
+
+
+def test_missing_samples_stop_with_the_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(CourseError, match=r"sample data missing.*shape_predictor_68.*run `python course\.py setup`"):
+        setup_check.check_setup()
+
+
+def test_problem_renders_without_traceback():
+    lines = setup_check.SetupProblem("run `python course.py setup`.")._render_traceback_()
+    assert lines == ["Set-up problem: run `python course.py setup`."]
+
+
+def test_every_notebook_starts_with_the_check():
+    assert len(FIRST) >= 6
+    for name, source in FIRST.items():
+        assert "check_setup()" in source and "course.py setup" in source, f"{name}: first code cell is not the set-up check"
+
+
+@pytest.mark.parametrize("name", sorted(FIRST))
+def test_first_cell_without_the_course_gives_the_command(tmp_path, name):
+    """Run the cell where `helpers` cannot be imported (no site-packages, another folder): a message, no traceback."""
+    proc = subprocess.run([sys.executable, "-S", "-c", FIRST[name]], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "python course.py setup" in proc.stderr and "%pip install" in proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
