@@ -146,6 +146,6 @@ def detection_at_sizes(image, sides: list[int], *, downscale_to: int | None = No
         f = side / max(gray.shape[:2])
         resized = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
         t0 = time.perf_counter()
-        n = len(detect_faces(resized, detect_max_side=downscale_to or 0))
+        n = len(detect_faces(resized, detect_max_side=downscale_to or 0, detect_min_side=downscale_to or 0))  # one size
         rows.append({"side": side, "faces": n, "ms": 1000 * (time.perf_counter() - t0)})
     return rows

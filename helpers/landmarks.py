@@ -138,39 +138,84 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise CourseError(f"cannot read an image of shape {image.shape}: expected (H, W), (H, W, 3) BGR or (H, W, 4) BGRA.")
 
 
-def detect_faces(gray: np.ndarray, *, detect_max_side: int = 640, upsample: int = 0) -> list[tuple[tuple[int, int, int, int], float]]:
-    """Run dlib's detector on a (downscaled) grayscale image; return ``[(box, score)]`` in full-size pixels.
+DETECT_MIN_SIDE = 320
+"""Detection starts on a copy of the image shrunk to this longer side (cheap; enough for a face filling a webcam frame)."""
+DETECT_MAX_SIDE = 1280
+"""... and goes up to this longer side (or the image's own size) when the faces there are small."""
+LIMIT_PX = 80
+"""dlib's HOG detector slides an 80x80 window: a face it reports smaller than this sits at its limit (73 px boxes)."""
 
-    Large frames are shrunk so their longer side is ``detect_max_side`` before detection (the seed's
-    "your picture is too big" failure, and a big speed-up); ``upsample`` > 0 finds smaller faces.
+
+def detection_sides(shape: tuple[int, ...], detect_min_side: int | None = DETECT_MIN_SIDE,
+                    detect_max_side: int | None = DETECT_MAX_SIDE) -> list[int]:
+    """The longer sides :func:`detect_faces` may try on an image of ``shape``, coarse to fine (each twice the last).
+
+    From ``detect_min_side`` up to ``detect_max_side``, never above the image's own size (no upscaling).
+    0 or None for ``detect_max_side`` means the image's own size; for ``detect_min_side``, start at the top.
+    """
+    longer = int(max(shape[:2]))
+    top = min(longer, int(detect_max_side)) if detect_max_side else longer
+    side = min(int(detect_min_side), top) if detect_min_side else top
+    sides = [max(side, 1)]
+    while sides[-1] < top:
+        sides.append(min(top, sides[-1] * 2))
+    return sides
+
+
+def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_SIDE,
+                 detect_min_side: int | None = DETECT_MIN_SIDE, upsample: int = 0,
+                 sides_tried: list[int] | None = None) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Run dlib's detector on a grayscale image, coarse to fine; return ``[(box, score)]`` in full-size pixels.
+
+    One rule picks the detection size from the image, for stills and the live demo alike: detect on a
+    copy shrunk to ``detect_min_side`` (cheap); if no face is found there, or a face found is at the
+    detector's limit (smaller than ``LIMIT_PX`` at that size, so smaller ones may have been missed),
+    detect again at twice the size, up to ``detect_max_side`` (see :func:`detection_sides`). A face
+    filling a webcam frame is found in the first, cheap pass; a group photo's small faces in a finer one.
+    Set both sides equal for one fixed size. ``upsample`` > 0 makes dlib look for faces down to
+    80 / 2**upsample px. The sides actually used are appended to ``sides_tried`` when given.
     """
     detector, _ = load_models()
-    factor = min(1.0, detect_max_side / max(gray.shape[:2])) if detect_max_side else 1.0
-    small = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    rects, scores, _ = detector.run(small, upsample, 0.0)
-    out = []
-    for rect, score in zip(rects, scores):
-        box = tuple(int(round(v / factor)) for v in (rect.left(), rect.top(), rect.right(), rect.bottom()))
-        out.append((box, float(score)))
+    longer = max(gray.shape[:2])
+    limit = LIMIT_PX / 2 ** upsample
+    out: list[tuple[tuple[int, int, int, int], float]] = []
+    for side in detection_sides(gray.shape, detect_min_side, detect_max_side):
+        factor = side / longer
+        small = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        rects, scores, _ = detector.run(small, upsample, 0.0)
+        if sides_tried is not None:
+            sides_tried.append(side)
+        out = [(tuple(int(round(v / factor)) for v in (r.left(), r.top(), r.right(), r.bottom())), float(sc))
+               for r, sc in zip(rects, scores)]
+        if rects and min(r.width() for r in rects) >= limit:
+            break  # every face found is well above the detector's limit: a finer pass would only cost time
     return out
 
 
 def predict_points(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """dlib's 68 points for one face box on a grayscale image: (68, 2) float32 pixels."""
-    import dlib
     _, predictor = load_models()
-    shape = predictor(gray, dlib.rectangle(*[int(v) for v in box]))
+    shape = predictor(gray, _dlib().rectangle(*[int(v) for v in box]))
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 
-def detect_landmarks(image: np.ndarray, *, detect_max_side: int = 640, upsample: int = 0) -> list[Face]:
+@functools.lru_cache(maxsize=None)
+def _dlib():
+    import dlib
+    return dlib
+
+
+def detect_landmarks(image: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_SIDE,
+                     detect_min_side: int | None = DETECT_MIN_SIDE, upsample: int = 0) -> list[Face]:
     """Find the faces in an OpenCV image and their 68 landmarks; largest face first; no face -> [].
 
-    image: (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA uint8, any size.
+    image: (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA uint8, any size. The detection size is
+    chosen from the image, coarse to fine (see :func:`detect_faces`).
     """
     gray = to_gray(image)
     faces = [Face(box, predict_points(gray, box), score)
-             for box, score in detect_faces(gray, detect_max_side=detect_max_side, upsample=upsample)]
+             for box, score in detect_faces(gray, detect_max_side=detect_max_side, detect_min_side=detect_min_side,
+                                            upsample=upsample)]
     return sorted(faces, key=lambda f: f.area, reverse=True)
 
 

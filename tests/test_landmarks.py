@@ -115,3 +115,40 @@ def test_crop_is_antialiased_and_black_outside(face_frame):
     assert abs(float(crop[10:54, 10:54].mean()) - 127.5) < 20 and crop[10:54, 10:54].std() < 40
     corner, _ = crop_face(face_frame, (0, 0, 40, 40), size=32)  # square reaches past the top-left corner
     assert (corner[0, 0] == 0).all()
+
+
+def test_group_photo_keeps_its_faces_by_default(multi_face_image):
+    """Coarse-to-fine detection: all 4 detectable faces of the group photo at 1000 px (its own size) and at 1280 px."""
+    from helpers.landmarks import detect_faces
+    assert len(detect_landmarks(multi_face_image)) == 4
+    big = cv2.resize(multi_face_image, None, fx=1.28, fy=1.28, interpolation=cv2.INTER_LINEAR)
+    sides: list[int] = []
+    assert len(detect_faces(to_gray(big), sides_tried=sides)) == 4
+    assert sides == [320, 640, 1280]  # nothing at 320, faces at the detector's limit at 640, all four at 1280
+
+
+def test_a_large_face_costs_one_small_pass(face_frame, monkeypatch):
+    """No cost to the single-face speed: a face filling the frame is found in the first pass, at 320 px."""
+    import helpers.landmarks as lm
+    from helpers.landmarks import detect_faces
+    sizes = []
+    detector, predictor = lm.load_models()
+
+    class Counting:
+        def run(self, img, *a):
+            sizes.append(max(img.shape))
+            return detector.run(img, *a)
+
+    monkeypatch.setattr(lm, "load_models", lambda *a: (Counting(), predictor))
+    assert len(detect_faces(to_gray(face_frame))) == 1 and sizes == [320]
+    sizes.clear()
+    assert len(detect_faces(to_gray(face_frame), detect_min_side=640, detect_max_side=640)) == 1 and sizes == [640]
+
+
+def test_detection_sides():
+    from helpers.landmarks import detection_sides
+    assert detection_sides((360, 640)) == [320, 640]
+    assert detection_sides((853, 1280)) == [320, 640, 1280]
+    assert detection_sides((2160, 3840)) == [320, 640, 1280]
+    assert detection_sides((100, 90)) == [100]          # never upscaled
+    assert detection_sides((360, 640), 0, 0) == [640]   # 0: the image's own size, one pass

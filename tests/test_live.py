@@ -268,3 +268,145 @@ def test_emotion_trace_and_flips():
     np.testing.assert_allclose(trace["smoothed"][2], trace["raw"][:3].mean(axis=0), atol=1e-5)
     probs = np.eye(7, dtype=np.float32)[[0, 0, 3, 3, 0, 0]]
     assert label_flips_per_second(probs, fps=6.0) == pytest.approx(2.0)
+
+
+# --------------------------------------------------------------------------- issue 15: speed per face, groups
+
+@pytest.mark.parametrize("kind", ["peer", "course"])
+def test_tflite_emotion_matches_keras(kind, tmp_path):
+    """TensorFlow Lite gives the Keras model's probabilities (max abs difference <= 1e-4), for a batch of faces."""
+    from helpers.emotion import EmotionClassifier, build_course_model
+    from helpers.live.models import LiteEmotion, load_emotion
+    if kind == "peer":
+        keras_clf = load_emotion("peer", "keras")
+        from helpers.data import fetch
+        lite = LiteEmotion(keras_clf, fetch("emotion_model"), cache=False)
+    else:  # the course architecture (untrained weights: the conversion does not care)
+        model = build_course_model()
+        model.save(tmp_path / "course.keras")
+        keras_clf = EmotionClassifier.from_model(model, "course")
+        lite = LiteEmotion(keras_clf, tmp_path / "course.keras", cache=False)
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)  # resized to the input size inside
+    keras_probs = np.stack([keras_clf.predict_proba(f) for f in faces])
+    lite_probs = lite.predict_batch(faces)
+    assert lite_probs.shape == (3, 7) and lite_probs.dtype == np.float32
+    assert np.abs(lite_probs - keras_probs).max() <= 1e-4
+    assert np.abs(lite.predict_proba(faces[1]) - keras_probs[1]).max() <= 1e-4  # one face, after a batch of 3
+    assert lite.predict_batch(faces[:0]).shape == (0, 7)
+
+
+def test_tflite_info_line_is_not_printed(capfd):
+    from helpers.emotion import EmotionClassifier, build_baseline
+    from helpers.live.models import LiteEmotion
+    import tempfile
+    model = build_baseline()
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(f"{tmp}/b.keras")
+        capfd.readouterr()
+        LiteEmotion(EmotionClassifier.from_model(model, "baseline"), f"{tmp}/b.keras", cache=False)
+    assert "XNNPACK" not in capfd.readouterr().err  # TFLite's C++ INFO line goes to fd 2: silenced
+
+
+@pytest.fixture(scope="module")
+def group_1280(multi_face_image):
+    """The course's group photo scaled to 1280 px wide (the issue's "friends in front of a webcam")."""
+    f = 1280 / multi_face_image.shape[1]
+    return cv2.resize(multi_face_image, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
+
+
+def test_default_pipeline_finds_every_face_of_the_group(group_1280):
+    from helpers.live.runner import StillSource
+    with LivePipeline() as pipe:  # default settings
+        report = run_headless(pipe, StillSource(group_1280), 12, keep=1, warmup=2)
+    assert report.faces_per_frame == pytest.approx(4.0)
+    assert np.isfinite(report.frame_ms_p99) and report.frame_ms_p50 <= report.frame_ms_p99
+
+
+def test_detection_in_the_worker_does_not_block_the_loop(group_1280, monkeypatch):
+    """While faces are tracked, a slow detection runs beside the loop: frames keep coming, the result lands later."""
+    import helpers.live.pipeline as live_pipeline
+    gate = threading.Event()
+    real = live_pipeline.detect_faces
+
+    def slow(*a, **k):
+        if threading.current_thread() is not threading.main_thread():
+            gate.wait(10)  # the worker's detection "takes" until the test opens the gate
+        return real(*a, **k)
+
+    monkeypatch.setattr(live_pipeline, "detect_faces", slow)
+    with LivePipeline(detect_every=2) as pipe:
+        _, faces = pipe.process(group_1280)  # no track yet: detected on this frame
+        assert len(faces) == 4 and pipe.detections == 1
+        t0 = time.perf_counter()
+        for _ in range(6):  # frame 2 hands a detection to the worker, which hangs
+            _, faces = pipe.process(group_1280)
+        assert time.perf_counter() - t0 < 5 and len(faces) == 4 and pipe.detections == 1
+        assert pipe._worker.busy
+        gate.set()
+        pipe._worker.wait()
+        deadline = time.time() + 10
+        while pipe.detections == 1 and time.time() < deadline:
+            pipe.process(group_1280)
+        assert pipe.detections == 2 and len(pipe.tracks) == 4
+        assert sorted(t.id for t in pipe.tracks) == [0, 1, 2, 3]  # the same four faces, re-anchored, not new tracks
+
+
+def test_a_face_that_left_is_dropped_by_the_worker_detection(face_frame):
+    with LivePipeline(detect_every=1) as pipe:
+        pipe.process(face_frame)
+        assert len(pipe.tracks) == 1
+        empty = np.full_like(face_frame, 90)
+        for _ in range(30):
+            pipe.process(empty)
+            if not pipe.tracks:
+                break
+            time.sleep(0.02)
+        assert pipe.tracks == []
+
+
+def test_keras_inline_settings_still_work(face_frame):
+    with LivePipeline(emotion_backend="keras", detect_async=False, filter_points=False) as pipe:
+        _, faces = pipe.process(face_frame)
+        assert len(faces) == 1 and abs(float(faces[0].probs.sum()) - 1) < 1e-3
+    with pytest.raises(CourseError, match="unknown emotion backend"):
+        LivePipeline(emotion_backend="onnx")
+
+
+# --------------------------------------------------------------------------- issue 14 item 4: steadier points
+
+def test_one_euro_filter_smooths_still_points_and_follows_a_move():
+    from helpers.live.smoothing import OneEuroFilter, jitter_and_lag
+    rng = np.random.default_rng(0)
+    base = rng.uniform(100, 200, (68, 2)).astype(np.float32)
+    centre = np.concatenate([np.zeros(60), np.linspace(0, 120, 30), np.full(30, 120.0)])  # still, fast move, still
+    raw = np.stack([base + [c, 0] + rng.normal(0, 0.7, (68, 2)) for c in centre]).astype(np.float32)
+    f = OneEuroFilter()
+    filtered = np.stack([f(p) for p in raw])
+    m = jitter_and_lag(raw, filtered)
+    assert m["jitter_ratio"] < 0.5 and m["lag_frames"] <= 1.5
+    assert m["still_frames"] > 50 and m["fast_frames"] > 20
+    f.reset()
+    np.testing.assert_array_equal(f(raw[-1]), raw[-1])  # after a reset the first sample passes unchanged
+
+
+def test_filter_is_per_track_and_reset_when_the_track_is_lost(face_frame):
+    with LivePipeline(detect_every=1, detect_async=False) as pipe:
+        _, faces = pipe.process(face_frame)
+        first = faces[0]
+        assert first.filter is not None
+        np.testing.assert_array_equal(first.points, first.raw)  # first frame of a track: nothing to filter yet
+        pipe.process(np.full_like(face_frame, 90))  # the face is lost
+        assert pipe.tracks == []
+        _, faces = pipe.process(face_frame)
+        assert faces[0].id != first.id and faces[0].filter is not first.filter  # a new track, a fresh filter
+
+
+def test_any_object_with_read_and_release_is_a_frame_source(face_frame):
+    from helpers.live.runner import StillSource, as_frame_source
+    src = StillSource(face_frame, frames=5)
+    assert as_frame_source(src) is src
+    with LivePipeline() as pipe:
+        report = run_headless(pipe, src, 3, keep=0, warmup=1)
+    assert report.frames == 3 and report.faces_per_frame == pytest.approx(1.0)
+    with pytest.raises(CourseError, match="no read, release"):
+        as_frame_source(object())

@@ -3,24 +3,39 @@
 - landmarks: ``"dlib"`` (dlib's 68-point shape predictor) or ``"cnn"`` (the course CNN of notebook 04);
   both have ``name`` and ``predict(image, box) -> (68, 2) float32`` frame pixels.
 - emotion: ``"peer"`` (the published mini-Xception, FER2013) or ``"course"`` (notebook 05's CNN); both
-  have ``name``, ``input_size`` and ``predict_proba(grey crop) -> (7,)`` probabilities.
+  have ``name``, ``input_size``, ``predict_proba(grey crop) -> (7,)`` and ``predict_batch(crops) -> (N, 7)``
+  probabilities, run by TensorFlow Lite (:class:`LiteEmotion`, the default) or by Keras.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ..align import align_face  # re-exported: the crop the emotion model sees
 from ..errors import CourseError
+from ..labels import EMOTIONS
+from ..paths import work_dir
+from ..storage import atomic_path
 from ..landmarks import load_models, predict_points, to_gray
 
 LANDMARK_MODELS: dict[str, str] = {"dlib": "dlib 68-point predictor", "cnn": "course CNN (notebook 04)"}
 """The landmark models the live demo can use: key -> description."""
 EMOTION_MODELS: dict[str, str] = {"peer": "published mini-Xception (FER2013)", "course": "course CNN (notebook 05)"}
 """The emotion models the live demo can use: key -> description."""
+EMOTION_BACKENDS: dict[str, str] = {"tflite": "TensorFlow Lite (XNNPACK, one thread, all faces in one call)",
+                                    "keras": "Keras model through a compiled tf.function, one face per call"}
+"""How the emotion model runs: key -> description."""
 
-__all__ = ["EMOTION_MODELS", "LANDMARK_MODELS", "DlibLandmarker", "align_face", "load_emotion", "load_landmarker"]
+__all__ = ["EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "DlibLandmarker", "LiteEmotion", "align_face",
+           "load_emotion", "load_landmarker"]
 
 
 class DlibLandmarker:
@@ -51,16 +66,110 @@ def load_landmarker(kind: str = "dlib"):
 
 
 @functools.lru_cache(maxsize=None)
-def load_emotion(kind: str = "peer"):
-    """``"peer"`` or ``"course"`` -> a classifier with ``name`` and ``predict_proba(grey crop) -> (7,)``; loaded once.
+def load_emotion(kind: str = "peer", backend: str = "tflite"):
+    """``"peer"`` or ``"course"`` -> a classifier with ``name``, ``input_size``, ``predict_proba(crop) -> (7,)``
+    and ``predict_batch(crops) -> (N, 7)``; loaded once per (kind, backend).
 
+    ``backend="tflite"`` (default) runs the model with TensorFlow Lite (:class:`LiteEmotion`);
+    ``"keras"`` runs the Keras model through a compiled call (``helpers.emotion.EmotionClassifier``).
     ``"course"`` trains a small model first if notebook 05's model is missing (``ensure_emotion_model``).
     """
     if kind not in EMOTION_MODELS:
         raise CourseError(f"unknown emotion model {kind!r}: use one of {', '.join(EMOTION_MODELS)}.")
+    if backend not in EMOTION_BACKENDS:
+        raise CourseError(f"unknown emotion backend {backend!r}: use one of {', '.join(EMOTION_BACKENDS)}.")
     from ..emotion import EmotionClassifier
-    from ..emotion_data import ensure_emotion_model
     if kind == "peer":
-        return EmotionClassifier.peer()
-    return EmotionClassifier.course(ensure_emotion_model())
+        from ..data import fetch
+        path, keras_clf = fetch("emotion_model"), EmotionClassifier.peer()
+    else:
+        from ..emotion_data import ensure_emotion_model
+        path = ensure_emotion_model()
+        keras_clf = EmotionClassifier.course(path)
+    return LiteEmotion(keras_clf, path) if backend == "tflite" else keras_clf
 
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send the process's stderr (file descriptor 2) to /dev/null for the block.
+
+    TensorFlow Lite's C++ code prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight
+    to file descriptor 2, past Python's logging and ``TF_CPP_MIN_LOG_LEVEL``; in a notebook it shows as
+    a pink stderr box. Only the interpreter's creation is wrapped.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _tflite_bytes(model, source: Path, cache: bool = True) -> bytes:
+    """The Keras ``model`` (from the file ``source``) as a TFLite flat buffer with a free batch size; cached on disk.
+
+    Converting takes a few seconds, so the result is kept in ``data/work/live/`` under the sha256 of
+    the model file and the TensorFlow version: a retrained model gets a new conversion.
+    ``cache=False`` converts without reading or writing that file.
+    """
+    import tensorflow as tf
+    digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
+    path = work_dir("live") / f"{Path(source).stem}-{digest}-tf{tf.__version__}.tflite"
+    if cache and path.is_file():
+        return path.read_bytes()
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    spec = tf.TensorSpec((None,) + tuple(int(d) for d in model.input_shape[1:]), tf.float32)
+    fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())  # weights become constants
+    with warnings.catch_warnings(), _quiet_stderr():
+        warnings.simplefilter("ignore")
+        blob = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
+    if cache:
+        with atomic_path(path, ".tflite") as tmp:
+            tmp.write_bytes(blob)
+    return blob
+
+
+class LiteEmotion:
+    """An emotion model run by TensorFlow Lite with XNNPACK: small inputs, no Python graph machinery per call.
+
+    Wraps a Keras ``EmotionClassifier`` (same preprocessing, same output order); the probabilities
+    equal the Keras model's to about 1e-6. All faces of a frame go through in **one** ``invoke``
+    (``predict_batch``); the input is resized only when the number of faces changes. One thread, so
+    the other core stays free for the face detector.
+    """
+
+    def __init__(self, keras_classifier, source: str | os.PathLike, num_threads: int = 1, cache: bool = True) -> None:
+        import tensorflow as tf
+        self.keras = keras_classifier
+        self.name = keras_classifier.name
+        self.input_size = keras_classifier.input_size
+        self._order = np.asarray(getattr(keras_classifier, "_order_idx", range(len(EMOTIONS))))
+        blob = _tflite_bytes(keras_classifier.model, Path(source), cache)
+        with warnings.catch_warnings(), _quiet_stderr():  # the interpreter warns it will move to ai-edge-litert
+            warnings.simplefilter("ignore")
+            self._interp = tf.lite.Interpreter(model_content=blob, num_threads=num_threads)
+            self._in = self._interp.get_input_details()[0]["index"]
+            self._out = self._interp.get_output_details()[0]["index"]
+            self._batch = 0
+            self.predict_batch(np.full((1, self.input_size, self.input_size), 128, np.uint8))  # allocate + warm up
+
+    def predict_batch(self, faces: np.ndarray) -> np.ndarray:
+        """(N, H, W) grey uint8 face crops -> (N, 7) float32 probabilities in EMOTIONS order, in one call."""
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        x = self.keras.preprocess(faces)
+        if len(x) != self._batch:  # a face came or went: resize the input (about 0.1 ms)
+            self._interp.resize_tensor_input(self._in, list(x.shape))
+            self._interp.allocate_tensors()
+            self._batch = len(x)
+        self._interp.set_tensor(self._in, np.ascontiguousarray(x, np.float32))
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out)[:, self._order].astype(np.float32)
+
+    def predict_proba(self, face: np.ndarray) -> np.ndarray:
+        """One grey uint8 face crop -> (7,) float32 probabilities in EMOTIONS order."""
+        return self.predict_batch(np.asarray(face)[None])[0]

@@ -1,9 +1,18 @@
 """The per-frame live pipeline: stage timer, face tracks, configuration, and ``LivePipeline.process``.
 
-dlib's detector runs on a downscaled grey frame only every ``detect_every`` frames; in between, each
-face's box is predicted from its previous 68 points (the landmarks *are* the tracker). Emotion comes
-from a crop aligned with the eyes, smoothed over the last frames. Per-stage timings are kept in a
-fixed-size ring buffer.
+Each speed-up is one named setting of :class:`LiveConfig`, with its reason beside it:
+
+- detection is **coarse to fine** (``detect_min_side`` .. ``detect_max_side``): a webcam face is found
+  on a small copy of the frame, a group's small faces on a larger one (one rule, shared with
+  :func:`helpers.landmarks.detect_landmarks`);
+- detection runs only every ``detect_every`` frames and, while faces are tracked, **in a worker
+  thread** (``detect_async``), so the frame loop never waits for it; in between, each face's box is
+  re-made from its previous 68 points (the landmarks *are* the tracker);
+- the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``);
+- the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
+  emotion is averaged over the last ``smooth`` predictions.
+
+Per-stage timings are kept in a fixed-size ring buffer (memory stays flat).
 """
 from __future__ import annotations
 
@@ -15,12 +24,16 @@ import numpy as np
 
 from ..errors import CourseError
 from ..labels import EMOTIONS
-from ..landmarks import detect_faces, to_gray
-from .models import DlibLandmarker, align_face, load_emotion, load_landmarker
+from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
+from .detection import DetectorThread
+from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
+from .smoothing import OneEuroFilter
 
 STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
 """The timed stages of one frame, in order."""
+POINTS_DT = 1 / 30
+"""Time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)."""
 
 
 # --------------------------------------------------------------------------- timings
@@ -78,19 +91,21 @@ class StageTimer:
         return f"{s['fps']:.0f} fps | " + "  ".join(f"{k} {s[k]:.1f}" for k in self.stages) + " ms"
 
 
-# --------------------------------------------------------------------------- tracks and the pipeline
+# --------------------------------------------------------------------------- tracks
 
 @dataclass
 class Track:
-    """One face followed over frames: box, points, smoothed emotion probabilities."""
+    """One face followed over frames: box, points (filtered), smoothed emotion probabilities."""
 
     id: int
     box: tuple[int, int, int, int]
-    points: np.ndarray
-    rel: np.ndarray  # detector box relative to the points' bounding box (4,), to re-make boxes between detections
+    points: np.ndarray  # (68, 2) float32: the points shown and used for the emotion crop (filtered if on)
+    rel: np.ndarray | None  # detector box relative to the points' bounding box (4,), to re-make boxes between detections
     history: np.ndarray  # (smooth, 7) ring buffer of emotion probabilities
     count: int = 0
     probs: np.ndarray = field(default_factory=lambda: np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32))
+    raw: np.ndarray | None = None  # (68, 2) this frame's unfiltered points: the tracker follows these
+    filter: OneEuroFilter | None = None
 
     def push(self, p: np.ndarray) -> None:
         """Add one prediction and update the smoothed ``probs`` (mean of the last ``len(history)``)."""
@@ -129,16 +144,43 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _match(boxes: list, old: dict[int, tuple]) -> tuple[dict[int, int], list[int]]:
+    """Greedy IoU matching of new boxes to old ones (id -> box): ({box index: id}, unmatched box indices)."""
+    pairs = sorted(((_iou(b, ob), i, tid) for i, b in enumerate(boxes) for tid, ob in old.items()), reverse=True)
+    matched: dict[int, int] = {}
+    used: set[int] = set()
+    for iou, i, tid in pairs:
+        if iou > 0.3 and i not in matched and tid not in used:
+            matched[i] = tid
+            used.add(tid)
+    return matched, [i for i in range(len(boxes)) if i not in matched]
+
+
+def _find_faces(gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
+    """The detector call of both the frame loop and the worker thread: (faces, the finest side it needed)."""
+    sides: list[int] = []
+    found = detect_faces(gray, detect_min_side=min_side, detect_max_side=max_side, sides_tried=sides)
+    return found, sides[-1] if sides else min_side
+
+
+# --------------------------------------------------------------------------- configuration and pipeline
+
 @dataclass
 class LiveConfig:
     """Every knob of the live pipeline (the notebook's parameters cell sets these)."""
 
     landmarks: str = "dlib"       # "dlib" | "cnn"
     emotion: str = "peer"         # "peer" | "course"
+    emotion_backend: str = "tflite"  # "tflite": TensorFlow Lite, all faces in one call | "keras": compiled Keras call per face
     detect_every: int = 5         # run the detector every N frames; track with the landmarks in between
-    detect_max_side: int = 320    # shrink the grey frame to this longer side before detecting
+    detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
+    detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
+    detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
+    filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
+    min_cutoff: float = 1.0       # ... its cut-off for a still face (Hz): lower = steadier
+    beta: float = 0.05            # ... how fast the cut-off rises with speed: higher = less lag
     crop_size: int | None = None  # side of the aligned grey face crop; None = the emotion model's input size
     draw_points: bool = True
     draw_emoji: bool = True
@@ -148,7 +190,9 @@ class LivePipeline:
     """Faces, landmarks, emotion and overlay for a stream of frames; models load once, state is per face.
 
     ``process(image)`` returns the annotated frame (a buffer reused from frame to frame: copy it to
-    keep it) and the list of :class:`Track` for this frame. ``timer`` holds the per-stage timings.
+    keep it) and the list of :class:`Track` for this frame. ``timer`` holds the per-stage timings;
+    ``detections`` counts the detector runs (``detect_ms`` their total ms, wherever they ran).
+    Call ``close()`` (or use ``with``) to end the detector thread early; it also ends with the pipeline.
     """
 
     def __init__(self, config: LiveConfig | None = None, **overrides) -> None:
@@ -157,14 +201,21 @@ class LivePipeline:
             cfg = LiveConfig(**{**cfg.__dict__, **overrides})
         if cfg.detect_every < 1 or cfg.max_faces < 1 or cfg.smooth < 1:
             raise CourseError("detect_every, max_faces and smooth must be 1 or more.")
+        if cfg.emotion_backend not in EMOTION_BACKENDS:
+            raise CourseError(f"unknown emotion backend {cfg.emotion_backend!r}: use one of {', '.join(EMOTION_BACKENDS)}.")
         self.config = cfg
         self.landmarker = load_landmarker(cfg.landmarks)
-        self.classifier = load_emotion(cfg.emotion)
+        self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
         self.timer = StageTimer()
         self.tracks: list[Track] = []
         self.frame_index = 0
+        self.detections, self.detect_ms = 0, 0.0
         self._next_id = 0
+        self._generation = 0  # bumped by reset(): a detection of an older frame is then thrown away
+        self._want_detection = False
+        self._side = 0  # the detection side that found the tracked faces (0: none yet)
+        self._worker: DetectorThread | None = None
         self._canvas: np.ndarray | None = None
         self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
 
@@ -172,53 +223,146 @@ class LivePipeline:
         """Forget the faces (a new video starts, or a looping one rewinds) and, with ``timings``, the timings."""
         self.tracks = []
         self.frame_index = 0
+        self._generation += 1
+        self._want_detection = False
         if timings:
             self.timer.reset()
+            self.detections, self.detect_ms = 0, 0.0
 
-    # -- stages
+    def close(self) -> None:
+        """End the detector thread (a new one starts if the pipeline is used again)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def __enter__(self) -> "LivePipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- detection
+    def _start_side(self) -> int:
+        """Where coarse-to-fine detection starts: the configured side, or, while faces are tracked, the side
+        that found them last time (a finer pass finds every face a coarser one would, so nothing is lost)."""
+        return self._side if self.tracks and self._side else self.config.detect_min_side
+
+    def _detect_now(self, gray: np.ndarray) -> None:
+        if self._worker is not None and self._worker.busy:
+            self._worker.wait()  # one detector at a time: let the thread finish (its result is for an older frame)
+        t0 = time.perf_counter()
+        found, self._side = _find_faces(gray, self._start_side(), self.config.detect_max_side)
+        self.detections += 1
+        self.detect_ms += (time.perf_counter() - t0) * 1000
+        self._apply(found, None)
+
     def _detect(self, gray: np.ndarray) -> None:
-        found = detect_faces(gray, detect_max_side=self.config.detect_max_side)
-        found.sort(key=lambda bs: (bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]), reverse=True)
-        boxes = [b for b, _ in found[:self.config.max_faces]]
-        tracks: list[Track] = []
-        free = list(self.tracks)
-        for box in boxes:  # keep a face's emotion history when the detector finds it again
-            best = max(free, key=lambda t: _iou(t.box, box), default=None)
-            if best is not None and _iou(best.box, box) > 0.3:
-                free.remove(best)
-                best.box, best.rel = box, None
-                tracks.append(best)
-            else:
-                tracks.append(Track(self._next_id, box, np.zeros((68, 2), np.float32), None,
-                                    np.zeros((self.config.smooth, len(EMOTIONS)), np.float32)))
-                self._next_id += 1
-        self.tracks = tracks
+        cfg = self.config
+        if self.frame_index % cfg.detect_every == 0:
+            self._want_detection = True
+        if not self.tracks:  # nothing to follow: detect on this frame, so a face is found at once
+            self._want_detection = False
+            self._detect_now(gray)
+        elif not cfg.detect_async:
+            if self._want_detection:
+                self._want_detection = False
+                self._detect_now(gray)
+        else:
+            if self._worker is None:
+                self._worker = DetectorThread(_find_faces)  # a plain function: the thread holds no reference to self
+            done = self._worker.take()
+            if done is not None:
+                if done.error is not None:
+                    raise done.error
+                self.detections += 1
+                self.detect_ms += done.ms
+                generation, snapshot = done.tag
+                if generation == self._generation:
+                    found, self._side = done.found
+                    self._apply(found, snapshot)
+            if self._want_detection and not self._worker.busy:  # each track's box and points at this frame
+                snapshot = {t.id: (t.box, t.raw.copy()) for t in self.tracks if t.raw is not None}
+                if self._worker.submit(gray, (self._generation, snapshot), min_side=self._start_side(),
+                                       max_side=cfg.detect_max_side):
+                    self._want_detection = False
 
+    def _new_track(self, box) -> Track:
+        self._next_id += 1
+        flt = OneEuroFilter(self.config.min_cutoff, self.config.beta) if self.config.filter_points else None
+        return Track(self._next_id - 1, tuple(box), np.zeros((68, 2), np.float32), None,
+                     np.zeros((self.config.smooth, len(EMOTIONS)), np.float32), filter=flt)
+
+    def _apply(self, found: list, snapshot: dict | None) -> None:
+        """Update the tracks with detected faces: of this frame (``snapshot`` None) or of an earlier one.
+
+        For an earlier frame, ``snapshot`` holds each track's box and raw points *at that frame*: a
+        matched track's box is re-anchored relative to those points (exact, although the face has
+        moved since), a track the detector no longer finds is dropped, a new face starts a track.
+        """
+        found = sorted(found, key=lambda bs: (bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]), reverse=True)
+        boxes = [tuple(b) for b, _ in found[:self.config.max_faces]]
+        by_id = {t.id: t for t in self.tracks}
+        if snapshot is None:
+            matched, new = _match(boxes, {t.id: t.box for t in self.tracks})
+            kept = []
+            for i, tid in matched.items():  # keep a face's emotion history and filter when it is found again
+                t = by_id[tid]
+                t.box, t.rel = boxes[i], None
+                kept.append(t)
+        else:
+            old = {tid: box for tid, (box, _) in snapshot.items() if tid in by_id}
+            matched, new = _match(boxes, old)
+            for i, tid in matched.items():
+                by_id[tid].rel = _relative_box(boxes[i], snapshot[tid][1])
+            gone = set(old) - set(matched.values())
+            kept = [t for t in self.tracks if t.id not in gone]
+            new = [i for i in new if all(_iou(boxes[i], t.box) <= 0.3 for t in kept)]
+        for i in new:
+            if len(kept) < self.config.max_faces:
+                kept.append(self._new_track(boxes[i]))
+        self.tracks = kept
+
+    # -- the other stages
     def _landmarks(self, image: np.ndarray, gray: np.ndarray) -> None:
         h, w = gray.shape[:2]
+        dlib = isinstance(self.landmarker, DlibLandmarker)
         kept = []
         for t in self.tracks:
-            if t.rel is not None:  # between detections: the box follows the last points
-                t.box = _box_from_points(t.points, t.rel)
+            if t.rel is not None and t.raw is not None:  # between detections: the box follows the last points
+                t.box = _box_from_points(t.raw, t.rel)
             l, tp, r, b = t.box
             if r - l < 8 or b - tp < 8 or r <= 0 or b <= 0 or l >= w or tp >= h:
                 continue  # the face left the frame: drop it until the detector finds it again
-            if isinstance(self.landmarker, DlibLandmarker):
-                t.points = self.landmarker.predict(image, t.box, gray)
-            else:
-                t.points = np.asarray(self.landmarker.predict(image, t.box), np.float32)
+            raw = self.landmarker.predict(image, t.box, gray) if dlib else self.landmarker.predict(image, t.box)
+            t.raw = np.asarray(raw, np.float32)
             if t.rel is None:
-                t.rel = _relative_box(t.box, t.points)
+                t.rel = _relative_box(t.box, t.raw)
+            t.points = t.filter(t.raw, POINTS_DT) if t.filter is not None else t.raw
             kept.append(t)
         self.tracks = kept
 
     def _emotion(self, gray: np.ndarray) -> None:
+        tracks, crops = [], []
         for t in self.tracks:
             try:
-                crop = align_face(gray, t.points, self.crop_size)
+                crops.append(align_face(gray, t.points, self.crop_size))
+                tracks.append(t)
             except CourseError:  # degenerate points (a face shrinking out of view): keep the last emotion
                 continue
-            t.push(np.asarray(self.classifier.predict_proba(crop), np.float32))
+        if not crops:
+            return
+        if self.config.emotion_backend == "tflite":  # all faces in one call
+            probs = self.classifier.predict_batch(np.stack(crops))
+        else:  # one compiled Keras call per face
+            probs = [self.classifier.predict_proba(c) for c in crops]
+        for t, p in zip(tracks, probs):
+            t.push(np.asarray(p, np.float32))
 
     def _draw(self, image: np.ndarray) -> np.ndarray:
         if self._canvas is None or self._canvas.shape != image.shape:
@@ -237,8 +381,7 @@ class LivePipeline:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         tick = time.perf_counter()
         gray = to_gray(image)
-        if self.frame_index % self.config.detect_every == 0 or not self.tracks:
-            self._detect(gray)
+        self._detect(gray)
         tock = time.perf_counter(); self.timer.add("detect", (tock - tick) * 1000); tick = tock
         self._landmarks(image, gray)
         tock = time.perf_counter(); self.timer.add("landmarks", (tock - tick) * 1000); tick = tock

@@ -130,6 +130,38 @@ class FrameSource:
             pass
 
 
+class StillSource:
+    """One image delivered again and again as a stream (a group photo "in front of the camera"): the frame-source interface.
+
+    ``read()`` returns a fresh copy of the image into one reused buffer (so a pipeline cannot change
+    the original), ``frames`` times (None: until released).
+    """
+
+    is_camera = False
+    rewinds = 0
+
+    def __init__(self, image: np.ndarray, frames: int | None = None, *, fps: float = 30.0, message: str = "still image") -> None:
+        if image is None or np.asarray(image).size == 0:
+            raise CourseError("StillSource needs an image; cv2.imread returns None for a missing file: check the path.")
+        self.image = np.ascontiguousarray(image)
+        self._buf = np.empty_like(self.image)
+        self.frames, self.fps, self.message = frames, float(fps), message
+        self.delivered = 0
+        self.released = False
+
+    def read(self) -> np.ndarray | None:
+        """The image again (into the reused buffer), or None once ``frames`` were delivered or after release."""
+        if self.released or (self.frames is not None and self.delivered >= self.frames):
+            return None
+        self.delivered += 1
+        np.copyto(self._buf, self.image)
+        return self._buf
+
+    def release(self) -> bool:
+        self.released = True
+        return True
+
+
 def as_frame_source(source: Any, *, loop: bool = False) -> Any:
     """A frame source from a webcam index, file path or ``"sample"`` (a :class:`FrameSource`), or any object
     with the frame-source interface (module docstring), returned as it is."""
@@ -280,6 +312,17 @@ class RunReport:
     faces_per_frame: float
     rss_frames: list[int] = field(default_factory=list)  # frame counts at which RSS was sampled
     rss_mb: list[float] = field(default_factory=list)     # RSS (MB) at those frames
+    frame_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))  # wall time of each timed frame (ms)
+
+    @property
+    def frame_ms_p50(self) -> float:
+        """Median wall time per frame (ms)."""
+        return float(np.percentile(self.frame_ms, 50)) if len(self.frame_ms) else float("nan")
+
+    @property
+    def frame_ms_p99(self) -> float:
+        """99th percentile of the wall time per frame (ms): the stutters a viewer notices."""
+        return float(np.percentile(self.frame_ms, 99)) if len(self.frame_ms) else float("nan")
 
     @property
     def rss_growth_mb(self) -> float:
@@ -314,12 +357,18 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
             bar = tqdm(total=frames, desc="live pipeline", unit="frame")
         rss0, t0, n = rss_mb(), time.perf_counter(), 0
         rss_at, rss_val = [0], [rss0]
+        frame_ms = np.zeros(frames, np.float64)  # preallocated: the measurement must not grow memory itself
+        last = t0
         for i, out in enumerate(iter_annotated(pipeline, src, warmup + frames)):
+            now = time.perf_counter()
             if i < warmup:
                 if i == warmup - 1:
                     rss0, t0 = rss_mb(), time.perf_counter()
                     rss_val[0] = rss0
+                    now = t0
+                last = now
                 continue
+            frame_ms[n] = (now - last) * 1000
             n += 1
             if n % rss_every == 0:
                 rss_at.append(n)
@@ -330,6 +379,7 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
                 kept.append(out.copy())
             if bar is not None:
                 bar.update(1)
+            last = time.perf_counter()  # bookkeeping above is not the pipeline's time
         seconds = time.perf_counter() - t0
         if bar is not None:
             bar.close()
@@ -341,4 +391,5 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
         raise CourseError("the source delivered no frames after the warm-up: use a longer video or loop=True.")
     stage = {s: float(v / n) for s, v in zip(STAGES, totals)}
     stage["total"] = float(totals.sum() / n)
-    return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n, rss_at, rss_val)
+    return RunReport(n, seconds, n / seconds, stage, rss0, rss_mb(), kept, message, faces / n, rss_at, rss_val,
+                     frame_ms[:n].copy())

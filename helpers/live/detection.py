@@ -1,0 +1,108 @@
+"""Face detection off the frame loop: a worker thread that detects on the newest frame handed to it.
+
+dlib's detector costs milliseconds on a webcam frame and tens of milliseconds on a big group frame;
+run inline, the frames that wait for it stutter. While faces are tracked by their landmarks, the
+detector is only needed to find new faces and to re-anchor the tracked ones, so it can run beside the
+loop: the loop hands it a copy of the current grey frame when it is free, and picks up the result a
+few frames later. dlib releases Python's GIL while it detects, so the thread really runs in parallel
+on a second core.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class Detection:
+    """A finished detection: what :meth:`DetectorThread.submit` was given as ``tag``, what ``detect`` returned, its cost."""
+
+    tag: Any
+    found: Any
+    ms: float
+    error: BaseException | None = None
+
+
+class DetectorThread:
+    """Runs ``detect(gray, **kwargs)`` in one background thread on the latest frame submitted; never queues.
+
+    ``submit(gray, tag, **kwargs)`` copies the frame into the thread's own buffer and returns True, or returns
+    False at once if the thread is still busy (or resting): the caller simply tries again on a later
+    frame. ``take()`` returns the finished :class:`Detection` once, or None. After each detection the
+    thread rests ``rest`` times as long as it worked, so it uses at most ``1 / (1 + rest)`` of a core.
+    """
+
+    def __init__(self, detect: Callable[..., Any], *, rest: float = 1.0, name: str = "live-detector") -> None:
+        self._detect = detect
+        self.rest = float(rest)
+        self._cond = threading.Condition()
+        self._job: tuple[np.ndarray, Any, dict] | None = None
+        self._busy = False
+        self._result: Detection | None = None
+        self._ready_at = 0.0
+        self._buf: np.ndarray | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """True while a submitted frame is waiting or being detected."""
+        with self._cond:
+            return self._busy
+
+    def submit(self, gray: np.ndarray, tag: Any = None, **kwargs) -> bool:
+        """Hand over a frame (copied); False, without waiting, if the thread is busy or resting."""
+        with self._cond:
+            if self._busy or self._closed or time.perf_counter() < self._ready_at:
+                return False
+            if self._buf is None or self._buf.shape != gray.shape:
+                self._buf = np.empty_like(gray)
+            np.copyto(self._buf, gray)
+            self._job, self._busy = (self._buf, tag, kwargs), True
+            self._cond.notify_all()
+            return True
+
+    def take(self) -> Detection | None:
+        """The finished detection, once (None if there is none yet)."""
+        with self._cond:
+            result, self._result = self._result, None
+            return result
+
+    def wait(self, timeout: float | None = 10.0) -> Detection | None:
+        """Wait until the thread is idle, then :meth:`take`."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy, timeout)
+        return self.take()
+
+    def close(self) -> None:
+        """End the thread (it finishes a detection in progress first)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._job is not None or self._closed)
+                if self._closed:
+                    self._busy = False
+                    self._cond.notify_all()
+                    return
+                gray, tag, kwargs = self._job
+                self._job = None
+            t0 = time.perf_counter()
+            try:
+                found, error = self._detect(gray, **kwargs), None
+            except Exception as exc:  # handed to the frame loop, which raises it there
+                found, error = None, exc
+            ms = (time.perf_counter() - t0) * 1000
+            with self._cond:
+                self._result = Detection(tag, found, ms, error)
+                self._ready_at = time.perf_counter() + self.rest * ms / 1000
+                self._busy = False
+                self._cond.notify_all()
