@@ -55,6 +55,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 NB02 = "02_landmarks.ipynb"
 NB06 = "06_live_demo.ipynb"
+NB01 = "01_capture.ipynb"
+NB01_MINI = "01_capture_browser.ipynb"  # only notebook 01's SOURCE = "browser" cells (see pick_01)
+REC_NAME, REC_SECONDS = "browser_test", 3
 
 # Small counts for the copy of 06, so the run-all takes about a minute; only names the parameters cell has are set.
 NB06_OVERRIDES = {"SOURCE": '"browser"', "FRAMES": "1000", "SHOW": "2", "SEED_FRAMES": "10", "ORIGINAL_FRAMES": "10",
@@ -156,6 +159,25 @@ def patch_06(nb: dict, overrides: dict[str, str] = NB06_OVERRIDES, cut_at: str =
     return changed
 
 
+def pick_01(nb: dict) -> tuple[dict, str]:
+    """Notebook 01 up to its source choice (set-up, parameters with SOURCE = "browser" and a short recording,
+    imports, the recorder cell, the cell that picks the recording up). Returns it and what was taken."""
+    cells = nb["cells"]
+    params = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    rec = next((c for c in cells if c["cell_type"] == "code" and "browser_cam.record(" in "".join(c["source"])), None)
+    pick = next((i for i, c in enumerate(cells) if c["cell_type"] == "code" and "recording_or_sample(" in "".join(c["source"])), None)
+    if params is None or rec is None or pick is None:
+        raise StepFailed(f"{NB01} lacks its parameters cell, the browser_cam.record(...) cell or the "
+                         "recording_or_sample(...) cell: the SOURCE = \"browser\" path cannot be tested.")
+    params["source"] = "".join(params["source"]).rstrip("\n") + (f"\n# set by tools/browser_test.py\nSOURCE = \"browser\"\n"
+                                                                f"NAME = \"{REC_NAME}\"\nWEBCAM_SECONDS = {REC_SECONDS}\n")
+    nb["cells"] = cells[:pick + 1]
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            c["outputs"], c["execution_count"] = [], None
+    return nb, f"cells 0..{pick} of {NB01} (up to the source choice)"
+
+
 def load_notebook(name: str, from_src: bool) -> dict:
     """The committed ``notebooks/<name>`` (what a learner opens), or one built now from ``notebooks/src`` (``from_src``)."""
     if not from_src:
@@ -169,6 +191,7 @@ def load_notebook(name: str, from_src: bool) -> dict:
 
 def make_workspace(tmp: Path, from_src: bool = False) -> tuple[Path, Path, list[str]]:
     """Notebook copies in ``tmp/notebooks`` and a data dir ``tmp/data`` linking the project's samples and models."""
+    changed: list[str] = []
     nbdir, data = tmp / "notebooks", tmp / "data"
     nbdir.mkdir()
     data.mkdir()
@@ -176,9 +199,15 @@ def make_workspace(tmp: Path, from_src: bool = False) -> tuple[Path, Path, list[
     for name in ("samples", "models", ".cache"):
         (real / name).mkdir(parents=True, exist_ok=True)
         (data / name).symlink_to(real / name, target_is_directory=True)
+    (data / "work").mkdir()
+    if (real / "work" / "01_capture" / "sample.json").exists():  # 02 reads notebook 01's manifests (else rebuilds them)
+        (data / "work" / "01_capture").symlink_to(real / "work" / "01_capture", target_is_directory=True)
+    nb01, picked = pick_01(load_notebook(NB01, from_src))
+    (nbdir / NB01_MINI).write_text(json.dumps(nb01, indent=1))
+    changed.append(f"{NB01_MINI}: {picked}")
     (nbdir / NB02).write_text(json.dumps(load_notebook(NB02, from_src), indent=1))
     nb = load_notebook(NB06, from_src)
-    changed = patch_06(nb)
+    changed += patch_06(nb)
     (nbdir / NB06).write_text(json.dumps(nb, indent=1))
     return nbdir, data, changed
 
@@ -460,6 +489,35 @@ class BrowserTest:
         time.sleep(0.5)
         return el
 
+    # -- 01: record yourself through the browser
+    def check_01(self, base: str, token: str) -> None:
+        from selenium.webdriver.common.by import By
+        with self.step("01 open"):
+            self.open_notebook(base, token, NB01_MINI)
+        with self.step("01 run all"):
+            self.report["run_all_01_s"] = round(self.run_all(NB01_MINI, 180), 1)
+            before = self.driver.execute_script(JS_CELL_OUTPUT, "recording_or_sample(")
+            assert "no browser recording" in (before or ""), f"before recording, 01 should say so: {before!r}"
+            widget = self.scroll_to(".bcam")
+        with self.step("01 record"):
+            widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
+            self.wait("the recording to finish", lambda: "recorded" in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text,
+                      REC_SECONDS + 30)
+            self.wait("the camera track ended", lambda: widget.get_attribute("data-tracks") == "ended", 10)
+            self.screenshot("01_recorded", widget)
+            self.report["01_status"] = widget.find_element(By.CSS_SELECTOR, ".bcam-status").text
+        with self.step("01 use the recording"):
+            res = self.driver.execute_async_script(JS_RUN_CELL, "recording_or_sample(")
+            assert res.get("ok"), res
+            self.wait("the kernel idle", lambda: self.driver.execute_script(JS_KERNEL_STATUS) == "idle", 20)
+            after = self.wait("the cell's new output", lambda: (o := self.driver.execute_script(JS_CELL_OUTPUT, "recording_or_sample(")) and "using your browser recording" in o and o, 20)
+            self.report["01_prints"] = after
+            info = self.execute("from helpers import video\nimport json\nprint(json.dumps(video.video_info(source)))")
+            info = json.loads(info.strip().splitlines()[-1])
+            self.report["01_recording"] = info
+            assert info["frames"] >= 0.9 * REC_SECONDS * 30 * 0.5, f"recording too short: {info}"
+            assert (info["width"], info["height"]) == (640, 360), info
+
     # -- 02: the frame browser
     def check_02(self, base: str, token: str) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
@@ -550,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/browser_test.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "build" / "browser"), help="screenshots and report (build/browser)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, notebook copies)")
-    parser.add_argument("--only", choices=["02", "06"], help="run one notebook's checks only")
+    parser.add_argument("--only", choices=["01", "02", "06"], help="run one notebook's checks only")
     parser.add_argument("--from-src", action="store_true", help="build the notebooks from notebooks/src/*.py instead "
                         "of using the committed .ipynb (to try an edit before `make notebooks`)")
     args = parser.parse_args(argv)
@@ -579,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
                 browser = chromium(tmp / "camera.y4m", tmp)
                 test.driver = browser.__enter__()
             try:
+                if args.only in (None, "01"):
+                    test.check_01(base, token)
                 if args.only in (None, "02"):
                     test.check_02(base, token)
                 if args.only in (None, "06"):

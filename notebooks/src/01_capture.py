@@ -28,7 +28,7 @@ except ImportError:
 check_setup()
 
 # %% tags=["parameters"]
-SOURCE = "sample"      # "sample", "other_person", a path to your own video, or a webcam index such as 0
+SOURCE = "sample"      # "sample", "other_person", a path to your own video, a webcam index such as 0, or "browser"
 NAME = "sample"        # name under which the result is saved (notebook 02 reads it by this name)
 WEBCAM_SECONDS = 10    # how long to record when SOURCE is a webcam
 STEP = 1               # keep every STEP-th frame (2 halves the work)
@@ -64,8 +64,32 @@ print(versions)
 # later step (and every later notebook) can re-read exactly the same frames. If no webcam can be
 # opened, `prepare_source` falls back to the sample video and tells you.
 
+# %% [markdown]
+# <!-- BROWSER section (SOURCE = "browser"; helpers/browser_cam.py) -->
+# **Your camera through the browser.** When JupyterLab runs on another machine (a lab server, a
+# JupyterHub, a hosted notebook), webcam 0 is *that* machine's camera, which usually does not exist:
+# set `SOURCE = "browser"` to record with the camera of the browser you are looking at. On your own
+# laptop a webcam index such as `0` is simpler: OpenCV reads the camera directly, at its full rate.
+#
+# With `SOURCE = "browser"` the cell below shows a widget: press **Start camera** and allow the camera;
+# it records `WEBCAM_SECONDS` seconds under `NAME` and stops by itself. Then run the cells after it. (The
+# kernel receives frames only while no cell runs, so Run All cannot wait for you: until a recording
+# exists, the next cell uses the sample video and says so. The page must be `http://localhost`,
+# `http://127.0.0.1` or `https://`; otherwise, or without a camera, the widget says what to do.)
+
 # %%
-source, message = capture.prepare_source(SOURCE, name=NAME, webcam_seconds=WEBCAM_SECONDS)
+# NBVAL_IGNORE_OUTPUT
+from helpers import browser_cam
+
+recorder = browser_cam.record(NAME, seconds=WEBCAM_SECONDS) if SOURCE == "browser" else None
+recorder if recorder is not None else print('SOURCE is not "browser": no browser recording (see above).')
+# --- end of the BROWSER section ---
+
+# %%
+if SOURCE == "browser":  # the browser recording of NAME (made with the widget above), else the sample video
+    source, message = browser_cam.recording_or_sample(NAME)
+else:
+    source, message = capture.prepare_source(SOURCE, name=NAME, webcam_seconds=WEBCAM_SECONDS)
 print(message)
 info = video.video_info(source)
 info
