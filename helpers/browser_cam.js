@@ -236,6 +236,7 @@ export default {
 
     const view = {
       show(url) {
+        if (!el.dataset.error && noteEl.textContent) noteEl.textContent = ""; // frames arrive: the kernel's status says the rest
         img.src = url;
         img.hidden = false;
         placeholder.hidden = true;

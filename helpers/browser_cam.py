@@ -213,6 +213,7 @@ if anywidget is not None:
             self.error_kind: str | None = None
             self.message = "press Start camera in the widget"
             self.camera_label = ""
+            self.camera_fps: float | None = None  # the rate the browser's camera delivers (from its track settings)
             self.tracks_ended: bool | None = None
             self._last_seq = 0
             self._last_readout = 0.0
@@ -267,6 +268,8 @@ if anywidget is not None:
                 return self._on_frame(content, buffers or [])
             if kind == "started":
                 self.camera_label = str(content.get("label") or "camera")
+                fps = content.get("fps")
+                self.camera_fps = float(fps) if isinstance(fps, (int, float)) and fps > 0 else None
                 self.state = "running"
                 self.error = self.error_kind = None
                 self.tracks_ended = False
@@ -381,8 +384,10 @@ if anywidget is not None:
             """``<code>`` line: frames per second, end-to-end latency, kernel ms per frame."""
             s = self.stats.summary()
             lat = s["latency_ms_median"]
-            return (f"<code>{s['fps']:.1f} fps &nbsp; latency {'-' if lat != lat else f'{lat:.0f}'} ms "
-                    f"(captured in the page &rarr; annotated frame shown) &nbsp; kernel {s['kernel_ms']:.1f} ms/frame</code>")
+            cap = min(self.fps, self.camera_fps) if self.camera_fps else self.fps
+            return (f"<code>{s['fps']:.1f} fps through the kernel (the camera sends at most {cap:.0f}) &nbsp; latency "
+                    f"{'-' if lat != lat else f'{lat:.0f}'} ms (captured in the page &rarr; annotated frame shown) &nbsp; "
+                    f"kernel {s['kernel_ms']:.1f} ms/frame</code>")
 else:  # pragma: no cover
     class BrowserCamera:  # type: ignore[no-redef]
         def __init__(self, *args: Any, **kwargs: Any) -> None:

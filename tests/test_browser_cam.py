@@ -104,6 +104,15 @@ def test_frame_is_processed_and_answered_with_the_annotated_jpeg(frame):
     cam.close()
 
 
+def test_readout_names_the_camera_rate(frame):
+    cam, _ = make(None)
+    cam.start()
+    cam.handle_message({"type": "started", "label": "cam", "width": 640, "height": 360, "fps": 15})
+    cam.handle_message(*frame_msg(1, jpeg(frame), latency_ms=50.0))
+    assert cam.camera_fps == 15 and "the camera sends at most 15" in cam.readout and "latency 50 ms" in cam.readout
+    cam.close()
+
+
 def test_no_processor_echoes_the_frame(frame):
     cam, sent = make(None)
     started(cam)
@@ -350,3 +359,14 @@ def test_live_demo_runs_the_pipeline_on_each_frame(frame):
 def test_live_demo_needs_a_pipeline():
     with pytest.raises(CourseError, match="process"):
         browser_cam.live_demo(object())
+
+
+def test_script_and_style_ship_with_the_package():
+    import tomllib
+
+    from helpers.paths import ROOT
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"].get("package-data", {})
+    patterns = data.get("helpers", [])
+    for path in (browser_cam.JS_PATH, browser_cam.CSS_PATH):
+        assert path.exists(), path
+        assert any(path.match(p) for p in patterns), f"{path.name} is not in [tool.setuptools.package-data] helpers"
