@@ -5,6 +5,7 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 - :mod:`.models` loads the landmark and emotion models once (dlib or the course CNN; the peer or the course CNN).
 - :mod:`.pipeline` is the per-frame work: the stage timer, face tracks, :class:`LiveConfig` and
   :class:`LivePipeline` (detect every N frames, track with the landmarks in between, emotion, overlay);
+  :mod:`.detection` runs the detector in a worker thread, :mod:`.smoothing` filters the points (One-Euro),
   :mod:`.overlay` draws the result.
 - :mod:`.runner` reads frames (:class:`FrameSource`, with the webcam -> sample-video fallback, or any object
   with the frame-source interface documented there) and runs a pipeline in a background thread
@@ -12,19 +13,22 @@ One module per role; everything a notebook or test uses is re-exported here (``f
   (:func:`run_headless`).
 - :mod:`.ui` is the ipywidgets app (:class:`LiveApp`) on top of the runner.
 - :mod:`.experiments` holds the measurements of notebook 06 and :func:`benchmark`
-  (``python -m helpers.bench live``), including the original project's loop.
+  (``python -m helpers.bench live``); :mod:`.original` the original project's loop and why it was slow.
 - ``python -m helpers.live`` (:mod:`.__main__`) opens an OpenCV window (``q`` or Esc quits) or, with
   ``--output``, writes an annotated video.
 """
 from __future__ import annotations
 
-from .experiments import (baseline_model, benchmark, emotion_trace, label_flips_per_second, memory_per_call,
-                          original_loop, predict_vs_call, tracking_tradeoff)
-from .models import EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, align_face, load_emotion, load_landmarker
+from .experiments import (BEFORE, TARGETS, before_after, benchmark, emotion_trace, group_frame, label_flips_per_second,
+                          landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff)
+from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
+                     load_emotion, load_landmarker)
+from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
 from .overlay import draw_overlay
 from .pipeline import STAGES, LiveConfig, LivePipeline, StageTimer, Track
-from .runner import (FrameSource, LiveRunner, RunReport, as_frame_source, iter_annotated, rss_mb,
+from .runner import (FrameSource, LiveRunner, RunReport, StillSource, as_frame_source, iter_annotated, rss_mb,
                      run_headless, stop_all)
+from .smoothing import OneEuroFilter, jitter_and_lag
 from .ui import LiveApp
 
 
@@ -34,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
 
 
-__all__ = ["EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "DlibLandmarker", "FrameSource", "LiveApp", "LiveConfig",
-           "LivePipeline", "LiveRunner", "RunReport", "StageTimer", "Track", "align_face", "as_frame_source",
-           "baseline_model", "benchmark", "draw_overlay", "emotion_trace", "iter_annotated", "label_flips_per_second",
-           "load_emotion", "load_landmarker", "main", "memory_per_call", "original_loop", "predict_vs_call", "rss_mb",
-           "run_headless", "stop_all", "tracking_tradeoff"]
+__all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS", "DlibLandmarker",
+           "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "OneEuroFilter",
+           "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source", "baseline_model",
+           "before_after", "benchmark", "draw_overlay", "emotion_trace", "group_frame", "iter_annotated",
+           "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion", "load_landmarker", "main",
+           "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb", "run_headless",
+           "smoothing_tradeoff", "stop_all", "tracking_tradeoff"]
