@@ -1,0 +1,86 @@
+"""Issue 12's chain: a learner's own face through notebooks 01 -> 02 -> 03 -> 04 -> 06, by parameters alone.
+
+The learner is played by the second sample video (``SOURCE = "other_person"``, a person the generic
+landmark model never saw) under ``NAME = "me"``, in an empty ``COURSE_DATA_DIR`` (only the verified
+sample files are linked in), with small sizes passed through papermill. The notebooks are built from
+their sources (``notebooks/src``; the drift test keeps the ``.ipynb`` identical; set ``CHAIN_SOURCES``
+to another folder of sources to try edits before they land). Checked: 04 saved
+``landmark_cnn_me.keras`` whose sidecar metrics show the personal model beating the generic one on
+me's held-out frames, and 06 used that model.
+
+Run time: about 9 minutes on the 2-core build machine under load (most of it 03 rebuilding the sample's
+landmarks and 04's three short trainings); ``pytest -m "not slow"`` skips it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import data
+from helpers.paths import ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = Path(os.environ.get("CHAIN_SOURCES", NOTEBOOKS / "src"))
+CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, not the quality targets)
+    "01_capture": {"SOURCE": "other_person", "NAME": "me", "GRID_FRAMES": 4},
+    "02_landmarks": {"NAME": "me", "SHOW_CROPS": 4},
+    "03_records": {"NAME": "me", "PASSES": 2},
+    "04_landmark_cnn": {"NAME": "me", "SECONDS": 25, "PERSONAL_SECONDS": 25, "SHOW_FRAMES": 2},
+    "06_live_demo": {"NAME": "me", "LANDMARKS": "cnn", "SOURCE": "other_person", "FRAMES": 300, "SHOW": 1,
+                     "SEED_FRAMES": 10, "MEMORY_CALLS": 60, "TRADEOFF_FRAMES": 60, "COMPARE_FRAMES": 10,
+                     "VIDEO_FRAMES": 10, "MIN_FPS": 1, "MIN_RATIO": 0, "MAX_GROWTH_MB": 500, "MAX_SLOPE_KB": 1000},
+}
+
+
+def _outputs(nb) -> str:
+    """All text a notebook printed (streams and text results)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif "data" in out:
+                parts.append(out["data"].get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_own_face_through_the_course(tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+    import papermill
+
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "samples").symlink_to(data.samples_dir(), target_is_directory=True)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))  # the kernels inherit it
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    texts, seconds = {}, {}
+    for name, params in CHAIN.items():
+        nb = jupytext.read(SOURCES / f"{name}.py")
+        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        src = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, src)
+        t0 = time.perf_counter()
+        papermill.execute_notebook(str(src), str(tmp_path / f"{name}_out.ipynb"), parameters=params,
+                                   cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+        seconds[name] = round(time.perf_counter() - t0)
+        texts[name] = _outputs(nbformat.read(tmp_path / f"{name}_out.ipynb", as_version=4))
+    print("chain run times (s):", seconds)
+
+    assert (root / "work" / "01_capture" / "me.json").exists()
+    assert (root / "work" / "02_landmarks" / "me.npz").exists()
+    split = json.loads((root / "work" / "03_records" / "split_me.json").read_text())
+    assert split["name"] == "me" and split["source"].endswith("single_face.mp4")
+    model = root / "models" / "landmark_cnn_me.keras"
+    assert model.exists() and model.with_suffix(".tflite").exists()
+    side = json.loads(model.with_suffix(".json").read_text())
+    metrics = side["metrics"]
+    assert side["person"] == "me" and side["source"] == "single_face.mp4"
+    assert 0 < metrics["nme_held_out"] < metrics["nme_held_out_generic"], metrics
+    assert "landmark model: landmark_cnn_me.keras" in texts["06_live_demo"]
+    assert "landmark_cnn_me.keras" in texts["06_live_demo"].split("landmarks:", 1)[-1]  # the pipeline's banner
