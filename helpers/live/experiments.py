@@ -316,3 +316,67 @@ def benchmark(quick: bool = False) -> dict:
             "ratio_course_over_original": ratio(course["fps"], original["fps"]),
             "ratio_group_over_original": ratio(group["fps"], original["fps"]),
             "targets": t, "targets_met": met}
+
+
+# --------------------------------------------------------------------------- the four model combinations
+
+def compare_models(source: Source = "other_person", frames: int = 150, combos: tuple = (("dlib", "peer"), ("cnn", "peer"),
+                   ("dlib", "course"), ("cnn", "course")), pick: int = 3, crop: int = 300, **config) -> dict:
+    """Run every (landmarks, emotion) combination on the same frames and pick frames where they disagree.
+
+    ``source`` defaults to the second sample video, a person none of the course models was trained on.
+    Returns ``{"labels": {combo: (T,) emotion index or -1}, "picked": [frame indices], "distinct": (T,)
+    number of different labels, "crops": {combo: [crop (crop, crop, 3) BGR around the face, per picked frame]}}``: the
+    picked frames have the most different labels across the combinations, spread over the video;
+    the crops are cut around the face at full resolution, so the overlay text stays readable.
+    Detection runs inline, so a second pass over the same frames repeats the first exactly.
+    """
+    config = {**config, "detect_async": False}
+    pipes = {c: LivePipeline(landmarks=c[0], emotion=c[1], **config) for c in combos}
+
+    def run(keep_at: set[int]) -> tuple[dict, dict]:
+        labels = {c: np.full(frames, -1, np.int64) for c in combos}
+        kept: dict = {c: {} for c in combos}
+        for p in pipes.values():
+            p.reset()
+        with FrameSource(source, loop=True) as src:
+            for i in range(frames):
+                image = src.read()
+                if image is None:
+                    break
+                image = image.copy()
+                for c, p in pipes.items():
+                    out, tracks = p.process(image)
+                    if tracks:
+                        labels[c][i] = int(np.argmax(tracks[0].probs))
+                        if i in keep_at:
+                            kept[c][i] = _crop_around(out, tracks[0].box, crop)
+        return labels, kept
+
+    labels, _ = run(set())
+    stacked = np.stack([labels[c] for c in combos])
+    valid = (stacked >= 0).all(axis=0)
+    distinct = np.array([len(set(stacked[:, i])) if valid[i] else 0 for i in range(stacked.shape[1])])
+    picked: list[int] = []
+    gap = max(1, frames // (2 * pick))
+    for i in np.argsort(-distinct, kind="stable"):
+        if distinct[i] == 0 or len(picked) == pick:
+            break
+        if all(abs(int(i) - j) >= gap for j in picked):
+            picked.append(int(i))
+    picked.sort()
+    _, kept = run(set(picked))
+    for p in pipes.values():
+        p.close()
+    return {"labels": labels, "picked": picked, "distinct": distinct,
+            "crops": {c: [kept[c][i] for i in picked if i in kept[c]] for c in combos}}
+
+
+def _crop_around(image: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:
+    """A ``side`` x ``side`` copy of ``image`` centred on the face box, shifted to stay inside the frame."""
+    h, w = image.shape[:2]
+    side = min(side, h, w)
+    cx, cy = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+    x0 = int(np.clip(cx - side // 2, 0, w - side))
+    y0 = int(np.clip(cy - side // 2 - side // 10, 0, h - side))  # a little above centre: the label sits above the box
+    return image[y0:y0 + side, x0:x0 + side].copy()

@@ -30,7 +30,7 @@ class LiveApp:
         self.display_period = 1.0 / display_fps
         self.runner: LiveRunner | None = None
         self._last_shown = 0.0
-        self.image = w.Image(format="jpeg", width=640)
+        self.image = w.Image(value=_placeholder(), format="jpeg", width=640)  # not a broken-image icon before Start
         self.start_button = w.Button(description="Start", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.source = w.Dropdown(options=list(sources), value=sources[0], description="source")
@@ -63,9 +63,7 @@ class LiveApp:
         ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             self.image.value = jpg.tobytes()
-        s = pipeline.timer.summary()
-        self.readout.value = ("<code>" + f"{s['fps']:.0f} fps &nbsp; " +
-                              " &nbsp; ".join(f"{k} {s[k]:.1f} ms" for k in STAGES) + "</code>")
+        self.readout.value = readout_html(pipeline.timer.summary(), self.runner.source if self.runner else None)
 
     def start(self) -> None:
         """Start processing with the chosen source and models (stops a previous run first)."""
@@ -76,6 +74,8 @@ class LiveApp:
             pipeline = LivePipeline(cfg)
             self.runner = LiveRunner(pipeline, self._source_value(self.source.value), on_frame=self._on_frame,
                                      on_end=self._on_end, max_frames=self.max_frames, loop=True, realtime=True)
+            self.runner.message = self.runner.message.replace(  # in the UI the dropdown is the way to choose
+                "set SOURCE = 'sample' to use the built-in sample video", "choose 'sample' in the source dropdown")
         except Exception as exc:  # CourseError says what to do; anything else is shown too, never swallowed
             self.status.value = f"<b>error:</b> {type(exc).__name__ + ': ' if not isinstance(exc, CourseError) else ''}{exc}"
             self.start_button.disabled, self.stop_button.disabled = False, True
@@ -105,3 +105,28 @@ class LiveApp:
                 self.status.value = ("<b>camera busy:</b> the worker is stuck in a camera read; the camera is "
                                      "released as soon as that read returns (or unplug it / restart the kernel).")
         self.start_button.disabled, self.stop_button.disabled = False, True
+
+
+def readout_html(summary: dict, source=None) -> str:
+    """The fps line under the image: frames shown per second and, apart, what the pipeline could do.
+
+    A video file is played at its own frame rate (the sample: 25 fps), and a webcam delivers at most
+    its own (often 30), so the frames shown per second say little about the pipeline; its capacity is
+    1000 / (ms per frame).
+    """
+    total = summary.get("total", 0.0)
+    capacity = 1000.0 / total if total > 0 else 0.0
+    rate = getattr(source, "fps", None)
+    own = (f" (the {'camera' if getattr(source, 'is_camera', False) else 'file'} delivers {rate:.0f} fps)"
+           if rate else "")
+    stages = " &nbsp; ".join(f"{k} {summary.get(k, 0.0):.1f}" for k in STAGES)
+    return (f"<code>shown: {summary.get('fps', 0.0):.0f} fps{own} &nbsp;|&nbsp; pipeline capacity: {capacity:.0f} fps "
+            f"({total:.1f} ms per frame: {stages} ms)</code>")
+
+
+def _placeholder(width: int = 640, height: int = 360) -> bytes:
+    """A dark JPEG saying "press Start", shown before the first frame."""
+    image = np.full((height, width, 3), 32, np.uint8)
+    cv2.putText(image, "press Start", (width // 2 - 95, height // 2 + 10), cv2.FONT_HERSHEY_SIMPLEX, 1.0,
+                (200, 200, 200), 2, cv2.LINE_AA)
+    return cv2.imencode(".jpg", image)[1].tobytes()
