@@ -56,13 +56,17 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 NB02 = "02_landmarks.ipynb"
 NB06 = "06_live_demo.ipynb"
 NB01 = "01_capture.ipynb"
+NB_LIVE_UI = "live_ui_before_start.ipynb"  # 06's LiveApp as made, before Start (what item 5 of issue 13 is about)
+NB_ERRORS = "camera_errors.ipynb"  # one camera widget, for the denied / no-camera paths
+NB06_COMMITTED = "06_live_demo_as_committed.ipynb"  # opened, not run: what a learner sees first
 NB01_MINI = "01_capture_browser.ipynb"  # only notebook 01's SOURCE = "browser" cells (see pick_01)
 REC_NAME, REC_SECONDS = "browser_test", 3
 
 # Small counts for the copy of 06, so the run-all takes about a minute; only names the parameters cell has are set.
 NB06_OVERRIDES = {"SOURCE": '"browser"', "FRAMES": "1000", "SHOW": "2", "SEED_FRAMES": "10", "ORIGINAL_FRAMES": "10",
                   "MEMORY_CALLS": "100", "TRADEOFF_FRAMES": "60", "COMPARE_FRAMES": "30", "VIDEO_FRAMES": "12",
-                  "MIN_FPS": "1", "MIN_RATIO": "0"}
+                  "MIN_FPS": "1", "MIN_RATIO": "0", "MAX_SLOPE_KB": "1e9", "MAX_GROWTH_MB": "1e9"}
+# (speed and memory targets are nbval's job, at full size; with these small counts they would only measure noise)
 LAB_SETTINGS = {  # every cell rendered (not only the visible ones), no news pop-up
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
@@ -199,14 +203,25 @@ def make_workspace(tmp: Path, from_src: bool = False) -> tuple[Path, Path, list[
     for name in ("samples", "models", ".cache"):
         (real / name).mkdir(parents=True, exist_ok=True)
         (data / name).symlink_to(real / name, target_is_directory=True)
-    (data / "work").mkdir()
-    if (real / "work" / "01_capture" / "sample.json").exists():  # 02 reads notebook 01's manifests (else rebuilds them)
-        (data / "work" / "01_capture").symlink_to(real / "work" / "01_capture", target_is_directory=True)
+    (data / "work" / "01_capture").mkdir(parents=True)
+    for manifest in (real / "work" / "01_capture").glob("*.json"):  # 02 reads notebook 01's manifests (else rebuilds them)
+        shutil.copy(manifest, data / "work" / "01_capture" / manifest.name)
     nb01, picked = pick_01(load_notebook(NB01, from_src))
     (nbdir / NB01_MINI).write_text(json.dumps(nb01, indent=1))
     changed.append(f"{NB01_MINI}: {picked}")
     (nbdir / NB02).write_text(json.dumps(load_notebook(NB02, from_src), indent=1))
     nb = load_notebook(NB06, from_src)
+    (nbdir / NB06_COMMITTED).write_text((ROOT / "notebooks" / NB06).read_text())
+    import nbformat
+    nberr = nbformat.v4.new_notebook()
+    nberr.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nberr.cells = [nbformat.v4.new_code_cell("from helpers import browser_cam\n\ncam = browser_cam.BrowserCamera(title='error paths')\ncam"),
+                   nbformat.v4.new_code_cell("print('the rest of the notebook still runs')")]
+    nbformat.write(nberr, nbdir / NB_ERRORS)
+    nbui = nbformat.v4.new_notebook()
+    nbui.metadata = nberr.metadata
+    nbui.cells = [nbformat.v4.new_code_cell("from helpers import live\n\nlive.LiveApp()")]
+    nbformat.write(nbui, nbdir / NB_LIVE_UI)
     changed += patch_06(nb)
     (nbdir / NB06).write_text(json.dumps(nb, indent=1))
     return nbdir, data, changed
@@ -281,28 +296,38 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 # --------------------------------------------------------------------------- 5. the browser
 
-def chromium_options(clip: Path, profile: Path):
+CAMERA_FLAGS = {  # how the browser's camera behaves
+    "fake": ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"),  # + the clip; permission granted
+    "denied": ("--use-fake-device-for-media-stream", "--deny-permission-prompts"),     # a camera, permission refused
+    "none": ("--use-fake-ui-for-media-stream",),                                       # permission granted, no camera
+}
+
+
+def chromium_options(clip: Path, profile: Path, camera: str = "fake"):
     from selenium.webdriver.chrome.options import Options
     opts = Options()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 f"--use-file-for-fake-video-capture={clip}", "--autoplay-policy=no-user-gesture-required",
-                 "--proxy-server=direct://", "--proxy-bypass-list=*"):
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
+             "--autoplay-policy=no-user-gesture-required", "--proxy-server=direct://", "--proxy-bypass-list=*",
+             *CAMERA_FLAGS[camera]]
+    if camera == "fake":
+        flags.append(f"--use-file-for-fake-video-capture={clip}")
+    for flag in flags:
         opts.add_argument(flag)
     return opts
 
 
 @contextlib.contextmanager
-def chromium(clip: Path, tmp: Path) -> Iterator[Any]:
-    """Headless Chromium with the fake camera, through Debian's chromedriver; quit on exit."""
+def chromium(clip: Path, tmp: Path, camera: str = "fake") -> Iterator[Any]:
+    """Headless Chromium (a fresh profile) with the fake camera (or ``camera="denied"``/``"none"``), through
+    Debian's chromedriver; quit on exit."""
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp / "chromedriver.log"))
-    driver = webdriver.Chrome(service=service, options=chromium_options(clip, tmp / "profile"))
+    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp / f"chromedriver-{camera}.log"))
+    driver = webdriver.Chrome(service=service, options=chromium_options(clip, tmp / f"profile-{camera}", camera))
     driver.set_script_timeout(600)
     try:
         yield driver
@@ -401,6 +426,27 @@ return {width: c.width, height: c.height, yellow, colored, box: [minx, miny, max
 """
 
 
+# What a learner sees in the committed 06 before running anything (issue 13 item 5): facts and elements.
+JS_OBSERVE_06 = """
+const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
+const stderr = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
+const imgs = [...document.querySelectorAll('.jp-OutputArea-output .widget-image, .jp-OutputArea-output .jupyter-widgets img')];
+const buttons = [...document.querySelectorAll('.jp-OutputArea-output button')];
+const start = buttons.find((b) => b.innerText.trim() === 'Start');
+const app = start ? start.closest('.widget-vbox') : null;
+const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+const grid = cells.find((c) => c.model.type === 'code' && c.model.sharedModel.getSource().includes('r.kept[0]'));
+return {
+  stderr: stderr.map((e) => e.innerText.slice(0, 300)),
+  stderr_el: stderr.find((e) => /INFO|tflite|TensorFlow Lite/i.test(e.innerText)) || stderr[0] || null,
+  widget_images: imgs.map((i) => ({natural_width: i.naturalWidth, complete: i.complete, src_len: (i.getAttribute('src') || '').length})),
+  set_source: outs.map((e) => e.innerText).filter((t) => t.includes('set SOURCE')).map((t) => t.slice(0, 300)),
+  live_app: app, live_app_text: app ? app.innerText.slice(0, 400) : null,
+  grid: grid ? grid.node.querySelector('.jp-OutputArea-output img') : null,
+};
+"""
+
+
 class BrowserTest:
     """The steps, with screenshots and one failure message naming the step."""
 
@@ -489,6 +535,37 @@ class BrowserTest:
         time.sleep(0.5)
         return el
 
+    # -- camera errors: permission denied, no camera (each in a browser of its own)
+    def check_errors(self, base: str, token: str, clip: Path) -> None:
+        from selenium.webdriver.common.by import By
+        words = {"denied": "permission denied", "none": "no camera found"}
+        kinds = {"denied": "denied", "none": "no_camera"}
+        for camera in ("denied", "none"):
+            with self.step(f"error: {camera}"):
+                main_driver = self.driver
+                with chromium(clip, self.tmp, camera) as driver:
+                    self.driver = driver
+                    try:
+                        self.open_notebook(base, token, NB_ERRORS)
+                        self.run_all(NB_ERRORS, 120)
+                        widget = self.scroll_to(".bcam")
+                        widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
+                        note = self.wait("the error message in the widget",
+                                         lambda: widget.get_attribute("data-error"), 20)
+                        assert words[camera] in note, f"widget says {note!r}, expected {words[camera]!r}"
+                        self.wait("the kernel's status line", lambda: words[camera] in
+                                  widget.find_element(By.CSS_SELECTOR, ".bcam-status").text, 20)
+                        self.screenshot(f"error_{camera}", widget)
+                        out = self.execute("import json\nprint(json.dumps({'kind': cam.error_kind, 'error': cam.error, "
+                                           "'active': cam.active, 'state': cam.state}))")
+                        kernel = json.loads(out.strip().splitlines()[-1])
+                        assert kernel["kind"] == kinds[camera] and not kernel["active"], kernel
+                        still = self.execute("print('the rest of the notebook still runs')")
+                        assert "still runs" in still
+                        self.report[f"error_{camera}"] = {"widget": note, "kernel": kernel}
+                    finally:
+                        self.driver = main_driver
+
     # -- 01: record yourself through the browser
     def check_01(self, base: str, token: str) -> None:
         from selenium.webdriver.common.by import By
@@ -540,6 +617,36 @@ class BrowserTest:
             self.screenshot("02_window")
             assert second != first
             self.report["slider_value_after_drag"] = value
+
+    # -- 06 as committed: what the learner sees before running anything (observations, not checks)
+    def observe_06_committed(self, base: str, token: str) -> None:
+        with self.step("06 as committed"):
+            self.open_notebook(base, token, NB06_COMMITTED)
+            time.sleep(3)  # widgets render from the stored state
+            seen = self.driver.execute_script(JS_OBSERVE_06)
+            for key, name in (("live_app", "06_committed_live_ui"), ("stderr_el", "06_committed_stderr"),
+                              ("grid", "06_committed_comparison_thumbnails")):
+                el = seen.pop(key)
+                if el is not None:
+                    self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+                    time.sleep(0.5)
+                    self.screenshot(name, el)
+                    seen[f"{key}_screenshot"] = f"{name}.png"
+            broken = [i for i in seen["widget_images"] if i["complete"] and i["natural_width"] == 0]
+            seen["broken_widget_images"] = len(broken)
+            self.report["observed_06_committed"] = seen
+        with self.step("06 live UI before Start"):
+            self.open_notebook(base, token, NB_LIVE_UI)
+            self.run_all(NB_LIVE_UI, 120)
+            time.sleep(1)
+            seen = self.driver.execute_script(JS_OBSERVE_06)
+            app = seen.pop("live_app")
+            if app is not None:
+                self.screenshot("06_live_ui_before_start", app)
+            self.report["observed_live_ui_before_start"] = {
+                "images": seen["widget_images"], "text": seen["live_app_text"],
+                "broken_image": any(i["complete"] and i["natural_width"] == 0 for i in seen["widget_images"]),
+                "screenshot": "06_live_ui_before_start.png" if app is not None else None}
 
     # -- 06: the live demo with the browser camera
     def check_06(self, base: str, token: str) -> None:
@@ -593,6 +700,23 @@ class BrowserTest:
             assert kernel["tracks_ended"] == [True], f"the page did not report the camera track ended: {kernel}"
             assert kernel["stats"][0]["max_in_flight"] <= 2, f"more than 2 frames in flight: {kernel['stats'][0]}"
             self.report["measured"] = kernel["stats"][0]
+        with self.step("06 two frames in flight"):  # the same loop with max_in_flight = 2, for the measurement
+            self.execute("from helpers import browser_cam\nfor c in browser_cam._CAMERAS.values(): c.max_in_flight = 2")
+            widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
+            self.wait("the camera running again", lambda: widget.get_attribute("data-state") == "running", 30)
+            time.sleep(8)
+            widget.find_element(By.CSS_SELECTOR, ".bcam-stop").click()
+            self.wait("the camera track ended", lambda: widget.get_attribute("data-tracks") == "ended", 10)
+            self.wait("the kernel idle", lambda: self.driver.execute_script(JS_KERNEL_STATUS) == "idle", 20)
+            out = self.execute("import json\nfrom helpers import browser_cam\n"
+                               "print(json.dumps([c.stats.summary() for c in browser_cam._CAMERAS.values()]))")
+            stats = json.loads(out.strip().splitlines()[-1])[0]
+            assert stats["max_in_flight"] <= 2, stats
+            self.report["measured_2_in_flight"] = stats
+            out = self.execute("import json\ntry:\n    print(json.dumps({'fps': report.fps, 'stage_ms': report.stage_ms, "
+                               "'frames': report.frames}))\nexcept NameError:\n    print('{}')")
+            self.report["local_video_pipeline"] = json.loads(out.strip().splitlines()[-1])
+            self.report["load_average"] = os.getloadavg()
         with self.step("06 measurement cell"):
             res = self.driver.execute_async_script(JS_RUN_CELL, "browser_cam.report(")
             if res.get("ok"):
@@ -608,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/browser_test.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "build" / "browser"), help="screenshots and report (build/browser)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, notebook copies)")
-    parser.add_argument("--only", choices=["01", "02", "06"], help="run one notebook's checks only")
+    parser.add_argument("--only", choices=["errors", "01", "02", "06"], help="run one notebook's checks only")
     parser.add_argument("--from-src", action="store_true", help="build the notebooks from notebooks/src/*.py instead "
                         "of using the committed .ipynb (to try an edit before `make notebooks`)")
     args = parser.parse_args(argv)
@@ -637,11 +761,14 @@ def main(argv: list[str] | None = None) -> int:
                 browser = chromium(tmp / "camera.y4m", tmp)
                 test.driver = browser.__enter__()
             try:
+                if args.only in (None, "errors"):
+                    test.check_errors(base, token, tmp / "camera.y4m")
                 if args.only in (None, "01"):
                     test.check_01(base, token)
                 if args.only in (None, "02"):
                     test.check_02(base, token)
                 if args.only in (None, "06"):
+                    test.observe_06_committed(base, token)
                     test.check_06(base, token)
                 ok = True
             finally:
@@ -671,6 +798,15 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"  browser camera 640x360: {m['fps']:.1f} fps in the kernel, {m['shown_fps']:.1f} fps shown, latency "
                      f"{m['latency_ms_median']:.0f} ms median / {m['latency_ms_p95']:.0f} ms p95 (captured -> shown), "
                      f"kernel {m['kernel_ms']:.1f} ms per frame, at most {m['max_in_flight']} in flight")
+    m2 = test.report.get("measured_2_in_flight")
+    if m2:
+        lines.append(f"  ... with 2 frames in flight: {m2['fps']:.1f} fps, latency {m2['latency_ms_median']:.0f} ms median / "
+                     f"{m2['latency_ms_p95']:.0f} ms p95")
+    loc = test.report.get("local_video_pipeline")
+    if loc:
+        lines.append(f"  local video, same pipeline, headless (06 section 5, {loc.get('frames')} frames): {loc['fps']:.0f} fps")
+    if "load_average" in test.report:
+        lines.append(f"  load average during the measurement: {test.report['load_average'][0]:.1f} on {os.cpu_count()} CPUs")
     lines.append(f"  screenshots and measurements.json in {out}")
     (out / "report.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)
