@@ -163,3 +163,31 @@ def test_committed_widgets_have_their_state(name):
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     missing = [v for v in views if v not in state]
     assert not missing, f"{name}: widget state not stored for {missing}: rebuild with `python course.py notebooks {name[:2]}`"
+
+
+def test_reply_polling_retries_in_steps_and_keeps_the_deadline():
+    """The executor's workaround for nbclient's lost-reply hang: short polls until a message or the deadline."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    class Channel:
+        def __init__(self, ready_after: float):
+            self.ready_at, self.calls = time.monotonic() + ready_after, []
+
+        async def get_msg(self, timeout=None):
+            self.calls.append(timeout)
+            await asyncio.sleep(min(timeout, max(0.0, self.ready_at - time.monotonic())))
+            if time.monotonic() >= self.ready_at:
+                return {"msg": "reply"}
+            raise Empty
+
+    ch = Channel(ready_after=0.25)
+    notebooks._poll_in_steps(ch, step=0.05)
+    assert asyncio.run(ch.get_msg(timeout=5)) == {"msg": "reply"}
+    ch = Channel(ready_after=60)
+    notebooks._poll_in_steps(ch, step=0.05)
+    t0 = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(ch.get_msg(timeout=0.2))
+    assert time.monotonic() - t0 < 1

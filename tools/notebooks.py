@@ -113,16 +113,49 @@ def sync(src: Path) -> bool:
     return True
 
 
+def _poll_in_steps(channel, step: float = 1.0) -> None:
+    """Make ``channel.get_msg`` wait in short polls instead of one long one.
+
+    With widget messages in flight, one long ``get_msg(timeout=...)`` on a zmq channel can miss the
+    reply that has already arrived and wait out the whole cell timeout (nbclient issue #312, nbconvert
+    #1921/#2003: "execute hangs on an ipywidgets cell"); polling again every ``step`` seconds sees it.
+    """
+    from queue import Empty
+
+    original = channel.get_msg
+
+    async def get_msg(timeout: float | None = None, **kw):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = step if deadline is None else max(0.0, min(step, deadline - time.monotonic()))
+            try:
+                return await original(timeout=wait, **kw)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = get_msg
+
+
 def execute(target: Path) -> float:
     """Execute a notebook in place in a clean kernel, storing widget state; return the seconds it took."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from tqdm.auto import tqdm
 
+    class Client(NotebookClient):
+        """nbclient's executor, its reply and output channels polled in short steps (see :func:`_poll_in_steps`)."""
+
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            _poll_in_steps(kc.shell_channel)
+            _poll_in_steps(kc.iopub_channel)
+            return kc
+
     nb = nbformat.read(target, as_version=4)
     code = sum(c.cell_type == "code" for c in nb.cells)
     bar = tqdm(total=code, desc=target.stem, unit="cell", file=sys.stdout)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", store_widget_state=True,
+    client = Client(nb, timeout=CELL_TIMEOUT, kernel_name="python3", store_widget_state=True,
                             record_timing=True, resources={"metadata": {"path": str(NOTEBOOKS)}},
                             on_cell_executed=lambda **_: bar.update())
     t0 = time.monotonic()
