@@ -12,6 +12,20 @@ import pytest
 from helpers import data
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shape_predictor():
+    """dlib's 68-point model, fetched and sha256-verified once; DLIB_SHAPE_PREDICTOR points at it for the session,
+    so tests that move COURSE_DATA_DIR to a private folder still find it."""
+    path = data.fetch("shape_predictor_68")
+    old = os.environ.get("DLIB_SHAPE_PREDICTOR")
+    os.environ["DLIB_SHAPE_PREDICTOR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("DLIB_SHAPE_PREDICTOR", None)
+    else:
+        os.environ["DLIB_SHAPE_PREDICTOR"] = old
+
+
 @pytest.fixture(scope="session")
 def sample_video():
     """Path of the main sample video (472 frames, 640x360, one face)."""
