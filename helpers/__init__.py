@@ -1,10 +1,59 @@
 """Helpers for the facial landmarks and emotion recognition course.
 
-Notebooks teach; these modules do. ``helpers.setup()`` is the one call at the top of every notebook.
+Notebooks teach; these modules do. Every notebook starts with ``helpers.check_setup()`` (is the set-up
+complete?) and ``helpers.setup(seed)`` (seeds, quiet logs, plot style). The map, in course order
+(``tests/test_environment.py`` checks that it names every module):
 
-Modules: ``paths`` (where data lives), ``data`` (sample registry + verified fetch), ``video``
-(frame sources, notebook 01), ``landmarks`` (dlib faces and 68 points, 02), ``storage`` (atomic
-npz/JSON), ``draw`` (overlays and grids).
+Set-up and plumbing
+    errors          the one exception type, CourseError: every message says what to do
+    paths           where things live (the project root, data/, COURSE_DATA_DIR)
+    data            the sample registry (videos, photos, models, pinned by sha256) and the verified fetch from PyPI
+    setup_check     the first cell of every notebook: Python, pinned packages, course folder, sample data
+    storage         atomic writes of .npz and JSON (never pickle)
+    timing          the one median-latency timer every measurement uses
+    draw            landmarks coloured by region, boxes, frame grids, the frame browser
+01 · capture
+    video           frame sources: a video file, a webcam, the sample; rotation and resizing
+    capture         scan a source, count faces per frame, decide which frames make the dataset
+    browser_cam     the learner's camera through the browser (SOURCE = "browser" in 01 and 06)
+02 · landmarks
+    landmarks       dlib's face detector and 68 points; crops and crop coordinates
+    landmark_sets   dlib's points on every kept frame, saved as face crops + points (.npz)
+03 · records
+    records         TFRecord shards written atomically, read back as a tf.data pipeline
+    record_sets     which faces are trained on, which held out, and how they are split
+04 · landmark CNN
+    landmark_data         the crops as the networks see them, and their augmentation
+    landmark_nets         the original project's regression net and the course's heat-map CNN
+    landmark_cnn          training and serving the landmark CNN (NME, soft-argmax, TFLite)
+    landmark_experiments  the measurements: latency of each calling style, the landmark benchmark
+    personal              your own face: NAME's record sets and a personal landmark CNN (03, 04, 06)
+    training              resumable, seeded training runs (the one checkpoint layout of both trainers)
+    warp                  piecewise-affine warps: move chosen points and let the pixels follow
+05 · emotion CNN
+    labels                the 7 emotion labels in FER2013's order
+    fer                   FER2013 in its two forms: read, check, feed to Keras
+    align                 face alignment: a FER2013-style grey crop with level eyes
+    standin               the offline stand-in for FER2013, built from the course's own faces
+    emotion_data          the data of notebook 05: FER2013 when you have it, the stand-in when not
+    emotion               the original project's baseline, the course model, the published peer
+    emotion_plots         confusion matrices, tables, contact sheets, learning curves
+    emotion_experiments   the benchmark: baseline vs course CNN vs peer, same budget
+    expressions           "your expressions": record the seven, score the models on them
+    emoji                 emoji faces for the 7 emotions, drawn with OpenCV (no image files)
+06 · live demo (package helpers.live; ``python -m helpers.live`` runs it outside Jupyter)
+    live.models       the landmarker and the emotion classifier, loaded once
+    live.pipeline     stage timer, face tracks, configuration, the per-frame pipeline
+    live.detection    face detection off the frame loop, in a worker thread
+    live.smoothing    steadier landmarks (One-Euro filter) and how to measure jitter and lag
+    live.overlay      what is drawn on each frame: box, points, label, emoji, banner
+    live.runner       frame sources and runners: background thread or headless
+    live.ui           the ipywidgets app: Start/Stop, source and model choices, fps readout
+    live.original     the original project's loop, and why it was slow
+    live.experiments  the measurements behind notebook 06 and the live benchmark
+    live.__main__     the command line (OpenCV window, or headless into a video file)
+Benchmarks
+    bench           ``python -m helpers.bench landmarks|emotion|live``: one JSON object
 """
 from __future__ import annotations
 

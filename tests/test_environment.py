@@ -191,3 +191,17 @@ def test_reply_polling_retries_in_steps_and_keeps_the_deadline():
     with pytest.raises(Empty):
         asyncio.run(ch.get_msg(timeout=0.2))
     assert time.monotonic() - t0 < 1
+
+
+def test_module_map_names_every_module():
+    """helpers/__init__.py is the map a newcomer reads first: every module of helpers/ has its line there."""
+    import helpers
+    doc = helpers.__doc__
+    modules = [p.relative_to(ROOT / "helpers").with_suffix("").as_posix().replace("/", ".")
+               for p in (ROOT / "helpers").rglob("*.py") if p.name != "__init__.py" or p.parent.name != "helpers"]
+    modules = [m.removesuffix(".__init__") for m in modules]
+    listed = set(re.findall(r"^\s+([a-z_]+(?:\.[a-z_]+)*)\s{2,}\S", doc, re.M))
+    missing = sorted(m for m in modules if m not in listed and m != "live")
+    assert not missing, f"add a line for {missing} to the module map in helpers/__init__.py"
+    stale = sorted(m for m in listed if m not in modules)
+    assert not stale, f"the module map names modules that no longer exist: {stale}"
