@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import CourseError
-from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, augment,  # noqa: F401
+from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, augment, shape_warp,  # noqa: F401
                             load_face_data, prepare)
 from .landmark_nets import (COURSE_KIND, KINDS, NAMES, _inference_fn, _keras, _register, _tf, build_model,  # noqa: F401
                             compile_model, heatmaps, predict_batch)
@@ -163,6 +163,9 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         model = compile_model(build_model(kind, size, seed), kind, size, lr)
         if init_from is not None:
             model.set_weights(init_from.get_weights())
+            for layer in model.layers:  # keep batch norm's statistics: a few small batches of one face would skew them
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
     peak = lr or (1e-3 if kind == "baseline" else 3e-3)
     if state["finished"]:
         if progress:

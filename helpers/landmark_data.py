@@ -82,6 +82,48 @@ class Augment:
     blur: float = 0.2          # probability of a small Gaussian blur
     noise: float = 0.02        # std of Gaussian pixel noise
     aspect: float = 0.0        # face proportions: width/height ratio scaled by uniform [1 - aspect, 1 + aspect]
+    shape: float = 0.0         # probability of a shape warp (:func:`shape_warp`): another face's proportions
+
+
+def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
+               strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Give a face other proportions: move its 68 points (crop pixels) and the pixels with them, the same way.
+
+    A smooth, random field, in units of the eye distance d: everything below the eyes moves up or down
+    by up to 0.15 d (growing towards the chin: a shorter or longer lower face), and each row is
+    stretched sideways about the face's midline by a factor that mixes a wider or narrower jaw (up
+    to 10 %, growing towards the chin), eyes further apart or closer (up to 8 %, around the eyes) and
+    a wider or narrower mouth (up to 15 %, around the mouth). The image is resampled through the exact
+    inverse of the same field, so image and points stay consistent. Returns ``(image, points)``.
+    """
+    pts = np.asarray(points, np.float64)
+    h, w = image.shape[:2]
+    d = max(float(np.linalg.norm(pts[45] - pts[36])), 1.0)
+    cx = float(pts[27:31, 0].mean())
+    eye_y, mouth_y, chin_y = float(pts[36:48, 1].mean()), float(pts[48:68, 1].mean()), float(pts[8, 1])
+    span = max(chin_y - eye_y, 1.0)
+    lift, jaw, eyes, mouth = rng.uniform(-1, 1, 4) * strength * np.array([0.15, 0.10, 0.08, 0.15])
+
+    def below(y):  # 0 at (and above) the eyes, 1 at (and below) the chin
+        return np.clip((y - eye_y) / span, 0.0, 1.0)
+
+    def stretch(y):  # sideways scale of row y about the midline
+        bump = lambda c, s: np.exp(-0.5 * ((y - c) / s) ** 2)  # noqa: E731
+        return 1 + jaw * below(y) + eyes * bump(eye_y, 0.3 * d) + mouth * bump(mouth_y, 0.25 * d)
+
+    def forward_y(y):
+        return y + lift * d * below(y)
+
+    new = np.stack([cx + (pts[:, 0] - cx) * stretch(pts[:, 1]), forward_y(pts[:, 1])], axis=1)
+    # inverse field for the pixels: forward_y is increasing (|lift d| < span), so invert it by interpolation
+    ys = np.linspace(-h, 2 * h, 6 * h)
+    src_y = np.interp(np.arange(h, dtype=np.float64), forward_y(ys), ys)
+    xx = np.arange(w, dtype=np.float64)
+    map_y = np.repeat(src_y[:, None], w, axis=1)
+    map_x = cx + (xx[None, :] - cx) / stretch(src_y)[:, None]
+    out = cv2.remap(image, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out, new.astype(np.float32)
 
 
 def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, size: int = INPUT_SIZE,
@@ -99,12 +141,15 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
     xs = np.empty((n, size, size), np.float32)
     ps = np.empty((n, 68, 2), np.float32)
     for i in range(n):
+        src, src_pts = grey[i], points[i]
+        if aug.shape and rng.random() < aug.shape:
+            src, src_pts = shape_warp(src, src_pts, rng)
         flip = bool(rng.random() < aug.flip) if force_flip is None else force_flip
         m = _geometry(size, crop_size, angle=rng.uniform(-aug.rotate, aug.rotate),
                       scale=rng.uniform(1 - aug.scale, 1 + aug.scale),
                       shift=tuple(rng.uniform(-aug.shift, aug.shift, 2)), flip=flip,
                       aspect=rng.uniform(1 - aug.aspect, 1 + aug.aspect) if aug.aspect else 1.0)
-        img = cv2.warpAffine(grey[i], m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        img = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if rng.random() < aug.blur:
             img = cv2.GaussianBlur(img, (3, 3), 0)
         img = img.astype(np.float32) / 255.0
@@ -112,7 +157,7 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
         if aug.noise:
             img = img + rng.normal(0, aug.noise, img.shape).astype(np.float32)
         xs[i] = np.clip(img, 0, 1)
-        pts = np.asarray(points[i], np.float32) @ m[:, :2].T + m[:, 2]
+        pts = np.asarray(src_pts, np.float32) @ m[:, :2].T + m[:, 2]
         ps[i] = pts[FLIP_PERMUTATION] if flip else pts
     return xs[..., None], ps / size
 

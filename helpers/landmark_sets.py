@@ -33,8 +33,8 @@ from .paths import work_dir
 from .storage import load_npz, save_npz
 
 
-FORMAT = 2
-"""Version of the saved crops (2: anti-aliased, black outside the frame); older files are rebuilt."""
+FORMAT = 3
+"""Version of the saved sets (2: anti-aliased crops, black outside the frame; 3: faces found coarse to fine); older files are rebuilt."""
 
 
 @dataclass

@@ -34,8 +34,8 @@ from .storage import load_json, save_json
 RECORD_SETS = ("sample_train", "sample_heldout", "stills_train", "other_person_test")
 TRAINING_STILLS = ("multi_face",)
 """Registry names of the stills whose faces are training data (see the module docstring for the one left out)."""
-FORMAT = 2
-"""Bump when the sets change (2: ``stills_train`` added); records of an older format are rewritten."""
+FORMAT = 3
+"""Bump when the sets change (2: ``stills_train`` added; 3: landmark sets of the coarse-to-fine detector); older records are rewritten."""
 
 
 def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:

@@ -159,3 +159,18 @@ def test_saved_model_serves_frames(tmp_path):
         np.testing.assert_allclose(lm.predict(frame, box), direct.predict(frame, box), atol=1e-2)
     with pytest.raises(CourseError, match="notebook 04"):
         L.CNNLandmarker(tmp_path / "missing.keras")
+
+
+def test_shape_warp_moves_pixels_with_the_points():
+    pts = _mean_face()
+    moved_any = False
+    for seed in range(5):
+        for k in (8, 30, 48, 54):  # chin, nose tip, mouth corners: one bright blob per image, on the landmark
+            crop = np.zeros((128, 128), np.uint8)
+            cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, 255, -1)
+            img, new = L.shape_warp(crop, pts, np.random.default_rng(seed), strength=1.5)  # the same warp for every k
+            assert img.shape == crop.shape and new.shape == (68, 2) and new.dtype == np.float32
+            moved_any |= bool(np.abs(new - pts).max() > 2)
+            ys, xs = np.nonzero(img > 100)  # the blob's centre sits on its point's new place (within 1 px)
+            assert len(xs) > 10 and np.hypot(xs.mean() - new[k, 0], ys.mean() - new[k, 1]) < 1.0
+    assert moved_any, "a warp of strength 1.5 should move some point by more than 2 px"
