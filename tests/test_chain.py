@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from helpers.paths import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = Path(os.environ.get("CHAIN_SOURCES", NOTEBOOKS / "src"))
+CELL_TIMEOUT = 900  # seconds: no cell of the chain comes near it
 CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, not the quality targets)
     "01_capture": {"SOURCE": "other_person", "NAME": "me", "GRID_FRAMES": 4},
     "02_landmarks": {"NAME": "me", "SHOW_CROPS": 4},
@@ -52,7 +55,6 @@ def _outputs(nb) -> str:
 def test_own_face_through_the_course(tmp_path, monkeypatch):
     import jupytext
     import nbformat
-    import papermill
 
     root = tmp_path / "data"
     root.mkdir()
@@ -66,9 +68,15 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
         src = tmp_path / f"{name}.ipynb"
         nbformat.write(nb, src)
         t0 = time.perf_counter()
-        papermill.execute_notebook(str(src), str(tmp_path / f"{name}_out.ipynb"), parameters=params,
-                                   cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+        # papermill's command line in a process of its own (as `make course` runs it): a stuck kernel fails
+        # the cell after CELL_TIMEOUT seconds instead of hanging the test run
+        cmd = [sys.executable, "-m", "papermill", str(src), str(tmp_path / f"{name}_out.ipynb"), "--cwd", str(NOTEBOOKS),
+               "-k", "python3", "--no-progress-bar", "--execution-timeout", str(CELL_TIMEOUT)]
+        for key, value in params.items():
+            cmd += ["-p", key, str(value)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
         seconds[name] = round(time.perf_counter() - t0)
+        assert proc.returncode == 0, f"{name} failed:\n{proc.stderr[-4000:]}"
         texts[name] = _outputs(nbformat.read(tmp_path / f"{name}_out.ipynb", as_version=4))
     print("chain run times (s):", seconds)
 
