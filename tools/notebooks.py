@@ -9,10 +9,11 @@ top to bottom in a clean kernel of this interpreter and stores the widget state,
 
 Run it inside the course's venv (``python course.py notebooks`` does):
 
-    python tools/notebooks.py [--sync-only | --check] [01 02_landmarks ...]
+    python tools/notebooks.py [--sync-only | --check | --to DIR] [01 02_landmarks ...]
 
 ``--check`` changes nothing and exits 1 if an ``.ipynb``'s cells differ from its source (the unit tests
-call :func:`drift`). A notebook that fails to execute is written to ``build/failed/`` and the committed
+call :func:`drift`). ``--to DIR`` executes the notebooks as they are into copies in DIR and changes
+nothing in ``notebooks/`` (``python course.py course`` uses it, with ``build/executed``). A notebook that fails to execute is written to ``build/failed/`` and the committed
 one is left untouched.
 """
 from __future__ import annotations
@@ -137,8 +138,8 @@ def _poll_in_steps(channel, step: float = 1.0) -> None:
     channel.get_msg = get_msg
 
 
-def execute(target: Path) -> float:
-    """Execute a notebook in place in a clean kernel, storing widget state; return the seconds it took."""
+def execute(target: Path, out: Path | None = None) -> float:
+    """Execute a notebook in a clean kernel, storing widget state, in place or into ``out``; return the seconds it took."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from tqdm.auto import tqdm
@@ -169,17 +170,32 @@ def execute(target: Path) -> float:
         raise SystemExit(f"{target.name} failed while executing; the committed notebook is unchanged and the "
                          f"failed run is in {failed.relative_to(ROOT)} (open it to see the error).")
     bar.close()
-    _write(nb, target)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    _write(nb, out or target)
     return time.monotonic() - t0
 
 
 def main(argv: list[str]) -> int:
     """Sync (and unless ``--sync-only``, execute) the chosen notebooks; ``--check`` only reports drift."""
+    to = None
+    if "--to" in argv:
+        i = argv.index("--to")
+        if i + 1 >= len(argv):
+            raise SystemExit("--to needs a folder, e.g. --to build/executed")
+        to = Path(argv[i + 1]).resolve()
+        argv = argv[:i] + argv[i + 2:]
     names = [a for a in argv if not a.startswith("-")]
     unknown = [a for a in argv if a.startswith("-") and a not in ("--check", "--sync-only")]
     if unknown:
         print(__doc__)
         return 0 if set(unknown) <= {"-h", "--help"} else 2
+    if to is not None:
+        for src in sources(names):
+            target = paired(src)
+            print(f"== {target.relative_to(ROOT)} -> {to / target.name}", flush=True)
+            print(f"   executed in {execute(target, to / target.name):.0f} s", flush=True)
+        return 0
     if "--check" in argv:
         problems = drift(names)
         print("\n".join(problems) or "notebooks: every .ipynb matches its source")
