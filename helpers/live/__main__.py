@@ -9,7 +9,7 @@ import cv2
 
 from ..errors import CourseError
 from ..video import write_video
-from .models import EMOTION_MODELS, LANDMARK_MODELS
+from .models import EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS
 from .pipeline import LiveConfig, LivePipeline
 from .runner import FrameSource, iter_annotated
 
@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--landmarks", choices=list(LANDMARK_MODELS), default="dlib")
     parser.add_argument("--emotion", choices=list(EMOTION_MODELS), default="peer")
     parser.add_argument("--detect-every", type=int, default=LiveConfig.detect_every)
-    parser.add_argument("--detect-max-side", type=int, default=LiveConfig.detect_max_side)
+    parser.add_argument("--detect-min-side", type=int, default=LiveConfig.detect_min_side,
+                        help="detect on a copy this large first (longer side, px)")
+    parser.add_argument("--detect-max-side", type=int, default=LiveConfig.detect_max_side,
+                        help="... and up to this large when the faces found are small")
+    parser.add_argument("--emotion-backend", choices=list(EMOTION_BACKENDS), default=LiveConfig.emotion_backend)
     parser.add_argument("--smooth", type=int, default=LiveConfig.smooth)
     parser.add_argument("--output", help="headless: write the annotated video here (.mp4) instead of opening a window")
     parser.add_argument("--frames", type=int, default=None, help="stop after this many frames (default: the whole "
@@ -31,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         pipeline = LivePipeline(LiveConfig(landmarks=args.landmarks, emotion=args.emotion, detect_every=args.detect_every,
-                                           detect_max_side=args.detect_max_side, smooth=args.smooth))
+                                           detect_min_side=args.detect_min_side, detect_max_side=args.detect_max_side,
+                                           emotion_backend=args.emotion_backend, smooth=args.smooth))
         with FrameSource(args.source, loop=False) as src:
             print(src.message, file=sys.stderr)
             print(pipeline.banner, file=sys.stderr)

@@ -156,15 +156,19 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # The HOG detector slides an 80×80 window over an image pyramid, so it finds faces of **at least
 # about 80×80 pixels**. Shrink a frame too much and the face disappears. Make it big and the
 # detector still finds the face, but its cost grows with the number of pixels: each doubling of
-# the side makes it about 4× slower. That, more than a failure, is the seed's "your picture is too
-# big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged copies of the
-# 640 px frame: think of a 4K phone video.
+# the side makes it about 4× slower. That, more than a failure, is the original project's "your
+# picture is too big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged
+# copies of the 640 px frame: think of a 4K phone video.
 #
-# The table runs the detector at several sizes, first as the seed did (on the whole image), then
-# as `detect_landmarks` does: an image larger than 640 px is shrunk *for detection only*, and the
-# 68 points are then computed on the full-size image. (In this notebook `MAX_SIDE` already shrinks
-# every frame to 640 px when it is read, so the second trick never has to work here; it matters
-# when you set `MAX_SIDE = None` to keep a phone video's full resolution.)
+# The table runs the detector at several sizes, first as the original project did (on the whole
+# image), then on a copy shrunk to 640 px *for detection only* (the 68 points are then computed on
+# the full-size image). `detect_landmarks` goes one step further and picks the detection size from
+# the image, coarse to fine: it detects on a copy shrunk to 320 px, and only when it finds no face
+# there, or a face at the detector's 80-pixel limit, does it try 640 and then 1280 px. A face that
+# fills the frame costs one small pass; the small faces of a group photo (below) get the larger
+# passes they need. (In this notebook `MAX_SIDE` already shrinks every frame to 640 px when it is
+# read; shrinking for detection matters when you set `MAX_SIDE = None` to keep a phone video's full
+# resolution.)
 
 # %%
 sides = [100, 160, 320, 640, 1280, 2560]
@@ -253,10 +257,12 @@ for face in group:
 fig = show_grid([annotated], [f"{len(group)} faces found: which one is 'the' face?"], cols=1, size=8)
 
 # %% [markdown]
-# Look closely: the photo shows **five** people, but the detector finds only three. The man with
-# sunglasses and the half-hidden face are missed. So "exactly one face *detected*" is not the same as
-# "one person in the frame": a second person the detector misses slips through our filter. For a
-# video of yourself that is fine; for crowd footage you would want a stronger detector.
+# Look closely: the photo shows **five** people, and the title says how many faces the detector
+# found. `detect_landmarks` picks the detection size from the image (section 4), so the smaller faces
+# at the back are looked for at full size; the young man in sunglasses is still missed (the HOG detector
+# relies on the eye region). So "exactly one face *detected*" is not the same as "one person in the
+# frame": a person the detector misses slips through our filter. For a video of yourself that is fine;
+# for crowd footage you would want a stronger detector.
 
 # %%
 # NBVAL_CHECK_OUTPUT
