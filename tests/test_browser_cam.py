@@ -370,3 +370,69 @@ def test_script_and_style_ship_with_the_package():
     for path in (browser_cam.JS_PATH, browser_cam.CSS_PATH):
         assert path.exists(), path
         assert any(path.match(p) for p in patterns), f"{path.name} is not in [tool.setuptools.package-data] helpers"
+
+
+# ----------------------------------------------------------------- tools/browser_test.py: the parts that need no browser
+
+def _tool():
+    import importlib.util
+
+    from helpers.paths import ROOT
+    spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tools" / "browser_test.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_y4m_clip_is_i420_frames_behind_one_header(tmp_path, sample_video):
+    tool = _tool()
+    info = tool.write_y4m(sample_video, tmp_path / "cam.y4m", frames=3, size=(64, 36))
+    data = (tmp_path / "cam.y4m").read_bytes()
+    header, rest = data.split(b"\n", 1)
+    assert header.startswith(b"YUV4MPEG2 W64 H36 F") and b"C420" in header
+    frame = len(b"FRAME\n") + 64 * 36 * 3 // 2
+    assert info["frames"] == 3 and len(rest) == 3 * frame and rest[frame:frame + 6] == b"FRAME\n"
+
+
+def _md(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def _code(text, tags=()):
+    return {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": text, "outputs": [1], "execution_count": 3}
+
+
+def test_patch_06_sets_the_browser_source_and_keeps_the_live_sections():
+    tool = _tool()
+    nb = {"cells": [_code("check()"), _code("SOURCE = 0\nFRAMES = 5000\n", ["parameters"]),
+                    _md("## 1. Source"), _code("one"), _md("## 3. Tracking"), _code("slow"),
+                    _md("## 7. The live UI"), _md("### 7b. Browser"), _code("cam"), _md("## 8. Models"), _code("train"),
+                    _md("## Summary")]}
+    changed = tool.patch_06(nb)
+    sources = [c["source"] for c in nb["cells"]]
+    assert "slow" not in sources and "train" not in sources and "cam" in sources and "one" in sources
+    assert "## Summary" in sources
+    assert 'SOURCE = "browser"' in nb["cells"][1]["source"] and "FRAMES = 1000" in nb["cells"][1]["source"]
+    assert "MIN_FPS" not in nb["cells"][1]["source"]  # only names the parameters cell has are set
+    assert all(c["outputs"] == [] for c in nb["cells"] if c["cell_type"] == "code")
+    assert any("3, 8" in line for line in changed)
+
+
+def test_patch_06_needs_a_parameters_cell_with_source():
+    tool = _tool()
+    with pytest.raises(tool.StepFailed, match="parameters"):
+        tool.patch_06({"cells": [_code("x = 1")]})
+    with pytest.raises(tool.StepFailed, match="SOURCE"):
+        tool.patch_06({"cells": [_code("FRAMES = 1", ["parameters"])]})
+
+
+def test_pick_01_keeps_notebook_01_up_to_its_source_choice():
+    tool = _tool()
+    nb = {"cells": [_code("setup"), _code('SOURCE = "sample"\nNAME = "sample"\n', ["parameters"]), _code("import x"),
+                    _code("rec = browser_cam.record(NAME)"), _code("src = browser_cam.recording_or_sample(NAME)"),
+                    _code("scan everything")]}
+    small, _ = tool.pick_01(nb)
+    assert [c["source"] for c in small["cells"]][-1].startswith("src =") and len(small["cells"]) == 5
+    assert 'SOURCE = "browser"' in small["cells"][1]["source"]
+    with pytest.raises(tool.StepFailed, match="recording_or_sample"):
+        tool.pick_01({"cells": [_code("SOURCE = 1", ["parameters"])]})

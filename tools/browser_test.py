@@ -1,31 +1,37 @@
 """The course in a real browser (``make browser-test``): headless Chromium, a fake camera, JupyterLab on 127.0.0.1.
 
-What it does, step by step (each step's name appears in the failure message and the screenshot's name):
+Steps (each step's name appears in the failure message and in the ``FAILED_<step>.png`` screenshot):
 
 1. ``chromium``: Debian's ``chromium`` and ``chromium-driver`` are installed with apt-get when missing.
-2. ``clip``: a ``.y4m`` clip of the sample video is written with OpenCV (y4m is raw I420 frames
-   behind a one-line header, so no ffmpeg is needed); Chromium plays it as its fake camera.
-3. ``workspace``: copies of notebooks 02 and 06 go to a temporary folder; in the copy of 06 the parameters
-   cell gets ``SOURCE = "browser"`` and small frame counts, and the section on the course's own models
-   (which may train models for minutes) is left out. ``COURSE_DATA_DIR`` is a temporary folder whose
-   ``samples`` and ``models`` link to the project's (read-only use), so nothing of ``data/work`` changes.
-4. ``jupyterlab``: JupyterLab on 127.0.0.1 with a random token and port.
-5. ``browser``: headless Chromium with the fake camera (``--use-fake-ui-for-media-stream
-   --use-fake-device-for-media-stream --use-file-for-fake-video-capture=<clip>``), driven by Selenium
-   through ``/usr/bin/chromedriver``.
-6. ``02 run all`` / ``02 slider``: notebook 02 runs all its cells; the frame-browser slider is dragged
-   and the frame image must change (screenshots at both positions).
-7. ``06 run all`` / ``06 start`` / ``06 annotated`` / ``06 stop``: notebook 06 runs with the browser
-   camera; Start camera is clicked; annotated frames must arrive (the yellow face box and the coloured
-   landmark dots found in the shown image) with a readout above 0 fps; Stop is clicked; the camera
-   track must have ended, the kernel must be idle and its camera stopped. The notebook's measurement
-   cell is run again and its output (fps, latency) is kept.
+2. ``clip``: a ``.y4m`` clip of the sample video (150 frames, 640x360) is written with OpenCV (y4m is raw
+   I420 frames behind a one-line header, so no ffmpeg is needed); Chromium plays it as its camera.
+3. ``workspace``: in a temporary folder, copies of the committed notebooks (``--from-src``: built from
+   ``notebooks/src``): 01 up to its source choice, with ``SOURCE = "browser"``; 02 whole; 06 with
+   ``SOURCE = "browser"``, small counts and only sections 1, 2 and 7 (the live UI and 7b, the browser
+   camera; nbval runs the measurement sections, which take minutes on 2 shared cores); and two small
+   notebooks (a lone camera widget for the error paths, a fresh ``LiveApp``). ``COURSE_DATA_DIR`` is a
+   temporary folder whose ``samples`` and ``models`` link to the project's and which gets copies of notebook
+   01's manifests, so the project's ``data/work`` is never written.
+4. ``jupyterlab``: JupyterLab on 127.0.0.1, random port and token, its own settings (no news pop-up).
+5. ``browser``: headless Chromium (``--use-fake-ui-for-media-stream --use-fake-device-for-media-stream
+   --use-file-for-fake-video-capture=<clip>``) through Selenium and ``/usr/bin/chromedriver``.
+6. ``error: denied`` / ``error: none`` / ``error: insecure``: in browsers of their own (permission
+   refused; no camera; the page opened under a name that is not localhost, so not a secure context), Start
+   camera must give the matching message in the widget and in the kernel, and the kernel still runs cells.
+7. ``01 ...``: 01 runs, Start camera records 3 s under NAME, the next cell must pick the recording up.
+8. ``02 ...``: 02 runs all its cells; the frame-browser slider is dragged and the image must change.
+9. ``06 as committed`` / ``06 live UI before Start``: what a learner sees first (observations, not checks).
+10. ``06 ...``: 06 runs; Start camera; annotated frames must arrive (the yellow face box and the coloured
+   landmark dots found in the frame shown) with a readout above 0 fps; Stop; the camera track must have
+   ended, the kernel be idle and its camera stopped, at most 2 frames in flight. The loop runs again with 2
+   frames in flight, the same pipeline runs headless on the sample file for comparison, and 06's
+   measurement cell is run again.
 
-Outputs in ``build/browser/``: PNG screenshots, ``annotated_frame.png`` (a frame as the page showed it),
-``measurements.json``, ``report.txt``. Every process started is stopped at the end, also on failure.
-Exit code 0 when every step passed, 1 otherwise (the message names the step).
+Outputs in ``build/browser/``: screenshots (``*.png``), ``annotated_frame.png`` (a frame as the page showed
+it), ``measurements.json`` (everything measured and observed), ``report.txt``. Every process started is
+stopped at the end, also on failure. Exit code 0 when every step passed, 1 otherwise.
 
-    .venv/bin/python tools/browser_test.py [--out build/browser] [--keep]
+    .venv/bin/python tools/browser_test.py [--out build/browser] [--keep] [--from-src] [--only errors|01|02|06]
 """
 from __future__ import annotations
 
@@ -71,7 +77,9 @@ LAB_SETTINGS = {  # every cell rendered (not only the visible ones), no news pop
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
-NB06_CUT_AT = "## 8."  # the course's own models: may train for minutes when data/models is empty
+# Sections of 06 run in the browser: 1 (source), 2 (the pipeline), 7 (the live UI and 7b, the browser camera). The
+# measurements of 3-6 take minutes on 2 shared cores and section 8 may train models: nbval runs all of them.
+NB06_SECTIONS = ("1", "2", "7")
 
 
 class StepFailed(RuntimeError):
@@ -136,8 +144,9 @@ def _load_nb(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def patch_06(nb: dict, overrides: dict[str, str] = NB06_OVERRIDES, cut_at: str = NB06_CUT_AT) -> list[str]:
-    """Set ``overrides`` in 06's parameters cell (only names it assigns) and drop the cells from ``cut_at`` on.
+def patch_06(nb: dict, overrides: dict[str, str] = NB06_OVERRIDES, sections: tuple[str, ...] = NB06_SECTIONS) -> list[str]:
+    """Set ``overrides`` in 06's parameters cell (only names it assigns) and keep only the numbered ``sections``
+    (plus the cells before section 1 and the unnumbered ones: Summary, Exercises).
 
     Returns what was changed (for the report). Outputs are cleared so the run is fresh.
     """
@@ -153,10 +162,19 @@ def patch_06(nb: dict, overrides: dict[str, str] = NB06_OVERRIDES, cut_at: str =
         raise StepFailed(f"{NB06}'s parameters cell has no SOURCE: cannot choose the browser camera.")
     params["source"] = src.rstrip("\n") + "\n# set by tools/browser_test.py\n" + "\n".join(extra) + "\n"
     changed += extra
-    cut = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith(cut_at)), None)
-    if cut is not None:
-        changed.append(f"cells {cut}..{len(cells) - 1} left out (from {cut_at!r})")
-        del cells[cut:]
+    kept, dropped, section = [], [], None
+    for c in cells:
+        text = "".join(c["source"]).lstrip()
+        m = re.match(r"## (\d+)\.", text) if c["cell_type"] == "markdown" else None
+        if m:
+            section = m.group(1)
+        elif c["cell_type"] == "markdown" and text.startswith("## "):
+            section = None  # Summary, Exercises, ...: kept
+        (kept if section is None or section in sections else dropped).append(c)
+    if dropped:
+        left_out = sorted({m.group(1) for c in dropped if (m := re.match(r"## (\d+)\.", "".join(c["source"]).lstrip()))}, key=int)
+        changed.append(f"sections {', '.join(left_out)} left out ({len(dropped)} cells; nbval runs them)")
+    nb["cells"] = cells = kept
     for c in cells:
         if c["cell_type"] == "code":
             c["outputs"], c["execution_count"] = [], None
@@ -253,7 +271,8 @@ def jupyterlab(nbdir: Path, data: Path, tmp: Path) -> Iterator[tuple[str, str]]:
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={nbdir}",
            "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False", "--LabApp.news_url=",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.allow_remote_access=False"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.allow_remote_access=False",
+           f"--ServerApp.local_hostnames=['localhost', '{INSECURE_HOST}']"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")  # CI runs as root
     logf = open(tmp / "jupyterlab.log", "w")
@@ -296,10 +315,14 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 # --------------------------------------------------------------------------- 5. the browser
 
+INSECURE_HOST = "jupyter.example"  # resolved to 127.0.0.1 inside Chromium only (no DNS, no other address)
 CAMERA_FLAGS = {  # how the browser's camera behaves
     "fake": ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"),  # + the clip; permission granted
     "denied": ("--use-fake-device-for-media-stream", "--deny-permission-prompts"),     # a camera, permission refused
     "none": ("--use-fake-ui-for-media-stream",),                                       # permission granted, no camera
+    # the same loopback server under a name that is not "localhost": not a secure context, so no camera API
+    "insecure": ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
 }
 
 
@@ -351,6 +374,20 @@ window.__runAll = {done: false};
 window.jupyterapp.commands.execute('notebook:run-all-cells').then(
   (ok) => { window.__runAll = {done: true, ok: ok !== false}; },
   (err) => { window.__runAll = {done: true, ok: false, err: String(err)}; });
+"""
+JS_FIRST_UNRUN = """
+const w = window.jupyterapp.shell.currentWidget;
+const cells = w.content.widgets;
+for (let i = 0; i < cells.length; i++) {
+  const m = cells[i].model;
+  if (m.type === 'code' && m.executionCount === null) return {cell: i, source: m.sharedModel.getSource().slice(0, 300)};
+}
+return null;
+"""
+JS_SHUTDOWN = """
+const done = arguments[arguments.length - 1];
+const w = window.jupyterapp.shell.currentWidget;
+w.sessionContext.shutdown().then(() => { w.dispose(); done(true); }, (e) => done(String(e)));
 """
 JS_RUN_ALL_STATE = """
 const w = window.jupyterapp.shell.currentWidget;
@@ -518,9 +555,19 @@ class BrowserTest:
             time.sleep(1)
         err = self.driver.execute_script(JS_FIRST_ERROR)
         if err or not res.get("ok"):
-            raise AssertionError(f"{name}: a cell failed: {err or res}")
+            if not err:  # no error output: the kernel died (a crash, or out of memory) or the run was interrupted
+                unrun = self.driver.execute_script(JS_FIRST_UNRUN)
+                raise AssertionError(f"{name}: run-all stopped without an error output (kernel status "
+                                     f"{self.driver.execute_script(JS_KERNEL_STATUS)!r}; the kernel died?) at cell {unrun}")
+            raise AssertionError(f"{name}: a cell failed: {err}")
         self.wait("the kernel to be idle after run-all", lambda: self.driver.execute_script(JS_KERNEL_STATUS) == "idle", 60)
         return time.perf_counter() - t
+
+    def close_notebook(self) -> None:
+        """Shut the current notebook's kernel down and close its tab (fewer kernels, less memory)."""
+        with contextlib.suppress(Exception):
+            self.driver.set_script_timeout(30)
+            self.driver.execute_async_script(JS_SHUTDOWN)
 
     def execute(self, code: str) -> str:
         res = self.driver.execute_async_script(JS_EXECUTE, code)
@@ -538,15 +585,16 @@ class BrowserTest:
     # -- camera errors: permission denied, no camera (each in a browser of its own)
     def check_errors(self, base: str, token: str, clip: Path) -> None:
         from selenium.webdriver.common.by import By
-        words = {"denied": "permission denied", "none": "no camera found"}
-        kinds = {"denied": "denied", "none": "no_camera"}
-        for camera in ("denied", "none"):
+        words = {"denied": "permission denied", "none": "no camera found", "insecure": "not a secure context"}
+        kinds = {"denied": "denied", "none": "no_camera", "insecure": "insecure"}
+        for camera in ("denied", "none", "insecure"):
             with self.step(f"error: {camera}"):
                 main_driver = self.driver
                 with chromium(clip, self.tmp, camera) as driver:
                     self.driver = driver
                     try:
-                        self.open_notebook(base, token, NB_ERRORS)
+                        self.open_notebook(base.replace("127.0.0.1", INSECURE_HOST) if camera == "insecure" else base,
+                                           token, NB_ERRORS)
                         self.run_all(NB_ERRORS, 120)
                         widget = self.scroll_to(".bcam")
                         widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
@@ -563,6 +611,7 @@ class BrowserTest:
                         still = self.execute("print('the rest of the notebook still runs')")
                         assert "still runs" in still
                         self.report[f"error_{camera}"] = {"widget": note, "kernel": kernel}
+                        self.close_notebook()
                     finally:
                         self.driver = main_driver
 
@@ -594,6 +643,7 @@ class BrowserTest:
             self.report["01_recording"] = info
             assert info["frames"] >= 0.9 * REC_SECONDS * 30 * 0.5, f"recording too short: {info}"
             assert (info["width"], info["height"]) == (640, 360), info
+            self.close_notebook()
 
     # -- 02: the frame browser
     def check_02(self, base: str, token: str) -> None:
@@ -617,6 +667,7 @@ class BrowserTest:
             self.screenshot("02_window")
             assert second != first
             self.report["slider_value_after_drag"] = value
+            self.close_notebook()
 
     # -- 06 as committed: what the learner sees before running anything (observations, not checks)
     def observe_06_committed(self, base: str, token: str) -> None:
@@ -635,6 +686,7 @@ class BrowserTest:
             broken = [i for i in seen["widget_images"] if i["complete"] and i["natural_width"] == 0]
             seen["broken_widget_images"] = len(broken)
             self.report["observed_06_committed"] = seen
+            self.close_notebook()
         with self.step("06 live UI before Start"):
             self.open_notebook(base, token, NB_LIVE_UI)
             self.run_all(NB_LIVE_UI, 120)
@@ -647,6 +699,7 @@ class BrowserTest:
                 "images": seen["widget_images"], "text": seen["live_app_text"],
                 "broken_image": any(i["complete"] and i["natural_width"] == 0 for i in seen["widget_images"]),
                 "screenshot": "06_live_ui_before_start.png" if app is not None else None}
+            self.close_notebook()
 
     # -- 06: the live demo with the browser camera
     def check_06(self, base: str, token: str) -> None:
@@ -713,8 +766,8 @@ class BrowserTest:
             stats = json.loads(out.strip().splitlines()[-1])[0]
             assert stats["max_in_flight"] <= 2, stats
             self.report["measured_2_in_flight"] = stats
-            out = self.execute("import json\ntry:\n    print(json.dumps({'fps': report.fps, 'stage_ms': report.stage_ms, "
-                               "'frames': report.frames}))\nexcept NameError:\n    print('{}')")
+            out = self.execute("import json\nfrom helpers import live\n_r = live.run_headless(pipeline, 'sample', 300, keep=0)\n"
+                               "print(json.dumps({'fps': _r.fps, 'stage_ms': _r.stage_ms, 'frames': _r.frames}))")
             self.report["local_video_pipeline"] = json.loads(out.strip().splitlines()[-1])
             self.report["load_average"] = os.getloadavg()
         with self.step("06 measurement cell"):
@@ -804,7 +857,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{m2['latency_ms_p95']:.0f} ms p95")
     loc = test.report.get("local_video_pipeline")
     if loc:
-        lines.append(f"  local video, same pipeline, headless (06 section 5, {loc.get('frames')} frames): {loc['fps']:.0f} fps")
+        lines.append(f"  local video, same pipeline, same kernel, headless (live.run_headless, {loc.get('frames')} frames): "
+                     f"{loc['fps']:.0f} fps")
     if "load_average" in test.report:
         lines.append(f"  load average during the measurement: {test.report['load_average'][0]:.1f} on {os.cpu_count()} CPUs")
     lines.append(f"  screenshots and measurements.json in {out}")
