@@ -326,7 +326,8 @@ def compare_models(source: Source = "other_person", frames: int = 150, combos: t
 
     ``source`` defaults to the second sample video, a person none of the course models was trained on.
     Returns ``{"labels": {combo: (T,) emotion index or -1}, "picked": [frame indices], "distinct": (T,)
-    number of different labels, "crops": {combo: [crop (crop, crop, 3) BGR around the face, per picked frame]}}``: the
+    number of different labels, "crops": {combo: [crop (crop, crop, 3) BGR around the face, per picked frame]},
+    "shown": {combo: [(emotion, probability) on the overlay, per picked frame]}}``: the
     picked frames have the most different labels across the combinations, spread over the video;
     the crops are cut around the face at full resolution, so the overlay text stays readable.
     Detection runs inline, so a second pass over the same frames repeats the first exactly.
@@ -350,7 +351,8 @@ def compare_models(source: Source = "other_person", frames: int = 150, combos: t
                     if tracks:
                         labels[c][i] = int(np.argmax(tracks[0].probs))
                         if i in keep_at:
-                            kept[c][i] = _crop_around(out, tracks[0].box, crop)
+                            k = int(np.argmax(tracks[0].probs))
+                            kept[c][i] = (_crop_around(out, tracks[0].box, crop), EMOTIONS[k], float(tracks[0].probs[k]))
         return labels, kept
 
     labels, _ = run(set())
@@ -369,7 +371,8 @@ def compare_models(source: Source = "other_person", frames: int = 150, combos: t
     for p in pipes.values():
         p.close()
     return {"labels": labels, "picked": picked, "distinct": distinct,
-            "crops": {c: [kept[c][i] for i in picked if i in kept[c]] for c in combos}}
+            "crops": {c: [kept[c][i][0] for i in picked if i in kept[c]] for c in combos},
+            "shown": {c: [kept[c][i][1:] for i in picked if i in kept[c]] for c in combos}}
 
 
 def _crop_around(image: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:

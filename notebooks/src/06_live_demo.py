@@ -627,8 +627,11 @@ print("frames shown:", compared["picked"], "with", [int(compared["distinct"][i])
 
 # %%
 crops = [compared["crops"][c][k] for k in range(len(compared["picked"])) for c in COMBOS]
-titles = [f"frame {i}: {c[0]} + {c[1]}" for i in compared["picked"] for c in COMBOS]
+titles = [f"frame {i}, {c[0]} + {c[1]}:\n{compared['shown'][c][k][0]} {compared['shown'][c][k][1]:.2f}"
+          for k, i in enumerate(compared["picked"]) for c in COMBOS]  # the overlay's label, again at a readable size
 fig = show_grid(crops, titles, cols=4, size=3.4)
+for ax in fig.axes:
+    ax.title.set_fontsize(11)
 
 # %%
 assert seen.mean() > 0.95, "every combination should follow the face on nearly every frame"
