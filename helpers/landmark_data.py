@@ -82,7 +82,7 @@ class Augment:
     blur: float = 0.2          # probability of a small Gaussian blur
     noise: float = 0.02        # std of Gaussian pixel noise
     aspect: float = 0.0        # face proportions: width/height ratio scaled by uniform [1 - aspect, 1 + aspect]
-    shape: float = 0.0         # probability of a shape warp (:func:`shape_warp`): another face's proportions
+    shape: float = 0.8         # probability of a shape warp (:func:`shape_warp`): another face's proportions
 
 
 def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,

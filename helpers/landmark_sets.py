@@ -116,7 +116,8 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: f
         ls = load_landmark_set(name)
         if (ls.meta.get("crop_size"), ls.meta.get("margin"), ls.meta.get("format")) == (crop_size, margin, FORMAT):
             return ls
-    print(f"No landmark set for {name!r} at {path}: rebuilding what notebooks 01 and 02 would have saved.")
+    print(f"No usable landmark set for {name!r} at {path} (missing, or made with other settings or an older version): "
+          "rebuilding what notebooks 01 and 02 would have saved.")
     manifest = ensure_manifest(name, **({"progress": progress} | capture_settings))
     ls = extract_landmarks(manifest, crop_size=crop_size, margin=margin, progress=progress)
     save_landmark_set(name, ls)

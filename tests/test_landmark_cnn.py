@@ -61,7 +61,7 @@ def test_flip_puts_points_on_the_mirrored_features():
     gray_levels = 60 + 2 * np.arange(68)
     unique = np.array([(pts == p).all(axis=1).sum() == 1 for p in pts])  # skip points sharing a pixel
     rng = np.random.default_rng(0)
-    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0)
+    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0)
     xs, ps = L.augment(crop[None], pts[None], rng, size=128, aug=no_change, force_flip=True)
     img = np.rint(xs[0, :, :, 0] * 255)
     loc = np.rint(ps[0] * 128).astype(int)

@@ -99,8 +99,11 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # crop side (0 to 1).
 #
 # The original project trained on the frames as they are. The course model sees every frame differently
-# in each epoch: rotated by up to ±30°, scaled, stretched (wider or longer faces), shifted, brighter or
-# darker, sometimes blurred, and mirrored half of the time. The **same** geometric change is applied to the 68 points. A mirror needs one
+# in each epoch: given other proportions most of the time (a *shape warp*: a longer or shorter lower
+# face, a wider or narrower jaw and mouth, eyes further apart or closer, the pixels moved with the
+# points), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, and
+# mirrored half of the time. The shape warp is there because the training set has one woman and four
+# other faces: without it the net can learn *her* proportions instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
 # more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
 # outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
 # face would teach the net that the right eye is on the right.
@@ -110,7 +113,7 @@ rng = np.random.default_rng(SEED)
 crops, points = data["train"].crops[:6], data["train"].points[:6]
 x_aug, p_aug = lcnn.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
 x_flip, p_flip = lcnn.augment(crops[:1], points[:1], rng, INPUT_SIZE,
-                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, aspect=0),
+                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0),
                               force_flip=True)
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
 x0, p0 = lcnn.prepare(crops[:1], points[:1], INPUT_SIZE)
