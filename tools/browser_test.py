@@ -162,18 +162,19 @@ def patch_06(nb: dict, overrides: dict[str, str] = NB06_OVERRIDES, sections: tup
         raise StepFailed(f"{NB06}'s parameters cell has no SOURCE: cannot choose the browser camera.")
     params["source"] = src.rstrip("\n") + "\n# set by tools/browser_test.py\n" + "\n".join(extra) + "\n"
     changed += extra
-    kept, dropped, section = [], [], None
+    kept, dropped, section, left_out = [], [], None, set()
     for c in cells:
-        text = "".join(c["source"]).lstrip()
-        m = re.match(r"## (\d+)\.", text) if c["cell_type"] == "markdown" else None
-        if m:
-            section = m.group(1)
-        elif c["cell_type"] == "markdown" and text.startswith("## "):
-            section = None  # Summary, Exercises, ...: kept
-        (kept if section is None or section in sections else dropped).append(c)
+        heads = re.findall(r"^## (.*)$", "".join(c["source"]), re.M) if c["cell_type"] == "markdown" else []
+        spans = [section]  # a markdown cell may end one section and start the next
+        for h in heads:
+            m = re.match(r"(\d+)[a-z]?\.", h)
+            section = m.group(1) if m else None  # None: Summary, Exercises, ... (kept)
+            spans.append(section)
+        keep = any(x is None or x in sections for x in (spans if heads else [section]))
+        (kept if keep else dropped).append(c)
+        left_out.update(x for x in spans if x is not None and x not in sections)
     if dropped:
-        left_out = sorted({m.group(1) for c in dropped if (m := re.match(r"## (\d+)\.", "".join(c["source"]).lstrip()))}, key=int)
-        changed.append(f"sections {', '.join(left_out)} left out ({len(dropped)} cells; nbval runs them)")
+        changed.append(f"sections {', '.join(sorted(left_out, key=int))} left out ({len(dropped)} cells; nbval runs them)")
     nb["cells"] = cells = kept
     for c in cells:
         if c["cell_type"] == "code":
