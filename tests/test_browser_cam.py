@@ -352,7 +352,7 @@ def test_live_demo_runs_the_pipeline_on_each_frame(frame):
     cam.handle_message(*frame_msg(1, jpeg(frame)))
     assert pipe.frames == 1 and pipe.timer.added == ["read"]
     assert "per stage" in cam.readout and "landmarks" in cam.readout and "fps" in cam.readout
-    assert cam.title == "fake pipeline"
+    assert cam.title == "fake pipeline" and cam.max_in_flight == 2  # the page sends the next frame while one is processed
     cam.close()
 
 

