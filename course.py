@@ -226,7 +226,7 @@ def cmd_test(py: Path, args: argparse.Namespace) -> int:
     codes = {}
     if not args.nbval_only:
         t0 = time.monotonic()
-        codes["unit tests"] = run([py, "-m", "pytest", "-q", *args.pytest_args, "tests"])
+        codes["unit tests"] = run([py, "-m", "pytest", "-q", "--durations=8", *args.pytest_args, "tests"])
         say(f"unit tests: exit {codes['unit tests']} in {time.monotonic() - t0:.0f} s")
     if not args.unit_only:
         notebooks = select_notebooks(args.notebooks)
