@@ -7,6 +7,8 @@
 // annotated JPEG (or a "skip"), which is shown in every view.
 
 const CAMS = new Map(); // cam_id -> page-side state shared by the model and its views
+let liveTracks = 0; // camera tracks this page has open (tools/browser_test.py reads it: 0 after Stop or a re-run)
+globalThis.__browserCamLiveTracks = () => liveTracks;
 
 function explain(err) {
   // getUserMedia's error names -> [kind, message that says what to do]
@@ -58,7 +60,7 @@ function makeCam(model) {
     cam.running = false;
     let ended = true;
     if (cam.stream) {
-      for (const t of cam.stream.getTracks()) t.stop();
+      for (const t of cam.stream.getTracks()) { if (t.readyState === "live") liveTracks -= 1; t.stop(); }
       ended = cam.stream.getTracks().every((t) => t.readyState === "ended");
       cam.tracks = ended ? "ended" : "live";
       cam.stream = null;
@@ -94,6 +96,7 @@ function makeCam(model) {
       return;
     }
     cam.stream = stream;
+    liveTracks += stream.getTracks().length;
     cam.tracks = "live";
     if (!cam.video) {
       cam.video = document.createElement("video");

@@ -5,8 +5,8 @@ Steps (each step's name appears in the failure message and in the ``FAILED_<step
 1. ``chromium``: Debian's ``chromium`` and ``chromium-driver`` are installed with apt-get when missing.
 2. ``clip``: a ``.y4m`` clip of the sample video (150 frames, 640x360) is written with OpenCV (y4m is raw
    I420 frames behind a one-line header, so no ffmpeg is needed); Chromium plays it as its camera.
-3. ``workspace``: in a temporary folder, copies of the committed notebooks (``--from-src``: built from
-   ``notebooks/src``): 01 up to its source choice, with ``SOURCE = "browser"``; 02 whole; 06 with
+3. ``workspace``: in a temporary folder, the notebooks built from ``notebooks/src`` (``--committed``: copies
+   of the committed ``.ipynb``): 01 up to its source choice, with ``SOURCE = "browser"``; 02 whole; 06 with
    ``SOURCE = "browser"``, small counts and only sections 1, 2 and 7 (the live UI and 7b, the browser
    camera; nbval runs the measurement sections, which take minutes on 2 shared cores); and two small
    notebooks (a lone camera widget for the error paths, a fresh ``LiveApp``). ``COURSE_DATA_DIR`` is a
@@ -31,7 +31,7 @@ Outputs in ``build/browser/``: screenshots (``*.png``), ``annotated_frame.png`` 
 it), ``measurements.json`` (everything measured and observed), ``report.txt``. Every process started is
 stopped at the end, also on failure. Exit code 0 when every step passed, 1 otherwise.
 
-    .venv/bin/python tools/browser_test.py [--out build/browser] [--keep] [--from-src] [--only errors|01|02|06]
+    .venv/bin/python tools/browser_test.py [--out build/browser] [--keep] [--committed] [--only errors|01|02|06]
 """
 from __future__ import annotations
 
@@ -426,6 +426,7 @@ const cells = w.content.widgets;
 const i = cells.findIndex((c) => c.model.type === 'code' && c.model.sharedModel.getSource().includes(needle));
 if (i < 0) { done({ok: false, err: 'no cell contains ' + needle}); return; }
 w.content.activeCellIndex = i;
+w.content.scrollToCell(cells[i]);
 window.jupyterapp.commands.execute('notebook:run-cell').then(() => done({ok: true, index: i}),
   (err) => done({ok: false, err: String(err)}));
 """
@@ -786,6 +787,21 @@ class BrowserTest:
                 self.screenshot("06_measurement_cell")
             else:
                 self.report["notebook_prints"] = f"(no measurement cell in 06: {res.get('err')})"
+        with self.step("06 re-run the cell while streaming"):  # the old widget must close and its camera stop
+            widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
+            self.wait("the camera running again", lambda: widget.get_attribute("data-state") == "running", 30)
+            assert self.driver.execute_script("return globalThis.__browserCamLiveTracks()") == 1
+            res = self.driver.execute_async_script(JS_RUN_CELL, "browser_cam.live_demo(")
+            assert res.get("ok"), res
+            self.wait("the kernel idle", lambda: self.driver.execute_script(JS_KERNEL_STATUS) == "idle", 30)
+            self.wait("no camera track left open in the page",
+                      lambda: self.driver.execute_script("return globalThis.__browserCamLiveTracks()") == 0, 15)
+            out = self.execute("import json\nfrom helpers import browser_cam\n"
+                               "print(json.dumps([[c.active, c.state] for c in browser_cam._CAMERAS.values()]))")
+            cams = json.loads(out.strip().splitlines()[-1])
+            assert cams == [[False, "idle"]], f"after the re-run the kernel should hold one idle camera, not {cams}"
+            widget = self.scroll_to(".bcam")
+            self.screenshot("06_after_rerun", widget)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -793,8 +809,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "build" / "browser"), help="screenshots and report (build/browser)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, notebook copies)")
     parser.add_argument("--only", choices=["errors", "01", "02", "06"], help="run one notebook's checks only")
-    parser.add_argument("--from-src", action="store_true", help="build the notebooks from notebooks/src/*.py instead "
-                        "of using the committed .ipynb (to try an edit before `make notebooks`)")
+    parser.add_argument("--committed", action="store_true", help="use the committed notebooks/*.ipynb instead of "
+                        "building them from notebooks/src/*.py (the default; a unit test keeps the two in step)")
+    parser.add_argument("--from-src", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old commands
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -811,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
             from helpers.data import fetch
             test.report["clip"] = write_y4m(fetch("sample"), tmp / "camera.y4m")
         with test.step("workspace"):
-            nbdir, data, changed = make_workspace(tmp, args.from_src)
+            nbdir, data, changed = make_workspace(tmp, not args.committed)
             test.report["nb06_changes"] = changed
         with test.step("jupyterlab"):
             lab = jupyterlab(nbdir, data, tmp)

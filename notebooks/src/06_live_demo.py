@@ -576,12 +576,13 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # %% [markdown]
 # After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
 # this kernel achieved. (Run All prints "no browser frames yet".) For comparison, `make browser-test`
-# measured on the course machine (2 CPU cores shared with other jobs, load average about 12; headless
-# Chromium playing the sample video as its camera, 640x360): **10 fps** with the default 2 frames in flight
-# and 5.5 fps with 1, an end-to-end latency of **190 ms** median (160 ms with 1; 95th percentile 400 ms),
-# while the same pipeline reached 24 fps on the sample file in the same kernel at the same time. The
-# difference is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode and
-# encode in the kernel): a local webcam index avoids it.
+# measured on the course machine, in two runs (2 CPU cores shared with other jobs, load average 12-13;
+# headless Chromium playing the sample video as its camera, 640x360): **8-10 fps** with the default 2 frames
+# in flight and 5.5-7 fps with 1; an end-to-end latency of **190-250 ms** median with 2 and 150-165 ms with 1
+# (95th percentile 300-520 ms), while the same pipeline ran at 21-24 fps on the sample file in the same
+# kernel at the same time. The gap is the round trip (JPEG encode in the page, two hops through the Jupyter
+# server, decode and encode in the kernel), which a local webcam index does not have. On an idle laptop
+# every figure is several times better.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
