@@ -18,8 +18,9 @@
 #   wrong call for one face at a time.
 #
 # **What you need**: notebook 03's records (rebuilt automatically if missing). No GPU: by default each
-# model trains for `SECONDS` seconds, about 2 minutes for the whole notebook on a laptop CPU. Raise
-# `SECONDS` if you have time or a GPU: both models keep improving (the benchmark gives each 180 s).
+# model trains for `EPOCHS` passes over the training faces, about 2 minutes for the whole notebook on a
+# 2-core laptop CPU (longer on a slower machine, with the same results). Raise `EPOCHS` if you have
+# time or a GPU: both models keep improving (`python -m helpers.bench landmarks` gives each 180 s).
 
 # %%
 # Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
@@ -32,13 +33,13 @@ except ImportError:
 check_setup()
 
 # %% tags=["parameters"]
-SECONDS = 50          # training budget per model, in seconds of computation (same for both: a fair race)
+EPOCHS = 60           # training budget per model, in passes over the training faces (same for both: a fair race)
 INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops
 BATCH_SIZE = 32
 SEED = 42
 RESUME = True         # continue an interrupted training from its checkpoint (or reuse a finished one)
 STILL_REPEATS = 20    # each group-photo face appears this many times per epoch, next to the video's frames
-ABLATION = False      # also train the two middle steps, "BN + wing, 136 numbers out" with and without augmentation (2 x SECONDS more)
+ABLATION = False      # also train the two middle steps, "BN + wing, 136 numbers out" with and without augmentation (2 x EPOCHS more)
 SAVE_MODEL = True     # save the course model (.keras + .tflite) for the live demo (notebook 06)
 SHOW_FRAMES = 4       # held-out frames in the overlay figure
 
@@ -149,7 +150,8 @@ baseline_model = lcnn.build_model("baseline", INPUT_SIZE, SEED)
 print(f"baseline: {baseline_model.count_params():,} parameters, output {baseline_model.output_shape}")
 
 # %% [markdown]
-# `train_model` trains for `SECONDS` seconds of computation and records, after each epoch, the
+# `train_model` trains for `EPOCHS` epochs (it can also stop after a number of seconds: `seconds=`;
+# a budget in epochs gives the same model on a fast and a slow machine) and records, after each epoch, the
 # training loss and the held-out NME (only watched, never used to choose anything). Every 15 s it
 # saves a **checkpoint**: the model with its optimizer state, and a JSON with the epoch, the seconds
 # spent and the history. If the kernel dies or you interrupt it, run the cell again: it resumes.
@@ -157,7 +159,7 @@ print(f"baseline: {baseline_model.count_params():,} parameters, output {baseline
 # batches an uninterrupted one would (the unit tests check the weights come out equal).
 
 # %%
-baseline = lcnn.train_model("baseline", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+baseline = lcnn.train_model("baseline", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE,
                             batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
 print(f"baseline: {baseline.epochs} epochs in {baseline.seconds:.0f} s")
 
@@ -186,24 +188,24 @@ course_model = lcnn.build_model("heatmap", INPUT_SIZE, SEED)
 print(f"course model: {course_model.count_params():,} parameters, heat-maps {course_model.get_layer('heatmaps').output.shape[1:]}")
 
 # %%
-course = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+course = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE,
                           batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
 print(f"course model: {course.epochs} epochs in {course.seconds:.0f} s")
 
 # %%
 results = {"baseline": baseline, "course": course}
 if ABLATION:  # the middle steps: everything but the heat-maps, with and without augmentation
-    results["regression"] = lcnn.train_model("regression", data["train"], data["held_out"], seconds=SECONDS,
+    results["regression"] = lcnn.train_model("regression", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS,
                                              size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
     results["regression_noaug"] = lcnn.train_model(
-        "regression", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE, batch_size=BATCH_SIZE,
+        "regression", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE, batch_size=BATCH_SIZE,
         seed=SEED, resume=RESUME, augmentation=False, checkpoint=lcnn.checkpoint_dir("regression_noaug"))
     results["regression_noaug"].label = "BN + wing, NO augmentation (136 numbers)"
 
 # %% [markdown]
 # ## 5. Learning curves
 #
-# The held-out NME after each epoch, against the seconds of training spent: the same clock for both.
+# The held-out NME after each epoch, against the seconds of training each model spent.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
@@ -221,8 +223,8 @@ plt.show()
 # The baseline's training loss keeps falling (by three orders of magnitude) while its held-out error
 # stays near the mean-shape line: it **memorises** the training frames. The course model's held-out
 # error falls fast, jumps about while the learning rate is high, and flattens over the last third as
-# the cosine schedule brings the learning rate down to zero. Raising `SECONDS` stretches the schedule
-# and lets it go lower (see the calibration figures below).
+# the cosine schedule brings the learning rate down to zero. Raising `EPOCHS` stretches the schedule
+# and lets it go lower.
 
 # %% [markdown]
 # ## 6. Side by side
@@ -243,7 +245,7 @@ for key, r in results.items():
 # its training faces and a much higher one on the held-out frames means it **memorised** rather than
 # underfit. Which of the course model's ingredients matters most is a question this default run
 # does not answer: set `ABLATION = True` to train the two middle steps (batch norm + wing loss,
-# 136 numbers out, with and without augmentation; two more `SECONDS` of training each) and compare
+# 136 numbers out, with and without augmentation; `EPOCHS` more of training each) and compare
 # them in this table yourself.
 #
 # Which parts of the face are hardest?
@@ -356,7 +358,7 @@ print("course model, other person, NME per region:",
 # instead of training again (after an *interrupted* run it would continue from the last checkpoint).
 
 # %%
-again = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=SECONDS, size=INPUT_SIZE,
+again = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE,
                          batch_size=BATCH_SIZE, seed=SEED, resume=True)
 assert again.epochs == course.epochs
 
@@ -464,7 +466,7 @@ assert course_nme < mean_shape["held_out"], "the course model should beat predic
 #   TFLite with a sidecar of preprocessing facts; call the model directly, not with `predict`, for one face.
 #
 # ## Exercises
-# 1. Raise `SECONDS` to 180 (or more with a GPU). How far does each model get? Which one gains more?
+# 1. Raise `EPOCHS` to 200 (or more with a GPU). How far does each model get? Which one gains more?
 # 2. Set `ABLATION = True`. Where do "batch norm + wing, 136 numbers" with and without augmentation land between the two?
 # 3. Record your own face in notebook 01 (`SOURCE = 0`), run 02 and 03 on it, and train here. Then test the
 #    sample-trained model on *your* frames: how does it do, and why?
