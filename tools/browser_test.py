@@ -815,8 +815,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
-        old.unlink()
+    if args.only is None:  # a full run replaces every screenshot; --only keeps the others
+        for old in out.glob("*.png"):
+            old.unlink()
     tmp = Path(tempfile.mkdtemp(prefix="browser-test-"))
     test = BrowserTest(out, tmp)
     ok = False
