@@ -10,7 +10,7 @@ notebook 01 (``SOURCE``, ``NAME``) gets a model of their own here:
    ``<NAME>_heldout`` record sets plus ``split_<NAME>.json`` (for ``NAME = "sample"`` the course's own
    ``sample_train`` / ``sample_heldout`` are used);
 2. :func:`fine_tune` starts from the generic model's weights and trains on ``NAME``'s training
-   frames only, within a time budget (the course trainer, :func:`helpers.landmark_cnn.train_model`
+   frames only, for a budget of training steps (the course trainer, :func:`helpers.landmark_cnn.train_model`
    with ``init_from``: seeded and resumable);
 3. :func:`save_personal_model` writes ``data/models/landmark_cnn_<NAME>.keras`` (+ ``.tflite``) with a
    sidecar JSON whose ``metrics`` hold ``nme_held_out`` (personal model on ``NAME``'s held-out
@@ -186,14 +186,17 @@ def load_generic(path: str | Path | None = None, *, progress: bool = True, secon
     return model, meta, path
 
 
-def fine_tune(name: str, generic=None, *, seconds: float = 30.0, batch_size: int = 32, lr: float = 1e-3, seed: int = 42,
-              resume: bool = True, progress: bool = True, data: dict[str, Any] | None = None):
-    """Fine-tune the generic model on ``name``'s training frames for ``seconds`` of training; return a TrainResult.
+def fine_tune(name: str, generic=None, *, steps: int = 100, seconds: float | None = None, batch_size: int = 32,
+              lr: float = 1e-3, seed: int = 42, resume: bool = True, progress: bool = True,
+              data: dict[str, Any] | None = None):
+    """Fine-tune the generic model on ``name``'s training frames for ``steps`` batches; return a TrainResult.
 
-    ``generic``: a Keras model, a ``.keras`` path or None (the saved course model). The learning
-    rate peaks at ``lr`` (a third of training from scratch: the weights are already good) and follows
-    the course schedule; augmentation as in notebook 04. The held-out NME is watched per epoch, never
-    used to pick anything. Resumable like every course training (``resume=False`` to train again).
+    ``steps`` is rounded up to whole passes over the frames (a budget in steps, not seconds, gives
+    the same model on a busy machine); ``seconds`` instead sets a time budget. ``generic``: a Keras
+    model, a ``.keras`` path or None (the saved course model). The learning rate peaks at ``lr`` (a
+    third of training from scratch: the weights are already good) and follows the course schedule;
+    batch norm stays frozen; augmentation as in notebook 04. The held-out NME is watched per epoch,
+    never used to pick anything. Resumable like every course training (``resume=False`` to train again).
     """
     from . import landmark_cnn as lcnn
     if generic is None or isinstance(generic, (str, Path)):
@@ -202,9 +205,11 @@ def fine_tune(name: str, generic=None, *, seconds: float = 30.0, batch_size: int
     kind = generic.name if generic.name in lcnn.KINDS else lcnn.COURSE_KIND
     size = int(generic.input_shape[1])
     bs = max(1, min(batch_size, len(data["train"])))
-    return lcnn.train_model(kind, data["train"], data["held_out"], seconds=seconds, batch_size=bs, seed=seed,
-                            size=size, lr=lr, init_from=generic, resume=resume, checkpoint=checkpoint_dir(name),
-                            progress=progress)
+    per_epoch = max(1, len(data["train"]) // bs)
+    budget = {"seconds": seconds} if seconds else {"seconds": 0, "max_epochs": max(1, -(-int(steps) // per_epoch))}
+    return lcnn.train_model(kind, data["train"], data["held_out"], batch_size=bs, seed=seed, size=size, lr=lr,
+                            init_from=generic, resume=resume, checkpoint=checkpoint_dir(name), progress=progress,
+                            **budget)
 
 
 def compare(personal, generic, held_out, size: int | None = None) -> dict[str, Any]:
@@ -249,7 +254,7 @@ def save_personal_model(name: str, result, metrics: dict[str, Any], *, generic_p
     return meta
 
 
-def ensure_personal_model(name: str, *, seconds: float = 30.0, generic: str | Path | None = None,
+def ensure_personal_model(name: str, *, steps: int = 100, generic: str | Path | None = None,
                           progress: bool = True) -> Path:
     """Path of ``name``'s personal model; fine-tunes and saves it first (saying so) if missing or made from another recording."""
     from . import landmark_cnn as lcnn
@@ -262,10 +267,10 @@ def ensure_personal_model(name: str, *, seconds: float = 30.0, generic: str | Pa
         if meta.get("person") == name and (current is None or meta.get("source_sha256") == current):
             return path
     print(f"No personal landmark model for {name!r} at {shown(path)}: fine-tuning the generic model on "
-          f"{name!r}'s frames now ({seconds:.0f} s budget; notebook 04 does and explains this).")
+          f"{name!r}'s frames now ({steps} steps; notebook 04 does and explains this).")
     generic_model, _, generic_path = load_generic(generic, progress=progress)
     data = load_person_data(name, progress=progress)
-    result = fine_tune(name, generic_model, seconds=seconds, progress=progress, data=data)
+    result = fine_tune(name, generic_model, steps=steps, progress=progress, data=data)
     cmp = compare(result.model, generic_model, data["held_out"])
     save_personal_model(name, result, cmp["metrics"], generic_path=generic_path)
     return path
@@ -280,7 +285,7 @@ def _recording_sha(name: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- live demo
-def model_for(name: str, *, build: bool = True, seconds: float = 30.0, progress: bool = True) -> tuple[Path, str]:
+def model_for(name: str, *, build: bool = True, steps: int = 100, progress: bool = True) -> tuple[Path, str]:
     """The landmark CNN the live demo should use for ``name``: ``(path, message)``.
 
     The personal model ``landmark_cnn_<name>.keras`` (fine-tuned now if missing and ``build``); the
@@ -289,7 +294,7 @@ def model_for(name: str, *, build: bool = True, seconds: float = 30.0, progress:
     from . import landmark_cnn as lcnn
     path = personal_model_path(name)
     if build:
-        path = ensure_personal_model(name, seconds=seconds, progress=progress)
+        path = ensure_personal_model(name, steps=steps, progress=progress)
     if path.exists():
         meta = load_json(lcnn.sidecar_path(path)) if lcnn.sidecar_path(path).exists() else {}
         m = meta.get("metrics", {})

@@ -31,10 +31,10 @@ CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, n
     "01_capture": {"SOURCE": "other_person", "NAME": "me", "GRID_FRAMES": 4},
     "02_landmarks": {"NAME": "me", "SHOW_CROPS": 4},
     "03_records": {"NAME": "me", "PASSES": 2},
-    "04_landmark_cnn": {"NAME": "me", "SECONDS": 25, "PERSONAL_SECONDS": 25, "SHOW_FRAMES": 2},
+    "04_landmark_cnn": {"NAME": "me", "PERSONAL_STEPS": 60, "SHOW_FRAMES": 2},  # EPOCHS as by default: 04 checks its models
     "06_live_demo": {"NAME": "me", "LANDMARKS": "cnn", "SOURCE": "other_person", "FRAMES": 300, "SHOW": 1,
-                     "SEED_FRAMES": 10, "MEMORY_CALLS": 60, "TRADEOFF_FRAMES": 60, "COMPARE_FRAMES": 10,
-                     "VIDEO_FRAMES": 10, "MIN_FPS": 1, "MIN_RATIO": 0, "MAX_GROWTH_MB": 500, "MAX_SLOPE_KB": 1000},
+                     "ORIGINAL_FRAMES": 20, "MEMORY_CALLS": 60, "TRADEOFF_FRAMES": 60, "AB_FRAMES": 120,
+                     "COMPARE_FRAMES": 20, "VIDEO_FRAMES": 10, "MIN_RATIO": 1},
 }
 
 

@@ -94,7 +94,7 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
     helpers.setup(42, tensorflow=True)
     generic = lcnn.compile_model(lcnn.build_model("heatmap", 64, 0), "heatmap", 64)
     faces = personal.load_person_data("other_person", progress=False)
-    result = personal.fine_tune("other_person", generic, seconds=12, lr=3e-3, data=faces, progress=False)
+    result = personal.fine_tune("other_person", generic, steps=60, lr=3e-3, data=faces, progress=False)
     pairs = [(mine, start) for mine, start in zip(result.model.layers, generic.layers)
              if mine.__class__.__name__ == "BatchNormalization"]
     assert pairs and not any(mine.trainable for mine, _ in pairs)

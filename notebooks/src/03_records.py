@@ -30,6 +30,7 @@ except ImportError:
 check_setup()
 
 # %% tags=["parameters"]
+NAME = "sample"     # whose records to write besides the course's (the NAME of notebooks 01-02; "me" for your recording)
 HELD_OUT = 0.2      # fraction of the video, at its end, held out for testing
 GAP = 0.5           # seconds of frames dropped just before the held-out part (neighbours are near-duplicates)
 ENCODING = "png"    # how crops are stored in the records: "png" (smaller, decoded on read) or "raw" (bigger, no decoding)
@@ -412,6 +413,34 @@ for name in record_sets.RECORD_SETS:
 print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 
 # %% [markdown]
+# ## 10. Your records: `NAME`
+#
+# Everything above used the course's sample. Set `NAME` to the name your recording has in notebooks
+# 01 and 02 (`NAME = "me"`) and this cell splits *your* faces the same way (by time: the end held
+# out, `GAP` seconds before it dropped) into two more record sets, `<NAME>_train` and
+# `<NAME>_heldout`, with their own `split_<NAME>.json`. Notebook 04 fine-tunes a personal landmark
+# model on the first and scores it on the second. Frames where notebook 01 found no face or several
+# faces never reached your landmark set, so a recording with gaps is fine: the split uses the times
+# of the frames that remain. If notebook 02 has not run for `NAME`, its landmarks are rebuilt now
+# (for `NAME`, not for the sample); a `NAME` that was never recorded stops with an error that says
+# which setting of notebook 01 to use. With `NAME = "sample"` your records are the course's own
+# `sample_train` and `sample_heldout` from section 2.
+
+# %%
+from helpers import personal
+
+if NAME == "sample":
+    mine = record["sample"]  # the split written in section 3
+else:
+    mine = personal.write_person_records(NAME, held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
+train_set, held_set = personal.record_names(NAME)
+sizes = {n: records.load_index(n)["examples"] for n in (train_set, held_set)}
+print(f"{NAME}: {train_set} {sizes[train_set]} faces, {held_set} {sizes[held_set]} faces "
+      f"({len(mine['dropped_frames'])} dropped in the gap)")
+assert sizes[train_set] == len(mine["train_frames"]) and sizes[held_set] == len(mine["held_out_frames"])
+assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training frame must come before every held-out one"
+
+# %% [markdown]
 # ## Summary
 # - A TFRecord file is a sequence of serialised `tf.train.Example`s; an Example maps names to typed
 #   feature lists; a record set is split into shards. Every record carries a checksum.
@@ -427,7 +456,8 @@ print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 # 1. Set `ENCODING = "raw"` and rerun. How do the file sizes and the pipeline speeds change?
 # 2. Make a *random* split instead of a time split and train notebook 04 on it. How much better does
 #    the held-out error look, and why is that number a lie?
-# 3. Record your own webcam video in notebook 01 (`SOURCE = 0`), run 02 and write its records here.
+# 3. Record your own webcam video in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02 and this notebook with
+#    `NAME = "me"` (section 10).
 #    How many faces per second can your pipeline deliver?
 # 4. Add a feature `"box"` (dlib's face box in frame pixels) to the records. What must change on the reading side?
 # 5. Change `SHARD_SIZE` to 16. How many files are written, and does the pipeline get slower?

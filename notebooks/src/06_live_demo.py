@@ -36,7 +36,8 @@ check_setup()
 
 # %% tags=["parameters"]
 SOURCE = 0               # webcam index, a video file, "sample", or "browser" (your browser's camera, section 7b); a webcam that can't be opened -> sample video
-LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (the course CNN from notebook 04)
+LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (NAME's landmark CNN from notebook 04)
+NAME = "sample"          # whose landmark CNN LANDMARKS = "cnn" uses: landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
 DETECT_EVERY = 5         # run the face detector every N frames, track with the landmarks in between
 DETECT_MIN_SIDE = 320    # detect on a copy of the frame shrunk to this longer side (pixels) first ...
@@ -95,6 +96,25 @@ with live.FrameSource("sample" if SOURCE == "browser" else SOURCE) as source:  #
     print(source.message)
     first = source.read().copy()
 print("frame:", first.shape, "| released:", source.released)
+
+# %% [markdown]
+# With `LANDMARKS = "cnn"` the demo uses the landmark CNN of `NAME`: the personal model that notebook
+# 04 fine-tuned on `NAME`'s recording (`data/models/landmark_cnn_<NAME>.keras`; if it is missing it is
+# made now, from `NAME`'s recording, and the cell says so). A personal model knows one face. The cell
+# prints which model it uses and warns when that model never saw the person in the source: then use
+# `LANDMARKS = "dlib"` (dlib's predictor learnt thousands of faces) or record that person.
+
+# %%
+from helpers import personal
+
+if LANDMARKS == "cnn":
+    model_path, model_message = personal.model_for(NAME)
+    print(model_message)
+    warning = personal.source_warning(model_path, source.source)
+    print(f"WARNING: {warning}" if warning else "the CNN was trained on the person in this source")
+    LANDMARKS = str(model_path)  # the pipeline loads this file
+else:
+    print(f"landmark model: {LANDMARKS} (set LANDMARKS = 'cnn' for the landmark CNN of {NAME!r})")
 
 # %% [markdown]
 # ## 2. One frame through the pipeline
