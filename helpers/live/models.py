@@ -56,13 +56,18 @@ def load_landmarker(kind: str = "dlib"):
     """``"dlib"`` or ``"cnn"`` -> a landmarker with ``name`` and ``predict(image, box) -> (68, 2)``; loaded once.
 
     ``"cnn"`` trains a small model first if notebook 04's model is missing (``ensure_landmark_model``).
+    The path of a saved ``.keras`` landmark model (e.g. a personal one, :func:`helpers.personal.model_for`) loads that model.
     """
     if kind == "dlib":
         return DlibLandmarker()
     if kind == "cnn":
         from ..landmark_cnn import CNNLandmarker, ensure_landmark_model
         return CNNLandmarker(ensure_landmark_model())
-    raise CourseError(f"unknown landmark model {kind!r}: use one of {', '.join(LANDMARK_MODELS)}.")
+    if str(kind).endswith(".keras"):
+        from ..landmark_cnn import CNNLandmarker
+        return CNNLandmarker(kind)
+    raise CourseError(f"unknown landmark model {kind!r}: use one of {', '.join(LANDMARK_MODELS)}, "
+                      "or the path of a saved .keras landmark model.")
 
 
 @functools.lru_cache(maxsize=None)
