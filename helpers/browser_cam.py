@@ -407,8 +407,8 @@ def live_demo(pipeline: Any, width: int = 640, height: int = 360, fps: float = 3
 
     ``max_in_flight=2`` (the default here) lets the page capture and send the next frame while the kernel
     works on the last one. On the (busy) course machine that gave 4-10 fps at 190-250 ms median latency;
-    1 in flight gave 140-165 ms but stalled for seconds in two runs of four, since any hold-up stops a
-    one-frame loop (``make browser-test`` measures both; use 1 when latency matters more).
+    1 in flight gave 125-165 ms and 5.5-9 fps but stalled for seconds in two runs of five, since any hold-up
+    stops a one-frame loop (``make browser-test`` measures both; use 1 when latency matters more).
     """
     _require_anywidget()
     if not hasattr(pipeline, "process"):

@@ -597,10 +597,10 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
 # this kernel achieved. (Run All prints "no browser frames yet".) For comparison, `make browser-test`
 # measured on the course machine (2 CPU cores shared with other jobs, load average 11-15; headless Chromium
-# playing the sample video as its camera, 640x360), in four runs: **4-10 fps** with the default 2 frames in
+# playing the sample video as its camera, 640x360), in five runs: **4-10 fps** with the default 2 frames in
 # flight, an end-to-end latency of **190-250 ms** median (95th percentile 0.4-1.3 s), while the same pipeline
-# ran at 20-25 fps on the sample file in the same kernel at the same time. With 1 frame in flight the median
-# latency was lower (140-165 ms) and two runs gave 5.5-7 fps, but two others stalled for seconds at a time
+# ran at 20-32 fps on the sample file in the same kernel at the same time. With 1 frame in flight the median
+# latency was lower (125-165 ms) and three runs gave 5.5-9 fps, but two others stalled for seconds at a time
 # (0.6-1 fps): with one frame in flight, every hold-up stops the loop, which is why 2 is the default. The
 # gap to the file is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode
 # and encode in the kernel), which a local webcam index does not have; on an idle laptop every figure is better.
