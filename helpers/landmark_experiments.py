@@ -5,6 +5,7 @@ The lessons themselves (data, networks, training, serving) are in :mod:`helpers.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
     from .video import read_frames
     helpers.setup(42, tensorflow=True)
     budget = seconds or (8.0 if quick else 180.0)
+    load_start = os.getloadavg()[0]  # the budget is wall-clock time: a busy machine trains fewer epochs in it
     data = load_face_data(progress=False)
     folder = work_dir("04_landmark_cnn") / "bench"
     out: dict[str, Any] = {
@@ -98,6 +100,9 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
     out["latency_ms"] = {k: round(v, 3) for k, v in lat.items()} | {
         "course_cnn_backend": lm.backend,
         "tflite_vs_keras_max_diff_px": round(float(np.abs(lm.predict(gray, box) - keras_only.predict(gray, box)).max()), 4)}
+    out["machine"] = {"cpus": os.cpu_count(), "load_average_1min_start": round(load_start, 2),
+                      "load_average_1min_end": round(os.getloadavg()[0], 2),
+                      "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
     out["model_path"] = str(path)
     out["targets"] = {"course_nme_held_out_max": 0.04, "course_over_mean_shape_other_person_max": 0.8,
                       "latency": "course CNN per face <= dlib predictor per face"}
