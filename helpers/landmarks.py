@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +143,7 @@ DETECT_MIN_SIDE = 320
 """Detection starts on a copy of the image shrunk to this longer side (cheap; enough for a face filling a webcam frame)."""
 DETECT_MAX_SIDE = 1280
 """... and goes up to this longer side (or the image's own size) when the faces there are small."""
+_DETECTOR_LOCK = threading.Lock()
 LIMIT_PX = 80
 """dlib's HOG detector slides an 80x80 window: a face it reports smaller than this sits at its limit (73 px boxes)."""
 
@@ -182,7 +184,8 @@ def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_S
     for side in detection_sides(gray.shape, detect_min_side, detect_max_side):
         factor = side / longer
         small = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        rects, scores, _ = detector.run(small, upsample, 0.0)
+        with _DETECTOR_LOCK:  # dlib's detector keeps per-call state: one thread at a time (the live demo's worker too)
+            rects, scores, _ = detector.run(small, upsample, 0.0)
         if sides_tried is not None:
             sides_tried.append(side)
         out = [(tuple(int(round(v / factor)) for v in (r.left(), r.top(), r.right(), r.bottom())), float(sc))
