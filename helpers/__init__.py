@@ -16,6 +16,7 @@ Set-up and plumbing
     video           frame sources: a video file, a webcam, the sample; rotation and resizing
     capture         scan a source, count faces per frame, decide which frames make the dataset
     browser_cam     the learner's camera through the browser (SOURCE = "browser" in 01 and 06)
+    browser_io      the browser camera's kernel side without a widget: JPEG frames, loop stats, the recording
 02 · landmarks
     landmarks       dlib's face detector and 68 points; crops and crop coordinates
     landmark_sets   dlib's points on every kept frame, saved as face crops + points (.npz)
