@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", help="notebooks for nbval, by number or name (default: all)")
     p.add_argument("--unit-only", action="store_true", help="only the unit tests")
     p.add_argument("--nbval-only", action="store_true", help="only the notebook tests")
-    p.add_argument("--pytest-args", default="", help="extra pytest arguments in one string, e.g. \"-x -k data\"")
+    p.add_argument("--pytest-args", default="", help="extra pytest arguments in one string, e.g. \"-x -m 'not slow'\"")
     sub.add_parser("lab", help="set up, then open JupyterLab on notebooks/")
     p = sub.add_parser("notebooks", help="sync notebooks/src/*.py -> notebooks/*.ipynb, execute them in place (commit the result)")
     p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
     args = parser.parse_args(argv)
     if hasattr(args, "pytest_args"):
-        args.pytest_args = args.pytest_args.split()
+        args.pytest_args = shlex.split(args.pytest_args, posix=os.name != "nt")
     try:
         if args.command == "pins":
             sys.path.insert(0, str(ROOT / "tools"))
