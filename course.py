@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
     args = parser.parse_args(argv)
     if hasattr(args, "pytest_args"):
-        args.pytest_args = shlex.split(args.pytest_args, posix=os.name != "nt")
+        args.pytest_args = shlex.split(args.pytest_args)
     try:
         if args.command == "pins":
             sys.path.insert(0, str(ROOT / "tools"))
