@@ -298,7 +298,7 @@ assert flips_smooth < flips_raw or flips_raw == 0, "smoothing should make the la
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-points = live.points_trace("sample", landmarks=LANDMARKS, emotion=EMOTION, detect_every=DETECT_EVERY,
+points = live.points_trace("sample", landmarks="dlib", emotion=EMOTION, detect_every=DETECT_EVERY,  # the targets are dlib's
                            detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 steady = live.jitter_and_lag(points["raw"], points["filtered"])
 curve = live.smoothing_tradeoff(points["raw"])
