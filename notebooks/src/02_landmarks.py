@@ -194,7 +194,7 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 #
 # The landmark set is saved as one compressed `.npz` file: plain arrays plus a JSON description
 # (source, sha256, model file, crop size). `np.load(..., allow_pickle=False)` reads it without
-# executing anything, unlike the seed's pickles. We also build the same set for a **second video of
+# executing anything, unlike the original project's pickles. We also build the same set for a **second video of
 # another person**, which notebook 04 uses to test whether a CNN trained on one face generalises.
 
 # %%
@@ -207,7 +207,8 @@ assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP
 # %% [markdown]
 # ## Summary
 # - 68 points in seven regions; index ranges are fixed (eyes 36-47, mouth 48-67 ...).
-# - dlib = HOG face detector (slow part) + regression-tree shape predictor (~2 ms).
+# - dlib = HOG face detector (the slow part) + regression-tree shape predictor (its time per face, printed in
+#   section 2, is a fraction of the detector's time per frame).
 # - Face crops of fixed size with points in crop pixels are what a CNN trains on.
 # - Results are browsed with a slider, checked with asserts, and stored as `.npz` + JSON, never pickle.
 # - Jitter between neighbouring frames points to the predictor's weak spots.

@@ -106,7 +106,7 @@ print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({in
 # %% [markdown]
 # Frames a few frames apart are near-twins: after one frame the points move by the fraction of the eye
 # distance printed above (about 1-2 %), the same order as dlib's own frame-to-frame jitter that
-# notebook 02 measured, so much of that change is noise rather than motion. The change climbs steeply for about 0.4 s and then flattens into a slow drift towards
+# notebook 02 measured, so much of that change is noise rather than motion. In the plot the change climbs steeply over the first few tenths of a second and then flattens into a slow drift towards
 # the random-pair level: after half a second the face has moved as much as it does in a typical
 # second or two. `GAP = 0.5` s therefore removes the near-twins at the border and costs only 12
 # frames; a larger gap would buy little.
@@ -179,7 +179,7 @@ assert all(records.load_index(n)["split_id"] == record["split_id"] for n in reco
 # ## 4. Look inside one record
 #
 # Reading the first record of the training set back as a plain `tf.train.Example` shows the features
-# and their types. The image is 25-40 KB of PNG bytes (`\x89PNG` is the PNG signature).
+# and their types. The image is a few tens of KB of PNG bytes (its size is printed below; `\x89PNG` is the PNG signature).
 
 # %%
 example = records.first_example("sample_train")
