@@ -34,7 +34,8 @@ class LiveApp:
         self.start_button = w.Button(description="Start", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.source = w.Dropdown(options=list(sources), value=sources[0], description="source")
-        self.landmarks = w.Dropdown(options=list(LANDMARK_MODELS), value=self.config.landmarks, description="landmarks")
+        choices = list(LANDMARK_MODELS) + ([] if self.config.landmarks in LANDMARK_MODELS else [self.config.landmarks])
+        self.landmarks = w.Dropdown(options=choices, value=self.config.landmarks, description="landmarks")  # + a model path
         self.emotion = w.Dropdown(options=list(EMOTION_MODELS), value=self.config.emotion, description="emotion")
         self.status = w.HTML("press Start")
         self.readout = w.HTML("")
