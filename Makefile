@@ -6,7 +6,7 @@ PYTHON ?=
 VENV ?=
 COURSE := $(BOOT) course.py $(if $(PYTHON),--python $(PYTHON)) $(if $(VENV),--venv $(VENV))
 
-.PHONY: setup data course test unit nbval lab notebooks pins bench clean
+.PHONY: setup data course test unit nbval lab notebooks pins bench clean browser-test
 
 setup data:  ## venv + pinned packages + helpers (editable) + verified sample data
 	$(COURSE) setup
@@ -31,6 +31,9 @@ notebooks:   ## sync notebooks/src/*.py into the .ipynb (jupytext) and execute t
 
 pins:        ## rewrite requirements.txt and environment.yml from pyproject.toml
 	$(COURSE) pins
+
+browser-test:  ## headless Chromium + fake camera: 02's slider, 01/06 with SOURCE="browser" (screenshots in build/browser/)
+	$(COURSE) browser-test
 
 bench:
 	$(COURSE) bench $(WHAT)

@@ -284,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="only report whether they are up to date")
     p = sub.add_parser("bench", help="set up, then run a benchmark (python -m helpers.bench)")
     p.add_argument("what", nargs="*", help="landmarks, emotion or live")
+    p = sub.add_parser("browser-test", help="set up, then the course in headless Chromium with a fake camera "
+                       "(tools/browser_test.py; screenshots in build/browser/)")
+    p.add_argument("--only", choices=["errors", "01", "02", "06"], help="one notebook's checks only")
+    p.add_argument("--committed", action="store_true", help="test the committed .ipynb instead of notebooks/src")
     sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
     args = parser.parse_args(argv)
     if hasattr(args, "pytest_args"):
@@ -315,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "notebooks":
             extra = ["--check"] if args.check else ["--sync-only"] if args.sync_only else []
             return run([py, ROOT / "tools" / "notebooks.py", *extra, *args.notebooks])
+        if args.command == "browser-test":
+            extra = ([f"--only={args.only}"] if args.only else []) + (["--committed"] if args.committed else [])
+            return run([py, ROOT / "tools" / "browser_test.py", *extra])
         if args.command == "bench":
             return run([py, "-m", "helpers.bench", *args.what])
     except SetupError as exc:

@@ -61,3 +61,13 @@ def no_face_video(tmp_path):
         writer.write(img)
     writer.release()
     return path
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty COURSE_DATA_DIR whose samples/ is the project's (already fetched and verified)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "samples").symlink_to(data.samples_dir(), target_is_directory=True)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
+    return root

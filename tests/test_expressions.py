@@ -9,15 +9,6 @@ from helpers import CourseError, data, expressions
 from helpers.labels import EMOTIONS
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    (root / "samples").symlink_to(data.samples_dir(), target_is_directory=True)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
-    return root
-
-
 def test_csv_is_parsed_with_aliases_comments_and_order():
     text = "Start,End,Label\n# a comment line\n3.0,5.0,Surprised  # trailing comment\n0,2.5,happy\n\n6,7,fearful\n"
     segs = expressions.parse_label_csv(text)

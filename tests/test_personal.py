@@ -10,16 +10,6 @@ import pytest
 from helpers import CourseError, capture, data, personal
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """An empty COURSE_DATA_DIR whose samples/ is the project's (already fetched and verified)."""
-    root = tmp_path / "data"
-    root.mkdir()
-    (root / "samples").symlink_to(data.samples_dir(), target_is_directory=True)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
-    return root
-
-
 def _frames(name: str, n: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(data.fetch(name)))
     out = []
