@@ -677,8 +677,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # ## Summary
 # - A live loop is a budget: at 30 fps each frame has 33 ms. Measured per stage (section 5), the
-#   pipeline's frame time stays inside that budget for one face (its median and 99th percentile are
-#   printed there; on a busy machine the 99th percentile can exceed it). A group of four at 1280 px
+#   median frame time for one face stays well inside that budget; the 99th percentile (printed there)
+#   exceeded it in this run, on a machine shared with other jobs: stutters, not speed. A group of four at 1280 px
 #   (section 5b) did not reach 30 fps in this run: the per-face landmark and emotion stages add up.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
 #   detection size from the image, coarse to fine, so a group's small faces are found and one face
