@@ -46,3 +46,15 @@ def test_paste_blends_in_place_and_clips_at_edges():
 def test_sheet_shows_all_seven():
     sheet = emoji_sheet(64)
     assert sheet.shape == (64 + 24, 64 * 7, 3)
+
+
+def test_paste_matches_exact_alpha_blend():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)
+    before = frame.copy()
+    paste_emoji(frame, "surprise", (8, 8), 64)
+    emoji = draw_emoji("surprise", 64)
+    a = emoji[:, :, 3:4].astype(np.int32)
+    exact = (emoji[:, :, :3] * a + before[8:72, 8:72] * (255 - a) + 127) // 255
+    assert np.abs(frame[8:72, 8:72].astype(np.int32) - exact).max() <= 1
+    assert (frame[:8] == before[:8]).all()  # nothing outside the emoji changes

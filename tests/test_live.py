@@ -410,3 +410,15 @@ def test_any_object_with_read_and_release_is_a_frame_source(face_frame):
     assert report.frames == 3 and report.faces_per_frame == pytest.approx(1.0)
     with pytest.raises(CourseError, match="no read, release"):
         as_frame_source(object())
+
+
+def test_draw_points_stamps_the_same_pixels_as_cv2_circle():
+    from helpers.live.overlay import _POINT_COLORS, draw_points
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-3, 103, (68, 2)).astype(np.float32)  # some off the edge: clipped, no error
+    fast = np.zeros((100, 100, 3), np.uint8)
+    draw_points(fast, points)
+    slow = np.zeros_like(fast)
+    for (x, y), c in zip(np.rint(points).astype(np.int32), _POINT_COLORS):
+        cv2.circle(slow, (int(x), int(y)), 2, tuple(int(v) for v in c), -1)
+    assert fast.any() and (fast == slow).all()

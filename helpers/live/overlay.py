@@ -13,12 +13,38 @@ for _name, _idx in REGIONS.items():
     _POINT_COLORS[list(_idx)] = REGION_COLORS[_name]
 
 
+def _disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel offsets (dy, dx) that ``cv2.circle(..., radius, thickness=-1)`` fills: one disc, stamped 68 times."""
+    canvas = np.zeros((2 * radius + 1, 2 * radius + 1), np.uint8)
+    cv2.circle(canvas, (radius, radius), radius, 1, -1)
+    dy, dx = np.nonzero(canvas)
+    return (dy - radius).astype(np.int32), (dx - radius).astype(np.int32)
+
+
+_DISC = _disc_offsets(2)
+
+
+def draw_points(image: np.ndarray, points: np.ndarray, colors: np.ndarray = _POINT_COLORS) -> np.ndarray:
+    """Stamp a small filled disc at each of the 68 points, coloured by face region, in place.
+
+    Same pixels as one ``cv2.circle`` per point, but in one numpy assignment: 68 Python-level
+    OpenCV calls cost about ten times as much as drawing itself (a named speed-up of the live demo).
+    """
+    h, w = image.shape[:2]
+    pts = np.rint(np.asarray(points, np.float32)).astype(np.int32)
+    ys = (pts[:, 1:2] + _DISC[0]).ravel()
+    xs = (pts[:, 0:1] + _DISC[1]).ravel()
+    inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    image[ys[inside], xs[inside]] = np.repeat(colors, len(_DISC[0]), axis=0)[inside]
+    return image
+
+
 def _emoji_place(box, size: int, others: list, w: int, h: int) -> tuple[int, int]:
     """Top-left corner for a face's emoji: right of the box, else left, else below, else inside its corner;
     the first spot that covers no other face (or, in a crowd, the one covering the least)."""
     l, tp, r, b = box
     spots = [(r + 6, tp), (l - 6 - size, tp), (r - size, b + 4), (r - size, b - size)]
-    spots = [(int(np.clip(x, 0, max(w - size, 0))), int(np.clip(y, 0, max(h - size, 0)))) for x, y in spots]
+    spots = [(min(max(int(x), 0), max(w - size, 0)), min(max(int(y), 0), max(h - size, 0))) for x, y in spots]
 
     def covered(xy) -> float:
         x, y = xy
@@ -44,8 +70,7 @@ def draw_overlay(image: np.ndarray, tracks: list, *, banner: str = "", readout: 
         p = float(t.probs[k])
         cv2.rectangle(image, (l, tp), (r, b), (0, 255, 255), 2)
         if points:
-            for (x, y), c in zip(t.points.astype(np.int32), _POINT_COLORS):
-                cv2.circle(image, (int(x), int(y)), 2, tuple(int(v) for v in c), -1)
+            draw_points(image, t.points)
         label = f"{EMOTIONS[k]} {p:.2f}"
         top = 38 if (banner or readout) else 0
         y0 = tp - 30 if tp - 30 >= top else (b + 2 if b + 30 < h else max(tp + 2, top))  # above, else below the box
