@@ -46,6 +46,7 @@ Set-up and plumbing
     live.models       the landmarker and the emotion classifier, loaded once
     live.pipeline     stage timer, face tracks, configuration, the per-frame pipeline
     live.detection    face detection off the frame loop, in a worker thread
+    live.prefetch     read the next video frame in a thread while this one is processed
     live.smoothing    steadier landmarks (One-Euro filter) and how to measure jitter and lag
     live.overlay      what is drawn on each frame: box, points, label, emoji, banner
     live.runner       frame sources and runners: background thread or headless

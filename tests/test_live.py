@@ -422,3 +422,65 @@ def test_draw_points_stamps_the_same_pixels_as_cv2_circle():
     for (x, y), c in zip(np.rint(points).astype(np.int32), _POINT_COLORS):
         cv2.circle(slow, (int(x), int(y)), 2, tuple(int(v) for v in c), -1)
     assert fast.any() and (fast == slow).all()
+
+
+class _Counting:
+    """A frame source whose frame i is filled with the value i (255 frames), reusing one buffer like a real source."""
+
+    is_camera, fps, message, released = False, 30.0, "counting", False
+
+    def __init__(self, n: int = 40, fail_at: int | None = None) -> None:
+        self.n, self.i, self.fail_at, self.rewinds = n, 0, fail_at, 0
+        self.buf = np.zeros((8, 8, 3), np.uint8)
+
+    def read(self):
+        if self.i == self.fail_at:
+            raise OSError("disk gone")
+        if self.i >= self.n:
+            return None
+        self.buf[:] = self.i
+        self.i += 1
+        self.rewinds = self.i // 10  # pretend the file rewinds every 10 frames
+        return self.buf
+
+    def release(self):
+        self.released = True
+        return True
+
+
+def test_prefetcher_keeps_order_buffers_and_rewinds():
+    from helpers.live.prefetch import Prefetcher
+    src = _Counting(40)
+    reader = Prefetcher(src, depth=2)
+    seen = []
+    while (frame := reader.read()) is not None:
+        time.sleep(0.001)  # let the reader run ahead and fill its queue
+        seen.append((int(frame[0, 0, 0]), reader.rewinds))
+        assert (frame == frame[0, 0, 0]).all()  # a frame is never overwritten while the loop holds it
+    assert seen == [(i, (i + 1) // 10) for i in range(40)]
+    assert reader.read() is None
+    reader.close()
+    assert not reader._thread.is_alive()
+
+
+def test_prefetcher_passes_errors_and_stops_early():
+    from helpers.live.prefetch import Prefetcher
+    reader = Prefetcher(_Counting(40, fail_at=3))
+    assert [int(reader.read()[0, 0, 0]) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(OSError, match="disk gone"):
+        reader.read()
+    endless_source = _Counting(10**9)
+    endless = Prefetcher(endless_source)
+    endless.read()
+    endless.close()
+    assert not endless._thread.is_alive() and not endless_source.released  # closing stops reading, the owner releases
+
+
+def test_prefetch_gives_the_same_points_as_reading_in_the_loop():
+    runs = {}
+    for prefetch in (False, True):
+        with LivePipeline(detect_async=False, prefetch=prefetch, draw_emoji=False) as pipe:
+            report = run_headless(pipe, "sample", 30, keep=2, warmup=2)
+            runs[prefetch] = (report.kept, pipe.tracks[0].points.copy())
+    assert np.array_equal(runs[False][1], runs[True][1])
+    assert all(np.array_equal(a[40:], b[40:]) for a, b in zip(runs[False][0], runs[True][0]))  # below the fps readout

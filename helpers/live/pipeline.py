@@ -8,6 +8,7 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
 - detection runs only every ``detect_every`` frames and, while faces are tracked, **in a worker
   thread** (``detect_async``), so the frame loop never waits for it; in between, each face's box is
   re-made from its previous 68 points (the landmarks *are* the tracker);
+- a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``);
 - the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
   emotion is averaged over the last ``smooth`` predictions.
@@ -176,6 +177,7 @@ class LiveConfig:
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
+    prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)

@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import CourseError
 from ..video import Source, open_capture_with_fallback, resize_image
 from .pipeline import STAGES, LivePipeline
+from .prefetch import Prefetcher
 
 FRAME_SOURCE_ATTRIBUTES = ("read", "release", "released", "message", "fps", "is_camera", "rewinds")
 """What an object needs to be used as a frame source (see the module docstring)."""
@@ -176,21 +177,31 @@ def as_frame_source(source: Any, *, loop: bool = False) -> Any:
 
 
 def iter_annotated(pipeline: LivePipeline, source: Any, frames: int | None = None) -> Iterator[np.ndarray]:
-    """Yield annotated frames (the reused buffer) until the source ends or ``frames`` were processed; times 'read'."""
+    """Yield annotated frames (the reused buffer) until the source ends or ``frames`` were processed; times 'read'.
+
+    With ``pipeline.config.prefetch`` a file (not a camera) is read ahead in a thread (:class:`.prefetch.Prefetcher`):
+    'read' is then only the wait for a frame that is already decoded.
+    """
     n = 0
     rewinds = source.rewinds
-    while frames is None or n < frames:
-        tick = time.perf_counter()
-        image = source.read()
-        if image is None:
-            return
-        pipeline.timer.add("read", (time.perf_counter() - tick) * 1000)
-        if source.rewinds != rewinds:  # a looping file jumped back to its start: the faces there are new
-            rewinds = source.rewinds
-            pipeline.reset(timings=False)
-        out, _ = pipeline.process(image)
-        yield out
-        n += 1
+    # a file is read ahead in a thread (decoding overlaps the work on the frame before); a camera is not
+    reader = Prefetcher(source) if pipeline.config.prefetch and not source.is_camera else source
+    try:
+        while frames is None or n < frames:
+            tick = time.perf_counter()
+            image = reader.read()
+            if image is None:
+                return
+            pipeline.timer.add("read", (time.perf_counter() - tick) * 1000)
+            if reader.rewinds != rewinds:  # a looping file jumped back to its start: the faces there are new
+                rewinds = reader.rewinds
+                pipeline.reset(timings=False)
+            out, _ = pipeline.process(image)
+            yield out
+            n += 1
+    finally:
+        if reader is not source:
+            reader.close()
 
 
 _RUNNERS: "weakref.WeakSet[LiveRunner]" = weakref.WeakSet()
