@@ -484,3 +484,9 @@ def test_prefetch_gives_the_same_points_as_reading_in_the_loop():
             runs[prefetch] = (report.kept, pipe.tracks[0].points.copy())
     assert np.array_equal(runs[False][1], runs[True][1])
     assert all(np.array_equal(a[40:], b[40:]) for a, b in zip(runs[False][0], runs[True][0]))  # below the fps readout
+
+
+def test_two_thread_speedup_measures_both_dlib_calls():
+    from helpers.live.experiments import two_thread_speedup
+    out = two_thread_speedup(calls=8)
+    assert set(out) == {"predictor", "detector"} and all(0 < v < 4 for v in out.values())

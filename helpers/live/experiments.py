@@ -244,7 +244,43 @@ def landmark_cost(frames: int = 300, **config) -> dict:
     with LivePipeline(draw_points=False, draw_emoji=False, **config) as pipe:
         report = run_headless(pipe, "sample", frames, keep=0, warmup=20)
     return {"predictor_ms": round(alone, 3), "predict_points_ms": round(full, 3),
-            "stage_ms_per_face": round(report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), 3)}
+            "stage_ms_per_face": round(report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), 3),
+            "fps_ceiling_one_face": round(1000 / alone, 1), "fps_ceiling_four_faces": round(1000 / (4 * alone), 1)}
+
+
+def two_thread_speedup(calls: int = 200) -> dict[str, float]:
+    """How much faster two Python threads get through dlib's predictor and detector calls than one thread.
+
+    About 2 on a 2-core machine means the call releases Python's GIL (it can run beside the frame
+    loop); about 1 means it holds the GIL (a second thread waits). Measured on a sample frame:
+    ``{"predictor": x, "detector": y}``.
+    """
+    import threading
+    import time
+    import dlib
+    detector, predictor = load_models()
+    with FrameSource("sample") as src:
+        gray = to_gray(src.read())
+    rect = dlib.rectangle(*detect_faces(gray)[0][0])
+    jobs = {"predictor": (lambda: predictor(gray, rect), calls), "detector": (lambda: detector(gray, 0), max(4, calls // 40))}
+    out = {}
+    for name, (call, n) in jobs.items():
+        call()
+
+        def work() -> None:
+            for _ in range(n):
+                call()
+        t0 = time.perf_counter()
+        work()
+        one = time.perf_counter() - t0
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out[name] = round(2 * one / (time.perf_counter() - t0), 2)
+    return out
 
 
 # --------------------------------------------------------------------------- python -m helpers.bench live
@@ -265,7 +301,9 @@ def benchmark(quick: bool = False) -> dict:
       ``quick``): fps, frame-time p50/p99, per-stage ms, resident memory over the run.
     - ``group``: default settings on the group photo at 1280 px as a stream: fps, faces, p50/p99.
     - ``before_after``: per-stage ms with the speed-ups off and on (:func:`before_after`).
-    - ``landmarks``: the landmarks stage per face vs dlib's predictor alone (:func:`landmark_cost`).
+    - ``landmarks``: the landmarks stage per face vs dlib's predictor alone (:func:`landmark_cost`), the fps
+      the predictor alone allows (one face, four faces), and whether its calls run in parallel threads
+      (:func:`two_thread_speedup`: the predictor holds Python's GIL, the detector does not).
     - ``smoothing``: the landmark filter's jitter ratio and lag on the sample video (:func:`points_trace`).
     """
     import keras
@@ -296,6 +334,7 @@ def benchmark(quick: bool = False) -> dict:
     smoothing = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in jitter_and_lag(trace["raw"], trace["filtered"]).items()}
     ab = before_after(n_ab, n_ab // 2)
     lm = landmark_cost(200 if quick else 600)
+    lm["two_thread_speedup"] = two_thread_speedup(40 if quick else 200)
 
     def ratio(a: float, b: float) -> float:
         return round(a / b, 2) if b else float("nan")
