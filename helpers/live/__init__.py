@@ -20,7 +20,7 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 from __future__ import annotations
 
 from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame, label_flips_per_second,
-                          landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff)
+                          landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff, two_thread_speedup)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
@@ -44,4 +44,4 @@ __all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "S
            "before_after", "benchmark", "compare_models", "draw_overlay", "emotion_trace", "group_frame", "iter_annotated",
            "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion", "load_landmarker", "main",
            "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb", "run_headless",
-           "smoothing_tradeoff", "stop_all", "tracking_tradeoff"]
+           "smoothing_tradeoff", "stop_all", "tracking_tradeoff", "two_thread_speedup"]

@@ -393,12 +393,21 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    is made for single small inputs. All faces of a frame go through in **one** call. The
 #    probabilities are the Keras model's to 1e-4 (a unit test checks it, for the peer and the course model).
 # 2. **Detection beside the loop** (`detect_async=True`, section 3): no frame waits for the detector.
-# 3. **A lean landmarks stage**: nothing in it but the predictor, the box from the last points and
+# 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this
+#    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
+#    other core. A camera is not read ahead: it delivers at its own pace.
+# 4. **A lean landmarks stage**: nothing in it but the predictor, the box from the last points and
 #    the filter (checked below against the predictor alone).
 #
-# `live.before_after` runs the pipeline with these off (`live.BEFORE`: Keras call per face, detection
-# inline, no filter) and on, on the sample video and on the group photo at 1280 pixels as a stream,
-# alternating in short chunks so that a machine getting busier or quieter affects both alike.
+# Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
+# assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
+# and each emoji is blended by two OpenCV calls on cached arrays instead of integer arithmetic on
+# every pixel. Unit tests check that both give the same pixels as the slow versions.
+#
+# `live.before_after` runs the pipeline with the switchable ones off (`live.BEFORE`: Keras call per
+# face, detection inline, no read-ahead, no filter) and on, on the sample video and on the group photo
+# at 1280 pixels as a stream, alternating in short chunks so that a machine getting busier or quieter
+# affects both alike.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -453,6 +462,21 @@ print(f"predictor alone {cost['predictor_ms']:.2f} ms | with the conversion to N
       f"the pipeline's landmarks stage {cost['stage_ms_per_face']:.2f} ms per face")
 if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
     warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
+
+# %% [markdown]
+# **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
+# a frame cannot take less than the predictor's time per face, so one face allows at most
+# `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage.
+# Could a second thread run the predictor beside the rest, as it does the detector? Only if the call
+# releases Python's GIL. `live.two_thread_speedup` runs each dlib call in one thread and then in two
+# threads at once: a speed-up near 2 means the two threads really ran in parallel, near 1 that one
+# waited for the other.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+speedup = live.two_thread_speedup()
+print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.0f}, four faces {cost['fps_ceiling_four_faces']:.0f}")
+print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
 
 # %% [markdown]
 # ## 6. Why the original project's loop was slow (and leaked)
