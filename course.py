@@ -207,19 +207,30 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True) -> Pat
 
 
 # ------------------------------------------------------------------------------------------ commands
-def select_notebooks(names: list[str] | None) -> list[Path]:
-    """Notebooks by number or name (``01``, ``02_landmarks``); all of them when ``names`` is empty."""
-    every = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+def pick_numbered(every: list[Path], names: list[str] | None) -> list[Path]:
+    """The files of ``every`` (``NN_name.*``) picked by number or name (``01``, ``02_landmarks``); all when ``names`` is empty.
+
+    Raises ``LookupError`` naming the choices when a name matches none or several. Shared with
+    ``tools/notebooks.py`` (which picks the ``.py`` sources the same way).
+    """
     if not names:
-        return every
+        return list(every)
     picked = []
     for name in names:
         key = Path(name).stem
-        match = [nb for nb in every if nb.stem == key or nb.stem.startswith(f"{key}_")]
+        match = [f for f in every if f.stem == key or f.stem.startswith(f"{key}_")]
         if len(match) != 1:
-            raise SetupError(f"no notebook {name!r}: choose from {', '.join(nb.stem for nb in every)} (or their numbers).")
+            raise LookupError(f"no notebook {name!r}: choose from {', '.join(f.stem for f in every)} (or their numbers).")
         picked.append(match[0])
     return picked
+
+
+def select_notebooks(names: list[str] | None) -> list[Path]:
+    """Notebooks by number or name (``01``, ``02_landmarks``); all of them when ``names`` is empty."""
+    try:
+        return pick_numbered(sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")), names)
+    except LookupError as exc:
+        raise SetupError(str(exc)) from None
 
 
 def cmd_test(py: Path, args: argparse.Namespace) -> int:

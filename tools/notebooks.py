@@ -32,6 +32,8 @@ from jupytext.combine import combine_inputs_with_outputs  # noqa: E402
 from jupytext.config import load_jupytext_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from course import pick_numbered  # noqa: E402  (course.py: standard library only, safe to import)
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "src"
 FORMAT = "py:percent"
@@ -39,19 +41,11 @@ CELL_TIMEOUT = 1800  # seconds per cell
 
 
 def sources(names: list[str] | None = None) -> list[Path]:
-    """The percent-format sources, all or by number/name (``01``, ``02_landmarks``)."""
-    every = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
-    if not names:
-        return every
-    picked = []
-    for name in names:
-        key = Path(name).stem
-        match = [p for p in every if p.stem == key or p.stem.startswith(f"{key}_")]
-        if len(match) != 1:
-            raise SystemExit(f"no notebook source {name!r} in {SOURCES.relative_to(ROOT)}: choose from "
-                             f"{', '.join(p.stem for p in every)}.")
-        picked.append(match[0])
-    return picked
+    """The percent-format sources, all or by number/name (``01``, ``02_landmarks``): picked like ``course.py`` picks notebooks."""
+    try:
+        return pick_numbered(sorted(SOURCES.glob("[0-9][0-9]_*.py")), names)
+    except LookupError as exc:
+        raise SystemExit(f"{exc} (sources in {SOURCES.relative_to(ROOT)})") from None
 
 
 def paired(src: Path) -> Path:
