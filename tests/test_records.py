@@ -167,3 +167,34 @@ def test_time_pipeline_reports_rates(tmp_path):
     rec.write_records("faces", crops, points, folder=tmp_path, progress=False)
     out = rec.time_pipeline("faces", epochs=3, batch_size=4, cache=True, parallel=False, folder=tmp_path)
     assert out["faces"] == 10 and out["batches"] == 3 and out["later"] > 0 and out["ms_per_batch"] > 0
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_stills_are_read_as_bgr_whatever_their_channels(tmp_path, channels):
+    import cv2
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    if channels == 1:
+        img = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        want = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif channels == 3:
+        img = want = bgr
+    else:  # BGRA: opaque left half, transparent right half (shown on white)
+        alpha = np.full((20, 30, 1), 255, np.uint8)
+        alpha[:, 15:] = 0
+        img = np.concatenate([bgr, alpha], axis=2)
+        want = bgr.copy()
+        want[:, 15:] = 255
+    cv2.imwrite(str(tmp_path / "still.png"), img)
+    got = record_sets.read_bgr(tmp_path / "still.png")
+    assert got.shape == (20, 30, 3) and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, want)
+
+
+def test_training_stills_are_registered_and_never_the_test_person():
+    from helpers import data
+    assert set(record_sets.TRAINING_STILLS) == {"multi_face", "alpha_face_photo"}
+    for name in record_sets.TRAINING_STILLS:
+        member = data.REGISTRY[name].member
+        assert not member.endswith(("-ph.jpg", ".mov", ".mp4")), member  # reserved photos, clips of person B
+        assert not member.endswith(("single_face.jpg", "BWPictureHuman.jpg")), member
