@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,8 +27,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import CourseError
-from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, augment, shape_warp,  # noqa: F401
-                            load_face_data, prepare)
+from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, _grey, augment,  # noqa: F401
+                            load_face_data, prepare, shape_warp)
 from .landmark_nets import (COURSE_KIND, KINDS, NAMES, _inference_fn, _keras, _register, _tf, build_model,  # noqa: F401
                             compile_model, heatmaps, predict_batch)
 from .landmarks import OUTER_EYE_CORNERS, REGIONS, crop_face, from_crop, to_gray
@@ -185,6 +186,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         return loss
 
     x_plain, y_plain = prepare(train.crops, train.points, size) if not augmentation else (None, None)
+    grey = _grey(train.crops) if augmentation else None  # once, not per batch
     x_held = None
     if held_out is not None and len(held_out):
         x_held, _ = prepare(held_out.crops, held_out.points, size)
@@ -199,6 +201,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
                desc=f"training {kind}", unit="s", disable=not progress,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s [{postfix}]")
     stop = False
+    pool = ThreadPoolExecutor(1)
     try:
         while not stop:
             epoch = state["epoch"]
@@ -208,21 +211,30 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
             t_epoch = time.perf_counter()
             order = rng.permutation(n)
             losses = []
-            for b in range(steps_per_epoch):
+
+            def make(b: int, rng=rng, order=order):
                 idx = order[b * batch_size:(b + 1) * batch_size]
-                t0 = time.perf_counter()
                 if augmentation:
-                    xb, yb = augment(train.crops[idx], train.points[idx], rng, size, aug)
-                else:
-                    xb, yb = x_plain[idx], y_plain[idx]
+                    return augment(grey[idx], train.points[idx], rng, size, aug)
+                return x_plain[idx], y_plain[idx]
+
+            # the next batch is augmented in a thread while the network trains on this one (OpenCV and
+            # TensorFlow release the GIL); one producer uses the epoch's generator in order: same batches
+            t0 = time.perf_counter()
+            pending = pool.submit(make, 0)
+            for b in range(steps_per_epoch):
+                xb, yb = pending.result()
+                if b + 1 < steps_per_epoch:
+                    pending = pool.submit(make, b + 1)
                 if kind != "baseline":
                     frac = state["seconds"] / seconds if seconds != math.inf else 0.0
                     if total_steps:
                         frac = max(frac, (epoch * steps_per_epoch + b) / total_steps)
                     opt.learning_rate.assign(_schedule(frac, peak))
                 losses.append(float(step(tf.constant(xb), tf.constant(yb))))
-                dt = time.perf_counter() - t0
-                state["seconds"] += dt
+                t1 = time.perf_counter()
+                state["seconds"] += t1 - t0
+                t0 = t1
                 if progress and seconds != math.inf:
                     bar.n = min(round(state["seconds"]), bar.total)
                 if state["seconds"] >= seconds:
@@ -244,6 +256,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
                 on_epoch_end(epoch + 1, rec)
         ckpt.finish(model, state)
     finally:
+        pool.shutdown(wait=True)
         bar.close()
     return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size)
 

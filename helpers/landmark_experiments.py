@@ -46,8 +46,8 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
 def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
     """Train baseline and course model with the same budget on notebook 04's training set; report NME and latency.
 
-    Training set: the sample video's first part plus the group photo's faces (``load_face_data()["train"]``),
-    never the second video. Budget: 180 s of training each (``quick``: 8 s). NME against dlib's points
+    Training set: the sample video's first part plus the training stills' faces, each ``STILL_REPEATS`` times
+    (``load_face_data()["train"]``), never the second video. Budget: 180 s of training each (``quick``: 8 s). NME against dlib's points
     on the held-out (last 20 %) frames and on the other person's video, with the mean shape (a model
     that learnt nothing) for scale; latency per face of the served course CNN and of dlib's predictor,
     in ms (median; figures move with the machine's load). Models are written under

@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from helpers import CourseError
 from helpers import landmark_cnn as L
+from helpers import landmark_data as D
 from helpers.landmarks import FLIP_PERMUTATION, crop_face, to_crop
 
 
@@ -61,7 +62,7 @@ def test_flip_puts_points_on_the_mirrored_features():
     gray_levels = 60 + 2 * np.arange(68)
     unique = np.array([(pts == p).all(axis=1).sum() == 1 for p in pts])  # skip points sharing a pixel
     rng = np.random.default_rng(0)
-    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0)
+    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0)
     xs, ps = L.augment(crop[None], pts[None], rng, size=128, aug=no_change, force_flip=True)
     img = np.rint(xs[0, :, :, 0] * 255)
     loc = np.rint(ps[0] * 128).astype(int)
@@ -80,7 +81,7 @@ def test_random_augmentation_keeps_image_and_points_together():
     k = 30  # the nose tip: a bright blob
     cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, (255, 255, 255), -1)
     rng = np.random.default_rng(1)
-    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, flip=0.5)
+    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, flip=0.5, background=0)
     xs, ps = L.augment(np.repeat(crop[None], 8, 0), np.repeat(pts[None], 8, 0), rng, size=64, aug=aug)
     for x, p in zip(xs, ps):
         yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
@@ -174,3 +175,32 @@ def test_shape_warp_moves_pixels_with_the_points():
             ys, xs = np.nonzero(img > 100)  # the blob's centre sits on its point's new place (within 1 px)
             assert len(xs) > 10 and np.hypot(xs.mean() - new[k, 0], ys.mean() - new[k, 1]) < 1.0
     assert moved_any, "a warp of strength 1.5 should move some point by more than 2 px"
+
+
+def test_new_background_keeps_the_face_and_changes_the_rest():
+    pts = _mean_face()
+    crop = np.full((128, 128), 100, np.uint8)
+    mask = D.face_mask(pts, crop.shape)
+    inside = cv2.erode(mask, np.ones((9, 9), np.uint8)) > 0  # away from the feathered edge
+    outside = cv2.dilate(mask, np.ones((9, 9), np.uint8)) == 0
+    assert inside[int(pts[30, 1]), int(pts[30, 0])] and inside[int(pts[19, 1] - 20), int(pts[19, 0])]  # nose, forehead
+    assert outside[2, 2] and outside[125, 2]
+    changed = 0
+    for seed in range(6):
+        out = D.new_background(crop, pts, np.random.default_rng(seed))
+        assert out.shape == crop.shape and out.dtype == np.uint8
+        assert np.abs(out[inside].astype(int) - 100).max() <= 1  # the face is untouched
+        changed += int(np.abs(out[outside].astype(int) - 100).mean() > 5)
+    assert changed >= 4, "most draws should give the corners another background"
+
+
+def test_augment_with_every_option_keeps_points_on_the_features():
+    pts = _mean_face()
+    crop = np.zeros((128, 128), np.uint8)
+    k = 30
+    cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, 255, -1)
+    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, shape=1.0, shape_strength=1.5, background=0.0)
+    xs, ps = L.augment(np.repeat(crop[None], 6, 0), np.repeat(pts[None], 6, 0), np.random.default_rng(3), 64, aug)
+    for x, p in zip(xs, ps):
+        yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
+        assert np.hypot(p[k, 0] * 64 - yx[1], p[k, 1] * 64 - yx[0]) < 1.5
