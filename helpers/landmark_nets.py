@@ -141,14 +141,18 @@ def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42)
     return keras.Model(inp, out, name="heatmap")
 
 
-def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = None):
-    """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled) for the others."""
+def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = None, ema: bool = True):
+    """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled, weight average) for the others."""
     keras = _keras()
     _register()
     if kind == "baseline":
         model.compile(optimizer=keras.optimizers.Adam(lr or 1e-3), loss="mse")
     else:
-        model.compile(optimizer=keras.optimizers.AdamW(lr or 3e-3, weight_decay=1e-4), loss=WingLoss(size))
+        # use_ema: the optimizer also keeps a moving average of the weights (over ~100 steps), which
+        # train_model swaps in at the end: steadier than the last step's weights, which jump from batch to batch
+        # (``ema=False`` for short fine-tuning runs, where the average would lag behind the new weights)
+        model.compile(optimizer=keras.optimizers.AdamW(lr or 3e-3, weight_decay=1e-4, use_ema=ema, ema_momentum=0.99),
+                      loss=WingLoss(size))
     return model
 
 
