@@ -158,8 +158,8 @@ print("every training frame comes at least GAP seconds before every held-out fra
 #
 # `record_sets.write_dataset_records` writes four record sets and records the split in `split.json`:
 # `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
-# the course's group photo: other people for notebook 04 to train on, so its model is not a model of
-# one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
+# the course's training stills, the group photo and a portrait from the same wheel: other people for
+# notebook 04 to train on, so its model is not a model of one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
 # used for testing). Every shard is written to a temporary
 # file, flushed to disk and renamed to a *new* name, so the previous version stays intact; renaming
 # the small JSON index is the one step that switches to the new version, and only then are the old
@@ -205,7 +205,7 @@ fig = show_grid([draw_landmarks(img, pts, radius=1) for img, pts in zip(batch["i
 # %%
 # NBVAL_CHECK_OUTPUT
 idx = {"sample_train": split["train"], "sample_heldout": split["held_out"]}
-stills = record_sets.still_faces()  # the group photo's faces again, straight from dlib
+stills = record_sets.still_faces()  # the training stills' faces again, straight from dlib
 for name, src in (("sample_train", sample), ("sample_heldout", sample), ("stills_train", stills),
                   ("other_person_test", other)):
     crops, points = (src["crops"], src["points"]) if isinstance(src, dict) else (src.crops, src.points)

@@ -35,12 +35,12 @@ check_setup()
 # %% tags=["parameters"]
 NAME = "sample"       # whose personal model to fine-tune in section 13 (the NAME of notebooks 01-03; "me" for your face)
 PERSONAL_STEPS = 100  # fine-tuning budget of the personal model: training steps (batches of NAME's frames)
-EPOCHS = 60           # training budget per model, in passes over the training faces (same for both: a fair race)
+EPOCHS = 40           # training budget per model, in passes over the training faces (same for both: a fair race)
 INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops
-BATCH_SIZE = 32
+BATCH_SIZE = 16       # small batches: more, noisier steps per epoch, which generalise better here
 SEED = 42
 RESUME = True         # continue an interrupted training from its checkpoint (or reuse a finished one)
-STILL_REPEATS = 20    # each group-photo face appears this many times per epoch, next to the video's frames
+STILL_REPEATS = 120   # each still face (group photo, portrait) appears this many times per epoch, next to the video's frames
 ABLATION = False      # also train the two middle steps, "BN + wing, 136 numbers out" with and without augmentation (2 x EPOCHS more)
 SAVE_MODEL = True     # save the course model (.keras + .tflite) for the live demo (notebook 06)
 SHOW_FRAMES = 4       # held-out frames in the overlay figure
@@ -61,12 +61,13 @@ print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
 # ## 1. Data and the metric
 #
 # We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
-# the faces of the course's **group photo** (other people), the **held-out** frames (the video's last
+# the faces of the course's **training stills** (the group photo and a portrait from the same wheel:
+# other people), the **held-out** frames (the video's last
 # 20 %, after a gap) and a video of **another person**, which no model ever trains on. The targets are
 # dlib's 68 points: our CNN can at best learn to be dlib.
 #
 # Hundreds of frames of one woman would drown a handful of other faces, so the training set repeats
-# each photo face `STILL_REPEATS` times; augmentation (below) makes every copy look different.
+# each still face `STILL_REPEATS` times; augmentation (below) makes every copy look different.
 
 # %%
 data = lcnn.load_face_data(still_repeats=STILL_REPEATS)
@@ -79,7 +80,7 @@ for ax, crop, pts in zip(np.atleast_1d(axes), data["stills"].crops, data["stills
     ax.imshow(bgr_to_rgb(crop))
     ax.scatter(*pts.T, s=3, c="lime")
     ax.axis("off")
-fig.suptitle("the group photo's faces with dlib's points: the other people in the training set", fontsize=9)
+fig.suptitle("the training stills' faces with dlib's points: the other people in the training set", fontsize=9)
 plt.show()
 
 # %% [markdown]
@@ -104,9 +105,11 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # The original project trained on the frames as they are. The course model sees every frame differently
 # in each epoch: given other proportions most of the time (a *shape warp*: a longer or shorter lower
 # face, a wider or narrower jaw and mouth, eyes further apart or closer, the pixels moved with the
-# points), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, and
-# mirrored half of the time. The shape warp is there because the training set has one woman and four
-# other faces: without it the net can learn *her* proportions instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
+# points), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
+# front of a new background (a plain grey, a gradient or blurred noise, 30 % of the time: the video's
+# wall and the photos' backdrops should not be clues), and mirrored half of the time. The shape warp
+# is there because the training set has one woman and five other faces: without it the net can learn
+# *her* proportions instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
 # more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
 # outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
 # face would teach the net that the right eye is on the right.
@@ -116,7 +119,7 @@ rng = np.random.default_rng(SEED)
 crops, points = data["train"].crops[:6], data["train"].points[:6]
 x_aug, p_aug = lcnn.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
 x_flip, p_flip = lcnn.augment(crops[:1], points[:1], rng, INPUT_SIZE,
-                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0),
+                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0),
                               force_flip=True)
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
 x0, p0 = lcnn.prepare(crops[:1], points[:1], INPUT_SIZE)
@@ -183,7 +186,10 @@ print(f"baseline: {baseline.epochs} epochs in {baseline.seconds:.0f} s")
 # - an encoder down to 1/16 of the size and a decoder back up to 1/4 with skip connections (context + detail);
 # - **wing loss**: like log(1 + error) for small errors, so the last pixel still matters, and like
 #   |error| for large ones, so one bad frame does not dominate as it does with the squared error;
-# - AdamW with a short warm-up and a **cosine** learning-rate decay over the time budget.
+# - AdamW with a short warm-up and a **cosine** learning-rate decay over the time budget, in batches
+#   of `BATCH_SIZE` faces;
+# - a **moving average of the weights** (each step moves it 1 % towards the current weights): the
+#   model ends with the average of its last few hundred steps, steadier than the last step's weights.
 
 # %%
 course_model = lcnn.build_model("heatmap", INPUT_SIZE, SEED)
@@ -350,7 +356,7 @@ print("course model, other person, NME per region:",
 # %% [markdown]
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes and brows usually sit on his, the mouth, nose and
 # jaw less so. A few photo faces are a start, not a cure: the model has seen one woman for hours
-# and four other people once. To generalise to new faces a landmark model needs many people in its
+# and five other people once. To generalise to new faces a landmark model needs many people in its
 # training data (300-W has ~600 faces, WFLW 10,000), which is the first item under *Going further*.
 
 # %% [markdown]
@@ -458,7 +464,7 @@ assert course_nme < mean_shape["held_out"], "the course model should beat predic
 # %% [markdown]
 # ## 13. Your own model: `NAME`
 #
-# The course model is a **generic** model: it learnt the sample woman and the faces of the group photo,
+# The course model is a **generic** model: it learnt the sample woman and the faces of the training stills,
 # never the second sample person, and on that person it stays poor (section 9). The original project
 # trained on its author's own face; so can you. Record yourself in notebook 01 (`SOURCE = 0` or a video
 # file, `NAME = "me"`), run 02 and 03 with `NAME = "me"`, then this notebook with `NAME = "me"`: this
@@ -518,7 +524,7 @@ print(f"personal / generic on {NAME}'s held-out frames: {m['nme_held_out'] / m['
 # - The course model combines augmentation applied to image *and* points (with the mirror permutation),
 #   heat-maps + soft-argmax, batch norm, wing loss and a cosine schedule; `ABLATION = True` measures
 #   what the first two are worth on their own.
-# - One person's video and a group photo do not teach a model every face: that needs many people in the data.
+# - One person's video and two photos do not teach a model every face: that needs many people in the data.
 # - Train resumably (checkpoint model + optimizer + state), seed every random choice, save `.keras` +
 #   TFLite with a sidecar of preprocessing facts; call the model directly, not with `predict`, for one face.
 #
