@@ -709,6 +709,11 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   costs one small pass; and detect beside the loop, in a worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after.
+# - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread and the
+#   detector runs in one, because OpenCV's decoder and dlib's detector release Python's GIL; dlib's
+#   predictor holds it (section 5b measures both), so the landmarks stay in the loop and set its ceiling.
+# - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
+#   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper without changing a pixel.
 # - Smooth a per-frame prediction over the last frames, or the label flickers; filter the points with a
 #   One-Euro filter, which is steady when the face is still and quick when it moves (section 4b);
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
