@@ -111,6 +111,7 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
     assert model.exists() and model.with_suffix(".tflite").exists()
     side = json.loads(model.with_suffix(".json").read_text())
     metrics = side["metrics"]
+    print("personal model sidecar:", json.dumps(side, sort_keys=True))  # the figures notebook 04 quotes (pytest -s shows them)
     assert side["person"] == "me" and side["source"] == "single_face.mp4"
     assert 0 < metrics["nme_held_out"] < metrics["nme_held_out_generic"], metrics
     assert "landmark model: landmark_cnn_me.keras" in texts["06_live_demo"]

@@ -5,7 +5,7 @@
 # author's words, *the results are bad*: the net underfit, and he guessed that batch norm, or
 # predicting an **image** of the 68 points (heat-maps), would help. This notebook takes both guesses
 # seriously. We train the original project's network faithfully and a course model built the way
-# landmark models are built today, on the same faces with the same time budget, and compare them with
+# landmark models are built today, on the same faces with the same training budget, and compare them with
 # one number that means the same on every face: the **NME**.
 #
 # **What you will learn**
@@ -18,8 +18,9 @@
 #   wrong call for one face at a time.
 #
 # **What you need**: notebook 03's records (rebuilt automatically if missing). No GPU: by default each
-# model trains for `EPOCHS` passes over the training faces, about 2 minutes for the whole notebook on a
-# 2-core laptop CPU (longer on a slower machine, with the same results). Raise `EPOCHS` if you have
+# model trains for `EPOCHS` passes over the training faces: the whole notebook took 11 minutes on the
+# course's 2-core machine without GPU, almost all of it the two trainings (their times are printed
+# below; longer on a slower machine, with the same results). Raise `EPOCHS` if you have
 # time or a GPU: both models keep improving (`python -m helpers.bench landmarks` gives each 180 s).
 
 # %%
@@ -228,7 +229,7 @@ axes[1].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The baseline's training loss keeps falling (by three orders of magnitude) while its held-out error
+# The baseline's training loss keeps falling (by more than two orders of magnitude) while its held-out error
 # stays near the mean-shape line: it **memorises** the training frames. The course model's held-out
 # error falls fast, jumps about while the learning rate is high, and flattens over the last third as
 # the cosine schedule brings the learning rate down to zero. Raising `EPOCHS` stretches the schedule
@@ -355,8 +356,8 @@ print("course model, other person, NME per region:",
 
 # %% [markdown]
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes and brows usually sit on his, the mouth, nose and
-# jaw less so. A few photo faces are a start, not a cure: the model has seen one woman for hours
-# and five other people once. To generalise to new faces a landmark model needs many people in its
+# jaw less so. Five photo faces are a start, not a cure: the model has seen hundreds of frames of one
+# woman and one photo of each of five other people (each repeated, differently augmented, in every epoch). To generalise to new faces a landmark model needs many people in its
 # training data (300-W has ~600 faces, WFLW 10,000), which is the first item under *Going further*.
 
 # %% [markdown]
@@ -465,7 +466,8 @@ assert course_nme < mean_shape["held_out"], "the course model should beat predic
 # ## 13. Your own model: `NAME`
 #
 # The course model is a **generic** model: it learnt the sample woman and the faces of the training stills,
-# never the second sample person, and on that person it stays poor (section 9). The original project
+# never the second sample person, and on that person it is worse than on the woman's held-out frames
+# (section 9). The original project
 # trained on its author's own face; so can you. Record yourself in notebook 01 (`SOURCE = 0` or a video
 # file, `NAME = "me"`), run 02 and 03 with `NAME = "me"`, then this notebook with `NAME = "me"`: this
 # section **fine-tunes** the generic model on your training frames. It starts from the generic weights
