@@ -322,7 +322,7 @@ plt.show()
 
 # %% [markdown]
 # Read the measured figures next to their expectations. `cache` is the clear win here: after the
-# first pass reading a batch costs a few ms instead of some 30, and the pipeline runs close to the speed
+# first pass reading a batch costs a few ms instead of tens of ms, and the pipeline runs close to the speed
 # of the (pretend) training step, which is the goal: the model never waits for data.
 #
 # `prefetch` does **not** follow the *p + c* → max(*p*, *c*) rule on this machine: from run to run it
