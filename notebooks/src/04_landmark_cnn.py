@@ -18,9 +18,9 @@
 #   wrong call for one face at a time.
 #
 # **What you need**: notebook 03's records (rebuilt automatically if missing). No GPU: by default each
-# model trains for `EPOCHS` passes over the training faces: the whole notebook took 11 minutes on the
-# course's 2-core machine without GPU, almost all of it the two trainings (their times are printed
-# below; longer on a slower machine, with the same results). Raise `EPOCHS` if you have
+# model trains for `EPOCHS` passes over the training faces. The two trainings are almost all of the
+# notebook's time: their seconds on the course's 2-core machine without GPU are printed below (a few
+# minutes each; longer on a slower machine, with the same results). Raise `EPOCHS` if you have
 # time or a GPU: both models keep improving (`python -m helpers.bench landmarks` gives each 180 s).
 
 # %%
