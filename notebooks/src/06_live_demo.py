@@ -23,7 +23,7 @@
 # emotion model is fetched on first use. A webcam is optional; without one (or on a CI server) the
 # notebook falls back to the sample video and says so. The course's own models from notebooks 04 and
 # 05 are compared at the end; if they are missing, small ones are trained first (that adds 1-3 minutes).
-# Otherwise the notebook took under 4 minutes on the course's 2-core machine.
+# Otherwise the notebook takes a few minutes on a laptop CPU (the measurements are most of it).
 
 # %%
 # Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
