@@ -198,13 +198,14 @@ def before_after(frames: int = 600, group_frames: int = 300, *, before: dict | N
     """
     before = {**config, **(BEFORE if before is None else before)}
     out: dict = {}
+    group = group_frame()  # read and scaled once; each chunk streams it through its own StillSource
     for name, source, n in (("one face", "sample", frames), ("group", None, group_frames)):
         pipes = {"before": LivePipeline(**before), "after": LivePipeline(**config)}
         parts: dict[str, list[RunReport]] = {k: [] for k in pipes}
         chunk = max(50, n // 4)
         for start in range(0, n, chunk):
             for key, pipe in pipes.items():
-                src = StillSource(group_frame()) if source is None else source
+                src = StillSource(group) if source is None else source
                 parts[key].append(run_headless(pipe, src, min(chunk, n - start), keep=0, warmup=10))
         out[name] = {}
         for key, pipe in pipes.items():
