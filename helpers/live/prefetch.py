@@ -23,7 +23,9 @@ class Prefetcher:
 
     ``read()`` returns the next frame (a buffer reused a few frames later: copy it to keep it) and
     ``None`` at the end; ``rewinds`` is the source's rewind count *for the frame last returned*.
-    ``close()`` ends the thread; it does not release the source (its owner does that).
+    ``close()`` ends the thread; it does not release the source (its owner does that). Frames read
+    ahead but never taken (at most ``depth + 1``) are dropped: a caller that reads the source again
+    afterwards continues a few frames further on.
     """
 
     def __init__(self, source: Any, depth: int = 1) -> None:
