@@ -152,3 +152,18 @@ def test_detection_sides():
     assert detection_sides((2160, 3840)) == [320, 640, 1280]
     assert detection_sides((100, 90)) == [100]          # never upscaled
     assert detection_sides((360, 640), 0, 0) == [640]   # 0: the image's own size, one pass
+
+
+def test_shape_to_array_reads_dlib_points_exactly(face_frame):
+    """The text-parsing conversion gives the same numbers as reading p.x, p.y, negative coordinates included."""
+    import dlib
+    from helpers.landmarks import load_models, shape_to_array, to_gray
+    _, predictor = load_models()
+    gray = to_gray(face_frame)
+    h, w = gray.shape
+    for box in ((w // 4, h // 6, 3 * w // 4, 5 * h // 6), (-60, -40, w // 3, h // 3)):  # the second leaves the frame
+        shape = predictor(gray, dlib.rectangle(*box))
+        slow = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+        fast = shape_to_array(shape)
+        assert fast.shape == (68, 2) and fast.dtype == np.float32 and np.array_equal(fast, slow)
+    assert (shape_to_array(shape) < 0).any()  # the box off the frame's corner gives negative points

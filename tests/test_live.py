@@ -372,6 +372,75 @@ def test_keras_inline_settings_still_work(face_frame):
         LivePipeline(emotion_backend="onnx")
 
 
+def test_emotion_in_the_worker_gives_the_inline_probabilities_a_frame_later(group_1280):
+    """Several faces: their crops are classified in a thread; the result lands on the next frame, unchanged."""
+    runs = {}
+    for key in (False, True):
+        with LivePipeline(emotion_async=key, detect_async=False, filter_points=False) as pipe:
+            for _ in range(4):
+                _, faces = pipe.process(group_1280)
+            runs[key] = {t.id: (t.count, t.probs.copy()) for t in faces}
+            if key:
+                assert pipe._emotion_worker is not None and pipe._emotion_worker.busy in (True, False)
+    assert sorted(runs[True]) == sorted(runs[False]) and len(runs[True]) == 4
+    for tid, (count, probs) in runs[True].items():
+        inline_count, inline_probs = runs[False][tid]
+        assert (count, inline_count) == (3, 4)  # new faces at once (frame 1), then one frame behind
+        assert np.abs(probs - inline_probs).max() < 1e-5  # a still photo: every prediction is the same
+
+
+def test_one_face_is_classified_inline(face_frame):
+    with LivePipeline() as pipe:
+        for _ in range(3):
+            _, faces = pipe.process(face_frame)
+        assert faces[0].count == 3 and pipe._emotion_worker is None  # one call is too short to hand off
+
+
+def test_threads_still_working_at_exit_do_not_abort_python(tmp_path):
+    """A pipeline nobody closed, its detector thread inside dlib when Python exits: exit code 0, no C++ abort."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = tmp_path / "exit_busy.py"
+    script.write_text(
+        "import cv2\n"
+        "from helpers import data\n"
+        "from helpers.live import LivePipeline\n"
+        "image = cv2.imread(str(data.fetch('multi_face')))\n"
+        "image = cv2.resize(image, None, fx=1280 / image.shape[1], fy=1280 / image.shape[1])\n"
+        "pipe = LivePipeline(detect_every=1)  # never closed\n"
+        "for _ in range(3):\n"
+        "    pipe.process(image)\n"
+        "print('exiting', pipe._worker.busy, len(pipe.tracks))\n")
+    root = Path(__file__).resolve().parents[1]
+    for _ in range(2):  # the abort came about one run in two
+        proc = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "exiting True 4" in proc.stdout and "terminate called" not in proc.stderr
+
+
+def test_lite_emotion_is_safe_from_two_threads():
+    """Pipelines share one interpreter (loaded once); an emotion thread and the loop may call it at once."""
+    from helpers.live.models import load_emotion
+    clf = load_emotion("peer", "tflite")
+    rng = np.random.default_rng(0)
+    batches = [rng.integers(0, 255, (n, clf.input_size, clf.input_size), dtype=np.uint8) for n in (1, 3)]
+    expected = [clf.predict_batch(b) for b in batches]
+    errors = []
+
+    def hammer(i: int) -> None:
+        for _ in range(60):
+            if np.abs(clf.predict_batch(batches[i]) - expected[i]).max() > 1e-6:
+                errors.append(i)
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
 # --------------------------------------------------------------------------- issue 14 item 4: steadier points
 
 def test_one_euro_filter_smooths_still_points_and_follows_a_move():

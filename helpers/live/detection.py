@@ -9,8 +9,10 @@ on a second core.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -48,6 +50,7 @@ class DetectorThread:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
 
     @property
     def busy(self) -> bool:
@@ -79,11 +82,18 @@ class DetectorThread:
             self._cond.wait_for(lambda: not self._busy, timeout)
         return self.take()
 
-    def close(self) -> None:
-        """End the thread (it finishes a detection in progress first)."""
+    def close(self, timeout: float = 10.0) -> None:
+        """End the thread: it finishes a call in progress first, and ``close`` waits for that (at most ``timeout`` s).
+
+        Waiting matters at exit: a thread still inside dlib or TensorFlow Lite when Python shuts down
+        aborts the whole process ("terminate called without an active exception").
+        """
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        _RUNNING.discard(self)
 
     def _run(self) -> None:
         while True:
@@ -106,3 +116,13 @@ class DetectorThread:
                 self._ready_at = time.perf_counter() + self.rest * ms / 1000
                 self._busy = False
                 self._cond.notify_all()
+
+
+_RUNNING: "weakref.WeakSet[DetectorThread]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit, end the threads of pipelines nobody closed (before Python tears down what they use)."""
+    for worker in list(_RUNNING):
+        worker.close()

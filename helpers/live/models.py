@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -160,6 +161,7 @@ class LiteEmotion:
             self._in = self._interp.get_input_details()[0]["index"]
             self._out = self._interp.get_output_details()[0]["index"]
             self._batch = 0
+            self._lock = threading.Lock()  # one interpreter, shared by pipelines (and their emotion threads): one call at a time
             self.predict_batch(np.full((1, self.input_size, self.input_size), 128, np.uint8))  # allocate + warm up
 
     def predict_batch(self, faces: np.ndarray) -> np.ndarray:
@@ -167,13 +169,14 @@ class LiteEmotion:
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         x = self.keras.preprocess(faces)
-        if len(x) != self._batch:  # a face came or went: resize the input (about 0.1 ms)
-            self._interp.resize_tensor_input(self._in, list(x.shape))
-            self._interp.allocate_tensors()
-            self._batch = len(x)
-        self._interp.set_tensor(self._in, np.ascontiguousarray(x, np.float32))
-        self._interp.invoke()
-        return self._interp.get_tensor(self._out)[:, self._order].astype(np.float32)
+        with self._lock:
+            if len(x) != self._batch:  # a face came or went: resize the input (about 0.1 ms)
+                self._interp.resize_tensor_input(self._in, list(x.shape))
+                self._interp.allocate_tensors()
+                self._batch = len(x)
+            self._interp.set_tensor(self._in, np.ascontiguousarray(x, np.float32))
+            self._interp.invoke()
+            return self._interp.get_tensor(self._out)[:, self._order].astype(np.float32)
 
     def predict_proba(self, face: np.ndarray) -> np.ndarray:
         """One grey uint8 face crop -> (7,) float32 probabilities in EMOTIONS order."""

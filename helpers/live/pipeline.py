@@ -9,7 +9,10 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   thread** (``detect_async``), so the frame loop never waits for it; in between, each face's box is
   re-made from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
-- the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``);
+- the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
+  and **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL, so it classifies this
+  frame's faces on the other core while the loop draws and finds the next frame's landmarks (a face's
+  emotion then shows one frame later; a new face is classified at once);
 - the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
   emotion is averaged over the last ``smooth`` predictions.
 
@@ -26,7 +29,7 @@ import numpy as np
 from ..errors import CourseError
 from ..labels import EMOTIONS
 from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
-from .detection import DetectorThread
+from .detection import Detection, DetectorThread
 from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
 from .smoothing import OneEuroFilter
@@ -157,6 +160,27 @@ def _match(boxes: list, old: dict[int, tuple]) -> tuple[dict[int, int], list[int
     return matched, [i for i in range(len(boxes)) if i not in matched]
 
 
+def _classify_faces(gray: np.ndarray, points: np.ndarray, size: int, classifier, batch: bool = True
+                    ) -> tuple[list[bool], np.ndarray]:
+    """Align each face of a grey frame by its points and classify the crops: (aligned?, (n, 7) probabilities).
+
+    A face whose points are degenerate (shrinking out of view) is not aligned and gets no prediction (it
+    keeps its last emotion). ``batch``: all crops in one call (TensorFlow Lite); else one compiled Keras call each.
+    """
+    crops, aligned = [], []
+    for p in points:
+        try:
+            crops.append(align_face(gray, p, size))
+            aligned.append(True)
+        except CourseError:
+            aligned.append(False)
+    if not crops:
+        return aligned, np.zeros((0, len(EMOTIONS)), np.float32)
+    if batch:
+        return aligned, np.asarray(classifier.predict_batch(np.stack(crops)), np.float32)
+    return aligned, np.stack([np.asarray(classifier.predict_proba(c), np.float32) for c in crops])
+
+
 def _find_faces(gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
     """The detector call of both the frame loop and the worker thread: (faces, the finest side it needed)."""
     sides: list[int] = []
@@ -178,6 +202,7 @@ class LiveConfig:
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
+    emotion_async: bool = True    # classify a frame's faces in a worker thread while the loop goes on (shown a frame later)
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
@@ -208,6 +233,7 @@ class LivePipeline:
         self.config = cfg
         self.landmarker = load_landmarker(cfg.landmarks)
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
+        self._batch = cfg.emotion_backend == "tflite"  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
         self.timer = StageTimer()
         self.tracks: list[Track] = []
@@ -218,6 +244,7 @@ class LivePipeline:
         self._want_detection = False
         self._side = 0  # the detection side that found the tracked faces (0: none yet)
         self._worker: DetectorThread | None = None
+        self._emotion_worker: DetectorThread | None = None
         self._canvas: np.ndarray | None = None
         self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
 
@@ -232,10 +259,14 @@ class LivePipeline:
             self.detections, self.detect_ms = 0, 0.0
 
     def close(self) -> None:
-        """End the detector thread (a new one starts if the pipeline is used again)."""
+        """End the detector and emotion threads (new ones start if the pipeline is used again)."""
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        if self._emotion_worker is not None:
+            self._emotion_worker.wait()  # a classification in progress finishes before the model is shared again
+            self._emotion_worker.close()
+            self._emotion_worker = None
 
     def __enter__(self) -> "LivePipeline":
         return self
@@ -350,21 +381,36 @@ class LivePipeline:
         self.tracks = kept
 
     def _emotion(self, gray: np.ndarray) -> None:
-        tracks, crops = [], []
-        for t in self.tracks:
-            try:
-                crops.append(align_face(gray, t.points, self.crop_size))
-                tracks.append(t)
-            except CourseError:  # degenerate points (a face shrinking out of view): keep the last emotion
-                continue
-        if not crops:
+        worker = self._emotion_worker
+        if worker is not None:  # the previous frame's classification, finished meanwhile (or wait for it)
+            self._apply_emotion(worker.wait() if worker.busy else worker.take())
+        if not self.tracks:
             return
-        if self.config.emotion_backend == "tflite":  # all faces in one call
-            probs = self.classifier.predict_batch(np.stack(crops))
-        else:  # one compiled Keras call per face
-            probs = [self.classifier.predict_proba(c) for c in crops]
-        for t, p in zip(tracks, probs):
-            t.push(np.asarray(p, np.float32))
+        points = np.stack([t.points for t in self.tracks])
+        ids = [t.id for t in self.tracks]
+        if self.config.emotion_async and len(ids) > 1 and all(t.count for t in self.tracks):  # several known faces
+            if worker is None:
+                worker = self._emotion_worker = DetectorThread(_classify_faces, rest=0.0, name="live-emotion")
+            worker.submit(gray, (self._generation, ids), points=points, size=self.crop_size,
+                          classifier=self.classifier, batch=self._batch)
+            return
+        self._apply_emotion(Detection((self._generation, ids),  # a new face: classified at once
+                                      _classify_faces(gray, points, self.crop_size, self.classifier, self._batch), 0.0))
+
+    def _apply_emotion(self, done) -> None:
+        """Add a finished background classification to the faces it was made for (if they are still followed)."""
+        if done is None:
+            return
+        if done.error is not None:
+            raise done.error
+        generation, ids = done.tag
+        if generation != self._generation:
+            return
+        by_id = {t.id: t for t in self.tracks}
+        aligned, probs = done.found
+        for tid, p in zip([i for i, ok in zip(ids, aligned) if ok], probs):
+            if tid in by_id:
+                by_id[tid].push(p)
 
     def _draw(self, image: np.ndarray) -> np.ndarray:
         if self._canvas is None or self._canvas.shape != image.shape:
