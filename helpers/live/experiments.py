@@ -167,7 +167,8 @@ def smoothing_tradeoff(raw: np.ndarray, *, min_cutoffs: tuple[float, ...] = (0.3
 
 # --------------------------------------------------------------------------- the speed-ups, before and after
 
-BEFORE: dict = {"emotion_backend": "keras", "detect_async": False, "prefetch": False, "filter_points": False}
+BEFORE: dict = {"emotion_backend": "keras", "emotion_async": False, "detect_async": False, "prefetch": False,
+               "filter_points": False}
 """The speed-ups switched off: the emotion model through a compiled Keras call, one face per call;
 detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs time, not saves it)."""
 
