@@ -10,9 +10,11 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   re-made from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
-  and **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL, so it classifies this
-  frame's faces on the other core while the loop draws and finds the next frame's landmarks (a face's
-  emotion then shows one frame later; a new face is classified at once);
+  and, for several faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL,
+  so the thread runs the model on this frame's aligned crops on the other core while the loop draws
+  and finds the next frame's landmarks; the faces' emotion then shows one frame later. A new face,
+  and a lone face (whose call is too short to be worth the hand-over), are classified in the loop;
+- dlib's 68 points are read into NumPy in one call (:func:`helpers.landmarks.shape_to_array`);
 - the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
   emotion is averaged over the last ``smooth`` predictions.
 
@@ -160,12 +162,10 @@ def _match(boxes: list, old: dict[int, tuple]) -> tuple[dict[int, int], list[int
     return matched, [i for i in range(len(boxes)) if i not in matched]
 
 
-def _classify_faces(gray: np.ndarray, points: np.ndarray, size: int, classifier, batch: bool = True
-                    ) -> tuple[list[bool], np.ndarray]:
-    """Align each face of a grey frame by its points and classify the crops: (aligned?, (n, 7) probabilities).
+def _align_faces(gray: np.ndarray, points: list[np.ndarray], size: int) -> tuple[list[bool], np.ndarray | None]:
+    """Each face's FER2013-style crop, aligned by its 68 points: (aligned or not, (n, size, size) crops or None).
 
-    A face whose points are degenerate (shrinking out of view) is not aligned and gets no prediction (it
-    keeps its last emotion). ``batch``: all crops in one call (TensorFlow Lite); else one compiled Keras call each.
+    A face whose points are degenerate (shrinking out of view) gets no crop: it keeps its last emotion.
     """
     crops, aligned = [], []
     for p in points:
@@ -174,11 +174,15 @@ def _classify_faces(gray: np.ndarray, points: np.ndarray, size: int, classifier,
             aligned.append(True)
         except CourseError:
             aligned.append(False)
-    if not crops:
-        return aligned, np.zeros((0, len(EMOTIONS)), np.float32)
+    return aligned, (np.stack(crops) if crops else None)
+
+
+def _classify(crops: np.ndarray, classifier, batch: bool = True) -> np.ndarray:
+    """(n, size, size) grey face crops -> (n, 7) probabilities: all in one call (TensorFlow Lite), or one
+    compiled Keras call per face."""
     if batch:
-        return aligned, np.asarray(classifier.predict_batch(np.stack(crops)), np.float32)
-    return aligned, np.stack([np.asarray(classifier.predict_proba(c), np.float32) for c in crops])
+        return np.asarray(classifier.predict_batch(crops), np.float32)
+    return np.stack([np.asarray(classifier.predict_proba(c), np.float32) for c in crops])
 
 
 def _find_faces(gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
@@ -202,7 +206,7 @@ class LiveConfig:
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
-    emotion_async: bool = True    # classify a frame's faces in a worker thread while the loop goes on (shown a frame later)
+    emotion_async: bool = True    # several faces: run the emotion model in a worker thread beside the loop (shown a frame later)
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
@@ -386,19 +390,19 @@ class LivePipeline:
             self._apply_emotion(worker.wait() if worker.busy else worker.take())
         if not self.tracks:
             return
-        points = np.stack([t.points for t in self.tracks])
-        ids = [t.id for t in self.tracks]
-        if self.config.emotion_async and len(ids) > 1 and all(t.count for t in self.tracks):  # several known faces
-            if worker is None:
-                worker = self._emotion_worker = DetectorThread(_classify_faces, rest=0.0, name="live-emotion")
-            worker.submit(gray, (self._generation, ids), points=points, size=self.crop_size,
-                          classifier=self.classifier, batch=self._batch)
+        aligned, crops = _align_faces(gray, [t.points for t in self.tracks], self.crop_size)
+        if crops is None:
             return
-        self._apply_emotion(Detection((self._generation, ids),  # a new face: classified at once
-                                      _classify_faces(gray, points, self.crop_size, self.classifier, self._batch), 0.0))
+        tag = (self._generation, [t.id for t, ok in zip(self.tracks, aligned) if ok])
+        if self.config.emotion_async and len(self.tracks) > 1 and all(t.count for t in self.tracks):
+            if worker is None:  # several known faces: their one model call runs in the thread, beside the loop
+                worker = self._emotion_worker = DetectorThread(_classify, rest=0.0, name="live-emotion")
+            worker.submit(crops, tag, classifier=self.classifier, batch=self._batch)
+            return
+        self._apply_emotion(Detection(tag, _classify(crops, self.classifier, self._batch), 0.0))  # at once
 
-    def _apply_emotion(self, done) -> None:
-        """Add a finished background classification to the faces it was made for (if they are still followed)."""
+    def _apply_emotion(self, done: Detection | None) -> None:
+        """Add finished emotion probabilities to the faces they were made for (if those are still followed)."""
         if done is None:
             return
         if done.error is not None:
@@ -407,8 +411,7 @@ class LivePipeline:
         if generation != self._generation:
             return
         by_id = {t.id: t for t in self.tracks}
-        aligned, probs = done.found
-        for tid, p in zip([i for i, ok in zip(ids, aligned) if ok], probs):
+        for tid, p in zip(ids, done.found):
             if tid in by_id:
                 by_id[tid].push(p)
 
