@@ -386,7 +386,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # %% [markdown]
 # ## 5b. Each speed-up, measured: before and after, from the same run
 #
-# Three steps made the pipeline fast, each one setting of `LiveConfig` with one reason:
+# These steps made the pipeline fast, each one setting of `LiveConfig` (or one helper) with one reason:
 #
 # 1. **Emotion through TensorFlow Lite** (`emotion_backend="tflite"`): a compiled Keras call still goes
 #    through TensorFlow's graph runtime, made for big batches; TensorFlow Lite with its XNNPACK kernels
@@ -397,7 +397,15 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
 #    other core. A camera is not read ahead: it delivers at its own pace.
 # 4. **A lean landmarks stage**: nothing in it but the predictor, the box from the last points and
-#    the filter (checked below against the predictor alone).
+#    the filter (checked below against the predictor alone). dlib hands back its 68 points as Python
+#    objects; they are read into NumPy in one call (parsing dlib's printout of them) instead of 136
+#    attribute reads.
+# 5. **Emotion beside the loop, for several faces** (`emotion_async=True`): TensorFlow Lite also
+#    releases the GIL, so a worker thread runs the model on this frame's aligned face crops on the
+#    other core while the loop draws this frame and finds the next frame's landmarks. Their emotion shows one frame later,
+#    which an average over the last 8 predictions hardly notices. A new face is classified at once, in
+#    the loop, and so is a lone face: one face's call is short, and handing it over (the loop and the
+#    thread then take turns with the GIL) costs the loop about as much as it saves.
 #
 # Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
 # assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
@@ -405,7 +413,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # every pixel. Unit tests check that both give the same pixels as the slow versions.
 #
 # `live.before_after` runs the pipeline with the switchable ones off (`live.BEFORE`: Keras call per
-# face, detection inline, no read-ahead, no filter) and on, on the sample video and on the group photo
+# face, in the loop; detection inline; no read-ahead; no filter) and on, on the sample video and on the group photo
 # at 1280 pixels as a stream, alternating in short chunks so that a machine getting busier or quieter
 # affects both alike.
 
@@ -432,7 +440,9 @@ fig.tight_layout()
 
 # %% [markdown]
 # Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
-# call, and for the group its four faces cost one call. The read bars show the read-ahead: the loop
+# call, and for the group its four faces cost one call, made in the worker thread: what is left in the
+# loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
+# thread. The loop and the thread take turns with the GIL, so other bars may grow a little. The read bars show the read-ahead: the loop
 # no longer decodes, it only picks up a frame that is already decoded. The detect bars show what the loop *waits*
 # for: inline, the group's detection at 1280 pixels lands on every fifth frame (the 99th percentile
 # shows it); beside the loop, the wait is a copy of the frame. On a busy machine (other programs
@@ -465,6 +475,10 @@ if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
     warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
 
 # %% [markdown]
+# In this run the stage took 2.94 ms per face, against 2.29 ms for `predict_points` alone (hence the
+# warning): that is the box from the last points, the filter, and waiting while the loop's other
+# threads (reader, detector, emotion) hold Python's GIL.
+#
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
 # `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage.
@@ -701,19 +715,24 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 6.3 ms per frame
-#   (median) and 10.5 ms at the 99th percentile (section 5), and the group of four at 1280 px 20.4 and
-#   23.1 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). The reason is measured in section 5b: dlib's predictor takes about 2.4 ms per face and holds
-#   Python's GIL, which caps one face at about 420 fps and four at about 105 before any other stage.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.7 ms per frame
+#   (median) and 9.6 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.2 and
+#   24.8 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 2.16 ms per face in this run and holds Python's
+#   GIL, so it cannot leave the loop. Alone it caps one face at 464 fps and four at 116; at 110 fps,
+#   four faces would leave about half a millisecond per frame for everything else.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
 #   detection size from the image, coarse to fine, so a group's small faces are found and one face
 #   costs one small pass; and detect beside the loop, in a worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after.
-# - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread and the
-#   detector runs in one, because OpenCV's decoder and dlib's detector release Python's GIL; dlib's
-#   predictor holds it (section 5b measures both), so the landmarks stay in the loop and set its ceiling.
+# - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
+#   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
+#   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
+#   both dlib calls), so the landmarks stay in the loop and set its ceiling.
+# - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
+#   the whole process abort ("terminate called without an active exception"); the pipeline's threads
+#   now end in `close()` and, for a pipeline nobody closed, at exit.
 # - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
 #   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper without changing a pixel.
 # - Smooth a per-frame prediction over the last frames, or the label flickers; filter the points with a
