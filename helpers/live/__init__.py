@@ -19,7 +19,7 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 """
 from __future__ import annotations
 
-from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame, label_flips_per_second,
+from .experiments import (BEFORE, NO_THREADS, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame, label_flips_per_second,
                           landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff, two_thread_speedup)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
 
 
-__all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS", "DlibLandmarker",
+__all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS", "DlibLandmarker",
            "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "OneEuroFilter",
            "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source", "baseline_model",
            "before_after", "benchmark", "compare_models", "draw_overlay", "emotion_trace", "group_frame", "iter_annotated",

@@ -173,6 +173,10 @@ BEFORE: dict = {"emotion_backend": "keras", "emotion_async": False, "detect_asyn
 detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs time, not saves it)."""
 
 
+NO_THREADS: dict = {"detect_async": False, "prefetch": False, "emotion_async": False}
+"""The pipeline with no threads of its own: detection, reading and emotion all in the frame loop."""
+
+
 def group_frame(width: int = 1280) -> np.ndarray:
     """The course's group photo (``multi_face``), scaled to ``width`` px wide: 'friends in front of a webcam'."""
     image = cv2.imread(str(fetch("multi_face")))
@@ -227,7 +231,10 @@ def landmark_cost(frames: int = 300, **config) -> dict:
 
     ``predictor_ms``: the median of the predictor call by itself, in a tight loop over frames of the
     sample video; ``stage_ms_per_face``: the pipeline's landmarks stage (box from the last points,
-    predictor, conversion to numpy, filter) per face, in a run with ``config``.
+    predictor, conversion to numpy, filter) per face, in a run with ``config``;
+    ``stage_ms_per_face_no_threads``: the same with the pipeline's threads off (:data:`NO_THREADS`), so
+    the difference is what the reader, detector and emotion threads cost the stage (they take turns
+    with it for Python's GIL, and for the memory the predictor's 100 MB of trees is read from).
     """
     _, predictor = load_models()
     import dlib
@@ -243,10 +250,13 @@ def landmark_cost(frames: int = 300, **config) -> dict:
 
     alone = latency_ms(one, repeats=300, warmup=30)
     full = latency_ms(lambda: predict_points(grays[0], boxes[0]), repeats=300, warmup=30)
-    with LivePipeline(draw_points=False, draw_emoji=False, **config) as pipe:
-        report = run_headless(pipe, "sample", frames, keep=0, warmup=20)
+    per_face = {}
+    for key, extra in (("threads", {}), ("no_threads", NO_THREADS)):
+        with LivePipeline(draw_points=False, draw_emoji=False, **{**config, **extra}) as pipe:
+            report = run_headless(pipe, "sample", frames, keep=0, warmup=20)
+        per_face[key] = round(report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), 3)
     return {"predictor_ms": round(alone, 3), "predict_points_ms": round(full, 3),
-            "stage_ms_per_face": round(report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), 3),
+            "stage_ms_per_face": per_face["threads"], "stage_ms_per_face_no_threads": per_face["no_threads"],
             "fps_ceiling_one_face": round(1000 / alone, 1), "fps_ceiling_four_faces": round(1000 / (4 * alone), 1)}
 
 

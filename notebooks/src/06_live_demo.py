@@ -464,20 +464,25 @@ if grp["after"]["fps"] < TARGET_GROUP_FPS or grp["after"]["frame_ms_p99"] > 2 * 
 # **Where the landmarks stage's time goes.** The stage should cost what dlib's predictor costs and
 # no more. `live.landmark_cost` times the predictor alone (a tight loop over video frames), the
 # predictor with the conversion of its 68 points to a NumPy array (`predict_points`), and the
-# stage per face inside the running pipeline.
+# stage per face inside the running pipeline: with its threads (reader, detector) as usual, and with
+# them off (`live.NO_THREADS`: everything in the loop), which separates the stage's own overhead from
+# what the threads cost it.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 cost = live.landmark_cost(300, landmarks="dlib", emotion=EMOTION)
 print(f"predictor alone {cost['predictor_ms']:.2f} ms | with the conversion to NumPy {cost['predict_points_ms']:.2f} ms | "
-      f"the pipeline's landmarks stage {cost['stage_ms_per_face']:.2f} ms per face")
+      f"the pipeline's landmarks stage {cost['stage_ms_per_face']:.2f} ms per face, "
+      f"{cost['stage_ms_per_face_no_threads']:.2f} ms with the pipeline's threads off")
 if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
     warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
 
 # %% [markdown]
-# In this run the stage took 2.94 ms per face, against 2.29 ms for `predict_points` alone (hence the
-# warning): that is the box from the last points, the filter, and waiting while the loop's other
-# threads (reader, detector, emotion) hold Python's GIL.
+# In this run the stage took 2.96 ms per face, against 2.37 ms for `predict_points` alone, and 2.79 ms
+# with the pipeline's threads off. So most of the extra time is in the loop itself, not in the threads:
+# the box re-made from the last points, the filter, and the same predictor call running inside a loop
+# that does other work between calls rather than in a tight loop of its own. The threads (reader,
+# detector) add the rest, by taking turns with the loop for Python's GIL.
 #
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -715,12 +720,12 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.7 ms per frame
-#   (median) and 9.6 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.2 and
-#   24.8 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 2.16 ms per face in this run and holds Python's
-#   GIL, so it cannot leave the loop. Alone it caps one face at 464 fps and four at 116; at 110 fps,
-#   four faces would leave about half a millisecond per frame for everything else.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.8 ms per frame
+#   (median) and 9.7 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.6 and
+#   24.6 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 2.25 ms per face in this run and holds Python's
+#   GIL, so it cannot leave the loop. Alone it caps one face at 445 fps and four at 111: at 110 fps, four
+#   faces would leave almost no time for anything else.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
 #   detection size from the image, coarse to fine, so a group's small faces are found and one face
 #   costs one small pass; and detect beside the loop, in a worker thread, so no frame waits for it.
