@@ -32,6 +32,9 @@ class Detection:
 class DetectorThread:
     """Runs ``detect(gray, **kwargs)`` in one background thread on the latest frame submitted; never queues.
 
+    Nothing in it is specific to detection: the live pipeline also runs its emotion model in one
+    (``rest=0``, the array being a stack of face crops).
+
     ``submit(gray, tag, **kwargs)`` copies the frame into the thread's own buffer and returns True, or returns
     False at once if the thread is still busy (or resting): the caller simply tries again on a later
     frame. ``take()`` returns the finished :class:`Detection` once, or None. After each detection the
