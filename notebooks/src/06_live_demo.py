@@ -365,10 +365,10 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # %% [markdown]
 # The table and the bars say where the time goes on this machine. Speed and memory are checked against
 # the targets of the course machine (2 CPU cores), but only as **warnings**: on a slower laptop or a busy
-# shared machine the same code is slower without anything being wrong. What is asserted compares two
-# things measured in the same run (sections 5b and 6). For memory, the total growth alone is a weak
+# shared machine the same code is slower without anything being wrong. Apart from the faces being
+# found, what is asserted compares two things measured in the same run (sections 5b and 6). For memory, the total growth alone is a weak
 # test (a slow leak can hide under 50 MB); the *trend* of the RSS samples is the sharper one:
-# `model.predict` grew by several KB per call (section 6), so a slope below `MAX_SLOPE_KB` KB per
+# `model.predict` grew by about 10 KB per call in this run (section 6), so a slope below `MAX_SLOPE_KB` KB per
 # frame rules out a per-frame leak of that kind.
 
 # %%
@@ -384,7 +384,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
                   f"(trend {report.rss_slope_kb_per_frame:.2f} KB per frame): look for something that keeps frames")
 
 # %% [markdown]
-# ## 5b. Each speed-up, measured: before and after, from the same run
+# ## 5b. The speed-ups, measured together: before and after, from the same run
 #
 # These steps made the pipeline fast, each one setting of `LiveConfig` (or one helper) with one reason:
 #
@@ -403,8 +403,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # 5. **Emotion beside the loop, for several faces** (`emotion_async=True`): TensorFlow Lite also
 #    releases the GIL, so a worker thread runs the model on this frame's aligned face crops on the
 #    other core while the loop draws this frame and finds the next frame's landmarks. Their emotion shows one frame later,
-#    which an average over the last 8 predictions hardly notices. A new face is classified at once, in
-#    the loop, and so is a lone face: one face's call is short, and handing it over (the loop and the
+#    which an average over the last 8 predictions hardly notices. On a frame with a new face, all faces
+#    are classified at once, in the loop, and so is a lone face: one face's call is short, and handing it over (the loop and the
 #    thread then take turns with the GIL) costs the loop about as much as it saves.
 #
 # Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
@@ -442,10 +442,14 @@ fig.tight_layout()
 # Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
 # call, and for the group its four faces cost one call, made in the worker thread: what is left in the
 # loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
-# thread. The loop and the thread take turns with the GIL, so other bars may grow a little. The read bars show the read-ahead: the loop
-# no longer decodes, it only picks up a frame that is already decoded. The detect bars show what the loop *waits*
+# thread. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
+# for the GIL, and the landmark filter, off in "before", adds its own cost to the landmarks bar. The read
+# bars show the read-ahead: the loop no longer decodes, it only picks up a frame that is already decoded
+# (for the group photo, "reading" is only a copy of the image). The detect bars show what the loop *waits*
 # for: inline, the group's detection at 1280 pixels lands on every fifth frame (the 99th percentile
-# shows it); beside the loop, the wait is a copy of the frame. On a busy machine (other programs
+# shows it); beside the loop, what is left is converting the frame to grey and, when a detection is
+# due, handing the thread a copy. The switchable steps are measured together; the stage bars show
+# which one helped where. On a busy machine (other programs
 # running) each bar also holds time spent waiting for the CPU, which lands in whichever stage was
 # running when the operating system switched away: compare totals, emotion and detect, not the small
 # bars. The checks compare the two runs:
@@ -479,7 +483,9 @@ if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
 
 # %% [markdown]
 # In this run the stage took 2.96 ms per face, against 2.37 ms for `predict_points` alone, and 2.79 ms
-# with the pipeline's threads off. So most of the extra time is in the loop itself, not in the threads:
+# with the pipeline's threads off. (The two predictor figures are medians of a tight loop; the stage
+# figures are means over a run, which also hold the odd moment the system ran something else.)
+# So most of the extra time is in the loop itself, not in the threads:
 # the box re-made from the last points, the filter, and the same predictor call running inside a loop
 # that does other work between calls rather than in a tight loop of its own. The threads (reader,
 # detector) add the rest, by taking turns with the loop for Python's GIL.
@@ -508,11 +514,11 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # without opening the window. Two more faults did not cost time but made the labels wrong: the crop
 # went in as 0-255 pixels although the model was trained on `rescale=1/255` inputs, and the names were
 # in `flow_from_directory`'s alphabetical order (right for the original's own model; a model in FER2013's
-# order, like the peer, would have neutral, sad and surprise swapped). Here the original's CNN (the `baseline` architecture) is untrained
+# order, like the peer, would have neutral, sad and surprise mixed up). Here the original's CNN (the `baseline` architecture) is untrained
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image. The Keras documentation of `Model.predict` says so: it is meant
+# tens of milliseconds for one image (section 6's output below: close to a hundred here). The Keras documentation of `Model.predict` says so: it is meant
 # for batch processing of large numbers of inputs; for a small number of inputs that fit in one batch,
 # call the model directly (`model(x)`) for faster execution. A compiled `tf.function` also skips
 # Python's eager overhead. To see how much of the original's slowness `predict` alone explains, the same
@@ -569,8 +575,9 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 
 # %% [markdown]
 # With `predict`, memory creeps up call after call (how fast depends on the Keras and TensorFlow
-# versions: compare the two curves, not the absolute numbers); the compiled call stays flat, and the
-# pipeline's flat memory in section 5 rests on that. This is the leak we can measure. The original author's own
+# versions: compare the two curves, not the absolute numbers); the compiled call stays flat. The
+# pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), which is why its
+# memory in section 5 is flat. This is the leak we can measure. The original author's own
 # guess was that its Tkinter GUI captured and copied a frame every 10 ms (`after(10, ...)`); but Tk
 # runs the next `after` callback only when the previous one has finished, so those captures cannot
 # pile up, and we have no measurement that they leaked. Our UI below reads into one buffer and sends
@@ -725,7 +732,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   24.6 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
 #   fps). Section 5b measures why: dlib's predictor took 2.25 ms per face in this run and holds Python's
 #   GIL, so it cannot leave the loop. Alone it caps one face at 445 fps and four at 111: at 110 fps, four
-#   faces would leave almost no time for anything else.
+#   faces would leave almost no time for anything else, so on this machine the group target is out of
+#   reach with dlib's predictor.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
 #   detection size from the image, coarse to fine, so a group's small faces are found and one face
 #   costs one small pass; and detect beside the loop, in a worker thread, so no frame waits for it.
@@ -739,7 +747,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   the whole process abort ("terminate called without an active exception"); the pipeline's threads
 #   now end in `close()` and, for a pipeline nobody closed, at exit.
 # - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
-#   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper without changing a pixel.
+#   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
+#   both are always on), with the same points and the emoji within one grey level (unit tests).
 # - Smooth a per-frame prediction over the last frames, or the label flickers; filter the points with a
 #   One-Euro filter, which is steady when the face is still and quick when it moves (section 4b);
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
