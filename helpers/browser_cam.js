@@ -284,6 +284,9 @@ export default {
     start.addEventListener("click", () => {
       delete el.dataset.error;
       cam.views.forEach((v) => v.note("info", "starting ..."));
+      // a custom message first: the kernel begins the attempt from it, in order with an error that may follow
+      // at once (ipywidgets may hold back the state update below until the kernel has answered an earlier one)
+      model.send({ type: "start" }, undefined, []);
       model.set("active", true);
       model.save_changes();
       cam.start();

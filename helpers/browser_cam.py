@@ -139,6 +139,7 @@ if anywidget is not None:
             self.camera_fps: float | None = None  # the rate the browser's camera delivers (from its track settings)
             self.tracks_ended: bool | None = None
             self._last_seq = 0
+            self._page_began = False
             self._last_readout = 0.0
             self._closed = False
             self.on_msg(self._on_custom)
@@ -207,6 +208,9 @@ if anywidget is not None:
                     self.active = False  # Stop pressed in the page: the observer finishes the kernel side
                 else:
                     self._finish("stopped")
+            elif kind == "start":  # Start clicked in the page: sent before its state update, which ipywidgets
+                self._page_began = True  # may hold back, while an error message right after it is not held back
+                self._begin()
             elif kind == "error":
                 self._fail(str(content.get("kind") or "failed"), str(content.get("message") or "the camera failed."))
             return None
@@ -220,17 +224,26 @@ if anywidget is not None:
                 self._fail("kernel", f"{type(exc).__name__}: {exc}")
                 self.stop()
 
+        def _begin(self) -> None:
+            """A new start: forget the last error and the counts; the page is asked for the camera."""
+            self.stats.reset()
+            self._last_seq = 0
+            self.error = self.error_kind = None
+            self.state = "starting"
+            self.status = "starting the camera in the browser ..."
+            self.message = self.status
+
         def _on_active(self, change: dict) -> None:
             if change["new"]:
                 for other in list(_CAMERAS.values()):  # one camera streams at a time in this kernel
                     if other is not self and other.active:
                         other.stop()
-                self.stats.reset()
-                self._last_seq = 0
-                self.error = self.error_kind = None
-                self.state = "starting"
-                self.status = "starting the camera in the browser ..."
-                self.message = self.status
+                if self._page_began:  # the page's Start click already began this attempt (its "start" message)
+                    self._page_began = False
+                    if self.state == "error":  # ... and its error came before this state update: keep the error
+                        self.active = False
+                else:  # started from the kernel (``start()``), or by a page that sent no "start"
+                    self._begin()
             else:
                 self._finish("stopped")
 

@@ -220,6 +220,28 @@ def test_only_one_camera_streams_at_a_time():
 
 # ----------------------------------------------------------------- errors
 
+@pytest.mark.parametrize("order", ["state update first", "error first"])
+def test_a_click_whose_error_overtakes_its_state_update_keeps_the_error(order):
+    """Start clicked in a page that cannot give a camera: the page sends "start", the state update active=True
+    and the error. ipywidgets may hold the state update back, so the error can reach the kernel before it."""
+    cam, _ = make(None)
+    message = "this page is not a secure context (http://lab:8888), so the browser hides the camera."
+    cam.handle_message({"type": "start"})  # sent first, in order with the error
+    assert cam.state == "starting"
+    if order == "state update first":
+        cam.active = True
+        cam.handle_message({"type": "error", "kind": "insecure", "message": message})
+    else:
+        cam.handle_message({"type": "error", "kind": "insecure", "message": message})
+        cam.active = True  # the held-back state update arrives last: it must not wipe the error
+    assert cam.error_kind == "insecure" and "secure context" in cam.status
+    assert cam.state == "error" and not cam.active and not cam.running
+    cam.handle_message({"type": "start"})  # Start again: a new attempt clears the error
+    cam.active = True
+    assert cam.error is None and cam.state == "starting" and cam.running
+    cam.close()
+
+
 @pytest.mark.parametrize("kind, words", [("insecure", "secure context"), ("denied", "permission denied"),
                                           ("no_camera", "no camera")])
 def test_page_errors_reach_the_kernel_with_what_to_do(kind, words):

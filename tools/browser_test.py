@@ -606,8 +606,13 @@ class BrowserTest:
                         note = self.wait("the error message in the widget",
                                          lambda: widget.get_attribute("data-error"), 20)
                         assert words[camera] in note, f"widget says {note!r}, expected {words[camera]!r}"
-                        self.wait("the kernel's status line", lambda: words[camera] in
-                                  widget.find_element(By.CSS_SELECTOR, ".bcam-status").text, 20)
+                        status_says = lambda: words[camera] in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text  # noqa: E731
+                        try:
+                            self.wait("the kernel's status line", status_says, 20)
+                        except TimeoutError as exc:  # say what the kernel knew (an error overtaking its click once hid here)
+                            seen = self.execute("print(repr((cam.state, cam.error_kind, cam.active, cam.status[:120])))")
+                            raise TimeoutError(f"{exc}; the kernel had (state, error_kind, active, status) = "
+                                               f"{seen.strip()[-300:]}") from None
                         self.screenshot(f"error_{camera}", widget)
                         out = self.execute("import json\nprint(json.dumps({'kind': cam.error_kind, 'error': cam.error, "
                                            "'active': cam.active, 'state': cam.state}))")
