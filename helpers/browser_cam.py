@@ -245,6 +245,7 @@ if anywidget is not None:
                 else:  # started from the kernel (``start()``), or by a page that sent no "start"
                     self._begin()
             else:
+                self._page_began = False  # a click whose state update never came must not mark a later start
                 self._finish("stopped")
 
         def _finish(self, why: str) -> None:

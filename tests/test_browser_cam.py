@@ -239,6 +239,10 @@ def test_a_click_whose_error_overtakes_its_state_update_keeps_the_error(order):
     cam.handle_message({"type": "start"})  # Start again: a new attempt clears the error
     cam.active = True
     assert cam.error is None and cam.state == "starting" and cam.running
+    cam.handle_message({"type": "start"})  # a click whose state update never comes (the page already had active on)
+    cam.stop()
+    cam.start()  # a later start from the kernel begins afresh
+    assert cam.state == "starting" and cam.running
     cam.close()
 
 
