@@ -209,12 +209,11 @@ def shape_to_array(shape) -> np.ndarray:
     about 0.05 ms for 68 points, reading 136 ``p.x``/``p.y`` attributes one by one about 0.2 ms.
     """
     text = str(shape.parts())
-    if not text.startswith("points[") or shape.num_parts == 0:  # not the expected text: read the points one by one
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32).reshape(-1, 2)
-    values = np.fromstring(text[7:-1].replace("(", "").replace(")", ""), dtype=np.float32, sep=",")
-    if values.size != 2 * shape.num_parts:
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-    return values.reshape(-1, 2)
+    if text.startswith("points[") and shape.num_parts:
+        values = np.fromstring(text[7:-1].replace("(", "").replace(")", ""), dtype=np.float32, sep=",")
+        if values.size == 2 * shape.num_parts:
+            return values.reshape(-1, 2)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32).reshape(-1, 2)  # not the expected text
 
 
 @functools.lru_cache(maxsize=None)
