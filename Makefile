@@ -14,7 +14,7 @@ setup data:  ## venv + pinned packages + helpers (editable) + verified sample da
 course:      ## set up, then run every notebook on the sample data (executed copies in build/executed/)
 	$(COURSE) course $(NB)
 
-test:        ## set up, then unit tests + notebook regression tests (nbval); NB="01 02" picks notebooks
+test:        ## set up, then notebook regression tests (nbval) + unit tests; NB="01 02" picks notebooks
 	$(COURSE) test $(NB)
 
 unit:

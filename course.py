@@ -3,7 +3,7 @@
 
     python course.py setup       make .venv/, install the pinned packages and helpers, fetch the sample data
     python course.py course      set up, then run all six notebooks on the sample data (copies in build/executed/)
-    python course.py test        set up, then the unit tests and the notebook regression tests (what CI runs)
+    python course.py test        set up, then the notebook regression tests and the unit tests (what CI runs)
     python course.py lab         set up, then open JupyterLab on notebooks/
     python course.py notebooks   set up, then sync notebooks/src/*.py into notebooks/*.ipynb and execute them in place
     python course.py pins        rewrite requirements.txt and environment.yml from pyproject.toml
@@ -234,12 +234,12 @@ def select_notebooks(names: list[str] | None) -> list[Path]:
 
 
 def cmd_test(py: Path, args: argparse.Namespace) -> int:
-    """Unit tests, then nbval on the chosen notebooks; both always run, the exit code is non-zero if either failed."""
+    """nbval on the chosen notebooks, then the unit tests; both always run, the exit code is non-zero if either failed.
+
+    The notebooks go first: the unit tests' notebook chain (tests/test_chain.py) then reuses the generic
+    models that notebook 04 has just trained, as a learner's second run would, instead of training them again.
+    """
     codes = {}
-    if not args.nbval_only:
-        t0 = time.monotonic()
-        codes["unit tests"] = run([py, "-m", "pytest", "-q", "--durations=8", *args.pytest_args, "tests"])
-        say(f"unit tests: exit {codes['unit tests']} in {time.monotonic() - t0:.0f} s")
     if not args.unit_only:
         notebooks = select_notebooks(args.notebooks)
         t0 = time.monotonic()
@@ -247,6 +247,10 @@ def cmd_test(py: Path, args: argparse.Namespace) -> int:
                                        *[nb.name for nb in notebooks]], cwd=NOTEBOOKS_DIR)
         say(f"notebook tests ({', '.join(nb.stem[:2] for nb in notebooks)}): exit {codes['notebook tests']} "
             f"in {time.monotonic() - t0:.0f} s")
+    if not args.nbval_only:
+        t0 = time.monotonic()
+        codes["unit tests"] = run([py, "-m", "pytest", "-q", "--durations=8", *args.pytest_args, "tests"])
+        say(f"unit tests: exit {codes['unit tests']} in {time.monotonic() - t0:.0f} s")
     failed = [what for what, code in codes.items() if code != 0]  # pytest's 5 (no test ran) counts as a failure
     if failed:
         say(f"FAILED: {' and '.join(failed)}")
@@ -278,10 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", default=os.environ.get("COURSE_VENV") or None,
                         help="venv folder (default .venv, or .venv-X.Y when .venv has another Python)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("setup", help="create the venv, install the pinned packages + helpers, fetch the sample data")
+    p = sub.add_parser("setup", help="create the venv, install the pinned packages + helpers, fetch the sample data")
+    p.add_argument("--no-data", action="store_true", help="only the venv and the packages, not the sample data")
     p = sub.add_parser("course", help="set up, then run the notebooks on the sample data (copies in build/executed/)")
     p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
-    p = sub.add_parser("test", help="set up, then unit tests + notebook regression tests (nbval)")
+    p = sub.add_parser("test", help="set up, then notebook regression tests (nbval) + unit tests")
     p.add_argument("notebooks", nargs="*", help="notebooks for nbval, by number or name (default: all)")
     p.add_argument("--unit-only", action="store_true", help="only the unit tests")
     p.add_argument("--nbval-only", action="store_true", help="only the notebook tests")
@@ -317,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         if sys.version_info[:2] < SUPPORTED[0] and not args.python:
             raise SetupError(f"this is Python {sys.version.split()[0]}; run course.py with Python {versions_text()} "
                              "(or pass --python 3.12).")
-        py = setup(args.python, args.venv, data=args.command != "notebooks" or not args.check)
+        py = setup(args.python, args.venv, data=not (args.command == "notebooks" and args.check
+                                                     or args.command == "setup" and args.no_data))
         if args.command == "setup":
             say(f"ready: {py}")
             return 0

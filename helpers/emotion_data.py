@@ -36,7 +36,7 @@ def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: boo
         return path
     data_name = "FER2013" if fer.find_fer2013() else "stand-in data"
     print(f"No trained emotion model at {path}: training the course CNN on the {data_name} "
-          f"({epochs} epochs, about a minute on a laptop CPU) as notebook 05 would.")
+          f"({epochs} epochs, a few minutes on a CPU) as notebook 05 would.")
     data = load_data("auto", progress=progress)
     result = train("course", data, epochs=epochs, progress=progress)
     save_course_model(result.model, data_name=data_name, source=data.source, epochs=result.epochs_run, path=path)

@@ -111,3 +111,23 @@ def test_ci_runs_311_fully_and_313_partly():
     assert "browser-test || status=1" in ci  # issue 13: the real-browser test runs in CI
     assert "set -e" not in ci.replace("set -uo", "")  # both suites run; the status is collected
     assert "exit $status" in ci
+
+
+def test_test_runs_the_notebooks_before_the_unit_tests(monkeypatch):
+    """The chain test reuses the generic models 04's nbval run just trained (tests/test_chain.py): nbval goes first."""
+    calls = []
+    monkeypatch.setattr(course, "run", lambda cmd, **kw: calls.append([str(c) for c in cmd]) or 0)
+    args = course.argparse.Namespace(unit_only=False, nbval_only=False, notebooks=["01"], pytest_args=[])
+    assert course.cmd_test(Path(sys.executable), args) == 0
+    assert len(calls) == 2 and "--nbval-lax" in calls[0] and calls[1][-1] == "tests"
+    calls.clear()
+    monkeypatch.setattr(course, "run", lambda cmd, **kw: calls.append(cmd) or (1 if len(calls) == 1 else 0))
+    assert course.cmd_test(Path(sys.executable), args) == 1 and len(calls) == 2  # a failed nbval still runs the unit tests
+
+
+def test_setup_without_data_skips_the_sample_data(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(course, "setup", lambda python, venv, *, data=True: (seen.update(data=data), Path("py"))[1])
+    assert course.main(["setup", "--no-data"]) == 0 and seen["data"] is False
+    seen.clear()
+    assert course.main(["setup"]) == 0 and seen["data"] is True
