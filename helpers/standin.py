@@ -12,7 +12,8 @@ FER2013 cannot be downloaded here, yet notebook 05 must run end to end. The stan
    are moved per emotion (FACS-like action units: brows, lids, lip corners, jaw drop) and the face
    is warped piecewise-affinely over the Delaunay triangles of the points plus the border. Angry and
    disgust warps are **labels by construction**: the teacher does not confirm them (it agrees on
-   surprise, sad, fear far more often). ``meta["teacher_agreement"]`` reports the rates.
+   surprise and, partly, fear; the build of November 2026 found it rejects the sad warps too).
+   ``meta["teacher_agreement"]`` reports the rates; notebook 05 prints them.
 
 Splits (FER2013's ``Usage``): within each video and class, frames are split in time (first 60 %
 train = ``Training``, next 15 % validation = ``PublicTest``, last 25 % test = ``PrivateTest``), and
