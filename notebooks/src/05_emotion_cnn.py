@@ -18,7 +18,8 @@
 # - how to save a model for the live demo (`.keras`, TFLite) and call it without `model.predict` in a loop.
 #
 # **What you need**: notebooks 01–02's landmark sets (rebuilt automatically if missing, about 15 s).
-# No webcam, no GPU. About 3 minutes on a 2-core laptop CPU with the stand-in; the full FER2013
+# No webcam, no GPU. About 7 minutes on the course's 2-core machine with the stand-in, almost all of it
+# the two trainings (their seconds are printed below); the full FER2013
 # recipe is at the end.
 
 # %%
@@ -37,7 +38,7 @@ EPOCHS = 12           # the SAME training budget for baseline and course model (
 BATCH_SIZE = 64       # images per training step (the original project used 64)
 PATIENCE = 5          # early stopping: stop after this many epochs without a better validation loss (course model only)
 SEED = 42             # seeds numpy, TensorFlow and both trainings (the stand-in is built with its own fixed seed: same data for every SEED)
-EXTRA_SEEDS = ()      # more seeds for the course-vs-baseline comparison, e.g. (1, 2): about 80 s each on 2 CPU cores
+EXTRA_SEEDS = ()      # more seeds for the course-vs-baseline comparison, e.g. (1, 2): two more trainings per seed, ~3 min each on 2 CPU cores
 MODEL_PATH = None     # where the course model is saved for notebook 06; None -> data/models/emotion_cnn.keras
 SHOW_FACES = 24       # test faces shown with their predictions
 NAME = "sample"       # whose expressions to score in section 8 (no recording under NAME: the sample people's frames)
@@ -116,8 +117,8 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # Splits keep test faces apart from training: within each video and class the first 60 % of the
 # frames (in time) train, the next 15 % validate, the last 25 % test, frames next to another split
 # are dropped, the stills (other people) are test-only, and a warp inherits the split of the frame
-# it was made from. Built once (about 20 s the first time, including what notebooks 01–02 would have
-# saved) and cached in `data/work/05_emotion/standin/`.
+# it was made from. Built once (`data.meta["seconds"]` records 81 s for the build this run loaded) and cached in
+# `data/work/05_emotion/standin/`.
 
 # %%
 t0 = time.perf_counter()
@@ -330,9 +331,9 @@ plt.show()
 #
 # The two CNNs show neither much on the stand-in: sad → neutral appears only for the peer (it does not
 # accept the sad warps as sad), and surprise → fear is small. Their mix-ups are others, from having so
-# few people. Person A's sad test frames (the teacher's labels) run from 5.0 to 7.2 s of her video, and
-# the later ones fall where the course authors see fear by eye (from 6.1 s): teacher and eye disagree
-# there. **Disgust → angry** for both CNNs: both are warps of the same neutral faces, brows lowered in
+# few people. Person A's sad test frames (the teacher's labels; frames 119–173 of her video in the
+# stand-in's metadata, 5.0–7.2 s at 24 frames/s) run into the stretch the course authors label fear by
+# eye (from 6.1 s, `expressions.SAMPLE_LABELS`): teacher and eye disagree there. **Disgust → angry** for both CNNs: both are warps of the same neutral faces, brows lowered in
 # each. And **happy → sad**
 # (person A's test frames come from the end of the video, laughing with the eyes squeezed almost
 # shut — and the same person cried with closed eyes at the start, so a model that leans on the eyes
@@ -367,7 +368,7 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 # notebook again (or run it with papermill: `papermill 05_emotion_cnn.ipynb out.ipynb -p
 # USE_FER2013 True -p EPOCHS 60 -p PATIENCE 10`); early stopping ends the run when validation
 # stops improving. Anchors to compare with: the copied tutorial reports 63.2 % for the original project's CNN
-# after 50 epochs (chosen on the test set, so expect a little less on PrivateTest with honest
+# after 50 epochs (validated on the test set, so expect a little less on PrivateTest with honest
 # selection); mini-Xception, the peer, 66 %; the 2013 challenge winner 71 %; the best single
 # network without extra data 73.28 % (a VGG variant); humans about 65 ± 5 %. A batch-normalised
 # CNN like the course model typically lands in the mid-60s. These are published figures, not
