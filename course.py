@@ -237,7 +237,7 @@ def cmd_test(py: Path, args: argparse.Namespace) -> int:
     """nbval on the chosen notebooks, then the unit tests; both always run, the exit code is non-zero if either failed.
 
     The notebooks go first: the unit tests' notebook chain (tests/test_chain.py) then reuses the generic
-    models that notebook 04 has just trained, as a learner's second run would, instead of training them again.
+    models that notebooks 04 and 05 have just trained, as a learner's second run would, instead of training them again.
     """
     codes = {}
     if not args.unit_only:

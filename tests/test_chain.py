@@ -27,7 +27,10 @@ from pathlib import Path
 import pytest
 
 from helpers import data
+from helpers.errors import CourseError
 from helpers.paths import ROOT, data_dir
+from helpers.storage import load_json
+from helpers.training import STATE_FILE
 
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = Path(os.environ.get("CHAIN_SOURCES", NOTEBOOKS / "src"))
@@ -96,8 +99,8 @@ def _reuse_course_run(course_data: Path, chain_data: Path) -> list[str]:
     for name in GENERIC_TRAININGS:
         src = course_data / "work" / "04_landmark_cnn" / name
         try:
-            finished = json.loads((src / "state.json").read_text())["state"]["finished"]
-        except (OSError, ValueError, KeyError):
+            finished = load_json(src / STATE_FILE)["state"]["finished"]  # the format train_model's Checkpoint writes
+        except (CourseError, OSError, KeyError):
             continue
         if finished:
             shutil.copytree(src, chain_data / "work" / "04_landmark_cnn" / name)
@@ -142,7 +145,7 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
         seconds[name] = round(time.perf_counter() - t0)
         texts[name] = _outputs(nb)
     print("chain run times (s):", seconds)
-    if {"checkpoint_baseline", "checkpoint_heatmap"} <= set(reused) and "reusing the finished training" not in texts["04_landmark_cnn"]:
+    if set(GENERIC_TRAININGS) <= set(reused) and "reusing the finished training" not in texts["04_landmark_cnn"]:
         warnings.warn("04 trained its generic models again although the course's finished ones were copied in: "
                       "the chain's rebuild of the sample's records no longer matches the course's (see train_model's fingerprint).")
 
