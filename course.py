@@ -208,7 +208,8 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True) -> Pat
 
 # ------------------------------------------------------------------------------------------ commands
 def pick_numbered(every: list[Path], names: list[str] | None) -> list[Path]:
-    """The files of ``every`` (``NN_name.*``) picked by number or name (``01``, ``02_landmarks``); all when ``names`` is empty.
+    """The files of ``every`` (``NN_name.*``) picked by number or name (``01``, ``02_landmarks``); all when ``names``
+    is empty.
 
     Raises ``LookupError`` naming the choices when a name matches none or several. Shared with
     ``tools/notebooks.py`` (which picks the ``.py`` sources the same way).
@@ -292,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nbval-only", action="store_true", help="only the notebook tests")
     p.add_argument("--pytest-args", default="", help="extra pytest arguments in one string, e.g. \"-x -m 'not slow'\"")
     sub.add_parser("lab", help="set up, then open JupyterLab on notebooks/")
-    p = sub.add_parser("notebooks", help="sync notebooks/src/*.py -> notebooks/*.ipynb, execute them in place (commit the result)")
+    p = sub.add_parser("notebooks",
+                       help="sync notebooks/src/*.py -> notebooks/*.ipynb, execute them in place (commit the result)")
     p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
     p.add_argument("--sync-only", action="store_true", help="sync the .ipynb with their sources without executing")
     p.add_argument("--check", action="store_true", help="only report notebooks whose cells differ from their source")

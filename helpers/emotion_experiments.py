@@ -6,7 +6,6 @@ split it reports accuracy on the rows that can say something about real faces: r
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from . import standin
 from .emotion import EmotionClassifier, evaluate, train
+from .machine import load_average
 from .paths import work_dir
 
 def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -27,7 +27,8 @@ def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, 
 
 
 def benchmark(quick: bool = False) -> dict[str, Any]:
-    """Train baseline and course model with the same budget (12 epochs; ``quick``: 2) on the stand-in; evaluate them and the peer.
+    """Train baseline and course model with the same budget (12 epochs; ``quick``: 2) on the stand-in; evaluate them
+    and the peer.
 
     Prints nothing itself; ``python -m helpers.bench emotion`` prints the JSON.
     """
@@ -59,7 +60,7 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
     out["peer"] = _summary(peer.predict_batch(data.x_test), data, rows) | {"params": int(peer.model.count_params())}
     face = data.x_test[0]
     out["latency_ms"] = {k: round(c.latency_ms(face), 2) for k, c in clfs.items()}
-    out["load_average_1min_end"] = round(os.getloadavg()[0], 2)  # latencies (not accuracies) depend on the load
+    out["load_average_1min_end"] = load_average()  # latencies (not accuracies) depend on the load
     out["course_minus_baseline_points"] = round(100 * (out["course"]["accuracy"] - out["baseline"]["accuracy"]), 1)
     out["course_minus_baseline_real_points"] = round(
         100 * (out["course"]["accuracy_real"] - out["baseline"]["accuracy_real"]), 1)

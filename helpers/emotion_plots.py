@@ -49,7 +49,8 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def contact_sheet(x: np.ndarray, y: np.ndarray, *, per_class: int = 8, tags: np.ndarray | None = None, title: str = ""):
-    """One row per emotion: ``per_class`` faces spread evenly over that class (tag, e.g. origin, under each); returns the figure."""
+    """One row per emotion: ``per_class`` faces spread evenly over that class (tag, e.g. origin, under each); returns
+    the figure."""
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(per_class * 0.95, N_CLASSES * 1.1), squeeze=False)
     for c, emotion in enumerate(EMOTIONS):

@@ -69,7 +69,8 @@ SAMPLE_LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Segment:
-    """One labelled stretch of a clip: seconds ``start`` to ``end``, an EMOTIONS ``label``, the CSV ``row`` (1 = first data row)."""
+    """One labelled stretch of a clip: seconds ``start`` to ``end``, an EMOTIONS ``label``, the CSV ``row`` (1 = first
+    data row)."""
 
     start: float
     end: float
@@ -88,7 +89,8 @@ def canonical_label(text: str, where: str = "") -> str:
 
 # ------------------------------------------------------------------------------------------------- the CSV
 def parse_label_csv(text: str, *, duration: float | None = None, name: str = "labels.csv") -> list[Segment]:
-    """Parse and check a label CSV (see the module docstring); every error names its row. Returns the segments in time order."""
+    """Parse and check a label CSV (see the module docstring); every error names its row. Returns the segments in time
+    order."""
     lines = [ln.split("#", 1)[0].rstrip() for ln in text.splitlines()]
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     if not numbered:
@@ -106,7 +108,8 @@ def parse_label_csv(text: str, *, duration: float | None = None, name: str = "la
         try:
             start, end = float(cells[0]), float(cells[1])
         except ValueError:
-            raise CourseError(f"{where}start and end must be seconds (numbers like 1.5), got {cells[0]!r} and {cells[1]!r}.") from None
+            raise CourseError(f"{where}start and end must be seconds (numbers like 1.5), "
+                              f"got {cells[0]!r} and {cells[1]!r}.") from None
         if not (np.isfinite(start) and np.isfinite(end)) or start < 0:
             raise CourseError(f"{where}start must be 0 or more and both times finite, got {start} and {end}.")
         if end <= start:
@@ -120,7 +123,8 @@ def parse_label_csv(text: str, *, duration: float | None = None, name: str = "la
     ordered = sorted(segments, key=lambda s: s.start)
     for a, b in zip(ordered, ordered[1:]):
         if b.start < a.end:
-            raise CourseError(f"{name}, row {b.row}: {b.start:g}-{b.end:g} s overlaps row {a.row} ({a.start:g}-{a.end:g} s). "
+            raise CourseError(f"{name}, row {b.row}: {b.start:g}-{b.end:g} s overlaps row {a.row} "
+                              f"({a.start:g}-{a.end:g} s). "
                               "Each moment of the clip may carry one label only.")
     return ordered
 
@@ -136,7 +140,7 @@ def read_label_csv(path: str | Path, *, duration: float | None = None) -> list[S
 # ------------------------------------------------------------------------------------------------- storing a recording
 def expressions_dir(name: str) -> Path:
     """Where NAME's expression recording lives (created): ``data/work/05_expressions/<NAME>/``."""
-    from .personal import check_name
+    from .capture import check_name
     folder = work_dir("05_expressions") / check_name(name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -165,7 +169,8 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def import_recording(name: str, video: str | Path, labels: str | Path) -> Path:
-    """Check ``labels`` (CSV) against ``video`` and store both under NAME (replacing an earlier recording); return the folder."""
+    """Check ``labels`` (CSV) against ``video`` and store both under NAME (replacing an earlier recording); return the
+    folder."""
     video, labels = Path(video), Path(labels)
     if not video.is_file():
         raise CourseError(f"video not found: {video}. Give the path of your expressions clip.")
@@ -197,7 +202,8 @@ def import_clips(name: str, clips: dict[str, str | Path]) -> Path:
 
 def record_expressions(name: str, camera: int = 0, *, seconds: float = 3.0, labels: tuple[str, ...] = EMOTIONS,
                        prompt: Callable[[str], None] = print, pause: float = 2.0) -> Path:
-    """Record one webcam clip per expression under NAME, prompting each (``pause`` seconds to get ready); return the folder."""
+    """Record one webcam clip per expression under NAME, prompting each (``pause`` seconds to get ready); return the
+    folder."""
     import time
     from .video import record_webcam
     folder = expressions_dir(name)
@@ -244,7 +250,8 @@ def segments_of(name: str, *, check: bool = True) -> list[tuple[Path, Segment]]:
 # ------------------------------------------------------------------------------------------------- faces
 @dataclass
 class ExpressionFaces:
-    """Aligned faces with labels: ``faces`` (N, 48, 48) uint8 grey, ``labels`` (N,) EMOTIONS indices, and where they come from."""
+    """Aligned faces with labels: ``faces`` (N, 48, 48) uint8 grey, ``labels`` (N,) EMOTIONS indices, and where they
+    come from."""
 
     faces: np.ndarray
     labels: np.ndarray
@@ -301,7 +308,8 @@ def _pack(faces, labels, clips, times, skipped, description: str = "") -> Expres
 
 
 def sample_faces(*, progress: bool = True) -> ExpressionFaces:
-    """The sample people's real frames in :data:`SAMPLE_LABELS`' stretches, from notebook 02's landmark sets (rebuilt if missing)."""
+    """The sample people's real frames in :data:`SAMPLE_LABELS`' stretches, from notebook 02's landmark sets (rebuilt if
+    missing)."""
     from .align import align_face
     from .landmark_sets import ensure_landmark_set
     faces, labels, clips, times = [], [], [], []

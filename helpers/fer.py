@@ -149,7 +149,8 @@ def read_fer_csv(path: str | os.PathLike, *, progress: bool = False) -> FerSplit
             if not row:
                 continue
             if len(row) < len(header):
-                raise CourseError(f"{where}: {len(row)} fields, expected {len(header)}. The file is cut or damaged; re-download it.")
+                raise CourseError(f"{where}: {len(row)} fields, expected {len(header)}. "
+                                  "The file is cut or damaged; re-download it.")
             label_text = row[ie].strip()
             if not label_text.lstrip("-").isdigit() or not 0 <= int(label_text) < len(EMOTIONS):
                 raise CourseError(f"{where}: emotion label {label_text!r} is not a number 0-6 "
@@ -193,7 +194,8 @@ def class_folders(split_dir: Path) -> dict[int, Path]:
                               "'surprised'). Rename or remove it.")
         label = FOLDER_NAMES[key]
         if label in found:
-            raise CourseError(f"{split_dir}: both {found[label].name!r} and {sub.name!r} mean {EMOTIONS[label]!r}. Merge them.")
+            raise CourseError(f"{split_dir}: both {found[label].name!r} and {sub.name!r} mean {EMOTIONS[label]!r}. "
+                              "Merge them.")
         found[label] = sub
     missing = [EMOTIONS[i] for i in range(len(EMOTIONS)) if i not in found]
     if missing:
@@ -203,10 +205,12 @@ def class_folders(split_dir: Path) -> dict[int, Path]:
 
 
 def read_image_folder(split_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``<split_dir>/<emotion>/*`` as (N, 48, 48) uint8 grey and (N,) labels; non-images and other sizes name the file."""
+    """Read ``<split_dir>/<emotion>/*`` as (N, 48, 48) uint8 grey and (N,) labels; non-images and other sizes name the
+    file."""
     split_dir = Path(split_dir)
     if not split_dir.is_dir():
-        raise CourseError(f"{split_dir} is not a folder. The folder form needs train/ and test/ with one sub-folder per emotion.")
+        raise CourseError(f"{split_dir} is not a folder. "
+                          "The folder form needs train/ and test/ with one sub-folder per emotion.")
     xs, ys = [], []
     for label, folder in class_folders(split_dir).items():
         for file in sorted(folder.iterdir()):
@@ -217,7 +221,8 @@ def read_image_folder(split_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndar
                                   "dataset folder; only .png/.jpg images belong there.")
             img = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
             if img is None:
-                raise CourseError(f"{file}: OpenCV cannot read this image (damaged or not really an image). Remove or replace it.")
+                raise CourseError(f"{file}: OpenCV cannot read this image (damaged or not really an image). "
+                                  "Remove or replace it.")
             if img.dtype != np.uint8:
                 raise CourseError(f"{file}: {img.dtype} image; FER2013 images are 8-bit grey. Remove or convert it.")
             if img.shape[:2] != (SIZE, SIZE):

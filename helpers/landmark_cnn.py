@@ -26,6 +26,8 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import artifacts
+from .artifacts import Recipe
 from .errors import CourseError
 from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, _grey, augment,  # noqa: F401
                             load_face_data, prepare, shape_warp)
@@ -33,8 +35,9 @@ from .landmark_nets import (COURSE_KIND, KINDS, NAMES, _inference_fn, _keras, _r
                             compile_model, heatmaps, predict_batch)
 from .landmarks import OUTER_EYE_CORNERS, REGIONS, crop_face, from_crop, to_gray
 from .paths import models_dir, shown, work_dir
-from .storage import atomic_path, load_json, save_json
-from .training import Checkpoint, checkpoint_callback, new_state
+from .saved_models import save_trained, sidecar_path
+from .storage import load_json
+from .training import Checkpoint, checkpoint_callback, fingerprint, new_state
 
 
 # ------------------------------------------------------------------------------------------------- metric
@@ -80,6 +83,7 @@ class TrainResult:
     resumed_from: int = 0
     size: int = INPUT_SIZE
     label: str = ""  # a name for plots when one kind is trained with other settings (an ablation)
+    config: dict[str, Any] = field(default_factory=dict)  # the run's settings + data fingerprint (its recipe)
 
     @property
     def name(self) -> str:
@@ -102,7 +106,8 @@ def evaluate(model, data: FaceData, size: int = INPUT_SIZE) -> dict[str, Any]:
     m = _geometry(size, crop_size)
     pred_crop = (pred - m[:, 2]) / m[0, 0]  # input pixels -> crop pixels (pure scale, no rotation)
     per = nme(pred_crop, data.points)
-    return {"nme": float(per.mean()), "median": float(np.median(per)), "per_frame": per, "pred": pred_crop.astype(np.float32)}
+    return {"nme": float(per.mean()), "median": float(np.median(per)), "per_frame": per,
+            "pred": pred_crop.astype(np.float32)}
 
 
 def mean_shape_nme(train: FaceData, test: FaceData) -> float:
@@ -114,6 +119,23 @@ def mean_shape_nme(train: FaceData, test: FaceData) -> float:
 def checkpoint_dir(kind: str) -> Path:
     """Where :func:`train_model` keeps the resumable checkpoint of ``kind``."""
     return work_dir("04_landmark_cnn") / f"checkpoint_{kind}"
+
+
+def training_config(kind: str, train: FaceData, *, seconds: float = 60.0, max_epochs: int | None = None,
+                    batch_size: int = 16, seed: int = 42, size: int = INPUT_SIZE, lr: float | None = None,
+                    augmentation: bool | None = None, aug: Augment | None = None,
+                    init_from: Any | None = None) -> dict[str, Any]:
+    """Everything that changes :func:`train_model`'s result, with fingerprints of the data and starting weights.
+
+    A checkpoint resumes only under the same config, and a saved model's recipe is built from it.
+    """
+    config = {"kind": kind, "seed": seed, "size": size, "batch_size": batch_size,
+              "augmentation": kind != "baseline" if augmentation is None else augmentation,
+              "seconds": float(seconds) if seconds else None, "max_epochs": max_epochs, "lr": lr,
+              "aug": dataclasses.asdict(aug) if aug else None, "data": train.fingerprint()}
+    if init_from is not None:  # a fine-tuning run resumes only from the same starting weights
+        config["init"] = fingerprint(*init_from.get_weights())
+    return config
 
 
 def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *, seconds: float = 60.0,
@@ -129,8 +151,9 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     budget used (``aug`` changes the augmentation's ranges). Batches of 16 by default: on a CPU an image costs
     about the same in a batch of 16 as of 32, and twice the updates in a short budget helped (23 epochs:
     held-out NME 4.2 -> 3.8 %, the other person 7.7 -> 4.5 %). The course models end with the moving
-    average of their weights (see :func:`compile_model`), except when fine-tuning (``init_from``). ``history`` holds per epoch the training loss, the elapsed seconds and, if
-    ``held_out`` is given, its NME (watched, never used to pick anything).
+    average of their weights (see :func:`compile_model`), except when fine-tuning (``init_from``).
+    ``history`` holds per epoch the training loss, the elapsed seconds and, if ``held_out`` is
+    given, its NME (watched, never used to pick anything).
 
     The checkpoint (model + optimizer + JSON state) is saved every ``checkpoint_every`` seconds and
     at the end; with ``resume=True`` a call with the same kind/seed/data continues from it. An
@@ -145,14 +168,10 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         raise CourseError("no training faces. Run notebooks 02 and 03 first (helpers.record_sets.ensure_records()).")
     if not seconds and not max_epochs:
         raise CourseError("give a budget: seconds > 0 and/or max_epochs > 0.")
+    config = training_config(kind, train, seconds=seconds, max_epochs=max_epochs, batch_size=batch_size, seed=seed,
+                             size=size, lr=lr, augmentation=augmentation, aug=aug, init_from=init_from)
     seconds = float(seconds) if seconds else math.inf
-    augmentation = kind != "baseline" if augmentation is None else augmentation
-    config = {"kind": kind, "seed": seed, "size": size, "batch_size": batch_size, "augmentation": augmentation,
-              "seconds": seconds if seconds != math.inf else None, "max_epochs": max_epochs, "lr": lr,
-              "aug": dataclasses.asdict(aug) if aug else None, "data": train.fingerprint()}
-    if init_from is not None:  # a fine-tuning run resumes only from the same starting weights
-        from .training import fingerprint
-        config["init"] = fingerprint(*init_from.get_weights())
+    augmentation = config["augmentation"]
     ckpt = Checkpoint(checkpoint or checkpoint_dir(kind), config)
     state = ckpt.saved_state() if resume else None
     model = None
@@ -175,7 +194,8 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         if progress:
             print(f"{kind}: reusing the finished training in {shown(ckpt.folder)} ({state['epoch']} epochs, "
                   f"{state['seconds']:.0f} s); pass resume=False (or delete the folder) to train again.")
-        return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size)
+        return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size,
+                           config=config)
 
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     opt = model.optimizer
@@ -263,64 +283,31 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     finally:
         pool.shutdown(wait=True)
         bar.close()
-    return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size)
+    return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size, config=config)
 
 
 # ------------------------------------------------------------------------------------------------- saving, serving
+MODEL_FORMAT = 1
+"""Version of the saved landmark models (``.keras`` + sidecar JSON + ``.tflite``)."""
+
+
 def default_model_path() -> Path:
     """Where the course model is saved for the live demo: ``data/models/landmark_cnn.keras``."""
     return models_dir() / "landmark_cnn.keras"
 
 
-def __getattr__(name: str):
-    """``MODEL_PATH`` is computed when asked for (``COURSE_DATA_DIR`` may change after import); the custom layer and loss on first use."""
-    if name == "MODEL_PATH":
-        return default_model_path()
-    if name in ("SoftArgmax", "WingLoss"):  # defined on first use by landmark_nets._register()
-        from . import landmark_nets
-        landmark_nets._register()
-        return getattr(landmark_nets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def sidecar_path(path: str | Path) -> Path:
-    """The JSON next to a saved model that records how its crops are cut."""
-    return Path(path).with_suffix(".json")
-
-
 def save_model(result: TrainResult, path: str | Path | None = None, metrics: dict[str, Any] | None = None,
-               tflite: bool = True) -> dict[str, Any]:
-    """Save a trained model as ``.keras`` (+ ``.tflite`` if it converts) with its sidecar JSON; return the sidecar."""
-    path = Path(path or default_model_path())
-    with atomic_path(path, ".keras") as tmp:
-        result.model.save(tmp)
+               tflite: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Save a trained model in the course's layout (:mod:`helpers.saved_models`): ``.keras``, ``.tflite``, the
+    sidecar (how its crops are cut, ``metrics``, ``extra`` keys) and its recipe; return the sidecar.
+
+    A TrainResult made by hand (no ``config``) gets no recipe, so no ``ensure_*`` function reuses it.
+    """
     meta = {"kind": result.kind, "name": NAMES[result.kind], "input_size": result.size, "crop_size": CROP_SIZE,
             "margin": MARGIN, "epochs": result.epochs, "train_seconds": round(result.seconds, 1),
-            "points": "68 (x, y), units of the input side", "metrics": metrics or {}}
-    if tflite:
-        try:
-            t0 = time.perf_counter()
-            data = to_tflite(result.model)
-            with atomic_path(path.with_suffix(".tflite"), ".tflite") as tmp:
-                tmp.write_bytes(data)
-            meta["tflite"] = path.with_suffix(".tflite").name
-            meta["tflite_seconds"] = round(time.perf_counter() - t0, 2)
-        except Exception as exc:  # conversion is optional: keep going with the Keras model
-            meta["tflite"] = None
-            meta["tflite_error"] = str(exc).splitlines()[0][:200]
-    save_json(sidecar_path(path), meta)
-    return meta
-
-
-def to_tflite(model) -> bytes:
-    """Convert a Keras model to a TensorFlow Lite flat buffer (float32, no quantisation)."""
-    tf = _tf()
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    size = model.input_shape[1]
-    fn = tf.function(lambda x: model(x, training=False),
-                     input_signature=[tf.TensorSpec((1, size, size, 1), tf.float32)])
-    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())  # weights become constants
-    return tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
+            "points": "68 (x, y), units of the input side", "metrics": metrics or {}} | (extra or {})
+    return save_trained(result.model, Path(path or default_model_path()), meta, tflite=tflite,
+                        recipe=model_recipe(result.config) if result.config else None)
 
 
 def load_model(path: str | Path | None = None):
@@ -342,15 +329,36 @@ def load_model(path: str | Path | None = None):
     return model, meta
 
 
-def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = True, seconds: float = 90.0) -> Path:
-    """Return the trained course model's path; if missing, train a small one (``seconds`` budget, saying so) and save it."""
+def model_recipe(config: dict[str, Any]) -> Recipe:
+    """A trained landmark model's recipe: its training settings as parameters.
+
+    The fingerprints of its data and starting weights are the recipe's inputs.
+    """
+    params = {k: v for k, v in config.items() if k not in ("data", "init")}
+    return Recipe("landmark_model", MODEL_FORMAT, params, {"data": config.get("data"), "init": config.get("init")})
+
+
+def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = True, seconds: float | None = None) -> Path:
+    """The trained course model's path; trained first (saying why) unless a model of the current training data is saved.
+
+    ``seconds=None`` accepts the saved model whatever its budget (notebook 04's 40 epochs, say) as long as
+    it learnt from the records of today; when there is none, or it learnt from other data, a small course
+    model is trained for ``seconds`` (default 90 s) of training time.
+    """
     path = Path(path or default_model_path())
-    if path.exists() and sidecar_path(path).exists():
-        return path
-    print(f"No landmark model at {path}: training a small course model now ({seconds:.0f} s budget; "
-          "notebook 04 trains and explains it).")
     data = load_face_data(progress=progress)
-    result = train_model(COURSE_KIND, data["train"], data["held_out"], seconds=seconds, progress=progress,
+    saved = artifacts.saved_recipe(path)
+    if seconds is None and saved is not None and saved.get("stage") == "landmark_model":
+        recipe = Recipe("landmark_model", MODEL_FORMAT, saved["params"], {"data": data["train"].fingerprint(), "init": None})
+    else:
+        recipe = model_recipe(training_config(COURSE_KIND, data["train"], seconds=seconds or 90.0))
+    reason = artifacts.why_rebuild(path, recipe, also=(sidecar_path(path),))
+    if reason is None:
+        return path
+    budget = seconds or 90.0
+    artifacts.announce("The landmark model", path, reason,
+                       f"Training a small course model now ({budget:.0f} s budget; notebook 04 trains and explains it).")
+    result = train_model(COURSE_KIND, data["train"], data["held_out"], seconds=budget, progress=progress,
                          checkpoint=work_dir("04_landmark_cnn") / "checkpoint_ensure")
     metrics = {"held_out_nme": evaluate(result.model, data["held_out"], result.size)["nme"]}
     save_model(result, path, metrics)

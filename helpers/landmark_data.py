@@ -129,7 +129,10 @@ def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
 
 
 def face_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """uint8 mask (255 inside) of the face: the hull of the 68 points and of the brows lifted by 0.6 eye distances (forehead)."""
+    """uint8 mask (255 inside) of the face.
+
+    It is the hull of the 68 points and of the brows lifted by 0.6 eye distances (forehead).
+    """
     pts = np.asarray(points, np.float32)
     up = pts[45] - pts[36]
     up = np.array([up[1], -up[0]], np.float32) * 0.6  # perpendicular to the eye line, towards the forehead
@@ -189,7 +192,8 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
         if rng.random() < aug.blur:
             img = cv2.GaussianBlur(img, (3, 3), 0)
         img = img.astype(np.float32) / 255.0
-        img = (img - 0.5) * rng.uniform(1 - aug.contrast, 1 + aug.contrast) + 0.5 + rng.uniform(-aug.brightness, aug.brightness)
+        img = ((img - 0.5) * rng.uniform(1 - aug.contrast, 1 + aug.contrast) + 0.5
+               + rng.uniform(-aug.brightness, aug.brightness))
         if aug.noise:
             img = img + rng.normal(0, aug.noise, img.shape).astype(np.float32)
         xs[i] = np.clip(img, 0, 1)
@@ -226,7 +230,10 @@ the other person's NME fell from about 10 % to under 5 %, the held-out frames' d
 
 
 def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:
-    """One training set: the video's faces plus every still face ``still_repeats`` times (augmentation makes each copy differ)."""
+    """One training set: the video's faces plus every still face ``still_repeats`` times.
+
+    Augmentation makes each copy differ.
+    """
     crops = np.concatenate([video.crops] + [stills.crops] * still_repeats)
     points = np.concatenate([video.points] + [stills.points] * still_repeats)
     return FaceData(crops, points, name)
@@ -235,9 +242,10 @@ def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, n
 def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS) -> dict[str, FaceData]:
     """Notebook 03's record sets read back into memory (see :mod:`helpers.record_sets`).
 
-    Keys: ``video_train`` (the sample video before the cut-off), ``stills`` (the faces of the training stills, :data:`helpers.record_sets.TRAINING_STILLS`),
-    ``train`` (what the models train on: :func:`mix` of the two), ``held_out`` (the video's last
-    part) and ``other_person`` (the second video, test only).
+    Keys: ``video_train`` (the sample video before the cut-off), ``stills`` (the faces of the
+    training stills, :data:`helpers.record_sets.TRAINING_STILLS`), ``train`` (what the models train
+    on: :func:`mix` of the two), ``held_out`` (the video's last part) and ``other_person`` (the
+    second video, test only).
     """
     from .record_sets import ensure_records
     from .records import load_arrays

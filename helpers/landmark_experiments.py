@@ -14,6 +14,7 @@ import numpy as np
 from .landmark_cnn import (COURSE_KIND, INPUT_SIZE, CNNLandmarker, evaluate, load_face_data, mean_shape_nme, prepare,
                            save_model, train_model)
 from .landmarks import crop_face, to_gray
+from .machine import load_average
 from .paths import work_dir
 from .timing import latency_ms
 
@@ -43,13 +44,19 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
     return {k: round(v, 2) for k, v in out.items()}
 
 
+def machine_report(load_start: float | None) -> dict[str, Any]:
+    """The benchmark's ``machine`` entry: CPUs and the 1-minute load average at start and now (``None`` on Windows)."""
+    return {"cpus": os.cpu_count(), "load_average_1min_start": load_start, "load_average_1min_end": load_average(),
+            "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
+
+
 def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
     """Train baseline and course model with the same budget on notebook 04's training set; report NME and latency.
 
     Training set: the sample video's first part plus the training stills' faces, each ``STILL_REPEATS`` times
-    (``load_face_data()["train"]``), never the second video. Budget: 180 s of training each (``quick``: 8 s). NME against dlib's points
-    on the held-out (last 20 %) frames and on the other person's video, with the mean shape (a model
-    that learnt nothing) for scale; latency per face of the served course CNN and of dlib's predictor,
+    (``load_face_data()["train"]``), never the second video. Budget: 180 s of training each (``quick``: 8 s).
+    NME against dlib's points on the held-out (last 20 %) frames and on the other person's video, with the mean
+    shape (a model that learnt nothing) for scale; latency per face of the served course CNN and of dlib's predictor,
     in ms (median; figures move with the machine's load). Models are written under
     ``data/work/04_landmark_cnn/bench/``, never over the learner's ``data/models/``.
     """
@@ -59,7 +66,7 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
     from .video import read_frames
     helpers.setup(42, tensorflow=True)
     budget = seconds or (8.0 if quick else 180.0)
-    load_start = os.getloadavg()[0]  # the budget is wall-clock time: a busy machine trains fewer epochs in it
+    load_start = load_average()  # the budget is wall-clock time: a busy machine trains fewer epochs in it
     data = load_face_data(progress=False)
     folder = work_dir("04_landmark_cnn") / "bench"
     out: dict[str, Any] = {
@@ -74,7 +81,8 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
         r = train_model(kind, data["train"], None, seconds=budget, resume=False, checkpoint=folder / f"checkpoint_{kind}",
                         progress=False)
         results[key] = r
-        ev = {part: evaluate(r.model, data[part], r.size)["nme"] for part in ("video_train", "stills", "held_out", "other_person")}
+        ev = {part: evaluate(r.model, data[part], r.size)["nme"]
+              for part in ("video_train", "stills", "held_out", "other_person")}
         out[key] = {"name": r.name, "epochs": r.epochs, "train_seconds": round(r.seconds, 1),
                     "nme_train_video": round(ev["video_train"], 4), "nme_train_stills": round(ev["stills"], 4),
                     "nme_held_out": round(ev["held_out"], 4), "nme_other_person": round(ev["other_person"], 4)}
@@ -100,9 +108,7 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
     out["latency_ms"] = {k: round(v, 3) for k, v in lat.items()} | {
         "course_cnn_backend": lm.backend,
         "tflite_vs_keras_max_diff_px": round(float(np.abs(lm.predict(gray, box) - keras_only.predict(gray, box)).max()), 4)}
-    out["machine"] = {"cpus": os.cpu_count(), "load_average_1min_start": round(load_start, 2),
-                      "load_average_1min_end": round(os.getloadavg()[0], 2),
-                      "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
+    out["machine"] = machine_report(load_start)
     out["model_path"] = str(path)
     out["targets"] = {"course_nme_held_out_max": 0.04, "course_over_mean_shape_other_person_max": 0.8,
                       "latency": "course CNN per face <= dlib predictor per face"}

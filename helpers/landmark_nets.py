@@ -99,7 +99,8 @@ def _conv(x, filters: int, stride: int = 1, bn: bool = True, name: str | None = 
 
 
 def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42):
-    """A fresh, uncompiled Keras model of ``kind`` ("baseline", "regression" or "heatmap"): (N, size, size, 1) -> (N, 68, 2)."""
+    """A fresh, uncompiled Keras model of ``kind`` ("baseline", "regression" or "heatmap"): (N, size, size, 1) ->
+    (N, 68, 2)."""
     keras = _keras()
     _register()
     if kind not in KINDS:
@@ -142,7 +143,8 @@ def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42)
 
 
 def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = None, ema: bool = True):
-    """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled, weight average) for the others."""
+    """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled, weight average) for
+    the others."""
     keras = _keras()
     _register()
     if kind == "baseline":

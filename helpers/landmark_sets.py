@@ -15,7 +15,8 @@ array              shape, dtype              meaning
 ``seconds``        (N,) float32              time dlib took on the frame (detect + predict)
 =================  ========================  =============================================
 
-``meta`` (JSON) holds the source, its sha256, the model file, crop size and margin.
+``meta`` (JSON) holds the source, its sha256, the model file, crop size and margin, and the key of the
+manifest the frames come from; the set's recipe (:mod:`helpers.artifacts`) is saved beside it.
 """
 from __future__ import annotations
 
@@ -27,14 +28,21 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .capture import ensure_manifest, read_kept_frames
+from . import artifacts
+from .artifacts import Recipe
+from .capture import ensure_manifest, manifest_recipe, read_kept_frames
 from .landmarks import crop_face, detect_landmarks, predictor_path, to_crop
 from .paths import work_dir
 from .storage import load_npz, save_npz
 
 
 FORMAT = 3
-"""Version of the saved sets (2: anti-aliased crops, black outside the frame; 3: faces found coarse to fine); older files are rebuilt."""
+"""Version of the saved sets; older files are rebuilt.
+
+2: anti-aliased crops, black outside the frame; 3: faces found coarse to fine.
+"""
+SETTINGS = {"crop_size": 128, "margin": 0.3}
+"""The crop settings of :func:`extract_landmarks` and their defaults: a landmark set's recipe parameters."""
 
 
 @dataclass
@@ -91,15 +99,29 @@ def extract_landmarks(manifest: dict[str, Any], *, crop_size: int = 128, margin:
     arrays = {k: (np.stack(v).astype(dtypes[k]) if v else np.zeros(shapes.get(k, (0,)), dtypes[k]))
               for k, v in rows.items()}
     meta = {"format": FORMAT, "source": manifest["source"], "sha256": manifest.get("sha256"), "model": predictor_path().name,
-            "crop_size": crop_size, "margin": margin, "lost": lost, "settings": manifest["settings"]}
+            "crop_size": crop_size, "margin": margin, "lost": lost, "settings": manifest["settings"],
+            "manifest_key": manifest_recipe(manifest).key}
     return LandmarkSet(**arrays, meta=meta)
 
 
-def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
-    """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``."""
+def landmark_recipe(manifest_key: str | None, crop_size: int, margin: float) -> Recipe:
+    """The recipe of a landmark set: crop settings, the manifest's key and the predictor's pinned sha256."""
+    from .data import REGISTRY
+    return Recipe("landmark_set", FORMAT, {"crop_size": crop_size, "margin": margin},
+                  {"manifest": manifest_key, "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
+
+
+def _write(name: str, ls: LandmarkSet) -> Path:
     arrays = {k: getattr(ls, k) for k in ("crops", "points", "frame_points", "boxes", "matrices",
                                           "frame_index", "timestamp", "seconds")}
     return save_npz(landmarks_path(name), meta=ls.meta, **arrays)
+
+
+def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
+    """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``, then its recipe."""
+    path = _write(name, ls)
+    artifacts.commit(path, landmark_recipe(ls.meta.get("manifest_key"), ls.meta["crop_size"], ls.meta["margin"]))
+    return path
 
 
 def load_landmark_set(name: str) -> LandmarkSet:
@@ -108,20 +130,25 @@ def load_landmark_set(name: str) -> LandmarkSet:
     return LandmarkSet(**arrays, meta=meta)
 
 
-def ensure_landmark_set(name: str = "sample", *, crop_size: int = 128, margin: float = 0.3,
+def ensure_landmark_set(name: str = "sample", *, crop_size: int | None = None, margin: float | None = None,
                         progress: bool = True, **capture_settings: Any) -> LandmarkSet:
-    """Load 02's landmark set for ``name`` (``"sample"`` or ``"other_person"``); rebuild 01 + 02 outputs if missing, saying so."""
+    """02's landmark set for ``name``; rebuilt (saying why) unless its manifest and settings made it.
+
+    Settings left out keep the saved set's values (what notebook 02 chose), else :data:`SETTINGS`;
+    ``capture_settings`` go to :func:`helpers.capture.ensure_manifest`.
+    """
+    manifest = ensure_manifest(name, progress=progress, **capture_settings)
     path = landmarks_path(name)
-    if path.exists():
-        ls = load_landmark_set(name)
-        if (ls.meta.get("crop_size"), ls.meta.get("margin"), ls.meta.get("format")) == (crop_size, margin, FORMAT):
-            return ls
-    print(f"No usable landmark set for {name!r} at {path} (missing, or made with other settings or an older version): "
-          "rebuilding what notebooks 01 and 02 would have saved.")
-    manifest = ensure_manifest(name, **({"progress": progress} | capture_settings))
-    ls = extract_landmarks(manifest, crop_size=crop_size, margin=margin, progress=progress)
-    save_landmark_set(name, ls)
-    return ls
+    params = artifacts.settle(path, {"crop_size": crop_size, "margin": margin}, SETTINGS)
+    recipe = landmark_recipe(manifest_recipe(manifest).key, **params)
+
+    def build() -> LandmarkSet:
+        ls = extract_landmarks(manifest, progress=progress, **params)
+        _write(name, ls)
+        return ls
+
+    return artifacts.ensure(path, recipe, build=build, load=lambda: load_landmark_set(name),
+                            what=f"The landmark set of {name!r}", action="Rebuilding what notebook 02 would have saved.")
 
 
 def point_jumps(ls: LandmarkSet) -> np.ndarray:

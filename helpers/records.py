@@ -219,7 +219,8 @@ def check_shard(path: str | os.PathLike, expected: int | None = None) -> int:
             n += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
         detail = re.search(r"(corrupted|truncated) record at \d+", str(exc))
-        raise CourseError(f"{path} is truncated or corrupt ({n} records read fine, record #{n} counting from 0 cannot be read"
+        raise CourseError(f"{path} is truncated or corrupt ({n} records read fine, "
+                          f"record #{n} counting from 0 cannot be read"
                           f"{': ' + detail.group(0) if detail else ''}). "
                           "Delete it and run notebook 03 again to rewrite the records.") from None
     if expected is not None and n != expected:
@@ -303,7 +304,9 @@ def parse_example(serialised, encoding: str, image_shape: tuple[int, int, int]) 
 def read_records(name: str, *, batch_size: int | None = 32, shuffle: int = 0, normalise: bool = True,
                  cache: bool = False, prefetch: bool = True, parallel: bool = True, seed: int = 42,
                  check: bool = True, folder: str | os.PathLike | None = None):
-    """Record set ``name`` as a ``tf.data.Dataset`` of dicts (read -> parse + decode -> [cache] -> normalise -> shuffle -> batch -> prefetch).
+    """Record set ``name`` as a ``tf.data.Dataset`` of dicts.
+
+    The pipeline: read -> parse + decode -> [cache] -> normalise -> shuffle -> batch -> prefetch.
 
     normalise=True gives ``image`` float32 in [0, 1] and ``points`` divided by the crop size (0-1);
     False keeps uint8 pixels and pixel points. ``cache`` keeps the decoded uint8 faces in memory

@@ -12,7 +12,7 @@ FER2013 cannot be downloaded here, yet notebook 05 must run end to end. The stan
    are moved per emotion (FACS-like action units: brows, lids, lip corners, jaw drop) and the face
    is warped piecewise-affinely over the Delaunay triangles of the points plus the border. Angry and
    disgust warps are **labels by construction**: the teacher does not confirm them (it agrees on
-   surprise and, partly, fear; the build of November 2026 found it rejects the sad warps too).
+   surprise and, partly, fear, and may reject the sad warps too).
    ``meta["teacher_agreement"]`` reports the rates; notebook 05 prints them.
 
 Splits (FER2013's ``Usage``): within each video and class, frames are split in time (first 60 %
@@ -34,8 +34,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from . import artifacts
 from .align import FACE_SIZE, align_face, alignment_matrix
-from .warp import delaunay, piecewise_affine_warp  # noqa: F401 (delaunay: part of this module's toolkit)
+from .artifacts import Recipe
 from .emotion import EmotionClassifier
 from .errors import CourseError
 from .fer import FerSplits, read_fer_csv, write_fer_csv
@@ -43,9 +44,13 @@ from .labels import EMOTIONS
 from .landmarks import to_crop, to_gray
 from .paths import work_dir
 from .storage import load_npz, save_npz
+from .warp import piecewise_affine_warp
 
 VERSION = 7
-"""Bump when the recipe or its inputs change (7: faces found coarse to fine by helpers.landmarks): a cached stand-in of another version is rebuilt."""
+"""Bump when the recipe or its inputs change: a cached stand-in of another version is rebuilt.
+
+7: faces found coarse to fine by helpers.landmarks.
+"""
 
 WARP_SIZE = 96
 """Warps are done on a WARP_SIZE crop, then shrunk to 48x48 (less blur than warping at 48)."""
@@ -179,7 +184,9 @@ def _faces_of_stills() -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def time_splits(labels: np.ndarray, frames: np.ndarray, *, fractions: tuple[float, float, float] = (0.6, 0.15, 0.25),
                 guard: int = 1) -> np.ndarray:
-    """Split one video's labelled frames into time segments, per class: ``"train"``/``"val"``/``"test"``, or ``""`` if dropped.
+    """Split one video's labelled frames into time segments, per class.
+
+    Each frame gets ``"train"``/``"val"``/``"test"``, or ``""`` if dropped.
 
     ``labels`` (N,) int (-1 = unlabelled), ``frames`` (N,) frame numbers. Within each class, the
     first ``fractions[0]`` of its frames (in time) go to train, the next ``fractions[1]`` to val, the
@@ -302,24 +309,48 @@ def standin_paths() -> tuple[Path, Path]:
     return d / "fer2013_standin.csv", d / "standin_meta.npz"
 
 
+SETTINGS = {"min_confidence": 0.6, "per_class": {"train": 110, "val": 30, "test": 40}, "seed": 42, "guard": 1}
+"""The options of :func:`build_standin` and their defaults: the stand-in's recipe parameters."""
+
+
+def standin_recipe(params: dict[str, Any]) -> Recipe:
+    """The stand-in's recipe: its options; the two videos' landmark sets, the stills and the teacher model as inputs."""
+    from .data import REGISTRY
+    from .landmark_sets import landmarks_path
+    inputs = {person: artifacts.key_of(landmarks_path(person)) for person in ("sample", "other_person")}
+    inputs |= {name: REGISTRY[name].sha256[:16] for name in ("multi_face", "single_face_photo", "emotion_model")}
+    return Recipe("emotion_standin", VERSION, params, inputs)
+
+
 def ensure_standin(*, rebuild: bool = False, progress: bool = True, **options: Any) -> Path:
-    """Build the stand-in once and cache it as a FER2013-format CSV; return the CSV path."""
+    """Build the stand-in once and cache it as a FER2013-format CSV; return the CSV path.
+
+    Rebuilt (saying why) when its options, its version or an input (the videos' landmark sets) changed.
+    """
+    from .landmark_sets import ensure_landmark_set
+    unknown = set(options) - set(SETTINGS)
+    if unknown:
+        raise CourseError(f"unknown stand-in options {sorted(unknown)}; the options are {sorted(SETTINGS)}.")
     csv_path, meta_path = standin_paths()
-    if not rebuild and csv_path.exists() and meta_path.exists():
-        _, meta = load_npz(meta_path)
-        if meta.get("version") == VERSION and all(meta.get(k) == v for k, v in options.items()):
-            return csv_path
-    if progress:
-        from .paths import shown
-        print(f"Building the offline FER2013 stand-in in {shown(csv_path.parent)} (once, well under a minute) ...")
-    built = build_standin(progress=progress, **options)
-    meta_path.unlink(missing_ok=True)  # an interrupted rebuild must not pair a new CSV with an old meta file
-    usages = [SPLIT_USAGE[s] for s in built["split"]]
-    write_fer_csv(csv_path, built["images"], built["labels"], usages)
-    save_npz(meta_path, meta=built["meta"], labels=built["labels"], split=built["split"].astype("<U5"),
-             origin=built["origin"].astype("<U8"), source=built["source"].astype("<U40"), frame=built["frame"],
-             probs=built["probs"])
-    return csv_path
+    for person in ("sample", "other_person"):
+        ensure_landmark_set(person, progress=progress)
+    if rebuild:
+        artifacts.recipe_path(csv_path).unlink(missing_ok=True)
+    params = SETTINGS | options
+
+    def build() -> Path:
+        built = build_standin(progress=progress, **params)
+        meta_path.unlink(missing_ok=True)  # an interrupted rebuild must not pair a new CSV with an old meta file
+        usages = [SPLIT_USAGE[s] for s in built["split"]]
+        write_fer_csv(csv_path, built["images"], built["labels"], usages)
+        save_npz(meta_path, meta=built["meta"], labels=built["labels"], split=built["split"].astype("<U5"),
+                 origin=built["origin"].astype("<U8"), source=built["source"].astype("<U40"), frame=built["frame"],
+                 probs=built["probs"])
+        return csv_path
+
+    return artifacts.ensure(csv_path, standin_recipe(params), also=(meta_path,), build=build, load=lambda: csv_path,
+                            what="The offline FER2013 stand-in",
+                            action="Building it now (once, well under a minute).")
 
 
 def load_standin(*, progress: bool = True, **options: Any) -> FerSplits:

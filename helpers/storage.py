@@ -83,7 +83,8 @@ def load_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise CourseError(f"{path} is not valid JSON ({exc}). Delete it and run the notebook that creates it again.") from exc
+        raise CourseError(f"{path} is not valid JSON ({exc}). "
+                          "Delete it and run the notebook that creates it again.") from exc
 
 
 def save_npz(path: str | os.PathLike, meta: dict[str, Any] | None = None, **arrays: np.ndarray) -> Path:
@@ -112,7 +113,8 @@ def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, 
             arrays = {k: z[k] for k in z.files if k != "__meta__"}
             meta = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
     except (OSError, ValueError, EOFError) as exc:
-        raise CourseError(f"{path} is not a readable .npz file ({exc}). Delete it and run the notebook that creates it again.") from exc
+        raise CourseError(f"{path} is not a readable .npz file ({exc}). "
+                          "Delete it and run the notebook that creates it again.") from exc
     return arrays, meta
 
 

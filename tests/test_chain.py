@@ -80,7 +80,8 @@ def _outputs(nb) -> str:
 
 
 GENERIC_TRAININGS = ("checkpoint_baseline", "checkpoint_heatmap")  # 04's two generic models (not NAME's own)
-EMOTION_MODEL = ("emotion_cnn.keras", "emotion_cnn.json", "emotion_cnn.tflite")  # 05's model, which 06 uses
+EMOTION_MODEL = ("emotion_cnn.keras", "emotion_cnn.json", "emotion_cnn.tflite",
+                 "emotion_cnn.keras.recipe.json")  # 05's model, which 06 uses
 
 
 def _reuse_course_run(course_data: Path, chain_data: Path) -> list[str]:
@@ -147,7 +148,8 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
     print("chain run times (s):", seconds)
     if set(GENERIC_TRAININGS) <= set(reused) and "reusing the finished training" not in texts["04_landmark_cnn"]:
         warnings.warn("04 trained its generic models again although the course's finished ones were copied in: "
-                      "the chain's rebuild of the sample's records no longer matches the course's (see train_model's fingerprint).")
+                      "the chain's rebuild of the sample's records no longer matches the course's "
+                      "(see train_model's fingerprint).")
 
     assert (root / "work" / "01_capture" / "me.json").exists()
     assert (root / "work" / "02_landmarks" / "me.npz").exists()
@@ -157,7 +159,8 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
     assert model.exists() and model.with_suffix(".tflite").exists()
     side = json.loads(model.with_suffix(".json").read_text())
     metrics = side["metrics"]
-    print("personal model sidecar:", json.dumps(side, sort_keys=True))  # the figures notebook 04 quotes (pytest -s shows them)
+    # the figures notebook 04 quotes (pytest -s shows them)
+    print("personal model sidecar:", json.dumps(side, sort_keys=True))
     assert side["person"] == "me" and side["source"] == "single_face.mp4"
     assert 0 < metrics["nme_held_out"] < metrics["nme_held_out_generic"], metrics
     assert "landmark model: landmark_cnn_me.keras" in texts["06_live_demo"]

@@ -66,7 +66,8 @@ def test_pyenv_pythons_are_found_without_a_hard_coded_path(monkeypatch, tmp_path
     monkeypatch.setattr(course.shutil, "which", lambda name: str(fake) if name == "pyenv" else None)
     monkeypatch.setattr(course.subprocess, "run", lambda *a, **k: type("P", (), {"stdout": f"{root}\n"})())
     found = course._pyenv_candidates("3.13")
-    assert found == [[str(root / "versions" / "3.13.1" / "bin" / "python3.13")], [str(root / "versions" / "3.13.0" / "bin" / "python3.13")]]
+    assert found == [[str(root / "versions" / "3.13.1" / "bin" / "python3.13")],
+                     [str(root / "versions" / "3.13.0" / "bin" / "python3.13")]]
 
 
 def test_venv_per_python_version(tmp_path):

@@ -1,10 +1,13 @@
-"""Emotion models: alignment, the original project's baseline architecture, the peer's label order, evaluation, training resume."""
+"""Emotion models: alignment, the original project's baseline architecture and the peer's label order.
+
+Also evaluation and training resume.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import CourseError, align, emotion, emotion_data
+from helpers import CourseError, align, emotion, emotion_data, storage
 from helpers.labels import EMOTIONS
 
 
@@ -121,13 +124,13 @@ def test_training_resumes_and_saves(tmp_path):
     data = FerSplits(x, y, x[:14], y[:14], x[:14], y[:14], source="random")
     first = emotion.train("course", data, epochs=1, run_dir=tmp_path / "run", progress=False)
     assert first.epochs_run == 1
-    saved = emotion.load_json(tmp_path / "run" / "state.json")  # helpers.training's layout: {"config", "state"}
+    saved = storage.load_json(tmp_path / "run" / "state.json")  # helpers.training's layout: {"config", "state"}
     saved["state"]["finished"] = False
     saved["config"]["epochs"] = 2
-    emotion.save_json(tmp_path / "run" / "state.json", saved)
+    storage.save_json(tmp_path / "run" / "state.json", saved)
     second = emotion.train("course", data, epochs=2, run_dir=tmp_path / "run", progress=False)
     assert second.resumed_from == 1 and second.epochs_run == 2 and len(second.history["loss"]) == 2
-    path = emotion.save_model(second.model, tmp_path / "m.keras")
+    path = emotion.save_course_model(second, data_name="random", path=tmp_path / "m.keras")["keras"]
     clf = emotion.EmotionClassifier.course(path)
     assert clf.predict_proba(x[0]).shape == (7,)
     assert clf.latency_ms(x[0], repeats=3) > 0

@@ -70,15 +70,18 @@ def test_tensorflow_build_per_platform():
     """tensorflow-cpu where it has wheels (Linux x86_64, Windows), tensorflow elsewhere: never both, never neither."""
     by_name = {p.name: p for p in pins.read_pins()}
     from packaging.markers import Marker
-    for env in ({"sys_platform": "linux", "platform_machine": "x86_64"}, {"sys_platform": "win32", "platform_machine": "AMD64"},
-                {"sys_platform": "darwin", "platform_machine": "arm64"}, {"sys_platform": "linux", "platform_machine": "aarch64"}):
+    for env in ({"sys_platform": "linux", "platform_machine": "x86_64"},
+                {"sys_platform": "win32", "platform_machine": "AMD64"},
+                {"sys_platform": "darwin", "platform_machine": "arm64"},
+                {"sys_platform": "linux", "platform_machine": "aarch64"}):
         chosen = [n for n in ("tensorflow", "tensorflow-cpu") if Marker(by_name[n].marker).evaluate(env)]
         assert len(chosen) == 1, (env, chosen)
 
 
 def test_no_face_recognition_models_anywhere():
     assert "face-recognition-models" not in {p.name for p in pins.read_pins()}
-    offenders = [p.relative_to(ROOT) for p in (ROOT / "helpers").rglob("*.py") if "import face_recognition_models" in p.read_text()]
+    offenders = [p.relative_to(ROOT) for p in (ROOT / "helpers").rglob("*.py")
+                 if "import face_recognition_models" in p.read_text()]
     assert offenders == []
 
 
@@ -139,7 +142,8 @@ def test_sync_keeps_outputs_ids_tags_and_order(notebook_copy):
             cell.execution_count = i
     nbformat.write(nb, target)
     before = nbformat.read(target, as_version=4)
-    src.write_text(src.read_text().replace("GRID_FRAMES = 8 ", "GRID_FRAMES = 6 ", 1) + "\n# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n")
+    edited = src.read_text().replace("GRID_FRAMES = 8 ", "GRID_FRAMES = 6 ", 1)
+    src.write_text(edited + "\n# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n")
     assert notebooks.sync(src)
     after = nbformat.read(target, as_version=4)
     assert len(after.cells) == len(before.cells) + 1
@@ -162,7 +166,8 @@ def test_committed_widgets_have_their_state(name):
     assert views, f"{name} shows no widget"
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     missing = [v for v in views if v not in state]
-    assert not missing, f"{name}: widget state not stored for {missing}: rebuild with `python course.py notebooks {name[:2]}`"
+    assert not missing, (f"{name}: widget state not stored for {missing}: "
+                         f"rebuild with `python course.py notebooks {name[:2]}`")
 
 
 def test_reply_polling_retries_in_steps_and_keeps_the_deadline():

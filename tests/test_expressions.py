@@ -37,7 +37,7 @@ def test_csv_errors_name_the_row(text, match):
 
 def test_sample_labels_are_valid():
     for person, text in expressions.SAMPLE_LABELS.items():
-        info = data.REGISTRY[person]
+        assert person in data.REGISTRY
         segs = expressions.parse_label_csv(text, name=person)
         assert segs and all(s.label in EMOTIONS for s in segs)
     assert {s.label for t in expressions.SAMPLE_LABELS.values() for s in expressions.parse_label_csv(t)} == \
@@ -66,7 +66,8 @@ def person_frames():
 
 
 def test_one_clip_with_csv_is_stored_and_read(data_dir, tmp_path, person_frames):
-    """The second sample video as 'my recording' + a CSV, with a stretch without a face inserted: those frames are skipped."""
+    """The second sample video as 'my recording' + a CSV, with a stretch without a face inserted: those frames are
+    skipped."""
     black = [np.zeros_like(person_frames[0])] * 6
     clip = _clip(tmp_path / "mine.mp4", person_frames[:18] + black + person_frames[18:72])  # 78 frames, 2.6 s
     labels = tmp_path / "mine.csv"

@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from helpers import CourseError
 from helpers import landmark_cnn as L
 from helpers import landmark_data as D
+from helpers import landmark_nets as N
 from helpers.landmarks import FLIP_PERMUTATION, crop_face, to_crop
 
 
@@ -90,10 +91,10 @@ def test_random_augmentation_keeps_image_and_points_together():
 
 def test_soft_argmax_finds_a_peak():
     import keras
-    L._register()
+    N._register()
     logits = np.full((1, 8, 8, 68), -50.0, np.float32)
     logits[0, 2, 5, :] = 50.0  # every map peaks at row 2, column 5
-    out = keras.ops.convert_to_numpy(L.SoftArgmax(4, 32)(logits))
+    out = keras.ops.convert_to_numpy(N.SoftArgmax(4, 32)(logits))
     np.testing.assert_allclose(out[0, 0], ((5 * 4 + 1.5) / 32, (2 * 4 + 1.5) / 32), atol=1e-5)
 
 

@@ -11,6 +11,7 @@ import pytest
 from helpers import CourseError
 from helpers.labels import EMOTIONS
 from helpers.live import (FrameSource, LiveConfig, LivePipeline, LiveRunner, StageTimer, Track, main, run_headless)
+from helpers.live.tracks import box_from_points, iou, match_boxes, relative_box
 from helpers.video import video_info
 
 
@@ -34,8 +35,8 @@ def test_one_face_gives_box_points_and_probabilities(pipeline, face_frame):
     assert len(faces) == 1
     face = faces[0]
     assert face.points.shape == (68, 2) and face.points.dtype == np.float32
-    l, t, r, b = face.box
-    assert 0 <= l < r <= 640 and 0 <= t < b <= 360
+    left, t, r, b = face.box
+    assert 0 <= left < r <= 640 and 0 <= t < b <= 360
     assert face.probs.shape == (7,) and abs(float(face.probs.sum()) - 1) < 1e-3
     assert face.emotion in EMOTIONS
     assert not np.array_equal(out, face_frame) and face_frame is not out
@@ -79,6 +80,22 @@ def test_smoothing_is_the_mean_of_the_last_predictions():
     for k in (0, 3, 3):
         t.push(np.eye(7, dtype=np.float32)[k])
     assert t.emotion == "happy" and t.probs[3] == pytest.approx(1.0)  # the 'angry' left the 2-frame window
+
+
+def test_a_box_follows_its_points_between_detections():
+    points = np.array([[100, 120], [160, 120], [130, 200]], np.float32)
+    rel = relative_box((90, 100, 170, 210), points)
+    assert box_from_points(points, rel) == (90, 100, 170, 210)
+    assert box_from_points(points + (7, -3), rel) == (97, 97, 177, 207)  # moved with the points
+    assert box_from_points(points * 2, rel) == (180, 200, 340, 420)  # scaled with them
+
+
+def test_new_boxes_match_the_tracked_ones_by_overlap():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == pytest.approx(1.0)
+    assert iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    matched, new = match_boxes([(52, 0, 62, 10), (1, 0, 11, 10), (200, 200, 210, 210)],
+                               {7: (0, 0, 10, 10), 8: (50, 0, 60, 10)})
+    assert matched == {0: 8, 1: 7} and new == [2]
 
 
 def test_timer_memory_is_fixed():

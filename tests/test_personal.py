@@ -1,4 +1,4 @@
-"""helpers.personal: NAME's records and personal landmark CNN (issue 12), and the errors a learner meets."""
+"""helpers.personal: NAME's records and personal landmark CNN, and the errors a learner meets."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import CourseError, capture, data, personal
+from helpers import CourseError, capture, data, personal, record_sets
 
 
 def _frames(name: str, n: int) -> list[np.ndarray]:
@@ -41,34 +41,34 @@ def gappy_video(tmp_path_factory):
 def test_names_are_checked():
     for bad in ("", "../me", "a b", "stills", 3):
         with pytest.raises(CourseError, match="NAME"):
-            personal.check_name(bad)
-    assert personal.record_names("me") == ("me_train", "me_heldout")
-    assert personal.record_names("sample") == ("sample_train", "sample_heldout")
+            capture.check_name(bad)
+    assert record_sets.record_names("me") == ("me_train", "me_heldout")
+    assert record_sets.record_names("sample") == ("sample_train", "sample_heldout")
     assert personal.personal_model_path("me").name == "landmark_cnn_me.keras"
 
 
 def test_name_without_recording_names_the_01_setting(data_dir):
     with pytest.raises(CourseError, match="SOURCE") as err:
-        personal.check_recording("me")
+        capture.check_recording("me")
     assert "notebook 01" in str(err.value) and "'me'" in str(err.value)
     with pytest.raises(CourseError, match="SOURCE"):
-        personal.ensure_person_records("me", progress=False)
+        record_sets.ensure_records("me", progress=False)
     with pytest.raises(CourseError, match="SOURCE"):  # notebook 02's own call, too
         capture.ensure_manifest("me")
-    personal.check_recording("other_person")  # the samples need no notebook 01 run
+    capture.check_recording("other_person")  # the samples need no notebook 01 run
 
 
 def test_recording_with_gaps_gives_a_time_split(data_dir, gappy_video):
     m = capture.scan_source(gappy_video, progress=False)
     assert m["no_face"] == [30, 31, 32, 33] and m["several_faces"] == [34, 35, 36, 37]
     capture.save_manifest("me", m)
-    record = personal.ensure_person_records("me", progress=False)
+    record = record_sets.ensure_records("me", progress=False)
     train, held = record["train_frames"], record["held_out_frames"]
     assert set(train).isdisjoint(range(30, 38)) and set(held).isdisjoint(range(30, 38))
     assert max(train) < min(held) and len(held) >= 10 and len(train) >= 30
     assert record["sha256"] == m["sha256"]
     # the same call again reuses the records; a changed recording rewrites them
-    again = personal.ensure_person_records("me", progress=False)
+    again = record_sets.ensure_records("me", progress=False)
     assert again["split_id"] == record["split_id"]
     faces = personal.load_person_data("me", progress=False)
     assert len(faces["train"]) == len(train) and len(faces["held_out"]) == len(held)
@@ -97,7 +97,9 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
     side = json.loads(personal.personal_model_path("other_person").with_suffix(".json").read_text())
     assert side["metrics"]["nme_held_out"] == meta["metrics"]["nme_held_out"]
     assert side["person"] == "other_person" and side["source"] == "single_face.mp4"
-    path = personal.ensure_personal_model("other_person")  # exists for this recording: no training
+    start = data_dir / "generic.keras"  # the model it was fine-tuned from, saved, so that ensure can check it
+    generic.save(start)
+    path = personal.ensure_personal_model("other_person", generic=start)  # exists for this recording: no training
     assert path == personal.personal_model_path("other_person")
     assert personal.source_warning(path, "other_person") is None
     warning = personal.source_warning(path, "sample")

@@ -147,17 +147,20 @@ def test_killed_write_leftovers_are_cleaned(tmp_path):
 
 
 def test_ensure_records_rejects_mixed_splits(tmp_path, monkeypatch):
+    from helpers import artifacts, landmark_sets
     from helpers import record_sets as rs
     monkeypatch.setattr(rec, "records_dir", lambda: tmp_path)
     monkeypatch.setattr(rs, "records_dir", lambda: tmp_path)
+    monkeypatch.setattr(landmark_sets, "ensure_landmark_set", lambda *a, **k: None)  # only the records are tested
     crops, points = _faces(3)
     for name in rs.RECORD_SETS:
         rec.write_records(name, crops, points, folder=tmp_path, progress=False, split_id="new")
     rec.save_json(rs.split_path(), {"split_id": "new", "format": rs.FORMAT})
+    artifacts.commit(rs.split_path(), rs.records_recipe("sample", rs.SETTINGS))
     assert rs.ensure_records(progress=False)["split_id"] == "new"
     rec.write_records("sample_heldout", crops, points, folder=tmp_path, progress=False, split_id="old")
     rewritten = []
-    monkeypatch.setattr(rs, "write_dataset_records", lambda progress=True: rewritten.append(1) or {"split_id": "x"})
+    monkeypatch.setattr(rs, "write_records_of", lambda *a, **k: rewritten.append(1) or {"split_id": "x"})
     rs.ensure_records(progress=False)
     assert rewritten == [1], "a held-out set from another split must trigger a rewrite"
 

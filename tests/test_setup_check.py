@@ -69,7 +69,8 @@ def test_every_notebook_starts_with_the_check():
 @pytest.mark.parametrize("name", sorted(FIRST))
 def test_first_cell_without_the_course_gives_the_command(tmp_path, name):
     """Run the cell where `helpers` cannot be imported (no site-packages, another folder): a message, no traceback."""
-    proc = subprocess.run([sys.executable, "-S", "-c", FIRST[name]], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-S", "-c", FIRST[name]], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode != 0
     assert "python course.py setup" in proc.stderr and "%pip install" in proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr

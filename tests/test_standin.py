@@ -18,9 +18,12 @@ def _face():
     pts[17:27] = np.c_[np.r_[np.linspace(210, 280, 5), np.linspace(320, 390, 5)], np.full(10, 220)]
     pts[27:36] = np.c_[np.r_[np.full(4, 300), np.linspace(280, 320, 5)], np.r_[np.linspace(240, 310, 4), np.full(5, 320)]]
     for k, cx in ((36, 245), (42, 355)):
-        pts[k:k + 6] = np.c_[cx + 25 * np.cos(np.linspace(0, 2 * np.pi, 7)[:6]), 250 + 8 * np.sin(np.linspace(0, 2 * np.pi, 7)[:6])]
-    pts[48:60] = np.c_[300 + 45 * np.cos(np.linspace(np.pi, 3 * np.pi, 13)[:12]), 370 + 15 * np.sin(np.linspace(np.pi, 3 * np.pi, 13)[:12])]
-    pts[60:68] = np.c_[300 + 35 * np.cos(np.linspace(np.pi, 3 * np.pi, 9)[:8]), 370 + 2 * np.sin(np.linspace(np.pi, 3 * np.pi, 9)[:8])]
+        pts[k:k + 6] = np.c_[cx + 25 * np.cos(np.linspace(0, 2 * np.pi, 7)[:6]),
+                             250 + 8 * np.sin(np.linspace(0, 2 * np.pi, 7)[:6])]
+    pts[48:60] = np.c_[300 + 45 * np.cos(np.linspace(np.pi, 3 * np.pi, 13)[:12]),
+                       370 + 15 * np.sin(np.linspace(np.pi, 3 * np.pi, 13)[:12])]
+    pts[60:68] = np.c_[300 + 35 * np.cos(np.linspace(np.pi, 3 * np.pi, 9)[:8]),
+                       370 + 2 * np.sin(np.linspace(np.pi, 3 * np.pi, 9)[:8])]
     from helpers.emotion import alignment_matrix
     import cv2
     img = (np.add.outer(np.arange(600), np.arange(600)) % 255).astype(np.uint8)
@@ -86,8 +89,10 @@ def test_cached_standin_is_deterministic_and_disjoint():
         train_frames = {int(k.split(":")[1]) for k in by_split["train"] if k.startswith(src + ":")}
         test_frames = {int(k.split(":")[1]) for k in by_split["test"] if k.startswith(src + ":")}
         assert not {f + d for f in test_frames for d in (-1, 0, 1)} & train_frames
-    warp_test = {s for s, sp, o in zip(arrays["source"], arrays["split"], arrays["origin"]) if sp == "test" and o != "teacher"}
-    warp_train = {s for s, sp, o in zip(arrays["source"], arrays["split"], arrays["origin"]) if sp == "train" and o != "teacher"}
+    warp_test = {s for s, sp, o in zip(arrays["source"], arrays["split"], arrays["origin"])
+                 if sp == "test" and o != "teacher"}
+    warp_train = {s for s, sp, o in zip(arrays["source"], arrays["split"], arrays["origin"])
+                  if sp == "train" and o != "teacher"}
     assert warp_test and not warp_test & warp_train          # warps of test sources only in test
     counts = data.counts()
     assert all(n >= 20 for n in counts["test"].values()), counts

@@ -63,7 +63,8 @@ def test_pins_resolve_to_wheels(resolutions, platform, python, tf):
     proc = resolutions[(platform, python)]
     assert proc.returncode == 0, f"{platform} / Python {python}: no wheel-only resolution:\n{proc.stderr[-2000:]}"
     got = _resolved(proc.stdout)
-    assert got.get(tf) == "2.21.0", f"{platform}: expected {tf}==2.21.0, got {sorted(k for k in got if k.startswith('tensorflow'))}"
+    chosen = sorted(k for k in got if k.startswith("tensorflow"))
+    assert got.get(tf) == "2.21.0", f"{platform}: expected {tf}==2.21.0, got {chosen}"
     other = {"tensorflow", "tensorflow-cpu"} - {tf}
     assert not other & set(got), f"{platform}: both TensorFlow builds were chosen"
     assert got.get("dlib-bin") == "20.0.1.post1"

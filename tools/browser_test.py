@@ -54,7 +54,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import cv2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -187,8 +186,9 @@ def pick_01(nb: dict) -> tuple[dict, str]:
     imports, the recorder cell, the cell that picks the recording up). Returns it and what was taken."""
     cells = nb["cells"]
     params = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    rec = next((c for c in cells if c["cell_type"] == "code" and "browser_cam.record(" in "".join(c["source"])), None)
-    pick = next((i for i, c in enumerate(cells) if c["cell_type"] == "code" and "recording_or_sample(" in "".join(c["source"])), None)
+    code = [(i, c) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    rec = next((c for _, c in code if "browser_cam.record(" in "".join(c["source"])), None)
+    pick = next((i for i, c in code if "recording_or_sample(" in "".join(c["source"])), None)
     if params is None or rec is None or pick is None:
         raise StepFailed(f"{NB01} lacks its parameters cell, the browser_cam.record(...) cell or the "
                          "recording_or_sample(...) cell: the SOURCE = \"browser\" path cannot be tested.")
@@ -234,7 +234,8 @@ def make_workspace(tmp: Path, from_src: bool = False) -> tuple[Path, Path, list[
     import nbformat
     nberr = nbformat.v4.new_notebook()
     nberr.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nberr.cells = [nbformat.v4.new_code_cell("from helpers import browser_cam\n\ncam = browser_cam.BrowserCamera(title='error paths')\ncam"),
+    nberr.cells = [nbformat.v4.new_code_cell("from helpers import browser_cam\n\n"
+                                             "cam = browser_cam.BrowserCamera(title='error paths')\ncam"),
                    nbformat.v4.new_code_cell("print('the rest of the notebook still runs')")]
     nbformat.write(nberr, nbdir / NB_ERRORS)
     nbui = nbformat.v4.new_notebook()
@@ -472,7 +473,8 @@ return {width: c.width, height: c.height, yellow, colored, longest_yellow_run: l
 JS_OBSERVE_06 = """
 const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
 const stderr = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
-const imgs = [...document.querySelectorAll('.jp-OutputArea-output .widget-image, .jp-OutputArea-output .jupyter-widgets img')];
+const imgs = [...document.querySelectorAll(
+  '.jp-OutputArea-output .widget-image, .jp-OutputArea-output .jupyter-widgets img')];
 const buttons = [...document.querySelectorAll('.jp-OutputArea-output button')];
 const start = buttons.find((b) => b.innerText.trim() === 'Start');
 const app = start ? start.closest('.widget-vbox') : null;
@@ -481,7 +483,8 @@ const grid = cells.find((c) => c.model.type === 'code' && c.model.sharedModel.ge
 return {
   stderr: stderr.map((e) => e.innerText.slice(0, 300)),
   stderr_el: stderr.find((e) => /INFO|tflite|TensorFlow Lite/i.test(e.innerText)) || stderr[0] || null,
-  widget_images: imgs.map((i) => ({natural_width: i.naturalWidth, complete: i.complete, src_len: (i.getAttribute('src') || '').length})),
+  widget_images: imgs.map((i) => ({natural_width: i.naturalWidth, complete: i.complete,
+                                   src_len: (i.getAttribute('src') || '').length})),
   set_source: outs.map((e) => e.innerText).filter((t) => t.includes('set SOURCE')).map((t) => t.slice(0, 300)),
   live_app: app, live_app_text: app ? app.innerText.slice(0, 400) : null,
   grid: grid ? grid.node.querySelector('.jp-OutputArea-output img') : null,
@@ -606,7 +609,10 @@ class BrowserTest:
                         note = self.wait("the error message in the widget",
                                          lambda: widget.get_attribute("data-error"), 20)
                         assert words[camera] in note, f"widget says {note!r}, expected {words[camera]!r}"
-                        status_says = lambda: words[camera] in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text  # noqa: E731
+
+                        def status_says() -> bool:
+                            return words[camera] in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text
+
                         try:
                             self.wait("the kernel's status line", status_says, 20)
                         except TimeoutError as exc:  # say what the kernel knew (an error overtaking its click once hid here)
@@ -637,8 +643,8 @@ class BrowserTest:
             widget = self.scroll_to(".bcam")
         with self.step("01 record"):
             widget.find_element(By.CSS_SELECTOR, ".bcam-start").click()
-            self.wait("the recording to finish", lambda: "recorded" in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text,
-                      REC_SECONDS + 30)
+            self.wait("the recording to finish",
+                      lambda: "recorded" in widget.find_element(By.CSS_SELECTOR, ".bcam-status").text, REC_SECONDS + 30)
             self.wait("the camera track ended", lambda: widget.get_attribute("data-tracks") == "ended", 10)
             self.screenshot("01_recorded", widget)
             self.report["01_status"] = widget.find_element(By.CSS_SELECTOR, ".bcam-status").text
@@ -646,7 +652,12 @@ class BrowserTest:
             res = self.driver.execute_async_script(JS_RUN_CELL, "recording_or_sample(")
             assert res.get("ok"), res
             self.wait("the kernel idle", lambda: self.driver.execute_script(JS_KERNEL_STATUS) == "idle", 20)
-            after = self.wait("the cell's new output", lambda: (o := self.driver.execute_script(JS_CELL_OUTPUT, "recording_or_sample(")) and "using your browser recording" in o and o, 20)
+
+            def new_output():
+                o = self.driver.execute_script(JS_CELL_OUTPUT, "recording_or_sample(")
+                return o and "using your browser recording" in o and o
+
+            after = self.wait("the cell's new output", new_output, 20)
             self.report["01_prints"] = after
             info = self.execute("from helpers import video\nimport json\nprint(json.dumps(video.video_info(source)))")
             info = json.loads(info.strip().splitlines()[-1])
@@ -666,11 +677,15 @@ class BrowserTest:
         with self.step("02 slider"):
             handle = self.scroll_to(".widget-slider .noUi-handle, .widget-hslider .noUi-handle")
             box = handle.find_element(By.XPATH, "./ancestor::div[contains(@class,'widget-vbox')][1]")
-            img_src = lambda: box.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output img").get_attribute("src")  # noqa: E731
+
+            def img_src():
+                return box.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output img").get_attribute("src")
+
             first = self.wait("the frame image under the slider", img_src, 30)
             self.screenshot("02_slider_position_1", box)
             ActionChains(self.driver).click_and_hold(handle).move_by_offset(180, 0).release().perform()
-            second = self.wait("a different frame image after moving the slider", lambda: (s := img_src()) != first and s, 30)
+            second = self.wait("a different frame image after moving the slider",
+                               lambda: (s := img_src()) != first and s, 30)
             value = box.find_element(By.CSS_SELECTOR, ".widget-readout").text
             time.sleep(0.5)
             self.screenshot("02_slider_position_2", box)
@@ -762,7 +777,8 @@ class BrowserTest:
                                "cams = list(browser_cam._CAMERAS.values())\n"
                                "print(json.dumps({'cameras': len(cams), 'active': [c.active for c in cams], "
                                "'state': [c.state for c in cams], 'tracks_ended': [c.tracks_ended for c in cams], "
-                               "'faces': [[[list(map(int, t.box)), list(t.points.shape)] for t in c.pipeline.tracks] for c in cams], "
+                               "'faces': [[[list(map(int, t.box)), list(t.points.shape)] for t in c.pipeline.tracks] "
+                               "for c in cams], "
                                "'stats': [c.stats.summary() for c in cams]}))")
             kernel = json.loads(out.strip().splitlines()[-1])
             self.report["kernel_after_stop"] = kernel
@@ -785,10 +801,12 @@ class BrowserTest:
             stats = json.loads(out.strip().splitlines()[-1])[0]
             assert stats["max_in_flight"] <= 1, f"more than 1 frame in flight with max_in_flight = 1: {stats}"
             self.report["measured_1_in_flight"] = stats
-            out = self.execute("import json\nfrom helpers import live\n_r = live.run_headless(pipeline, 'sample', 300, keep=0)\n"
+            out = self.execute("import json\nfrom helpers import live\n"
+                               "_r = live.run_headless(pipeline, 'sample', 300, keep=0)\n"
                                "print(json.dumps({'fps': _r.fps, 'stage_ms': _r.stage_ms, 'frames': _r.frames}))")
             self.report["local_video_pipeline"] = json.loads(out.strip().splitlines()[-1])
-            self.report["load_average"] = os.getloadavg()
+            from helpers.machine import load_averages  # the course folder is on sys.path since the "clip" step
+            self.report["load_average"] = load_averages()  # None on Windows
         with self.step("06 measurement cell"):
             res = self.driver.execute_async_script(JS_RUN_CELL, "browser_cam.report(")
             if res.get("ok"):
@@ -880,11 +898,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log(f"kept {tmp}")
     m = test.report.get("measured", {})
-    lines = [f"browser test {'passed' if ok else 'FAILED'} in {test.report['seconds']} s ({test.report.get('chromium', '')})"]
+    lines = [f"browser test {'passed' if ok else 'FAILED'} in {test.report['seconds']} s "
+             f"({test.report.get('chromium', '')})"]
     for name, s in test.report["steps"].items():
-        lines.append(f"  {'ok ' if s['ok'] else 'FAIL'} {name:22s} {s['seconds']:6.1f} s" + ("" if s["ok"] else f"  {s['error']}"))
+        error = "" if s["ok"] else f"  {s['error']}"
+        lines.append(f"  {'ok ' if s['ok'] else 'FAIL'} {name:22s} {s['seconds']:6.1f} s" + error)
     if m:
-        lines.append(f"  browser camera 640x360 (06's widget): {m['fps']:.1f} fps in the kernel, {m['shown_fps']:.1f} fps shown, latency "
+        lines.append(f"  browser camera 640x360 (06's widget): {m['fps']:.1f} fps in the kernel, "
+                     f"{m['shown_fps']:.1f} fps shown, latency "
                      f"{m['latency_ms_median']:.0f} ms median / {m['latency_ms_p95']:.0f} ms p95 (captured -> shown), "
                      f"kernel {m['kernel_ms']:.1f} ms per frame, at most {m['max_in_flight']} in flight")
     m1 = test.report.get("measured_1_in_flight")
@@ -895,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
     if loc:
         lines.append(f"  local video, same pipeline, same kernel, headless (live.run_headless, {loc.get('frames')} frames): "
                      f"{loc['fps']:.0f} fps")
-    if "load_average" in test.report:
+    if test.report.get("load_average") is not None:  # None where the OS has no load average (Windows)
         lines.append(f"  load average during the measurement: {test.report['load_average'][0]:.1f} on {os.cpu_count()} CPUs")
     lines.append(f"  screenshots and measurements.json in {out}")
     (out / "report.txt").write_text("\n".join(lines) + "\n")

@@ -13,8 +13,8 @@ Run it inside the course's venv (``python course.py notebooks`` does):
 
 ``--check`` changes nothing and exits 1 if an ``.ipynb``'s cells differ from its source (the unit tests
 call :func:`drift`). ``--to DIR`` executes the notebooks as they are into copies in DIR and changes
-nothing in ``notebooks/`` (``python course.py course`` uses it, with ``build/executed``). A notebook that fails to execute is written to ``build/failed/`` and the committed
-one is left untouched.
+nothing in ``notebooks/`` (``python course.py course`` uses it, with ``build/executed``). A notebook that
+fails to execute is written to ``build/failed/`` and the committed one is left untouched.
 """
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ CELL_TIMEOUT = 1800  # seconds per cell
 
 
 def sources(names: list[str] | None = None) -> list[Path]:
-    """The percent-format sources, all or by number/name (``01``, ``02_landmarks``): picked like ``course.py`` picks notebooks."""
+    """The percent-format sources, all or by number/name (``01``, ``02_landmarks``): picked like ``course.py`` picks
+    notebooks."""
     try:
         return pick_numbered(sorted(SOURCES.glob("[0-9][0-9]_*.py")), names)
     except LookupError as exc:

@@ -48,6 +48,9 @@ class Pin:
 
 
 WIDTH = 26  # comments line up after short pins; a long (marker) line just gets two spaces
+HEADER = ("# GENERATED from [project.dependencies] in pyproject.toml by `python course.py pins`: "
+          "edit pyproject.toml, not this file.")
+"""The first line of every file written from the pins."""
 
 
 def read_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[Pin]:
@@ -61,13 +64,14 @@ def read_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[Pin]:
             comments[m.group(2)] = m.group(3).strip()
     missing = [d for d in deps if d not in comments]
     if missing:
-        raise ValueError(f"pyproject.toml: write each dependency on its own line with a '# why' comment; missing for {missing}")
+        raise ValueError("pyproject.toml: write each dependency on its own line with a '# why' comment; "
+                         f"missing for {missing}")
     return [Pin(d, comments[d]) for d in deps]
 
 
 def requirements_txt(pins: list[Pin]) -> str:
     """The text of ``requirements.txt``: the pins with their markers, for ``pip install -r``."""
-    lines = ["# GENERATED from [project.dependencies] in pyproject.toml by `python course.py pins`: edit pyproject.toml, not this file.",
+    lines = [HEADER,
              "# For pip users who do not install the project itself (`python course.py setup` runs `pip install -e .`)."]
     lines += [f"{p.requirement.ljust(WIDTH)}  # {p.why}" for p in pins]
     return "\n".join(lines) + "\n"
@@ -75,7 +79,7 @@ def requirements_txt(pins: list[Pin]) -> str:
 
 def environment_yml(pins: list[Pin]) -> str:
     """The text of ``environment.yml``: a conda environment with the same pins installed by pip."""
-    lines = ["# GENERATED from [project.dependencies] in pyproject.toml by `python course.py pins`: edit pyproject.toml, not this file.",
+    lines = [HEADER,
              "# Conda environment for the course (the third way to set up; see README.md). Create and use it with:",
              "#   conda env create -f environment.yml && conda activate face-course",
              "#   pip install --no-deps -e .  &&  python -m helpers.data",
@@ -83,7 +87,8 @@ def environment_yml(pins: list[Pin]) -> str:
              "channels:",
              "  - conda-forge",
              "dependencies:",
-             f"  - python>={PYTHONS[0]},<3.{int(PYTHONS[-1].split('.')[1]) + 1}   # the course is tested on CPython {', '.join(PYTHONS)}",
+             f"  - python>={PYTHONS[0]},<3.{int(PYTHONS[-1].split('.')[1]) + 1}"
+             f"   # the course is tested on CPython {', '.join(PYTHONS)}",
              "  - pip",
              "  - pip:"]
     quoted = [f"'{p.requirement}'" if p.marker else p.requirement for p in pins]

@@ -3,8 +3,9 @@
 One module per role; everything a notebook or test uses is re-exported here (``from helpers import live; live.X``):
 
 - :mod:`.models` loads the landmark and emotion models once (dlib or the course CNN; the peer or the course CNN).
-- :mod:`.pipeline` is the per-frame work: the stage timer, face tracks, :class:`LiveConfig` and
+- :mod:`.pipeline` is the per-frame work: the stage timer, :class:`LiveConfig` and
   :class:`LivePipeline` (detect every N frames, track with the landmarks in between, emotion, overlay);
+  :mod:`.tracks` holds the face tracks (:class:`Track`) and how a box follows the points between detections;
   :mod:`.detection` runs the detector in a worker thread, :mod:`.smoothing` filters the points (One-Euro),
   :mod:`.overlay` draws the result.
 - :mod:`.runner` reads frames (:class:`FrameSource`, with the webcam -> sample-video fallback, or any object
@@ -19,16 +20,18 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 """
 from __future__ import annotations
 
-from .experiments import (BEFORE, NO_THREADS, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame, label_flips_per_second,
-                          landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff, two_thread_speedup)
+from .experiments import (BEFORE, NO_THREADS, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame,
+                          label_flips_per_second, landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff,
+                          two_thread_speedup)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
 from .overlay import draw_overlay
-from .pipeline import STAGES, LiveConfig, LivePipeline, StageTimer, Track
+from .pipeline import STAGES, LiveConfig, LivePipeline, StageTimer
 from .runner import (FrameSource, LiveRunner, RunReport, StillSource, as_frame_source, iter_annotated, rss_mb,
                      run_headless, stop_all)
 from .smoothing import OneEuroFilter, jitter_and_lag
+from .tracks import Track
 from .ui import LiveApp
 
 
@@ -38,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
 
 
-__all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS", "DlibLandmarker",
-           "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "OneEuroFilter",
-           "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source", "baseline_model",
-           "before_after", "benchmark", "compare_models", "draw_overlay", "emotion_trace", "group_frame", "iter_annotated",
-           "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion", "load_landmarker", "main",
-           "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb", "run_headless",
-           "smoothing_tradeoff", "stop_all", "tracking_tradeoff", "two_thread_speedup"]
+__all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS",
+           "DlibLandmarker", "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner",
+           "OneEuroFilter", "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source",
+           "baseline_model", "before_after", "benchmark", "compare_models", "draw_overlay", "emotion_trace",
+           "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion",
+           "load_landmarker", "main", "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb",
+           "run_headless", "smoothing_tradeoff", "stop_all", "tracking_tradeoff", "two_thread_speedup"]

@@ -15,6 +15,7 @@ from ..data import fetch
 from ..errors import CourseError
 from ..labels import EMOTIONS
 from ..landmarks import detect_faces, load_models, predict_points, to_gray
+from ..machine import load_average
 from ..timing import latency_ms
 from ..video import Source
 from .original import baseline_model, original_loop
@@ -170,7 +171,8 @@ def smoothing_tradeoff(raw: np.ndarray, *, min_cutoffs: tuple[float, ...] = (0.3
 BEFORE: dict = {"emotion_backend": "keras", "emotion_async": False, "detect_async": False, "prefetch": False,
                "filter_points": False}
 """The speed-ups switched off: the emotion model through a compiled Keras call, one face per call;
-detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs time, not saves it)."""
+detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs
+time, not saves it)."""
 
 
 NO_THREADS: dict = {"detect_async": False, "prefetch": False, "emotion_async": False}
@@ -275,7 +277,8 @@ def two_thread_speedup(calls: int = 200) -> dict[str, float]:
         gray = to_gray(src.read())
     rect = dlib.rectangle(*detect_faces(gray)[0][0])
     detectors = [detector, dlib.get_frontal_face_detector()]  # one each: a detector keeps per-call state
-    jobs = {"predictor": (lambda k: predictor(gray, rect), calls), "detector": (lambda k: detectors[k](gray, 0), max(4, calls // 40))}
+    jobs = {"predictor": (lambda k: predictor(gray, rect), calls),
+            "detector": (lambda k: detectors[k](gray, 0), max(4, calls // 40))}
     out = {}
     for name, (call, n) in jobs.items():
         call(0)
@@ -322,7 +325,7 @@ def benchmark(quick: bool = False) -> dict:
     import keras
     n_original, n_course, n_group, n_ab = (20, 500, 150, 200) if quick else (150, 5000, 1500, 600)
     info = {"quick": quick, "video": "sample (WolfgangLanger_Pexels.mp4, 640x360)", "group": "multi_face.jpg at 1280 px",
-            "cpu_count": os.cpu_count(), "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
+            "cpu_count": os.cpu_count(), "load_avg_1min_at_start": load_average()}
     model, which = baseline_model()
     info["original_model"] = which
     original = original_loop("sample", n_original, model)
@@ -344,7 +347,8 @@ def benchmark(quick: bool = False) -> dict:
         g = run_headless(pipeline, StillSource(group_frame(), message="group photo"), n_group, keep=0, warmup=10)
         group = _summary(g, pipeline)
     trace = points_trace("sample")
-    smoothing = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in jitter_and_lag(trace["raw"], trace["filtered"]).items()}
+    smoothing = {k: (round(v, 3) if isinstance(v, float) else v)
+                 for k, v in jitter_and_lag(trace["raw"], trace["filtered"]).items()}
     ab = before_after(n_ab, n_ab // 2)
     lm = landmark_cost(200 if quick else 600)
     lm["two_thread_speedup"] = two_thread_speedup(40 if quick else 200)

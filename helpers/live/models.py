@@ -126,13 +126,10 @@ def _tflite_bytes(model, source: Path, cache: bool = True) -> bytes:
     path = work_dir("live") / f"{Path(source).stem}-{digest}-tf{tf.__version__}.tflite"
     if cache and path.is_file():
         return path.read_bytes()
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    spec = tf.TensorSpec((None,) + tuple(int(d) for d in model.input_shape[1:]), tf.float32)
-    fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())  # weights become constants
+    from ..saved_models import to_tflite
     with warnings.catch_warnings(), _quiet_stderr():
         warnings.simplefilter("ignore")
-        blob = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
+        blob = to_tflite(model, batch=None)
     if cache:
         with atomic_path(path, ".tflite") as tmp:
             tmp.write_bytes(blob)
@@ -161,7 +158,8 @@ class LiteEmotion:
             self._in = self._interp.get_input_details()[0]["index"]
             self._out = self._interp.get_output_details()[0]["index"]
             self._batch = 0
-            self._lock = threading.Lock()  # one interpreter, shared by pipelines (and their emotion threads): one call at a time
+            # one interpreter, shared by pipelines (and their emotion threads): one call at a time
+            self._lock = threading.Lock()
             self.predict_batch(np.full((1, self.input_size, self.input_size), 128, np.uint8))  # allocate + warm up
 
     def predict_batch(self, faces: np.ndarray) -> np.ndarray:

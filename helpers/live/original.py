@@ -17,7 +17,8 @@ from .runner import rss_mb
 
 
 def predict_vs_call(model, repeats: int = 30) -> dict[str, float]:
-    """Median ms for one image through ``model.predict`` (the original's call), a direct ``model(x)`` call, and a compiled tf.function."""
+    """Median ms for one image through ``model.predict`` (the original's call), a direct ``model(x)`` call, and a
+    compiled tf.function."""
     import tensorflow as tf
     shape = (1,) + tuple(int(d) for d in model.input_shape[1:])
     x = np.zeros(shape, np.float32)
@@ -61,7 +62,8 @@ def baseline_model():
 
 def original_loop(source: Source = "sample", frames: int = 100, model=None, *, call: str = "predict",
                     cascade_once: bool = False, display_size: tuple[int, int] | None = (1200, 860)) -> dict:
-    """The original project's live loop as written in its notes, headless; ``call``/``cascade_once`` switch one fix on at a time.
+    """The original project's live loop as written in its notes, headless; ``call``/``cascade_once`` switch one fix on
+    at a time.
 
     As written: a ``CascadeClassifier`` is built **inside** the loop from its XML file on every frame;
     Haar detection (1.3, 5) on the full grey frame; crop -> 48x48 -> ``model.predict`` per face on raw
@@ -81,11 +83,14 @@ def original_loop(source: Source = "sample", frames: int = 100, model=None, *, c
     if model is None:
         model, _ = baseline_model()
     if call == "predict":
-        classify = lambda crop: model.predict(crop, verbose=0)  # noqa: E731  (the original's call)
+        def classify(crop):
+            return model.predict(crop, verbose=0)  # the original's call
     else:
         import tensorflow as tf
         fn = tf.function(lambda t: model(t, training=False), input_signature=[tf.TensorSpec((1, 48, 48, 1), tf.float32)])
-        classify = lambda crop: fn(crop.astype(np.float32)).numpy()  # noqa: E731
+
+        def classify(crop):
+            return fn(crop.astype(np.float32)).numpy()
     names = ["Angry", "Disgusted", "Fearful", "Happy", "Neutral", "Sad", "Surprised"]  # the original's emotion_dict
     cap, _ = open_capture(resolve(source))
     faces = 0

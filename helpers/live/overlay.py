@@ -42,8 +42,8 @@ def draw_points(image: np.ndarray, points: np.ndarray, colors: np.ndarray = _POI
 def _emoji_place(box, size: int, others: list, w: int, h: int) -> tuple[int, int]:
     """Top-left corner for a face's emoji: right of the box, else left, else below, else inside its corner;
     the first spot that covers no other face (or, in a crowd, the one covering the least)."""
-    l, tp, r, b = box
-    spots = [(r + 6, tp), (l - 6 - size, tp), (r - size, b + 4), (r - size, b - size)]
+    left, tp, r, b = box
+    spots = [(r + 6, tp), (left - 6 - size, tp), (r - size, b + 4), (r - size, b - size)]
     spots = [(min(max(int(x), 0), max(w - size, 0)), min(max(int(y), 0), max(h - size, 0))) for x, y in spots]
 
     def covered(xy) -> float:
@@ -51,7 +51,7 @@ def _emoji_place(box, size: int, others: list, w: int, h: int) -> tuple[int, int
         return sum(max(0, min(x + size, o[2]) - max(x, o[0])) * max(0, min(y + size, o[3]) - max(y, o[1])) for o in others)
 
     def own(xy) -> float:  # a spot on the face itself is the last resort
-        return max(0, min(xy[0] + size, r) - max(xy[0], l)) * max(0, min(xy[1] + size, b) - max(xy[1], tp))
+        return max(0, min(xy[0] + size, r) - max(xy[0], left)) * max(0, min(xy[1] + size, b) - max(xy[1], tp))
 
     return min(spots, key=lambda xy: (covered(xy), own(xy) > 0, spots.index(xy)))
 
@@ -60,24 +60,25 @@ def draw_overlay(image: np.ndarray, tracks: list, *, banner: str = "", readout: 
                  points: bool = True, emoji: bool = True) -> np.ndarray:
     """Draw box, 68 points, emotion name with a probability bar and an emoji per face, plus a banner, in place.
 
-    ``tracks``: objects with ``box`` (l, t, r, b), ``points`` (68, 2) and ``probs`` (7,) (see :class:`~helpers.live.pipeline.Track`).
+    ``tracks``: objects with ``box`` (l, t, r, b), ``points`` (68, 2) and ``probs`` (7,)
+    (see :class:`~helpers.live.tracks.Track`).
     """
     h, w = image.shape[:2]
     font = cv2.FONT_HERSHEY_SIMPLEX
     for t in tracks:
-        l, tp, r, b = t.box
+        left, tp, r, b = t.box
         k = int(np.argmax(t.probs))
         p = float(t.probs[k])
-        cv2.rectangle(image, (l, tp), (r, b), (0, 255, 255), 2)
+        cv2.rectangle(image, (left, tp), (r, b), (0, 255, 255), 2)
         if points:
             draw_points(image, t.points)
         label = f"{EMOTIONS[k]} {p:.2f}"
         top = 38 if (banner or readout) else 0
         y0 = tp - 30 if tp - 30 >= top else (b + 2 if b + 30 < h else max(tp + 2, top))  # above, else below the box
-        lw = max(r - l, cv2.getTextSize(label, font, 0.5, 1)[0][0] + 8)  # as wide as the box, or the text
-        cv2.rectangle(image, (l, y0), (l + lw, y0 + 28), (0, 0, 0), -1)
-        cv2.putText(image, label, (l + 4, y0 + 16), font, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-        cv2.rectangle(image, (l + 4, y0 + 20), (l + 4 + int(p * (lw - 8)), y0 + 25), (0, 220, 0), -1)
+        lw = max(r - left, cv2.getTextSize(label, font, 0.5, 1)[0][0] + 8)  # as wide as the box, or the text
+        cv2.rectangle(image, (left, y0), (left + lw, y0 + 28), (0, 0, 0), -1)
+        cv2.putText(image, label, (left + 4, y0 + 16), font, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(image, (left + 4, y0 + 20), (left + 4 + int(p * (lw - 8)), y0 + 25), (0, 220, 0), -1)
         if emoji:
             size = int(np.clip((b - tp) * 0.45, 32, 128))
             others = [o.box for o in tracks if o is not t]

@@ -1,4 +1,4 @@
-"""The per-frame live pipeline: stage timer, face tracks, configuration, and ``LivePipeline.process``.
+"""The per-frame live pipeline: stage timer, configuration, and ``LivePipeline.process`` (face tracks: :mod:`.tracks`).
 
 Each speed-up is one named setting of :class:`LiveConfig`, with its reason beside it:
 
@@ -23,7 +23,7 @@ Per-stage timings are kept in a fixed-size ring buffer (memory stays flat).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -35,6 +35,7 @@ from .detection import Detection, DetectorThread
 from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
 from .smoothing import OneEuroFilter
+from .tracks import Track, box_from_points, iou, match_boxes, relative_box
 
 STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
 """The timed stages of one frame, in order."""
@@ -97,70 +98,7 @@ class StageTimer:
         return f"{s['fps']:.0f} fps | " + "  ".join(f"{k} {s[k]:.1f}" for k in self.stages) + " ms"
 
 
-# --------------------------------------------------------------------------- tracks
-
-@dataclass
-class Track:
-    """One face followed over frames: box, points (filtered), smoothed emotion probabilities."""
-
-    id: int
-    box: tuple[int, int, int, int]
-    points: np.ndarray  # (68, 2) float32: the points shown and used for the emotion crop (filtered if on)
-    rel: np.ndarray | None  # detector box relative to the points' bounding box (4,), to re-make boxes between detections
-    history: np.ndarray  # (smooth, 7) ring buffer of emotion probabilities
-    count: int = 0
-    probs: np.ndarray = field(default_factory=lambda: np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32))
-    raw: np.ndarray | None = None  # (68, 2) this frame's unfiltered points: the tracker follows these
-    filter: OneEuroFilter | None = None
-
-    def push(self, p: np.ndarray) -> None:
-        """Add one prediction and update the smoothed ``probs`` (mean of the last ``len(history)``)."""
-        self.history[self.count % len(self.history)] = p
-        self.count += 1
-        self.probs = self.history[:min(self.count, len(self.history))].mean(axis=0)
-
-    @property
-    def emotion(self) -> str:
-        return EMOTIONS[int(np.argmax(self.probs))]
-
-
-def _points_bbox(points: np.ndarray) -> np.ndarray:
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    return np.array([lo[0], lo[1], hi[0], hi[1]], np.float32)
-
-
-def _relative_box(box: tuple[int, int, int, int], points: np.ndarray) -> np.ndarray:
-    bb = _points_bbox(points)
-    w, h = max(bb[2] - bb[0], 1.0), max(bb[3] - bb[1], 1.0)
-    return (np.asarray(box, np.float32) - bb) / np.array([w, h, w, h], np.float32)
-
-
-def _box_from_points(points: np.ndarray, rel: np.ndarray) -> tuple[int, int, int, int]:
-    bb = _points_bbox(points)
-    w, h = bb[2] - bb[0], bb[3] - bb[1]
-    b = bb + rel * np.array([w, h, w, h], np.float32)
-    return tuple(int(round(v)) for v in b)
-
-
-def _iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _match(boxes: list, old: dict[int, tuple]) -> tuple[dict[int, int], list[int]]:
-    """Greedy IoU matching of new boxes to old ones (id -> box): ({box index: id}, unmatched box indices)."""
-    pairs = sorted(((_iou(b, ob), i, tid) for i, b in enumerate(boxes) for tid, ob in old.items()), reverse=True)
-    matched: dict[int, int] = {}
-    used: set[int] = set()
-    for iou, i, tid in pairs:
-        if iou > 0.3 and i not in matched and tid not in used:
-            matched[i] = tid
-            used.add(tid)
-    return matched, [i for i in range(len(boxes)) if i not in matched]
-
+# --------------------------------------------------------------------------- per-frame work of the stages
 
 def _align_faces(gray: np.ndarray, points: list[np.ndarray], size: int) -> tuple[list[bool], np.ndarray | None]:
     """Each face's FER2013-style crop, aligned by its 68 points: (aligned or not, (n, size, size) crops or None).
@@ -200,13 +138,14 @@ class LiveConfig:
 
     landmarks: str = "dlib"       # "dlib" | "cnn"
     emotion: str = "peer"         # "peer" | "course"
-    emotion_backend: str = "tflite"  # "tflite": TensorFlow Lite, all faces in one call | "keras": compiled Keras call per face
+    # "tflite": TensorFlow Lite, all faces in one call | "keras": a compiled Keras call per face
+    emotion_backend: str = "tflite"
     detect_every: int = 5         # run the detector every N frames; track with the landmarks in between
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
-    emotion_async: bool = True    # several faces: run the emotion model in a worker thread beside the loop (shown a frame later)
+    emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
@@ -346,7 +285,7 @@ class LivePipeline:
         boxes = [tuple(b) for b, _ in found[:self.config.max_faces]]
         by_id = {t.id: t for t in self.tracks}
         if snapshot is None:
-            matched, new = _match(boxes, {t.id: t.box for t in self.tracks})
+            matched, new = match_boxes(boxes, {t.id: t.box for t in self.tracks})
             kept = []
             for i, tid in matched.items():  # keep a face's emotion history and filter when it is found again
                 t = by_id[tid]
@@ -354,12 +293,12 @@ class LivePipeline:
                 kept.append(t)
         else:
             old = {tid: box for tid, (box, _) in snapshot.items() if tid in by_id}
-            matched, new = _match(boxes, old)
+            matched, new = match_boxes(boxes, old)
             for i, tid in matched.items():
-                by_id[tid].rel = _relative_box(boxes[i], snapshot[tid][1])
+                by_id[tid].rel = relative_box(boxes[i], snapshot[tid][1])
             gone = set(old) - set(matched.values())
             kept = [t for t in self.tracks if t.id not in gone]
-            new = [i for i in new if all(_iou(boxes[i], t.box) <= 0.3 for t in kept)]
+            new = [i for i in new if all(iou(boxes[i], t.box) <= 0.3 for t in kept)]
         for i in new:
             if len(kept) < self.config.max_faces:
                 kept.append(self._new_track(boxes[i]))
@@ -372,14 +311,14 @@ class LivePipeline:
         kept = []
         for t in self.tracks:
             if t.rel is not None and t.raw is not None:  # between detections: the box follows the last points
-                t.box = _box_from_points(t.raw, t.rel)
-            l, tp, r, b = t.box
-            if r - l < 8 or b - tp < 8 or r <= 0 or b <= 0 or l >= w or tp >= h:
+                t.box = box_from_points(t.raw, t.rel)
+            left, tp, r, b = t.box
+            if r - left < 8 or b - tp < 8 or r <= 0 or b <= 0 or left >= w or tp >= h:
                 continue  # the face left the frame: drop it until the detector finds it again
             raw = self.landmarker.predict(image, t.box, gray) if dlib else self.landmarker.predict(image, t.box)
             t.raw = np.asarray(raw, np.float32)
             if t.rel is None:
-                t.rel = _relative_box(t.box, t.raw)
+                t.rel = relative_box(t.box, t.raw)
             t.points = t.filter(t.raw, POINTS_DT) if t.filter is not None else t.raw
             kept.append(t)
         self.tracks = kept
@@ -433,11 +372,17 @@ class LivePipeline:
         tick = time.perf_counter()
         gray = to_gray(image)
         self._detect(gray)
-        tock = time.perf_counter(); self.timer.add("detect", (tock - tick) * 1000); tick = tock
+        tock = time.perf_counter()
+        self.timer.add("detect", (tock - tick) * 1000)
+        tick = tock
         self._landmarks(image, gray)
-        tock = time.perf_counter(); self.timer.add("landmarks", (tock - tick) * 1000); tick = tock
+        tock = time.perf_counter()
+        self.timer.add("landmarks", (tock - tick) * 1000)
+        tick = tock
         self._emotion(gray)
-        tock = time.perf_counter(); self.timer.add("emotion", (tock - tick) * 1000); tick = tock
+        tock = time.perf_counter()
+        self.timer.add("emotion", (tock - tick) * 1000)
+        tick = tock
         out = self._draw(image)
         self.timer.add("draw", (time.perf_counter() - tick) * 1000)
         self.timer.end_frame()

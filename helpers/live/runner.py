@@ -141,7 +141,8 @@ class StillSource:
     is_camera = False
     rewinds = 0
 
-    def __init__(self, image: np.ndarray, frames: int | None = None, *, fps: float = 30.0, message: str = "still image") -> None:
+    def __init__(self, image: np.ndarray, frames: int | None = None, *, fps: float = 30.0,
+                 message: str = "still image") -> None:
         if image is None or np.asarray(image).size == 0:
             raise CourseError("StillSource needs an image; cv2.imread returns None for a missing file: check the path.")
         self.image = np.ascontiguousarray(image)

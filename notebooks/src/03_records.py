@@ -158,7 +158,9 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # of tiny files are slow to list and copy; and a reader must open each one. A few big files are read
 # sequentially, fast, from a local disk or a cloud bucket, by any TensorFlow program.
 #
-# `record_sets.write_dataset_records` writes four record sets and records the split in `split.json`:
+# `record_sets.write_records_of(name)` splits any person's faces by time into `<name>_train` and
+# `<name>_heldout` (section 10 uses it for your own `NAME`). For the sample it adds the course's own sets on
+# top, four in all, and records the split in `split.json`:
 # `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
 # the course's training stills, the group photo and a portrait from the same wheel: other people for
 # notebook 04 to train on, so its model is not a model of one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
@@ -168,10 +170,13 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # shards (and leftovers of any interrupted run) deleted. The four sets and `split.json` also share a
 # **split id**: notebook 04 refuses (and rewrites) records whose training and held-out sets come from
 # different splits, which could otherwise leak held-out frames into training after a crash or a
-# change of `HELD_OUT`.
+# change of `HELD_OUT`. Last, a *recipe* is saved beside `split.json` (`split.json.recipe.json`): these
+# settings and the keys of the landmark sets the faces came from. A later notebook reuses the records only
+# while that recipe still holds, so a re-run of notebook 02 with other settings makes them be rewritten,
+# with the reason printed; every stage of the course saves its output this way (`helpers.artifacts`).
 
 # %%
-record = record_sets.write_dataset_records(held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
+record = record_sets.write_records_of("sample", held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
 for name, info in record["record_sets"].items():
     print(f"{name:18s} {info['examples']:4d} faces  {info['shards']} shard(s)  {info['bytes'] / 1e6:5.1f} MB")
 print("split recorded in", record_sets.split_path().relative_to(helpers.paths.data_dir()))
@@ -432,13 +437,11 @@ print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 # `sample_train` and `sample_heldout` from section 2.
 
 # %%
-from helpers import personal
-
 if NAME == "sample":
     mine = record["sample"]  # the split written in section 3
 else:
-    mine = personal.write_person_records(NAME, held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
-train_set, held_set = personal.record_names(NAME)
+    mine = record_sets.write_records_of(NAME, held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
+train_set, held_set = record_sets.record_names(NAME)
 sizes = {n: records.load_index(n)["examples"] for n in (train_set, held_set)}
 print(f"{NAME}: {train_set} {sizes[train_set]} faces, {held_set} {sizes[held_set]} faces "
       f"({len(mine['dropped_frames'])} dropped in the gap)")

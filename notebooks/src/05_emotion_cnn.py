@@ -351,8 +351,8 @@ plt.show()
 # the same answers, and time one face through a direct call (no `model.predict` per frame).
 
 # %%
-saved = emotion.save_course_model(course.model, data_name="stand-in data" if ON_STANDIN else "FER2013",
-                                  source=data.source, epochs=course.epochs_run, path=MODEL_PATH)
+saved = emotion.save_course_model(course, data_name="stand-in data" if ON_STANDIN else "FER2013",
+                                  source=data.source, path=MODEL_PATH)
 print({k: (v.name if v else None) for k, v in saved.items()})
 reloaded = emotion.EmotionClassifier.course(saved["keras"])
 print("reloaded as:", reloaded.name)

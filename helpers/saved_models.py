@@ -1,0 +1,72 @@
+"""One layout for every trained model the course saves (notebooks 04 and 05, and their ``ensure_*`` fallbacks)::
+
+    <name>.keras              the model (Keras' own format, written atomically)
+    <name>.json               the sidecar: what the model expects and how well it did (trainer-specific keys)
+    <name>.tflite             the same model for TensorFlow Lite, when the converter accepts it
+    <name>.keras.recipe.json  what made it (:mod:`helpers.artifacts`), written last: the commit point
+
+:func:`to_tflite` is the one converter of the course (the live demo's cached conversions use it too).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+from . import artifacts
+from .artifacts import Recipe
+from .errors import CourseError
+from .storage import atomic_path, save_json
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON next to a saved model (``<name>.json``)."""
+    return Path(path).with_suffix(".json")
+
+
+def to_tflite(model, batch: int | None = 1) -> bytes:
+    """A Keras model as a TensorFlow Lite flat buffer (float32, no quantisation), its weights frozen as constants.
+
+    ``batch=1`` fixes the input's batch size (one face per call); ``None`` leaves it free, to be resized
+    by the interpreter when the number of faces changes.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    spec = tf.TensorSpec((batch,) + tuple(int(d) for d in model.input_shape[1:]), tf.float32)
+    fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
+
+
+def save_trained(model, path: str | Path, sidecar: dict[str, Any], *, recipe: Recipe | None = None,
+                 tflite: bool = True) -> dict[str, Any]:
+    """Save ``model`` in the course's layout (see the module docstring); return the sidecar as written.
+
+    The sidecar gets ``tflite`` (the file's name, or None with ``tflite_error`` when the converter
+    refuses the model: the Keras model still works). Without a ``recipe`` no recipe is written, so no
+    ``ensure_*`` function will take the model for one of its own.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise CourseError(f"{path}: Keras 3 saves models as .keras files; use a name ending in .keras.")
+    with atomic_path(path, ".keras") as tmp:
+        model.save(tmp)
+    sidecar = dict(sidecar)
+    if tflite:
+        try:
+            t0 = time.perf_counter()
+            blob = to_tflite(model)
+            with atomic_path(path.with_suffix(".tflite"), ".tflite") as tmp:
+                tmp.write_bytes(blob)
+            sidecar["tflite"] = path.with_suffix(".tflite").name
+            sidecar["tflite_seconds"] = round(time.perf_counter() - t0, 2)
+        except Exception as exc:  # the converter raises many types; conversion is optional
+            sidecar["tflite"] = None
+            sidecar["tflite_error"] = str(exc).splitlines()[0][:200]
+    save_json(sidecar_path(path), sidecar)
+    if recipe is not None:
+        artifacts.commit(path, recipe)
+    return sidecar
