@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from .errors import CourseError
-from .landmarks import to_crop, to_gray
+from .landmarks import eye_centres, to_crop, to_gray
 
 FACE_SIZE = 48
 """Side of the FER2013 crop in pixels."""
@@ -27,7 +27,7 @@ def alignment_matrix(points: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     if pts.shape != (68, 2) or not np.isfinite(pts).all():
         raise CourseError(f"expected 68 landmark points as a (68, 2) array, got {pts.shape}. Use the points of "
                           "helpers.landmarks.detect_landmarks for one face.")
-    right_eye, left_eye = pts[36:42].mean(0), pts[42:48].mean(0)
+    right_eye, left_eye = eye_centres(pts)
     dx, dy = left_eye - right_eye
     dist = math.hypot(dx, dy)
     if dist < 2:

@@ -36,8 +36,7 @@ import cv2
 import numpy as np
 
 # re-exported: notebooks and tests call browser_cam.X
-from .browser_io import LoopStats, Recorder, decode_jpeg, encode_jpeg, recording_path  # noqa: F401
-from .browser_io import recording, recording_or_sample  # noqa: F401
+from .browser_io import LoopStats, Recorder, decode_jpeg, encode_jpeg, recording_path
 from .errors import CourseError
 from .paths import shown
 

@@ -23,14 +23,12 @@ import math
 import os
 import pathlib
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import cv2
 import numpy as np
 
-from .align import EYE_HEIGHT, EYE_SPAN, FACE_SIZE, align_face, aligned_points, alignment_matrix  # noqa: F401
-from .emotion_plots import contact_sheet, plot_confusions, plot_histories, results_table, show_predictions  # noqa: F401
+from .align import FACE_SIZE
 from .artifacts import Recipe
 from .errors import CourseError
 from .labels import EMOTIONS
@@ -38,11 +36,11 @@ from .landmarks import to_gray
 from .paths import models_dir, shown, work_dir
 from .saved_models import save_trained, sidecar_path
 from .storage import load_json
-from .training import Checkpoint, checkpoint_callback, fingerprint, new_state
+from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state
 
 N_CLASSES = len(EMOTIONS)
 
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 """Bump when a model or augmentation default changes, so cached training runs of the old recipe are not reused."""
 MODEL_FORMAT = 1
 """Version of the saved emotion models (``.keras`` + JSON note + ``.tflite``)."""
@@ -158,21 +156,6 @@ def cosine_lr(epoch: int, epochs: int, base: float = 1e-3, floor: float = 1e-5, 
 
 
 # ----------------------------------------------------------------------------- training
-@dataclass
-class TrainResult:
-    """What :func:`train` returns: the model (best weights), the per-epoch history and timings."""
-
-    model: Any
-    history: dict[str, list[float]]
-    seconds: float
-    epochs_run: int
-    best_epoch: int
-    stopped_early: bool
-    resumed_from: int = 0
-    run_dir: pathlib.Path | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-
-
 def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42,
                patience: int = 5) -> dict[str, Any]:
     """Everything that changes :func:`train`'s result, including a fingerprint of the training data."""
@@ -211,12 +194,11 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
             if progress:
                 print(f"{kind}: loaded the finished run from {shown(run_dir)} ({state['epoch']} epochs, "
                       f"{state['seconds']:.0f} s when trained).")
-            return TrainResult(model, state["history"], state["seconds"], state["epoch"], state["best_epoch"],
-                               state["epoch"] < epochs, state["epoch"], run_dir, config)
+            return _result(model, kind, state, state["epoch"], epochs, config, run_dir)
         if progress:
             print(f"{kind}: resuming from epoch {state['epoch']} of {epochs} ({shown(run_dir)}).")
     else:
-        state = new_state(history={}, best_val=None, best_epoch=0, wait=0)
+        state = new_state(best_val=None, best_epoch=0, wait=0)
     resumed_from = state["epoch"]
     keras.utils.set_random_seed(seed + resumed_from)
     if model is None:
@@ -238,8 +220,7 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: float(v) for k, v in (logs or {}).items()}
-            for k, v in logs.items():
-                state["history"].setdefault(k, []).append(v)
+            state["history"].append({"epoch": epoch + 1} | logs)
             state["seconds"] += time.perf_counter() - self.t0
             val = logs.get("val_loss")
             if state["best_val"] is None or (val is not None and val < state["best_val"] - 1e-4):
@@ -260,8 +241,13 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
     ckpt.finish(model, state)
     if kind == "course" and ckpt.best_path.exists():
         model = ckpt.load_model(best=True)
-    return TrainResult(model, state["history"], state["seconds"], state["epoch"], state["best_epoch"],
-                       state["epoch"] < epochs, resumed_from, run_dir, config)
+    return _result(model, kind, state, resumed_from, epochs, config, run_dir)
+
+
+def _result(model, kind: str, state: dict[str, Any], resumed_from: int, epochs: int, config: dict[str, Any],
+            run_dir: pathlib.Path) -> TrainResult:
+    return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, config, FACE_SIZE,
+                       best_epoch=state["best_epoch"], stopped_early=state["epoch"] < epochs, folder=run_dir)
 
 
 # ----------------------------------------------------------------------------- saving
@@ -410,7 +396,7 @@ def save_course_model(result: TrainResult, *, data_name: str, source: str = "", 
     """Save a trained course model for notebook 06 in the course's layout (:mod:`helpers.saved_models`): ``.keras``,
     a JSON note (data, labels, input), ``.tflite`` if it converts, and its recipe (what it learnt from)."""
     path = pathlib.Path(path) if path else default_model_path()
-    note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs_run,
+    note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs,
                                              "labels": list(EMOTIONS),
                                              "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "
                                                       "from helpers.emotion.align_face"},

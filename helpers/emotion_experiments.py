@@ -54,7 +54,7 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
         clf = EmotionClassifier.from_model(res.model, kind)
         clfs[kind] = clf
         out[kind] = _summary(clf.predict_batch(data.x_test), data, rows) | {
-            "train_seconds": round(res.seconds, 1), "epochs_run": res.epochs_run, "params": int(res.model.count_params())}
+            "train_seconds": round(res.seconds, 1), "epochs_run": res.epochs, "params": int(res.model.count_params())}
     peer = EmotionClassifier.peer()
     clfs["peer"] = peer
     out["peer"] = _summary(peer.predict_batch(data.x_test), data, rows) | {"params": int(peer.model.count_params())}

@@ -70,16 +70,16 @@ def contact_sheet(x: np.ndarray, y: np.ndarray, *, per_class: int = 8, tags: np.
     return fig
 
 
-def plot_histories(histories: dict[str, dict[str, list[float]]]):
-    """Training and validation accuracy per epoch for several runs, side by side with the losses; returns the figure."""
+def plot_histories(results: dict):
+    """Training and validation accuracy per epoch for several runs (name -> TrainResult), side by side with the losses."""
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
-    for name, h in histories.items():
-        epochs = np.arange(1, len(h.get("loss", [])) + 1)
-        line, = ax1.plot(epochs, h.get("val_accuracy", []), label=f"{name} val")
-        ax1.plot(epochs, h.get("accuracy", []), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
-        ax2.plot(epochs, h.get("val_loss", []), color=line.get_color(), label=f"{name} val")
-        ax2.plot(epochs, h.get("loss", []), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
+    for name, r in results.items():
+        epochs = [h["epoch"] for h in r.history]
+        line, = ax1.plot(epochs, r.curve("val_accuracy"), label=f"{name} val")
+        ax1.plot(epochs, r.curve("accuracy"), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
+        ax2.plot(epochs, r.curve("val_loss"), color=line.get_color(), label=f"{name} val")
+        ax2.plot(epochs, r.curve("loss"), "--", color=line.get_color(), alpha=0.6, label=f"{name} train")
     ax1.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
     ax2.set(xlabel="epoch", ylabel="loss", title="loss (the course model's includes label smoothing)")
     ax1.legend(fontsize=7)

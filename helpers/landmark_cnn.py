@@ -1,6 +1,6 @@
 """Notebook 04: train and serve a CNN that finds the 68 landmarks in a face crop.
 
-The pieces, in the order the notebook uses them (this module re-exports the first two):
+The pieces, in the order the notebook uses them:
 
 * :mod:`helpers.landmark_data` -- crops as the networks see them, augmentation, the record sets in memory;
 * :mod:`helpers.landmark_nets` -- the ``baseline`` (the original project's "image in, 136 numbers
@@ -19,7 +19,6 @@ import dataclasses
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,15 +28,15 @@ from tqdm.auto import tqdm
 from . import artifacts
 from .artifacts import Recipe
 from .errors import CourseError
-from .landmark_data import (CROP_SIZE, INPUT_SIZE, MARGIN, Augment, FaceData, _geometry, _grey, augment,  # noqa: F401
-                            load_face_data, prepare, shape_warp)
-from .landmark_nets import (COURSE_KIND, KINDS, NAMES, _inference_fn, _keras, _register, _tf, build_model,  # noqa: F401
-                            compile_model, heatmaps, predict_batch)
-from .landmarks import OUTER_EYE_CORNERS, REGIONS, crop_face, from_crop, to_gray
+from .landmark_data import (INPUT_SIZE, Augment, FaceData, crop_geometry, grey_crops, augment,
+                            load_face_data, prepare)
+from .landmark_nets import (COURSE_KIND, NAMES, inference_fn, keras_module, register_custom_objects, tf_module, build_model,
+                            compile_model, predict_batch)
+from .landmarks import CROP_SIZE, MARGIN, REGIONS, inter_ocular, crop_face, from_crop, to_gray
 from .paths import models_dir, shown, work_dir
 from .saved_models import save_trained, sidecar_path
 from .storage import load_json
-from .training import Checkpoint, checkpoint_callback, fingerprint, new_state
+from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state
 
 
 # ------------------------------------------------------------------------------------------------- metric
@@ -49,8 +48,7 @@ def nme(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
     if pred.shape != true.shape or pred.shape[-2:] != (68, 2):
         raise CourseError(f"nme needs two (N, 68, 2) arrays of the same shape, got {pred.shape} and {true.shape}.")
-    a, b = OUTER_EYE_CORNERS
-    iod = np.linalg.norm(true[..., a, :] - true[..., b, :], axis=-1)
+    iod = inter_ocular(true)
     if np.any(iod <= 0):
         raise CourseError("a face has zero inter-ocular distance (points 36 and 45 coincide): its points are broken.")
     return np.linalg.norm(pred - true, axis=-1).mean(axis=-1) / iod
@@ -59,8 +57,7 @@ def nme(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 def point_errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """Error of every point divided by the face's inter-ocular distance: (N, 68)."""
     pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    a, b = OUTER_EYE_CORNERS
-    iod = np.linalg.norm(true[..., a, :] - true[..., b, :], axis=-1)
+    iod = inter_ocular(true)
     return np.linalg.norm(pred - true, axis=-1) / iod[..., None]
 
 
@@ -71,25 +68,6 @@ def region_nme(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------- training
-@dataclass
-class TrainResult:
-    """What :func:`train_model` returns: the model, its per-epoch history, epochs, training seconds, resume info."""
-
-    model: Any
-    kind: str
-    history: list[dict[str, float]] = field(default_factory=list)
-    epochs: int = 0
-    seconds: float = 0.0
-    resumed_from: int = 0
-    size: int = INPUT_SIZE
-    label: str = ""  # a name for plots when one kind is trained with other settings (an ablation)
-    config: dict[str, Any] = field(default_factory=dict)  # the run's settings + data fingerprint (its recipe)
-
-    @property
-    def name(self) -> str:
-        return self.label or NAMES[self.kind]
-
-
 def _schedule(progress: float, peak: float, warmup: float = 0.03) -> float:
     """Learning rate at ``progress`` (0-1) of the budget: linear warm-up, then cosine down to 2 % of the peak."""
     if progress < warmup:
@@ -103,7 +81,7 @@ def evaluate(model, data: FaceData, size: int = INPUT_SIZE) -> dict[str, Any]:
     x, _ = prepare(data.crops, data.points, size)
     crop_size = data.crops.shape[1]
     pred = predict_batch(model, x) * size
-    m = _geometry(size, crop_size)
+    m = crop_geometry(size, crop_size)
     pred_crop = (pred - m[:, 2]) / m[0, 0]  # input pixels -> crop pixels (pure scale, no rotation)
     per = nme(pred_crop, data.points)
     return {"nme": float(per.mean()), "median": float(np.median(per)), "per_frame": per,
@@ -161,9 +139,9 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     pass ``resume=False``, to train again). ``init_from`` (a Keras model of the same kind and size) starts
     from its weights instead of random ones: fine-tuning (:mod:`helpers.personal`).
     """
-    tf = _tf()
-    keras = _keras()
-    _register()
+    tf = tf_module()
+    keras = keras_module()
+    register_custom_objects()
     if len(train) == 0:
         raise CourseError("no training faces. Run notebooks 02 and 03 first (helpers.record_sets.ensure_records()).")
     if not seconds and not max_epochs:
@@ -194,8 +172,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         if progress:
             print(f"{kind}: reusing the finished training in {shown(ckpt.folder)} ({state['epoch']} epochs, "
                   f"{state['seconds']:.0f} s); pass resume=False (or delete the folder) to train again.")
-        return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size,
-                           config=config)
+        return _result(model, kind, state, resumed_from, size, config, ckpt.folder)
 
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     opt = model.optimizer
@@ -209,7 +186,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
         return loss
 
     x_plain, y_plain = prepare(train.crops, train.points, size) if not augmentation else (None, None)
-    grey = _grey(train.crops) if augmentation else None  # once, not per batch
+    grey = grey_crops(train.crops) if augmentation else None  # once, not per batch
     x_held = None
     if held_out is not None and len(held_out):
         x_held, _ = prepare(held_out.crops, held_out.points, size)
@@ -268,7 +245,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
                    "epoch_seconds": round(time.perf_counter() - t_epoch, 3)}
             if x_held is not None:
                 pred = predict_batch(model, x_held) * size
-                m = _geometry(size, held_out.crops.shape[1])
+                m = crop_geometry(size, held_out.crops.shape[1])
                 rec["held_out_nme"] = float(nme((pred - m[:, 2]) / m[0, 0], held_out.points).mean())
             state["history"].append(rec)
             if progress:
@@ -283,7 +260,13 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     finally:
         pool.shutdown(wait=True)
         bar.close()
-    return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, size, config=config)
+    return _result(model, kind, state, resumed_from, size, config, ckpt.folder)
+
+
+def _result(model, kind: str, state: dict[str, Any], resumed_from: int, size: int, config: dict[str, Any],
+            folder: Path) -> TrainResult:
+    return TrainResult(model, kind, state["history"], state["epoch"], state["seconds"], resumed_from, config, size,
+                       label=NAMES[kind], folder=folder)
 
 
 # ------------------------------------------------------------------------------------------------- saving, serving
@@ -312,8 +295,8 @@ def save_model(result: TrainResult, path: str | Path | None = None, metrics: dic
 
 def load_model(path: str | Path | None = None):
     """Load a saved landmark model (``.keras``) and its sidecar: ``(model, meta)``."""
-    keras = _keras()
-    _register()
+    keras = keras_module()
+    register_custom_objects()
     path = Path(path or default_model_path())
     if not path.exists():
         raise CourseError(f"no landmark model at {path}. Run notebook 04 (or helpers.landmark_cnn.ensure_landmark_model()).")
@@ -382,13 +365,13 @@ class CNNLandmarker:
         self.crop_size = int(self.meta.get("crop_size", CROP_SIZE))
         self.margin = float(self.meta.get("margin", MARGIN))
         self.name: str = self.meta.get("name", NAMES.get(self.meta.get("kind", ""), "landmark CNN"))
-        self._m = _geometry(self.size, self.crop_size)
+        self._m = crop_geometry(self.size, self.crop_size)
         self._interp = None
         tfl = path.with_suffix(".tflite")
         if use_tflite and self.meta.get("tflite") and tfl.exists():
             try:
                 import warnings
-                tf = _tf()
+                tf = tf_module()
                 with warnings.catch_warnings():  # tf.lite.Interpreter warns it will move to the ai-edge-litert package
                     warnings.simplefilter("ignore")
                     self._interp = tf.lite.Interpreter(model_path=str(tfl), num_threads=1)
@@ -426,7 +409,7 @@ class CNNLandmarker:
             self._interp.set_tensor(self._in, np.ascontiguousarray(x, np.float32))
             self._interp.invoke()
             return self._interp.get_tensor(self._out)[0]
-        return _inference_fn(self.model)(x).numpy()[0]
+        return inference_fn(self.model)(x).numpy()[0]
 
     def predict(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """Full frame (BGR, BGRA or grey uint8) + face box (left, top, right, bottom) -> (68, 2) float32 frame pixels."""

@@ -14,18 +14,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .landmarks import FLIP_PERMUTATION, to_gray
+from .landmarks import FLIP_PERMUTATION, inter_ocular, to_gray
+from .training import fingerprint
 
-CROP_SIZE = 128
-"""Side of the crops notebook 02 saved (pixels); the live demo cuts the same crop."""
-MARGIN = 0.3
-"""Margin around dlib's face box used by notebook 02 (see :func:`helpers.landmarks.crop_face`)."""
 INPUT_SIZE = 64
 """Side of the grey square the networks see (pixels)."""
 
 
 # ------------------------------------------------------------------------------------------------- data preparation
-def _geometry(size: int, crop_size: int, angle: float = 0.0, scale: float = 1.0, shift: tuple[float, float] = (0.0, 0.0),
+def crop_geometry(size: int, crop_size: int, angle: float = 0.0, scale: float = 1.0, shift: tuple[float, float] = (0.0, 0.0),
               flip: bool = False, aspect: float = 1.0) -> np.ndarray:
     """2x3 matrix: crop pixels -> network-input pixels (resize, stretch, rotate/scale about the centre, shift, mirror).
 
@@ -45,7 +42,8 @@ def _geometry(size: int, crop_size: int, angle: float = 0.0, scale: float = 1.0,
     return m.astype(np.float32)
 
 
-def _grey(crops: np.ndarray) -> np.ndarray:
+def grey_crops(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) BGR or (N, H, W) grey uint8 crops -> (N, H, W) grey uint8."""
     crops = np.asarray(crops)
     if crops.ndim == 3:  # already (N, H, W) grey
         return crops
@@ -57,9 +55,9 @@ def prepare(crops: np.ndarray, points: np.ndarray | None = None, size: int = INP
 
     With ``points`` (N, 68, 2) crop pixels also returns them in units of the input side (0-1).
     """
-    grey = _grey(crops)
+    grey = grey_crops(crops)
     crop_size = grey.shape[1]
-    m = _geometry(size, crop_size)
+    m = crop_geometry(size, crop_size)
     flag = cv2.INTER_AREA if size < crop_size else cv2.INTER_LINEAR
     x = np.stack([cv2.warpAffine(g, m, (size, size), flags=flag, borderMode=cv2.BORDER_REPLICATE) for g in grey])
     x = (x.astype(np.float32) / 255.0)[..., None]
@@ -100,7 +98,7 @@ def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
     """
     pts = np.asarray(points, np.float64)
     h, w = image.shape[:2]
-    d = max(float(np.linalg.norm(pts[45] - pts[36])), 1.0)
+    d = max(float(inter_ocular(pts)), 1.0)
     cx = float(pts[27:31, 0].mean())
     eye_y, mouth_y, chin_y = float(pts[36:48, 1].mean()), float(pts[48:68, 1].mean()), float(pts[8, 1])
     span = max(chin_y - eye_y, 1.0)
@@ -172,7 +170,7 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
     subject's right outer eye corner. ``force_flip`` overrides the random choice (tests).
     """
     aug = aug or Augment()
-    grey = _grey(crops)
+    grey = grey_crops(crops)
     crop_size = grey.shape[1]
     n = len(grey)
     xs = np.empty((n, size, size), np.float32)
@@ -184,7 +182,7 @@ def augment(crops: np.ndarray, points: np.ndarray, rng: np.random.Generator, siz
         if aug.background and rng.random() < aug.background:
             src = new_background(src, src_pts, rng)
         flip = bool(rng.random() < aug.flip) if force_flip is None else force_flip
-        m = _geometry(size, crop_size, angle=rng.uniform(-aug.rotate, aug.rotate),
+        m = crop_geometry(size, crop_size, angle=rng.uniform(-aug.rotate, aug.rotate),
                       scale=rng.uniform(1 - aug.scale, 1 + aug.scale),
                       shift=tuple(rng.uniform(-aug.shift, aug.shift, 2)), flip=flip,
                       aspect=rng.uniform(1 - aug.aspect, 1 + aug.aspect) if aug.aspect else 1.0)
@@ -214,11 +212,8 @@ class FaceData:
         return len(self.crops)
 
     def fingerprint(self) -> str:
-        """A short hash of the data, so a checkpoint is never resumed on other data."""
-        import hashlib
-        h = hashlib.sha256(self.crops[:, ::8, ::8].tobytes())
-        h.update(np.round(self.points, 2).tobytes())
-        return h.hexdigest()[:16]
+        """A short hash of the data (every 8th pixel, points to 0.01 px), so a checkpoint is never resumed on other data."""
+        return fingerprint(self.crops[:, ::8, ::8], np.round(self.points, 2))
 
 
 STILL_REPEATS = 120

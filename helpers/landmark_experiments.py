@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .landmark_cnn import (COURSE_KIND, INPUT_SIZE, CNNLandmarker, evaluate, load_face_data, mean_shape_nme, prepare,
-                           save_model, train_model)
+from .landmark_cnn import CNNLandmarker, evaluate, mean_shape_nme, save_model, train_model
+from .landmark_data import INPUT_SIZE, load_face_data, prepare
+from .landmark_nets import COURSE_KIND
 from .landmarks import crop_face, to_gray
 from .machine import load_average
 from .paths import work_dir

@@ -24,23 +24,25 @@ NAMES = {"baseline": "original-style CNN (136 numbers, MSE)", "regression": "BN 
          "heatmap": "course CNN (heat-map)"}
 
 
-def _tf():
+def tf_module():
+    """TensorFlow, imported on first use (importing this module stays fast)."""
     import tensorflow as tf
     return tf
 
 
-def _keras():
+def keras_module():
+    """Keras, imported on first use."""
     import keras
     return keras
 
 
 # ------------------------------------------------------------------------------------------------- models
-def _register():
+def register_custom_objects():
     """Define (once) the custom layer and loss, registered so ``.keras`` files load them by name."""
     global SoftArgmax, WingLoss
     if "SoftArgmax" in globals():
         return
-    keras = _keras()
+    keras = keras_module()
     from keras import ops
 
     @keras.saving.register_keras_serializable(package="course")
@@ -91,7 +93,7 @@ def _register():
 
 
 def _conv(x, filters: int, stride: int = 1, bn: bool = True, name: str | None = None):
-    keras = _keras()
+    keras = keras_module()
     x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=not bn, name=name)(x)
     if bn:
         x = keras.layers.BatchNormalization()(x)
@@ -101,8 +103,8 @@ def _conv(x, filters: int, stride: int = 1, bn: bool = True, name: str | None = 
 def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42):
     """A fresh, uncompiled Keras model of ``kind`` ("baseline", "regression" or "heatmap"): (N, size, size, 1) ->
     (N, 68, 2)."""
-    keras = _keras()
-    _register()
+    keras = keras_module()
+    register_custom_objects()
     if kind not in KINDS:
         raise CourseError(f"kind must be one of {KINDS}, not {kind!r}.")
     if size % 16:
@@ -145,8 +147,8 @@ def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42)
 def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = None, ema: bool = True):
     """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled, weight average) for
     the others."""
-    keras = _keras()
-    _register()
+    keras = keras_module()
+    register_custom_objects()
     if kind == "baseline":
         model.compile(optimizer=keras.optimizers.Adam(lr or 1e-3), loss="mse")
     else:
@@ -160,7 +162,7 @@ def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = N
 
 def heatmaps(model, x: np.ndarray) -> np.ndarray:
     """The heat-map model's 68 probability maps for inputs (N, S, S, 1): (N, S/4, S/4, 68), each map summing to 1."""
-    keras = _keras()
+    keras = keras_module()
     if "heatmaps" not in [layer.name for layer in model.layers]:
         raise CourseError(f"model {model.name!r} has no heat-maps: only the 'heatmap' kind predicts them.")
     logits = keras.Model(model.input, model.get_layer("heatmaps").output)(x, training=False)
@@ -172,15 +174,16 @@ def heatmaps(model, x: np.ndarray) -> np.ndarray:
 
 def predict_batch(model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
     """Direct, graph-compiled calls of ``model`` on inputs (N, S, S, 1) -> (N, 68, 2); never ``model.predict``."""
-    fn = _inference_fn(model)
+    fn = inference_fn(model)
     out = [fn(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 68, 2), np.float32)
 
 
-def _inference_fn(model):
+def inference_fn(model):
+    """The model's direct call wrapped once in ``tf.function`` (cached on the model): the fast way to run one input."""
     fn = getattr(model, "_course_infer", None)
     if fn is None:
-        tf = _tf()
+        tf = tf_module()
         fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         model._course_infer = fn
     return fn

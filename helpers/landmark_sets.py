@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from . import artifacts
 from .artifacts import Recipe
 from .capture import ensure_manifest, manifest_recipe, read_kept_frames
-from .landmarks import crop_face, detect_landmarks, predictor_path, to_crop
+from .landmarks import CROP_SIZE, MARGIN, crop_face, detect_landmarks, inter_ocular, predictor_path, to_crop
 from .paths import work_dir
 from .storage import load_npz, save_npz
 
@@ -41,7 +41,7 @@ FORMAT = 3
 
 2: anti-aliased crops, black outside the frame; 3: faces found coarse to fine.
 """
-SETTINGS = {"crop_size": 128, "margin": 0.3}
+SETTINGS = {"crop_size": CROP_SIZE, "margin": MARGIN}
 """The crop settings of :func:`extract_landmarks` and their defaults: a landmark set's recipe parameters."""
 
 
@@ -68,7 +68,7 @@ def landmarks_path(name: str) -> Path:
     return work_dir("02_landmarks") / f"{name}.npz"
 
 
-def extract_landmarks(manifest: dict[str, Any], *, crop_size: int = 128, margin: float = 0.3,
+def extract_landmarks(manifest: dict[str, Any], *, crop_size: int = CROP_SIZE, margin: float = MARGIN,
                       progress: bool = True) -> LandmarkSet:
     """Run dlib on every kept frame of a notebook-01 manifest; crop each face and map its points into the crop.
 
@@ -162,7 +162,7 @@ def point_jumps(ls: LandmarkSet) -> np.ndarray:
     if len(ls) < 2:
         return out
     pts = ls.frame_points - ls.frame_points.mean(axis=1, keepdims=True)
-    iod = np.linalg.norm(ls.frame_points[:, 36] - ls.frame_points[:, 45], axis=1)
+    iod = inter_ocular(ls.frame_points)
     jump = np.linalg.norm(pts[1:] - pts[:-1], axis=2).mean(axis=1) / iod[1:]
     step = ls.meta.get("settings", {}).get("step", 1) or 1
     neighbours = np.diff(ls.frame_index) == step

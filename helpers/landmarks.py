@@ -55,6 +55,31 @@ OUTER_EYE_CORNERS = (36, 45)
 """Indices of the outer eye corners; their distance normalises landmark errors (NME)."""
 
 
+def inter_ocular(points: np.ndarray) -> np.ndarray:
+    """Distance between the outer eye corners (points 36 and 45) of (..., 68, 2) points: (...,), in their pixels.
+
+    The course's one unit of face size: every NME, point jump and drift is divided by it (the 300-W convention).
+    """
+    a, b = OUTER_EYE_CORNERS
+    pts = np.asarray(points)
+    return np.linalg.norm(pts[..., a, :] - pts[..., b, :], axis=-1)
+
+
+def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(right, left)`` eye centres of (..., 68, 2) points: the means of points 36-41 and 42-47, each (..., 2).
+
+    Face alignment levels the line through them; their distance (:func:`eye_centre_distance`) sets its scale.
+    """
+    pts = np.asarray(points)
+    return pts[..., 36:42, :].mean(axis=-2), pts[..., 42:48, :].mean(axis=-2)
+
+
+def eye_centre_distance(points: np.ndarray) -> np.ndarray:
+    """Distance between the eye centres (:func:`eye_centres`) of (..., 68, 2) points: (...,), in their pixels."""
+    right, left = eye_centres(points)
+    return np.linalg.norm(left - right, axis=-1)
+
+
 def _mirror_permutation() -> np.ndarray:
     pairs = [(i, 16 - i) for i in range(8)]  # jaw
     pairs += [(17, 26), (18, 25), (19, 24), (20, 23), (21, 22)]  # brows
@@ -237,7 +262,13 @@ def detect_landmarks(image: np.ndarray, *, detect_max_side: int | None = DETECT_
     return sorted(faces, key=lambda f: f.area, reverse=True)
 
 
-def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.3) -> np.ndarray:
+CROP_SIZE = 128
+"""Side of the face crops notebook 02 saves (pixels); the live demo cuts the same crop."""
+MARGIN = 0.3
+"""Margin around dlib's face box of a crop, as a fraction of the box's longer side on each side (:func:`crop_transform`)."""
+
+
+def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = MARGIN) -> np.ndarray:
     """The 2x3 affine matrix mapping image pixels into a ``size`` x ``size`` square crop around ``box``.
 
     The square is centred on the box and ``1 + 2 * margin`` times its longer side.
@@ -249,8 +280,8 @@ def crop_transform(box: tuple[int, int, int, int], size: int, margin: float = 0.
     return np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], dtype=np.float32)
 
 
-def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = 128,
-              margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def crop_face(image: np.ndarray, box: tuple[int, int, int, int], size: int = CROP_SIZE,
+              margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
     """Cut a square crop around a face box, resized to ``size``; return ``(crop, matrix)``.
 
     ``matrix`` (2x3) maps image pixels to crop pixels. When the crop shrinks the face, the image is

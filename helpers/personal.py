@@ -108,8 +108,8 @@ def fine_tune_settings(generic, train, *, steps: int = 100, seconds: float | Non
 
     See :func:`fine_tune`.
     """
-    from . import landmark_cnn as lcnn
-    kind = generic.name if generic.name in lcnn.KINDS else lcnn.COURSE_KIND
+    from . import landmark_nets
+    kind = generic.name if generic.name in landmark_nets.KINDS else landmark_nets.COURSE_KIND
     bs = max(1, min(batch_size, len(train)))
     per_epoch = max(1, len(train) // bs)
     budget = {"seconds": seconds} if seconds else {"seconds": 0, "max_epochs": max(1, -(-int(steps) // per_epoch))}

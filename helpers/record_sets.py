@@ -35,6 +35,7 @@ from . import artifacts
 from .artifacts import Recipe
 from .capture import check_name, check_recording
 from .errors import CourseError
+from .landmarks import CROP_SIZE, MARGIN
 from .records import load_index, records_dir, shard_paths, write_records
 from .storage import load_json, save_json
 
@@ -109,8 +110,8 @@ def read_bgr(path: str | Path) -> np.ndarray:
     return img
 
 
-def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = 128,
-                margin: float = 0.3) -> dict[str, np.ndarray]:
+def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = CROP_SIZE,
+                margin: float = MARGIN) -> dict[str, np.ndarray]:
     """Every face dlib finds in the stills ``names``, cut like notebook 02's crops.
 
     Returns ``{"crops": (N, S, S, 3) uint8 BGR, "points": (N, 68, 2) float32 crop pixels,
@@ -199,7 +200,7 @@ def _write_course_sets(sample, params: dict[str, Any], split_id: str, sets: dict
     """The sample's extra sets (the other person, the stills), cut like the sample's crops; adds them to ``sets``."""
     from .landmark_sets import ensure_landmark_set
     crop_size = int(sample.meta.get("crop_size", sample.crops.shape[1]))
-    margin = float(sample.meta.get("margin", 0.3))
+    margin = float(sample.meta.get("margin", MARGIN))
     other = ensure_landmark_set("other_person", crop_size=crop_size, margin=margin, progress=progress)
     stills = still_faces(crop_size=crop_size, margin=margin)
     sets["other_person_test"] = _write_set("other_person_test", other.crops, other.points, other.frame_index,

@@ -41,7 +41,7 @@ from .emotion import EmotionClassifier
 from .errors import CourseError
 from .fer import FerSplits, read_fer_csv, write_fer_csv
 from .labels import EMOTIONS
-from .landmarks import to_crop, to_gray
+from .landmarks import eye_centre_distance, to_crop, to_gray
 from .paths import work_dir
 from .storage import load_npz, save_npz
 from .warp import piecewise_affine_warp
@@ -130,7 +130,7 @@ def move_points(points: np.ndarray, emotion: str, strength: float = 1.0, rng: np
                 jitter: float = 0.01) -> np.ndarray:
     """Displace aligned (eyes level) points for ``emotion``: (68, 2) float32 in the same pixels."""
     pts = np.asarray(points, np.float64)
-    d = np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0))
+    d = eye_centre_distance(pts)
     cx = pts[27:31, 0].mean()
     moves = expression_moves(emotion) * strength
     side = np.sign(pts[:, 0] - cx)
@@ -149,7 +149,7 @@ def synthesize(gray_face: np.ndarray, points: np.ndarray, emotion: str, *, stren
     """
     dst = move_points(points, emotion, strength, rng)
     out = piecewise_affine_warp(gray_face, points, dst)
-    d = np.linalg.norm(dst[42:48].mean(0) - dst[36:42].mean(0))
+    d = eye_centre_distance(dst)
     gap = np.linalg.norm(dst[66] - dst[62]) - np.linalg.norm(points[66] - points[62])
     if gap > 0.06 * d:
         mask = np.zeros(out.shape, np.float32)
@@ -248,7 +248,7 @@ def build_standin(*, min_confidence: float = 0.6, per_class: dict[str, int] | No
         # neutral, closed-mouth frames are the warp sources
         for i in np.flatnonzero((labels == EMOTIONS.index("neutral")) & (splits != "")):
             pts = ls.points[i]
-            d = np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0))
+            d = eye_centre_distance(pts)
             if np.linalg.norm(pts[66] - pts[62]) / d < 0.08:
                 m = alignment_matrix(pts, WARP_SIZE)
                 big = cv2.warpAffine(to_gray(ls.crops[i]), m, (WARP_SIZE, WARP_SIZE), flags=cv2.INTER_LINEAR,

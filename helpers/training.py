@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,42 @@ from .errors import CourseError
 from .storage import atomic_path, load_json, save_json
 
 MODEL_FILE, BEST_FILE, STATE_FILE = "model.keras", "best.keras", "state.json"
+
+
+@dataclass
+class TrainResult:
+    """What both course trainers return (:func:`helpers.landmark_cnn.train_model`, :func:`helpers.emotion.train`)."""
+
+    model: Any
+    kind: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    """One record per epoch (``{"epoch": 1, "loss": ..., ...}``; which metrics depends on the trainer)."""
+    epochs: int = 0
+    """Epochs trained in all, the resumed ones included."""
+    seconds: float = 0.0
+    """Training time in all, seconds (a resumed run adds its earlier sessions')."""
+    resumed_from: int = 0
+    """The epoch this call started from (0: from scratch; all of them: a finished run loaded)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """Every setting that changed the result, with a fingerprint of the data: the run's recipe."""
+    size: int = 0
+    """Side of the square the network sees, pixels."""
+    label: str = ""
+    """The name to show in tables and plots (set it for an ablation)."""
+    best_epoch: int = 0
+    """The epoch whose weights the model holds when the trainer keeps the best one (0: the last)."""
+    stopped_early: bool = False
+    """True when early stopping ended the run before its budget."""
+    folder: Path | None = None
+    """The run's checkpoint folder."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.kind
+
+    def curve(self, key: str) -> list[float]:
+        """The per-epoch values of one metric (``"loss"``, ``"val_accuracy"``, ...), epochs without it left out."""
+        return [h[key] for h in self.history if key in h]
 
 
 def new_state(**extra: Any) -> dict[str, Any]:

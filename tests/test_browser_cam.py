@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import CourseError, browser_cam
-from helpers.browser_cam import BrowserCamera, LoopStats, Recorder, decode_jpeg, encode_jpeg
+from helpers import CourseError, browser_cam, browser_io
+from helpers.browser_cam import BrowserCamera
+from helpers.browser_io import LoopStats, Recorder, decode_jpeg, encode_jpeg
 
 
 def jpeg(image: np.ndarray) -> bytes:
@@ -311,13 +312,13 @@ def test_recorder_keeps_real_time_and_appears_only_when_complete(tmp_path, frame
 
 def test_recording_lookup_and_names(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
-    path, message = browser_cam.recording("me")
+    path, message = browser_io.recording("me")
     assert path is None and "Start camera" in message and "sample" in message
-    browser_cam.recording_path("me").write_bytes(b"x")
-    path, message = browser_cam.recording("me")
-    assert path == browser_cam.recording_path("me") and "me_browser.mp4" in message
+    browser_io.recording_path("me").write_bytes(b"x")
+    path, message = browser_io.recording("me")
+    assert path == browser_io.recording_path("me") and "me_browser.mp4" in message
     with pytest.raises(CourseError, match="file name"):
-        browser_cam.recording_path("../me")
+        browser_io.recording_path("../me")
 
 
 def test_record_widget_writes_the_file_and_stops(tmp_path, monkeypatch, frame):
@@ -333,7 +334,7 @@ def test_record_widget_writes_the_file_and_stops(tmp_path, monkeypatch, frame):
         cam.handle_message(*frame_msg(seq, jpeg(frame)))
         time.sleep(0.03)
     assert not cam.active and cam.state == "stopped"
-    assert browser_cam.recording_path("me").exists() and "recorded" in cam.status
+    assert browser_io.recording_path("me").exists() and "recorded" in cam.status
     cam.close()
 
 
@@ -455,7 +456,7 @@ def test_patch_06_needs_a_parameters_cell_with_source():
 def test_pick_01_keeps_notebook_01_up_to_its_source_choice():
     tool = _tool()
     nb = {"cells": [_code("setup"), _code('SOURCE = "sample"\nNAME = "sample"\n', ["parameters"]), _code("import x"),
-                    _code("rec = browser_cam.record(NAME)"), _code("src = browser_cam.recording_or_sample(NAME)"),
+                    _code("rec = browser_cam.record(NAME)"), _code("src = browser_io.recording_or_sample(NAME)"),
                     _code("scan everything")]}
     small, _ = tool.pick_01(nb)
     assert [c["source"] for c in small["cells"]][-1].startswith("src =") and len(small["cells"]) == 5

@@ -27,21 +27,21 @@ def test_align_face_levels_the_eyes_and_frames_like_fer():
     import cv2
     for p in np.r_[pts[36:42].mean(0, keepdims=True), pts[42:48].mean(0, keepdims=True)]:
         cv2.circle(img, tuple(int(v) for v in p), 6, (255, 255, 255), -1)
-    face = emotion.align_face(img, pts)
+    face = align.align_face(img, pts)
     assert face.shape == (48, 48) and face.dtype == np.uint8
     ys, xs = np.nonzero(face > 100)
     left, right = xs < 24, xs >= 24
     assert abs(ys[left].mean() - ys[right].mean()) < 1.0                      # level eyes
     assert abs(ys.mean() - align.EYE_HEIGHT * 48) < 1.5                      # at the FER eye height
     assert abs((xs[right].mean() - xs[left].mean()) - 48 / align.EYE_SPAN) < 1.5
-    ap = emotion.aligned_points(pts)
+    ap = align.aligned_points(pts)
     assert abs(ap[36:42, 1].mean() - ap[42:48, 1].mean()) < 1e-3
-    assert emotion.align_face(img[..., 0], pts, size=64).shape == (64, 64)
+    assert align.align_face(img[..., 0], pts, size=64).shape == (64, 64)
 
 
 def test_align_face_rejects_bad_points():
     with pytest.raises(CourseError, match="68 landmark points"):
-        emotion.align_face(np.zeros((10, 10), np.uint8), np.zeros((5, 2)))
+        align.align_face(np.zeros((10, 10), np.uint8), np.zeros((5, 2)))
 
 
 def test_baseline_is_the_original_architecture():
@@ -123,13 +123,13 @@ def test_training_resumes_and_saves(tmp_path):
     y = np.arange(70) % 7
     data = FerSplits(x, y, x[:14], y[:14], x[:14], y[:14], source="random")
     first = emotion.train("course", data, epochs=1, run_dir=tmp_path / "run", progress=False)
-    assert first.epochs_run == 1
+    assert first.epochs == 1
     saved = storage.load_json(tmp_path / "run" / "state.json")  # helpers.training's layout: {"config", "state"}
     saved["state"]["finished"] = False
     saved["config"]["epochs"] = 2
     storage.save_json(tmp_path / "run" / "state.json", saved)
     second = emotion.train("course", data, epochs=2, run_dir=tmp_path / "run", progress=False)
-    assert second.resumed_from == 1 and second.epochs_run == 2 and len(second.history["loss"]) == 2
+    assert second.resumed_from == 1 and second.epochs == 2 and len(second.curve("loss")) == 2
     path = emotion.save_course_model(second, data_name="random", path=tmp_path / "m.keras")["keras"]
     clf = emotion.EmotionClassifier.course(path)
     assert clf.predict_proba(x[0]).shape == (7,)

@@ -49,7 +49,7 @@ def test_nme_hand_computed():
 def test_prepare_maps_points_like_the_image():
     crop = np.zeros((128, 128, 3), np.uint8)
     cv2.circle(crop, (40, 90), 4, (255, 255, 255), -1)
-    x, p = L.prepare(crop[None], np.full((1, 68, 2), (40, 90), np.float32), size=64)
+    x, p = D.prepare(crop[None], np.full((1, 68, 2), (40, 90), np.float32), size=64)
     assert x.shape == (1, 64, 64, 1) and x.dtype == np.float32
     yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[0, :, :, 0], (5, 5), 0)), (64, 64))
     assert np.allclose(p[0, 0] * 64, (yx[1], yx[0]), atol=1.0)
@@ -63,8 +63,8 @@ def test_flip_puts_points_on_the_mirrored_features():
     gray_levels = 60 + 2 * np.arange(68)
     unique = np.array([(pts == p).all(axis=1).sum() == 1 for p in pts])  # skip points sharing a pixel
     rng = np.random.default_rng(0)
-    no_change = L.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0)
-    xs, ps = L.augment(crop[None], pts[None], rng, size=128, aug=no_change, force_flip=True)
+    no_change = D.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0)
+    xs, ps = D.augment(crop[None], pts[None], rng, size=128, aug=no_change, force_flip=True)
     img = np.rint(xs[0, :, :, 0] * 255)
     loc = np.rint(ps[0] * 128).astype(int)
     # new point j sits on the pixel that carries the grey level of original point FLIP_PERMUTATION[j]
@@ -82,8 +82,8 @@ def test_random_augmentation_keeps_image_and_points_together():
     k = 30  # the nose tip: a bright blob
     cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, (255, 255, 255), -1)
     rng = np.random.default_rng(1)
-    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, flip=0.5, background=0)
-    xs, ps = L.augment(np.repeat(crop[None], 8, 0), np.repeat(pts[None], 8, 0), rng, size=64, aug=aug)
+    aug = D.Augment(brightness=0, contrast=0, blur=0, noise=0, flip=0.5, background=0)
+    xs, ps = D.augment(np.repeat(crop[None], 8, 0), np.repeat(pts[None], 8, 0), rng, size=64, aug=aug)
     for x, p in zip(xs, ps):
         yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
         assert np.hypot(p[k, 0] * 64 - yx[1], p[k, 1] * 64 - yx[0]) < 1.5  # point 30 maps to itself under the mirror
@@ -91,14 +91,14 @@ def test_random_augmentation_keeps_image_and_points_together():
 
 def test_soft_argmax_finds_a_peak():
     import keras
-    N._register()
+    N.register_custom_objects()
     logits = np.full((1, 8, 8, 68), -50.0, np.float32)
     logits[0, 2, 5, :] = 50.0  # every map peaks at row 2, column 5
     out = keras.ops.convert_to_numpy(N.SoftArgmax(4, 32)(logits))
     np.testing.assert_allclose(out[0, 0], ((5 * 4 + 1.5) / 32, (2 * 4 + 1.5) / 32), atol=1e-5)
 
 
-def _tiny_data(n: int = 12) -> L.FaceData:
+def _tiny_data(n: int = 12) -> D.FaceData:
     pts = _mean_face()
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 60, (n, 128, 128, 3), dtype=np.uint8)
@@ -106,7 +106,7 @@ def _tiny_data(n: int = 12) -> L.FaceData:
     for c, p in zip(crops, points):
         for x, y in p.round().astype(int):
             cv2.circle(c, (x, y), 2, (255, 255, 255), -1)
-    return L.FaceData(crops, points, "tiny")
+    return D.FaceData(crops, points, "tiny")
 
 
 @pytest.mark.parametrize("kind", ["heatmap", "baseline"])
@@ -170,7 +170,7 @@ def test_shape_warp_moves_pixels_with_the_points():
         for k in (8, 30, 48, 54):  # chin, nose tip, mouth corners: one bright blob per image, on the landmark
             crop = np.zeros((128, 128), np.uint8)
             cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, 255, -1)
-            img, new = L.shape_warp(crop, pts, np.random.default_rng(seed), strength=1.5)  # the same warp for every k
+            img, new = D.shape_warp(crop, pts, np.random.default_rng(seed), strength=1.5)  # the same warp for every k
             assert img.shape == crop.shape and new.shape == (68, 2) and new.dtype == np.float32
             moved_any |= bool(np.abs(new - pts).max() > 2)
             ys, xs = np.nonzero(img > 100)  # the blob's centre sits on its point's new place (within 1 px)
@@ -200,8 +200,8 @@ def test_augment_with_every_option_keeps_points_on_the_features():
     crop = np.zeros((128, 128), np.uint8)
     k = 30
     cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, 255, -1)
-    aug = L.Augment(brightness=0, contrast=0, blur=0, noise=0, shape=1.0, shape_strength=1.5, background=0.0)
-    xs, ps = L.augment(np.repeat(crop[None], 6, 0), np.repeat(pts[None], 6, 0), np.random.default_rng(3), 64, aug)
+    aug = D.Augment(brightness=0, contrast=0, blur=0, noise=0, shape=1.0, shape_strength=1.5, background=0.0)
+    xs, ps = D.augment(np.repeat(crop[None], 6, 0), np.repeat(pts[None], 6, 0), np.random.default_rng(3), 64, aug)
     for x, p in zip(xs, ps):
         yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
         assert np.hypot(p[k, 0] * 64 - yx[1], p[k, 1] * 64 - yx[0]) < 1.5

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import CourseError, capture, data, personal, record_sets
+from helpers import CourseError, capture, data, landmark_nets, personal, record_sets
 
 
 def _frames(name: str, n: int) -> list[np.ndarray]:
@@ -79,10 +79,9 @@ def test_recording_with_gaps_gives_a_time_split(data_dir, gappy_video):
 def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
     """Fine-tune an untrained 'generic' net for a few seconds on the second sample person: it must improve on
     its own starting point, keep batch norm frozen, and save the sidecar metrics the live demo reads."""
-    from helpers import landmark_cnn as lcnn
     import helpers
     helpers.setup(42, tensorflow=True)
-    generic = lcnn.compile_model(lcnn.build_model("heatmap", 64, 0), "heatmap", 64)
+    generic = landmark_nets.compile_model(landmark_nets.build_model("heatmap", 64, 0), "heatmap", 64)
     faces = personal.load_person_data("other_person", progress=False)
     result = personal.fine_tune("other_person", generic, steps=60, lr=3e-3, data=faces, progress=False)
     pairs = [(mine, start) for mine, start in zip(result.model.layers, generic.layers)

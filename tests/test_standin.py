@@ -10,7 +10,7 @@ from helpers.labels import EMOTIONS
 
 def _face():
     """A synthetic 96x96 'face' (gradient + dark eyes and mouth) with plausible 68 points."""
-    from helpers.emotion import aligned_points
+    from helpers.align import aligned_points
     rng = np.random.default_rng(0)
     pts = np.zeros((68, 2), np.float32)
     t = np.linspace(0, np.pi, 17)
@@ -24,7 +24,7 @@ def _face():
                        370 + 15 * np.sin(np.linspace(np.pi, 3 * np.pi, 13)[:12])]
     pts[60:68] = np.c_[300 + 35 * np.cos(np.linspace(np.pi, 3 * np.pi, 9)[:8]),
                        370 + 2 * np.sin(np.linspace(np.pi, 3 * np.pi, 9)[:8])]
-    from helpers.emotion import alignment_matrix
+    from helpers.align import alignment_matrix
     import cv2
     img = (np.add.outer(np.arange(600), np.arange(600)) % 255).astype(np.uint8)
     img = cv2.add(img, rng.integers(0, 30, img.shape, dtype=np.uint8))

@@ -14,7 +14,7 @@ import numpy as np
 from ..data import fetch
 from ..errors import CourseError
 from ..labels import EMOTIONS
-from ..landmarks import detect_faces, load_models, predict_points, to_gray
+from ..landmarks import detect_faces, inter_ocular, load_models, predict_points, to_gray
 from ..machine import load_average
 from ..timing import latency_ms
 from ..video import Source
@@ -58,7 +58,7 @@ def tracking_tradeoff(source: Source = "sample", frames: int = 150, every: tuple
             ref = pipes[1].tracks
             if len(ref) == 1:
                 r = ref[0].points
-                eye = float(np.linalg.norm(r[45] - r[36]))
+                eye = float(inter_ocular(r))
                 for n in every:
                     if len(pipes[n].tracks) == 1:
                         drift[n].append(float(np.linalg.norm(pipes[n].tracks[0].points - r, axis=1).mean()) / eye)

@@ -79,7 +79,7 @@ print(versions)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from helpers import browser_cam
+from helpers import browser_cam, browser_io
 
 recorder = browser_cam.record(NAME, seconds=WEBCAM_SECONDS) if SOURCE == "browser" else None
 recorder if recorder is not None else print('SOURCE is not "browser": no browser recording (see above).')
@@ -87,7 +87,7 @@ recorder if recorder is not None else print('SOURCE is not "browser": no browser
 
 # %%
 if SOURCE == "browser":  # the browser recording of NAME (made with the widget above), else the sample video
-    source, message = browser_cam.recording_or_sample(NAME)
+    source, message = browser_io.recording_or_sample(NAME)
 else:
     source, message = capture.prepare_source(SOURCE, name=NAME, webcam_seconds=WEBCAM_SECONDS)
 print(message)

