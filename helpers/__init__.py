@@ -28,6 +28,7 @@ Set-up and plumbing
 04 · landmark CNN
     landmark_data         the crops as the networks see them, and their augmentation
     landmark_nets         the original project's regression net and the course's heat-map CNN
+    landmark_layers       their custom Keras objects: the soft-argmax layer and the wing loss
     landmark_cnn          training and serving the landmark CNN (NME, soft-argmax, TFLite)
     landmark_experiments  the measurements: latency of each calling style, the landmark benchmark
     personal              your own face: NAME's record sets and a personal landmark CNN (03, 04, 06)

@@ -101,16 +101,16 @@ def checkpoint_dir(kind: str) -> Path:
 
 def training_config(kind: str, train: FaceData, *, seconds: float = 60.0, max_epochs: int | None = None,
                     batch_size: int = 16, seed: int = 42, size: int = INPUT_SIZE, lr: float | None = None,
-                    augmentation: bool | None = None, aug: Augment | None = None,
+                    aug: Augment | bool | None = None,
                     init_from: Any | None = None) -> dict[str, Any]:
     """Everything that changes :func:`train_model`'s result, with fingerprints of the data and starting weights.
 
     A checkpoint resumes only under the same config, and a saved model's recipe is built from it.
     """
     config = {"kind": kind, "seed": seed, "size": size, "batch_size": batch_size,
-              "augmentation": kind != "baseline" if augmentation is None else augmentation,
+              "augmentation": kind != "baseline" if aug is None else aug is not False,
               "seconds": float(seconds) if seconds else None, "max_epochs": max_epochs, "lr": lr,
-              "aug": dataclasses.asdict(aug) if aug else None, "data": train.fingerprint()}
+              "aug": dataclasses.asdict(aug) if isinstance(aug, Augment) else None, "data": train.fingerprint()}
     if init_from is not None:  # a fine-tuning run resumes only from the same starting weights
         config["init"] = fingerprint(*init_from.get_weights())
     return config
@@ -118,7 +118,7 @@ def training_config(kind: str, train: FaceData, *, seconds: float = 60.0, max_ep
 
 def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *, seconds: float = 60.0,
                 max_epochs: int | None = None, batch_size: int = 16, seed: int = 42, size: int = INPUT_SIZE,
-                lr: float | None = None, augmentation: bool | None = None, aug: Augment | None = None,
+                lr: float | None = None, aug: Augment | bool | None = None,
                 resume: bool = True, init_from: Any | None = None,
                 checkpoint: str | Path | None = None, checkpoint_every: float = 15.0, progress: bool = True,
                 on_epoch_end: Callable[[int, dict], None] | None = None) -> TrainResult:
@@ -126,9 +126,10 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
 
     The baseline trains on the crops as they are with a constant learning rate; the course models
     see augmented crops and a warm-up + cosine learning rate that follows the fraction of the
-    budget used (``aug`` changes the augmentation's ranges). Batches of 16 by default: on a CPU an image costs
-    about the same in a batch of 16 as of 32, and twice the updates in a short budget helped (23 epochs:
-    held-out NME 4.2 -> 3.8 %, the other person 7.7 -> 4.5 %). The course models end with the moving
+    budget used. ``aug``: None for the kind's default (off for the baseline, :class:`Augment`'s ranges
+    for the others), False for none, an :class:`Augment` for other ranges. Batches of 16 by default: on
+    a CPU an image costs about the same in a batch of 16 as of 32, so a short budget gets twice the
+    updates (the README's benchmark table has the figures). The course models end with the moving
     average of their weights (see :func:`compile_model`), except when fine-tuning (``init_from``).
     ``history`` holds per epoch the training loss, the elapsed seconds and, if ``held_out`` is
     given, its NME (watched, never used to pick anything).
@@ -147,9 +148,10 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     if not seconds and not max_epochs:
         raise CourseError("give a budget: seconds > 0 and/or max_epochs > 0.")
     config = training_config(kind, train, seconds=seconds, max_epochs=max_epochs, batch_size=batch_size, seed=seed,
-                             size=size, lr=lr, augmentation=augmentation, aug=aug, init_from=init_from)
+                             size=size, lr=lr, aug=aug, init_from=init_from)
     seconds = float(seconds) if seconds else math.inf
     augmentation = config["augmentation"]
+    aug = aug if isinstance(aug, Augment) else None  # None: the default ranges
     ckpt = Checkpoint(checkpoint or checkpoint_dir(kind), config)
     state = ckpt.saved_state() if resume else None
     model = None

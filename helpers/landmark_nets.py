@@ -11,7 +11,6 @@ of the input side. The custom layer and loss are registered so saved ``.keras`` 
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -37,59 +36,14 @@ def keras_module():
 
 
 # ------------------------------------------------------------------------------------------------- models
-def register_custom_objects():
-    """Define (once) the custom layer and loss, registered so ``.keras`` files load them by name."""
-    global SoftArgmax, WingLoss
-    if "SoftArgmax" in globals():
-        return
-    keras = keras_module()
-    from keras import ops
+def register_custom_objects() -> dict[str, type]:
+    """Register the course's custom layer and loss with Keras (so ``.keras`` files load them by name); return them.
 
-    @keras.saving.register_keras_serializable(package="course")
-    class SoftArgmax(keras.layers.Layer):
-        """(N, h, w, 68) heat-map logits -> (N, 68, 2) expected (x, y) of each map, in units of the input side."""
-
-        def __init__(self, stride: int, size: int, **kwargs):
-            super().__init__(**kwargs)
-            self.stride, self.size = stride, size
-
-        def call(self, logits):
-            shape = ops.shape(logits)
-            h, w = logits.shape[1], logits.shape[2]
-            flat = ops.reshape(ops.transpose(logits, (0, 3, 1, 2)), (shape[0], 68, h * w))
-            prob = ops.softmax(flat, axis=-1)
-            # centre of heat-map cell j in input pixels is stride * j + (stride - 1) / 2
-            xs = (ops.arange(w, dtype="float32") * self.stride + (self.stride - 1) / 2) / self.size
-            ys = (ops.arange(h, dtype="float32") * self.stride + (self.stride - 1) / 2) / self.size
-            gx = ops.reshape(ops.tile(xs[None, :], (h, 1)), (h * w,))
-            gy = ops.reshape(ops.tile(ys[:, None], (1, w)), (h * w,))
-            return ops.stack([ops.sum(prob * gx, axis=-1), ops.sum(prob * gy, axis=-1)], axis=-1)
-
-        def get_config(self):
-            return super().get_config() | {"stride": self.stride, "size": self.size}
-
-    @keras.saving.register_keras_serializable(package="course")
-    class WingLoss(keras.losses.Loss):
-        """Wing loss (Feng et al. 2018) on point coordinates, errors measured in input pixels.
-
-        Small errors count like log(1 + |e|/eps) (steep, so the last pixel still matters), large
-        ones like |e| (robust: an odd frame does not dominate as with the squared error).
-        """
-
-        def __init__(self, size: int = INPUT_SIZE, w: float = 4.0, eps: float = 1.0, name: str = "wing_loss", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.size, self.w, self.eps = size, w, eps
-
-        def call(self, y_true, y_pred):
-            e = ops.abs(y_true - y_pred) * self.size
-            c = self.w - self.w * math.log(1 + self.w / self.eps)
-            loss = ops.where(e < self.w, self.w * ops.log(1 + e / self.eps), e - c)
-            return ops.mean(ops.reshape(loss, (ops.shape(loss)[0], -1)), axis=-1)
-
-        def get_config(self):
-            return {"size": self.size, "w": self.w, "eps": self.eps, "name": self.name}
-
-    globals().update(SoftArgmax=SoftArgmax, WingLoss=WingLoss)
+    They live in :mod:`helpers.landmark_layers`, which imports Keras: importing it registers them, and this
+    module stays cheap to import until a network is built or loaded.
+    """
+    from .landmark_layers import SoftArgmax, WingLoss
+    return {"SoftArgmax": SoftArgmax, "WingLoss": WingLoss}
 
 
 def _conv(x, filters: int, stride: int = 1, bn: bool = True, name: str | None = None):
@@ -104,7 +58,7 @@ def build_model(kind: str = COURSE_KIND, size: int = INPUT_SIZE, seed: int = 42)
     """A fresh, uncompiled Keras model of ``kind`` ("baseline", "regression" or "heatmap"): (N, size, size, 1) ->
     (N, 68, 2)."""
     keras = keras_module()
-    register_custom_objects()
+    from .landmark_layers import SoftArgmax
     if kind not in KINDS:
         raise CourseError(f"kind must be one of {KINDS}, not {kind!r}.")
     if size % 16:
@@ -148,7 +102,7 @@ def compile_model(model, kind: str, size: int = INPUT_SIZE, lr: float | None = N
     """Attach optimizer and loss: MSE + Adam 1e-3 for the baseline, wing loss + AdamW (scheduled, weight average) for
     the others."""
     keras = keras_module()
-    register_custom_objects()
+    from .landmark_layers import WingLoss
     if kind == "baseline":
         model.compile(optimizer=keras.optimizers.Adam(lr or 1e-3), loss="mse")
     else:

@@ -91,10 +91,9 @@ def test_random_augmentation_keeps_image_and_points_together():
 
 def test_soft_argmax_finds_a_peak():
     import keras
-    N.register_custom_objects()
     logits = np.full((1, 8, 8, 68), -50.0, np.float32)
     logits[0, 2, 5, :] = 50.0  # every map peaks at row 2, column 5
-    out = keras.ops.convert_to_numpy(N.SoftArgmax(4, 32)(logits))
+    out = keras.ops.convert_to_numpy(N.register_custom_objects()["SoftArgmax"](4, 32)(logits))
     np.testing.assert_allclose(out[0, 0], ((5 * 4 + 1.5) / 32, (2 * 4 + 1.5) / 32), atol=1e-5)
 
 
