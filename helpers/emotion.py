@@ -18,7 +18,6 @@ offline stand-in) is loaded by :mod:`helpers.emotion_data`; the benchmark is in
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import pathlib
@@ -33,10 +32,10 @@ from .artifacts import Recipe
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_gray
-from .paths import models_dir, shown, work_dir
+from .paths import models_dir, shown
 from .saved_models import save_trained, sidecar_path
 from .storage import load_json
-from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state
+from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
 
 N_CLASSES = len(EMOTIONS)
 
@@ -173,8 +172,8 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
     augmentation, class weights, label smoothing, a cosine LR schedule and early stopping on
     validation loss (``patience`` epochs; the best weights are kept). Seeded and resumable through
     :mod:`helpers.training`: after every epoch the run is saved in ``run_dir`` (default
-    ``data/work/05_emotion/runs/<kind>-<hash of the settings>``); a re-run with the same data and
-    settings continues from the last finished epoch or loads the finished model.
+    ``data/work/05_emotion/runs/<kind>-<key of the settings>``, :func:`helpers.training.run_folder`); a
+    re-run with the same data and settings continues from the last finished epoch or loads the finished model.
     """
     import keras
     from .fer import make_dataset
@@ -183,8 +182,7 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
     if epochs < 1:
         raise CourseError("epochs must be at least 1.")
     config = run_config(kind, data, epochs=epochs, batch_size=batch_size, seed=seed, patience=patience)
-    key = fingerprint(np.frombuffer(json.dumps(config, sort_keys=True).encode(), np.uint8))
-    run_dir = pathlib.Path(run_dir) if run_dir else work_dir("05_emotion") / "runs" / f"{kind}-{key}"
+    run_dir = pathlib.Path(run_dir) if run_dir else run_folder("05_emotion", kind, config)
     ckpt = Checkpoint(run_dir, config)
     state = ckpt.saved_state() if resume else None
     model = None

@@ -36,7 +36,7 @@ from .landmarks import CROP_SIZE, MARGIN, REGIONS, inter_ocular, crop_face, from
 from .paths import models_dir, shown, work_dir
 from .saved_models import save_trained, sidecar_path
 from .storage import load_json
-from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state
+from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
 
 
 # ------------------------------------------------------------------------------------------------- metric
@@ -94,9 +94,12 @@ def mean_shape_nme(train: FaceData, test: FaceData) -> float:
     return float(nme(np.broadcast_to(mean, test.points.shape), test.points).mean())
 
 
-def checkpoint_dir(kind: str) -> Path:
-    """Where :func:`train_model` keeps the resumable checkpoint of ``kind``."""
-    return work_dir("04_landmark_cnn") / f"checkpoint_{kind}"
+def checkpoint_dir(name: str) -> Path:
+    """A checkpoint folder you name yourself (``train_model(..., checkpoint=checkpoint_dir("demo"))``).
+
+    Without one, :func:`train_model` keeps each run in a folder of its own settings (:func:`helpers.training.run_folder`).
+    """
+    return work_dir("04_landmark_cnn") / f"checkpoint_{name}"
 
 
 def training_config(kind: str, train: FaceData, *, seconds: float = 60.0, max_epochs: int | None = None,
@@ -152,7 +155,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     seconds = float(seconds) if seconds else math.inf
     augmentation = config["augmentation"]
     aug = aug if isinstance(aug, Augment) else None  # None: the default ranges
-    ckpt = Checkpoint(checkpoint or checkpoint_dir(kind), config)
+    ckpt = Checkpoint(checkpoint or run_folder("04_landmark_cnn", kind, config), config)
     state = ckpt.saved_state() if resume else None
     model = None
     resumed_from = 0
@@ -343,8 +346,7 @@ def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = Tr
     budget = seconds or 90.0
     artifacts.announce("The landmark model", path, reason,
                        f"Training a small course model now ({budget:.0f} s budget; notebook 04 trains and explains it).")
-    result = train_model(COURSE_KIND, data["train"], data["held_out"], seconds=budget, progress=progress,
-                         checkpoint=work_dir("04_landmark_cnn") / "checkpoint_ensure")
+    result = train_model(COURSE_KIND, data["train"], data["held_out"], seconds=budget, progress=progress)
     metrics = {"held_out_nme": evaluate(result.model, data["held_out"], result.size)["nme"]}
     save_model(result, path, metrics)
     return path

@@ -34,7 +34,7 @@ from . import artifacts
 from .artifacts import Recipe
 from .errors import CourseError
 from .capture import check_name, check_recording
-from .paths import models_dir, work_dir
+from .paths import models_dir
 from .storage import load_json
 
 GENERIC_NAME = "landmark_cnn"
@@ -47,11 +47,6 @@ FORMAT = 1
 def personal_model_path(name: str) -> Path:
     """``data/models/landmark_cnn_<name>.keras``: the personal model of ``name``."""
     return models_dir() / f"{GENERIC_NAME}_{check_name(name)}.keras"
-
-
-def checkpoint_dir(name: str) -> Path:
-    """Where the resumable fine-tuning run of ``name`` is kept."""
-    return work_dir("04_landmark_cnn") / f"checkpoint_personal_{check_name(name)}"
 
 
 def load_person_data(name: str, *, progress: bool = True) -> dict[str, Any]:
@@ -99,7 +94,7 @@ def fine_tune(name: str, generic=None, *, steps: int = 100, seconds: float | Non
                                   seed=seed)
     kind = settings.pop("kind")
     return lcnn.train_model(kind, data["train"], data["held_out"], init_from=generic, resume=resume,
-                            checkpoint=checkpoint_dir(name), progress=progress, **settings)
+                            progress=progress, **settings)
 
 
 def fine_tune_settings(generic, train, *, steps: int = 100, seconds: float | None = None, batch_size: int = 32,

@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from .artifacts import Recipe
 from .errors import CourseError
+from .paths import work_dir
 from .storage import atomic_path, load_json, save_json
 
 MODEL_FILE, BEST_FILE, STATE_FILE = "model.keras", "best.keras", "state.json"
@@ -71,6 +73,15 @@ class TrainResult:
 def new_state(**extra: Any) -> dict[str, Any]:
     """A fresh run's state: no epoch done, no seconds spent, not finished, empty history (+ ``extra`` keys)."""
     return {"epoch": 0, "seconds": 0.0, "finished": False, "history": []} | extra
+
+
+def run_folder(stage: str, kind: str, config: dict[str, Any]) -> Path:
+    """Where a training run of ``kind`` under ``config`` is kept: ``data/work/<stage>/runs/<kind>-<key of the config>``.
+
+    One folder per recipe, so a run with other settings (an exercise, an ablation) never replaces the course's
+    own, and asking for the course's settings again finds the course's run.
+    """
+    return work_dir(stage) / "runs" / f"{kind}-{Recipe('training_run', 1, config).key}"
 
 
 def fingerprint(*arrays: np.ndarray, every: int = 1) -> str:

@@ -211,7 +211,7 @@ if ABLATION:  # the middle steps: everything but the heat-maps, with and without
                                              size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME)
     results["regression_noaug"] = lcnn.train_model(
         "regression", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE, batch_size=BATCH_SIZE,
-        seed=SEED, resume=RESUME, aug=False, checkpoint=lcnn.checkpoint_dir("regression_noaug"))
+        seed=SEED, resume=RESUME, aug=False)
     results["regression_noaug"].label = "BN + wing, NO augmentation (136 numbers)"
 
 # %% [markdown]
