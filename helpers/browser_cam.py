@@ -35,7 +35,6 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-# re-exported: notebooks and tests call browser_cam.X
 from .browser_io import LoopStats, Recorder, decode_jpeg, encode_jpeg, recording_path
 from .errors import CourseError
 from .paths import shown
@@ -342,9 +341,9 @@ def live_demo(pipeline: Any, width: int = 640, height: int = 360, fps: float = 3
     frames per second, the end-to-end latency and the ms of every stage. Press Start camera.
 
     ``max_in_flight=2`` (the default here) lets the page capture and send the next frame while the kernel
-    works on the last one. On the (busy) course machine that gave 4-10 fps at 190-250 ms median latency;
-    1 in flight gave 125-165 ms and 5.5-9 fps but stalled for seconds in two runs of five, since any hold-up
-    stops a one-frame loop (``make browser-test`` measures both; use 1 when latency matters more).
+    works on the last one: more frames per second, and a hold-up in the page or the kernel does not stop
+    the loop. With 1 in flight each frame waits less (lower latency), but any hold-up stalls the whole
+    loop; use 1 when latency matters more (``make browser-test`` measures both).
     """
     _require_anywidget()
     if not hasattr(pipeline, "process"):
@@ -384,7 +383,7 @@ def record(name: str, seconds: float = 10.0, width: int = 640, height: int = 360
     """A widget that records ``seconds`` of the browser's camera to :func:`recording_path` (``name``).
 
     Press Start camera; the widget shows the frames (with a REC counter), stops by itself when done and
-    says where the file is. Then run the next cell: :func:`recording` finds the file.
+    says where the file is. Then run the next cell: :func:`helpers.browser_io.recording` finds the file.
     """
     _require_anywidget()
     path = recording_path(name)

@@ -100,7 +100,10 @@ class LoopStats:
 # --------------------------------------------------------------------------- notebook 01: the recording on disk
 
 def recording_path(name: str) -> Path:
-    """Where :func:`record` saves the browser recording of ``name`` (``data/work/01_capture/<name>_browser.mp4``)."""
+    """Where the browser recording of ``name`` is saved: ``data/work/01_capture/<name>_browser.mp4``.
+
+    :func:`helpers.browser_cam.record` writes it there.
+    """
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise CourseError(f"NAME={name!r} cannot be a file name: use letters, digits, '-' or '_' (e.g. 'me').")
     return work_dir("01_capture") / f"{name}_browser.mp4"

@@ -197,11 +197,6 @@ def _extract(archive: Path, member: str, dest: Path, chunk: int = 1 << 20) -> No
                 out.write(block)
 
 
-def fetch_all() -> dict[str, Path]:
-    """Fetch every registered sample; return name -> path."""
-    return {name: fetch(name) for name in REGISTRY}
-
-
 def missing() -> list[str]:
     """Names of the samples not (completely) in ``data/samples/`` yet; quick, no hashing."""
     return [name for name, sample in REGISTRY.items() if not looks_complete(sample)]

@@ -10,9 +10,9 @@
 * :class:`EmotionClassifier` wraps the course model or the published mini-Xception *peer* behind one
   ``predict_proba(face)`` (a direct call inside ``tf.function``, never ``model.predict`` per frame).
 * :func:`evaluate` gives accuracy, per-class recall and the confusion matrix; the figures are in
-  :mod:`helpers.emotion_plots` (re-exported here).
+  :mod:`helpers.emotion_plots`.
 
-Faces are aligned by :func:`helpers.align.align_face` (re-exported here). The data (FER2013 or the
+Faces are aligned by :func:`helpers.align.align_face`. The data (FER2013 or the
 offline stand-in) is loaded by :mod:`helpers.emotion_data`; the benchmark is in
 :mod:`helpers.emotion_experiments`. Label order everywhere: :data:`helpers.labels.EMOTIONS`.
 """
@@ -118,10 +118,10 @@ def build_augmenter(seed: int = 42, *, shift: float = 0.05, rotation_deg: float 
     """Random flip, shift (fraction of the side), rotation (degrees), zoom, contrast, brightness and erased patches.
 
     For training batches in [0, 1] only. ``erase=True`` also blanks a random rectangle (imitates a
-    hand over the mouth, hair, glasses); off by default: on the small stand-in with a 12-epoch budget it
-    hid the subtle brow/lip cues and cost ~30 points (try it on the full FER2013). Stronger shifts and
-    rotations (8 %, 10 degrees) with more dropout made the course model unstable across seeds on the
-    stand-in's 12-epoch budget; these milder defaults were chosen on the validation split.
+    hand over the mouth, hair, glasses); off by default, because on a small data set with a short budget
+    the blanked patch hides the subtle brow and lip cues the model has to learn (try it on the full FER2013).
+    The shifts and rotations are mild for the same reason: stronger ones make a short training run on
+    the stand-in depend on the seed. The defaults were chosen on the validation split.
     """
     import keras
     from keras import layers
@@ -256,7 +256,10 @@ def default_model_path() -> pathlib.Path:
 
 # ----------------------------------------------------------------------------- one interface for all models
 def peer_to_course(probs: np.ndarray) -> np.ndarray:
-    """Reorder peer outputs (PEER_ORDER) into EMOTIONS order (identical today; kept explicit and tested)."""
+    """Reorder peer outputs (PEER_ORDER) into EMOTIONS order.
+
+    The two orders are the same, but the mapping stays explicit, so a peer with another order needs only PEER_ORDER.
+    """
     idx = [PEER_ORDER.index(e) for e in EMOTIONS]
     return np.asarray(probs)[..., idx]
 
@@ -266,7 +269,7 @@ class EmotionClassifier:
 
     Loads once; direct call inside tf.function (never model.predict in a loop).
 
-    ``predict_proba(face)`` takes a grey uint8 crop from :func:`align_face` (any size; resized
+    ``predict_proba(face)`` takes a grey uint8 crop from :func:`helpers.align.align_face` (any size; resized
     internally) and returns (7,) float32 probabilities in EMOTIONS order.
     """
 
@@ -320,7 +323,7 @@ class EmotionClassifier:
             faces = np.stack([to_gray(f) for f in faces])
         if faces.ndim != 3 or faces.dtype != np.uint8:
             raise CourseError(f"expected grey uint8 face crops (H, W) or (N, H, W), got {faces.shape} {faces.dtype}. "
-                              "Make them with helpers.emotion.align_face.")
+                              "Make them with helpers.align.align_face.")
         s = self.input_size
         if faces.shape[1:] != (s, s):
             faces = np.stack([cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA if f.shape[0] > s else cv2.INTER_LINEAR)
@@ -397,6 +400,6 @@ def save_course_model(result: TrainResult, *, data_name: str, source: str = "", 
     note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs,
                                              "labels": list(EMOTIONS),
                                              "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "
-                                                      "from helpers.emotion.align_face"},
+                                                      "from helpers.align.align_face"},
                         tflite=tflite, recipe=model_recipe(result.config) if result.config else None)
     return {"keras": path, "json": sidecar_path(path), "tflite": path.with_suffix(".tflite") if note.get("tflite") else None}

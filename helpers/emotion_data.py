@@ -32,7 +32,7 @@ def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer
 
 def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: bool = True,
                          epochs: int | None = None) -> pathlib.Path:
-    """The trained course model's path; trained first (saying why) unless a model of today's data is saved.
+    """The trained course model's path; trained first (saying why) unless a model of the current data is saved.
 
     The data is FER2013 when it is in ``data/``, else the stand-in. ``epochs=None`` accepts the saved
     model whatever its budget (notebook 05's ``EPOCHS``); when there is none, or it learnt from other

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import standin
 from .emotion import EmotionClassifier, evaluate, train
-from .machine import load_average
+from .machine import machine_info
 from .paths import work_dir
 
 def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
     out["peer"] = _summary(peer.predict_batch(data.x_test), data, rows) | {"params": int(peer.model.count_params())}
     face = data.x_test[0]
     out["latency_ms"] = {k: round(c.latency_ms(face), 2) for k, c in clfs.items()}
-    out["load_average_1min_end"] = load_average()  # latencies (not accuracies) depend on the load
+    out["machine"] = machine_info()  # latencies (not accuracies) depend on the load
     out["course_minus_baseline_points"] = round(100 * (out["course"]["accuracy"] - out["baseline"]["accuracy"]), 1)
     out["course_minus_baseline_real_points"] = round(
         100 * (out["course"]["accuracy_real"] - out["baseline"]["accuracy_real"]), 1)

@@ -1,7 +1,7 @@
 """Notebook 05's figures and tables: confusion matrices, results table, contact sheets, learning curves, predictions.
 
 Each function takes plain arrays / evaluation dicts (:func:`helpers.emotion.evaluate`) and returns a
-matplotlib figure or a string; :mod:`helpers.emotion` re-exports them.
+matplotlib figure or a string.
 """
 from __future__ import annotations
 

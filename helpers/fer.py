@@ -125,7 +125,7 @@ def parse_pixels(text: str, where: str) -> np.ndarray:
     return values.astype(np.uint8).reshape(SIZE, SIZE)
 
 
-def read_fer_csv(path: str | os.PathLike, *, progress: bool = False) -> FerSplits:
+def read_fer_csv(path: str | os.PathLike) -> FerSplits:
     """Read Kaggle's ``fer2013.csv`` (``emotion,pixels,Usage``); rows with bad labels, pixel counts or usage name the row."""
     path = Path(path)
     if not path.is_file():

@@ -131,8 +131,8 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     see augmented crops and a warm-up + cosine learning rate that follows the fraction of the
     budget used. ``aug``: None for the kind's default (off for the baseline, :class:`Augment`'s ranges
     for the others), False for none, an :class:`Augment` for other ranges. Batches of 16 by default: on
-    a CPU an image costs about the same in a batch of 16 as of 32, so a short budget gets twice the
-    updates (the README's benchmark table has the figures). The course models end with the moving
+    a CPU the time per image hardly depends on the batch size, so a time budget spent on batches of 16
+    makes twice as many updates as on batches of 32. The course models end with the moving
     average of their weights (see :func:`compile_model`), except when fine-tuning (``init_from``).
     ``history`` holds per epoch the training loss, the elapsed seconds and, if ``held_out`` is
     given, its NME (watched, never used to pick anything).
@@ -330,7 +330,7 @@ def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = Tr
     """The trained course model's path; trained first (saying why) unless a model of the current training data is saved.
 
     ``seconds=None`` accepts the saved model whatever its budget (notebook 04's 40 epochs, say) as long as
-    it learnt from the records of today; when there is none, or it learnt from other data, a small course
+    it learnt from the current records; when there is none, or it learnt from other data, a small course
     model is trained for ``seconds`` (default 90 s) of training time.
     """
     path = Path(path or default_model_path())
@@ -392,7 +392,7 @@ class CNNLandmarker:
 
         crop_face shrinks the whole image first (area averaging), which costs more than the network
         on a full frame; cutting the square's region out first gives the same crop (up to rounding)
-        about 10x faster. ``matrix`` maps full-frame pixels to crop pixels.
+        while resampling only the pixels it needs. ``matrix`` maps full-frame pixels to crop pixels.
         """
         left, top, right, bottom = (int(v) for v in box)
         half = max(right - left, bottom - top) * (1 + 2 * self.margin) / 2 + 4

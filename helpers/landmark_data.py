@@ -217,11 +217,12 @@ class FaceData:
 
 
 STILL_REPEATS = 120
-"""How often each still face appears in the training set per copy of the video's frames: a handful of
-other people would otherwise be drowned by hundreds of near-identical frames of one woman. With 5 still
-faces and 367 video frames, 120 copies make the stills about 60 % of each epoch (967 rows); augmentation
-makes every copy differ. Measured at the same number of training steps (40 epochs of 120 vs 20):
-the other person's NME fell from about 10 % to under 5 %, the held-out frames' did not suffer."""
+"""How often each still face appears in the training set per copy of the video's frames.
+
+The stills hold a handful of other people, the video hundreds of near-identical frames of one woman.
+Repeated this often, the stills make up more than half of each epoch, so the network learns other
+people's faces too (the other person's NME is what shows it) instead of being drowned by hers, while
+every one of her frames is still seen in each epoch. Augmentation makes every copy differ."""
 
 
 def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:

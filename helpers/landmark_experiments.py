@@ -5,7 +5,6 @@ The lessons themselves (data, networks, training, serving) are in :mod:`helpers.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from .landmark_cnn import CNNLandmarker, evaluate, mean_shape_nme, save_model, t
 from .landmark_data import INPUT_SIZE, load_face_data, prepare
 from .landmark_nets import COURSE_KIND
 from .landmarks import crop_face, to_gray
-from .machine import load_average
+from .machine import load_average, machine_info
 from .paths import work_dir
 from .timing import latency_ms
 
@@ -46,9 +45,9 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
 
 
 def machine_report(load_start: float | None) -> dict[str, Any]:
-    """The benchmark's ``machine`` entry: CPUs and the 1-minute load average at start and now (``None`` on Windows)."""
-    return {"cpus": os.cpu_count(), "load_average_1min_start": load_start, "load_average_1min_end": load_average(),
-            "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
+    """The benchmark's ``machine`` entry: :func:`helpers.machine.machine_info` now, plus the load average at the start."""
+    return machine_info() | {"load_average_1min_start": load_start,
+                             "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
 
 
 def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:

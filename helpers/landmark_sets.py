@@ -37,10 +37,7 @@ from .storage import load_npz, save_npz
 
 
 FORMAT = 3
-"""Version of the saved sets; older files are rebuilt.
-
-2: anti-aliased crops, black outside the frame; 3: faces found coarse to fine.
-"""
+"""Version of the saved sets, bumped whenever faces are found or cut differently: older files are rebuilt."""
 SETTINGS = {"crop_size": CROP_SIZE, "margin": MARGIN}
 """The crop settings of :func:`extract_landmarks` and their defaults: a landmark set's recipe parameters."""
 

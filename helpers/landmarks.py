@@ -231,8 +231,8 @@ def predict_points(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarr
 def shape_to_array(shape) -> np.ndarray:
     """A dlib ``full_object_detection`` -> (N, 2) float32 pixels.
 
-    dlib prints its points as ``points[(x, y), (x, y), ...]``; parsing that text in one NumPy call takes
-    about 0.05 ms for 68 points, reading 136 ``p.x``/``p.y`` attributes one by one about 0.2 ms.
+    dlib prints its points as ``points[(x, y), (x, y), ...]``; parsing that text in one NumPy call is
+    several times faster than reading 136 ``p.x``/``p.y`` attributes one by one (each a call into dlib).
     """
     text = str(shape.parts())
     if text.startswith("points[") and shape.num_parts:

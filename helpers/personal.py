@@ -149,7 +149,7 @@ def ensure_personal_model(name: str, *, steps: int | None = None, generic: str |
                           progress: bool = True) -> Path:
     """Path of ``name``'s personal model.
 
-    It is fine-tuned first (saying why) unless one of today's frames and generic model is saved.
+    It is fine-tuned first (saying why) unless a model of the current frames and generic model is saved.
 
     ``steps=None`` accepts the saved model whatever its budget (notebook 04's ``PERSONAL_STEPS``); when
     there is none, or its frames or generic model changed, the generic model is fine-tuned for
@@ -225,7 +225,7 @@ def source_warning(model_path: str | Path, source: Any) -> str | None:
         return None
     who = f"{person!r}'s recording ({meta.get('source')})" if person else "the sample woman and the group photo"
     return (f"the CNN {Path(model_path).name} was trained on {who}, not on the person in {Path(str(src)).name}: "
-            "expect larger errors (on the never-seen sample person the generic model is worse than the mean shape). "
+            "expect larger errors than on the faces it learnt from. "
             "Use LANDMARKS = 'dlib', or train a model for this person (notebooks 01-04 with NAME).")
 
 

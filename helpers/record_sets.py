@@ -43,8 +43,7 @@ RECORD_SETS = ("sample_train", "sample_heldout", "stills_train", "other_person_t
 TRAINING_STILLS = ("multi_face", "alpha_face_photo")
 """Registry names of the stills whose faces are training data (see the module docstring for those left out)."""
 FORMAT = 4
-"""Bump when the sets change (2: ``stills_train`` added; 3: landmark sets of the coarse-to-fine detector;
-4: ``alpha_face_photo`` joins the training stills); older records are rewritten."""
+"""Version of the record sets, bumped whenever the faces they hold change: older records are rewritten."""
 
 
 def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def write_records(name: str, crops: np.ndarray, points: np.ndarray, *, frame_ind
     crops (N, H, W, 3) uint8 BGR, points (N, 68, 2) float32 crop pixels. Atomic as a set: the new
     shards get new file names, and only the final rename of the index switches to them, so a crash
     at any point leaves either the complete old set or the complete new one. ``split_id`` is stored
-    in the index (see :func:`write_dataset_records`).
+    in the index (see :func:`helpers.record_sets.ensure_records`).
     """
     tf = _tf()
     crops = np.asarray(crops)

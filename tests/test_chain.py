@@ -1,4 +1,4 @@
-"""Issue 12's chain: a learner's own face through notebooks 01 -> 02 -> 03 -> 04 -> 06, by parameters alone.
+"""A learner's own face goes through notebooks 01 -> 02 -> 03 -> 04 -> 06, set by parameters alone.
 
 The learner is played by the second sample video (``SOURCE = "other_person"``, a person the generic
 landmark model never saw) under ``NAME = "me"``, in an empty ``COURSE_DATA_DIR`` (only the verified
@@ -9,10 +9,9 @@ to another folder of sources to try edits before they land). Checked: 04 saved
 me's held-out frames, and 06 used that model.
 
 What a first run of the course on the sample made and is not NAME's own (04's generic trainings, 05's
-emotion model) is copied in when the course's data folder has it (see :func:`_reuse_course_run`).
-Run time on the course's 2-core machine (load about 1), with those copied in: 311 s (01 9 s, 02 21 s,
-03 43 s, 04 151 s, 06 86 s); with 04's trainings only, 660 s (06 trained 05's model: 382 s); with
-nothing copied, 961 s (a fresh-clone CI run before this change). ``pytest -m "not slow"`` skips it.
+emotion model) is copied in when the course's data folder has it (see :func:`_reuse_course_run`), so the
+chain's time goes to NAME's own stages, not to training the same generic models again.
+``pytest -m "not slow"`` skips it.
 """
 from __future__ import annotations
 
@@ -50,7 +49,7 @@ def _client(nb):
     """nbclient's executor with the course build's fix: reply and output channels polled in 1 s steps.
 
     One long wait on a zmq channel can miss a reply that has arrived when widget messages are in
-    flight (nbclient #312): 02's frame browser hung a papermill run of this chain that way once.
+    flight (nbclient #312), and a cell with a widget (02's frame browser) then hangs until the cell timeout.
     """
     from nbclient import NotebookClient
     spec = importlib.util.spec_from_file_location("course_tools_notebooks", ROOT / "tools" / "notebooks.py")

@@ -109,7 +109,7 @@ def test_makefile_is_a_thin_wrapper():
 def test_ci_runs_311_fully_and_313_partly():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "--python 3.11" in ci and "--python 3.13" in ci and "01 02 03 || status=1" in ci
-    assert "browser-test || status=1" in ci  # issue 13: the real-browser test runs in CI
+    assert "browser-test || status=1" in ci  # the real-browser test runs in CI
     assert "set -e" not in ci.replace("set -uo", "")  # both suites run; the status is collected
     assert "exit $status" in ci
 

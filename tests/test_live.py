@@ -259,7 +259,7 @@ def test_a_file_is_opened_only_once(sample_video, monkeypatch):
     monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a) or real(*a))
     with FrameSource(str(sample_video)) as src:
         assert src.read() is not None
-    assert len(opened) == 1  # open_capture checks the file and rewinds (was 4: checked twice, reopened each time)
+    assert len(opened) == 1  # open_capture checks the file and rewinds: one open, never a second to check or read
 
 
 def test_ui_reports_errors_and_restarts_on_a_new_choice(pipeline, monkeypatch):
@@ -287,7 +287,7 @@ def test_emotion_trace_and_flips():
     assert label_flips_per_second(probs, fps=6.0) == pytest.approx(2.0)
 
 
-# --------------------------------------------------------------------------- issue 15: speed per face, groups
+# --------------------------------------------------------------------------- speed per face, groups
 
 @pytest.mark.parametrize("kind", ["peer", "course"])
 def test_tflite_emotion_matches_keras(kind, tmp_path):
@@ -326,7 +326,7 @@ def test_tflite_info_line_is_not_printed(capfd):
 
 @pytest.fixture(scope="module")
 def group_1280(multi_face_image):
-    """The course's group photo scaled to 1280 px wide (the issue's "friends in front of a webcam")."""
+    """The course's group photo scaled to 1280 px wide: "friends in front of a webcam"."""
     f = 1280 / multi_face_image.shape[1]
     return cv2.resize(multi_face_image, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
 
@@ -458,7 +458,7 @@ def test_lite_emotion_is_safe_from_two_threads():
     assert errors == []
 
 
-# --------------------------------------------------------------------------- issue 14 item 4: steadier points
+# --------------------------------------------------------------------------- steadier points
 
 def test_one_euro_filter_smooths_still_points_and_follows_a_move():
     from helpers.live.smoothing import OneEuroFilter, jitter_and_lag

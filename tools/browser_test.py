@@ -61,7 +61,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 NB02 = "02_landmarks.ipynb"
 NB06 = "06_live_demo.ipynb"
 NB01 = "01_capture.ipynb"
-NB_LIVE_UI = "live_ui_before_start.ipynb"  # 06's LiveApp as made, before Start (what item 5 of issue 13 is about)
+NB_LIVE_UI = "live_ui_before_start.ipynb"  # 06's LiveApp as made, before Start: what a learner sees first
 NB_ERRORS = "camera_errors.ipynb"  # one camera widget, for the denied / no-camera paths
 NB06_COMMITTED = "06_live_demo_as_committed.ipynb"  # opened, not run: what a learner sees first
 NB01_MINI = "01_capture_browser.ipynb"  # only notebook 01's SOURCE = "browser" cells (see pick_01)
@@ -469,7 +469,7 @@ return {width: c.width, height: c.height, yellow, colored, longest_yellow_run: l
 """
 
 
-# What a learner sees in the committed 06 before running anything (issue 13 item 5): facts and elements.
+# What a learner sees in the committed 06 before running anything: facts and elements.
 JS_OBSERVE_06 = """
 const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
 const stderr = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
@@ -615,7 +615,7 @@ class BrowserTest:
 
                         try:
                             self.wait("the kernel's status line", status_says, 20)
-                        except TimeoutError as exc:  # say what the kernel knew (an error overtaking its click once hid here)
+                        except TimeoutError as exc:  # say what the kernel knew (its error may have overtaken the click)
                             seen = self.execute("print(repr((cam.state, cam.error_kind, cam.active, cam.status[:120])))")
                             raise TimeoutError(f"{exc}; the kernel had (state, error_kind, active, status) = "
                                                f"{seen.strip()[-300:]}") from None

@@ -140,7 +140,7 @@ class LiteEmotion:
     """An emotion model run by TensorFlow Lite with XNNPACK: small inputs, no Python graph machinery per call.
 
     Wraps a Keras ``EmotionClassifier`` (same preprocessing, same output order); the probabilities
-    equal the Keras model's to about 1e-6. All faces of a frame go through in **one** ``invoke``
+    equal the Keras model's up to float rounding. All faces of a frame go through in **one** ``invoke``
     (``predict_batch``); the input is resized only when the number of faces changes. One thread, so
     the other core stays free for the face detector.
     """
@@ -168,7 +168,7 @@ class LiteEmotion:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         x = self.keras.preprocess(faces)
         with self._lock:
-            if len(x) != self._batch:  # a face came or went: resize the input (about 0.1 ms)
+            if len(x) != self._batch:  # a face came or went: resize the input (only then)
                 self._interp.resize_tensor_input(self._in, list(x.shape))
                 self._interp.allocate_tensors()
                 self._batch = len(x)

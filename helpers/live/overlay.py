@@ -28,7 +28,7 @@ def draw_points(image: np.ndarray, points: np.ndarray, colors: np.ndarray = _POI
     """Stamp a small filled disc at each of the 68 points, coloured by face region, in place.
 
     Same pixels as one ``cv2.circle`` per point, but in one numpy assignment: 68 Python-level
-    OpenCV calls cost about ten times as much as drawing itself (a named speed-up of the live demo).
+    OpenCV calls cost far more than the drawing itself.
     """
     h, w = image.shape[:2]
     pts = np.rint(np.asarray(points, np.float32)).astype(np.int32)

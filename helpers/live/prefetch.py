@@ -1,8 +1,8 @@
 """Read the next frame while this one is processed: a reader thread in front of a frame source.
 
-Decoding a video frame costs about half a millisecond, and OpenCV releases Python's GIL while it
-decodes, so a second thread can decode frame *n + 1* on the other core while the frame loop works on
-frame *n*. The reader copies each frame into one of a few buffers of its own (sources reuse theirs)
+Decoding a video frame is a noticeable part of a fast frame loop's time, and OpenCV releases Python's
+GIL while it decodes, so a second thread can decode frame *n + 1* on the other core while the frame loop
+works on frame *n*. The reader copies each frame into one of a few buffers of its own (sources reuse theirs)
 and hands it over through a queue of ``depth`` frames; the loop never waits unless decoding is the
 slower side. A live camera is not prefetched: it delivers frames at its own pace, and a queued frame
 would only be an older one.

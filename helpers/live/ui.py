@@ -111,7 +111,7 @@ class LiveApp:
 def readout_html(summary: dict, source=None) -> str:
     """The fps line under the image: frames shown per second and, apart, what the pipeline could do.
 
-    A video file is played at its own frame rate (the sample: 25 fps), and a webcam delivers at most
+    A video file is played at its own frame rate (the sample: 24 fps), and a webcam delivers at most
     its own (often 30), so the frames shown per second say little about the pipeline; its capacity is
     1000 / (ms per frame).
     """

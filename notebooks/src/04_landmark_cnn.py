@@ -54,6 +54,7 @@ import numpy as np
 
 import helpers
 from helpers import landmark_cnn as lcnn
+from helpers import landmark_data, landmark_nets
 from helpers.draw import bgr_to_rgb
 from helpers.landmarks import FLIP_PERMUTATION, REGIONS
 

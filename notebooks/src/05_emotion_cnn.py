@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import emotion, fer, standin
+from helpers import emotion, emotion_plots, fer, standin
 from helpers.labels import EMOTIONS
 
 print(helpers.setup(SEED, tensorflow=True))
