@@ -76,7 +76,7 @@ def test_recording_with_gaps_gives_a_time_split(data_dir, gappy_video):
 
 
 @pytest.mark.slow
-def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
+def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir, capsys):
     """Fine-tune an untrained 'generic' net for a few seconds on the second sample person: it must improve on
     its own starting point, keep batch norm frozen, and save the sidecar metrics the live demo reads."""
     import helpers
@@ -98,8 +98,9 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
     assert side["person"] == "other_person" and side["source"] == "single_face.mp4"
     start = data_dir / "generic.keras"  # the model it was fine-tuned from, saved, so that ensure can check it
     generic.save(start)
+    capsys.readouterr()
     path = personal.ensure_personal_model("other_person", generic=start)  # exists for this recording: no training
-    assert path == personal.personal_model_path("other_person")
+    assert path == personal.personal_model_path("other_person") and "personal landmark model" not in capsys.readouterr().out
     assert personal.source_warning(path, "other_person") is None
     warning = personal.source_warning(path, "sample")
     assert warning and "'other_person'" in warning and "WolfgangLanger_Pexels.mp4" in warning
@@ -108,6 +109,10 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir):
     assert used == path and "landmark_cnn_other_person.keras" in message and "personal" in message
     with pytest.raises(CourseError, match="nme_held_out"):
         personal.save_personal_model("other_person", result, {"nme_held_out": 0.1})
+    other_start = data_dir / "generic2.keras"  # another generic model: the personal one is stale
+    landmark_nets.compile_model(landmark_nets.build_model("heatmap", 64, 1), "heatmap", 64).save(other_start)
+    personal.ensure_personal_model("other_person", generic=other_start, progress=False)
+    assert "input 'init' changed" in capsys.readouterr().out
 
 
 def test_generic_model_warns_on_other_people(data_dir):

@@ -117,7 +117,7 @@ print("FER2013 found at:", found if found else "nowhere in data/ -> this run use
 # Splits keep test faces apart from training: within each video and class the first 60 % of the
 # frames (in time) train, the next 15 % validate, the last 25 % test, frames next to another split
 # are dropped, the stills (other people) are test-only, and a warp inherits the split of the frame
-# it was made from. Built once (`data.meta["seconds"]` records 81 s for the build this run loaded) and cached in
+# it was made from. Built once (in the run below, building and loading it took the printed "loaded in" time) and cached in
 # `data/work/05_emotion/standin/`.
 
 # %%

@@ -150,8 +150,8 @@ print(f"top emotion: {EMOTIONS[int(np.argmax(probs))]} {probs.max():.2f}")
 
 # %% [markdown]
 # A calm face looking down can come out as *sad* with a large number next to it. That number is a
-# softmax output, not a calibrated confidence: nothing made the peer's "0.8" mean "right 8 times in
-# 10" (FER2013 models are known to be over-confident, and a face looking down resembles FER2013's sad
+# softmax output, not a calibrated confidence: nothing made the peer's 0.86 above mean "right 86 times
+# in 100" (FER2013 models are known to be over-confident, and a face looking down resembles FER2013's sad
 # faces). Read it as "the model's favourite, by this margin", and look at how it behaves over time
 # (section 4).
 
@@ -366,10 +366,11 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # The table and the bars say where the time goes on this machine. Speed and memory are checked against
 # the targets of the course machine (2 CPU cores), but only as **warnings**: on a slower laptop or a busy
 # shared machine the same code is slower without anything being wrong. Apart from the faces being
-# found, what is asserted compares two things measured in the same run (sections 5b and 6). For memory, the total growth alone is a weak
-# test (a slow leak can hide under 50 MB); the *trend* of the RSS samples is the sharper one:
-# `model.predict` grew by about 10 KB per call in this run (section 6), so a slope below `MAX_SLOPE_KB` KB per
-# frame rules out a per-frame leak of that kind.
+# found, what is asserted compares two things measured in the same run (sections 5b and 6). For memory,
+# the total growth alone is a weak test (a slow leak can hide under 50 MB); the *trend* of the RSS samples
+# is the sharper one: a slope below `MAX_SLOPE_KB` KB per frame rules out a steady per-frame leak, such
+# as `model.predict` called on every frame can cause with some Keras and TensorFlow versions (section 6
+# measures it; in this run `predict` did not grow). This run's trend: +0.022 KB per frame.
 
 # %%
 assert report.faces_per_frame > 0.95, f"faces found in only {report.faces_per_frame:.0%} of the frames"
@@ -482,10 +483,11 @@ if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
     warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
 
 # %% [markdown]
-# In this run the stage took 2.96 ms per face, against 2.37 ms for `predict_points` alone, and 2.79 ms
-# with the pipeline's threads off. (The two predictor figures are medians of a tight loop; the stage
-# figures are means over a run, which also hold the odd moment the system ran something else.)
-# So most of the extra time is in the loop itself, not in the threads:
+# In this run the stage took 3.66 ms per face, against 2.63 ms for `predict_points` alone, and 3.24 ms
+# with the pipeline's threads off: more than a quarter above `predict_points`, so the cell warned that
+# something else was competing for the CPU. (The two predictor figures are medians of a tight loop; the
+# stage figures are means over a run, which also hold every moment the system ran something else.)
+# Still, more of the extra time is in the loop itself than in the threads:
 # the box re-made from the last points, the filter, and the same predictor call running inside a loop
 # that does other work between calls rather than in a tight loop of its own. The threads (reader,
 # detector) add the rest, by taking turns with the loop for Python's GIL.
@@ -518,12 +520,12 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (section 6's output below: close to a hundred here). The Keras documentation of `Model.predict` says so: it is meant
-# for batch processing of large numbers of inputs; for a small number of inputs that fit in one batch,
-# call the model directly (`model(x)`) for faster execution. A compiled `tf.function` also skips
-# Python's eager overhead. To see how much of the original's slowness `predict` alone explains, the same
-# loop runs again with **only** `model.predict` replaced by a compiled call, then with the cascade also
-# built once:
+# tens of milliseconds for one image (74.2 ms in the output below). The Keras documentation of
+# `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
+# number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
+# compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
+# `predict` alone explains, the same loop runs again with **only** `model.predict` replaced by a compiled
+# call, then with the cascade also built once:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -574,14 +576,15 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
                   "with this Keras/TensorFlow (or allocator) predict did not clearly grow more")
 
 # %% [markdown]
-# With `predict`, memory creeps up call after call (how fast depends on the Keras and TensorFlow
-# versions: compare the two curves, not the absolute numbers); the compiled call stays flat. The
-# pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), which is why its
-# memory in section 5 is flat. This is the leak we can measure. The original author's own
-# guess was that its Tkinter GUI captured and copied a frame every 10 ms (`after(10, ...)`); but Tk
-# runs the next `after` callback only when the previous one has finished, so those captures cannot
-# pile up, and we have no measurement that they leaked. Our UI below reads into one buffer and sends
-# at most 15 pictures a second to the browser.
+# Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
+# (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
+# after 600 calls `predict` was at -1.3 MB and the compiled call at +0.1 MB, and the cell above warns
+# that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
+# avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
+# stayed flat (+0.1 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
+# when the previous one has finished, so those captures cannot pile up, and we have no measurement that
+# they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
 #
 # Why `q` did not stop the original's GUI: `cv2.waitKey` only receives key presses while an **OpenCV
 # window** (`cv2.imshow`) has the keyboard focus. The Tkinter GUI showed the frames in Tk labels and
@@ -647,15 +650,16 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 
 # %% [markdown]
 # After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
-# this kernel achieved. (Run All prints "no browser frames yet".) For comparison, `make browser-test`
-# measured on the course machine (2 CPU cores shared with other jobs, load average 11-15; headless Chromium
-# playing the sample video as its camera, 640x360), in five runs: **4-10 fps** with the default 2 frames in
-# flight, an end-to-end latency of **190-250 ms** median (95th percentile 0.4-1.3 s), while the same pipeline
-# ran at 20-32 fps on the sample file in the same kernel at the same time. With 1 frame in flight the median
-# latency was lower (125-165 ms) and three runs gave 5.5-9 fps, but two others stalled for seconds at a time
-# (0.6-1 fps): with one frame in flight, every hold-up stops the loop, which is why 2 is the default. The
-# gap to the file is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode
-# and encode in the kernel), which a local webcam index does not have; on an idle laptop every figure is better.
+# this kernel achieved. (Run All prints "no browser frames yet".) This run used no browser camera, so it
+# has no figures for this path. `python course.py browser-test` (or `make browser-test`) measures it:
+# headless Chromium plays the sample video as its camera (640x360), and the test prints the fps and the
+# latency with 2 and with 1 frame in flight, beside the same pipeline on the sample file in the same
+# kernel, and writes them to `build/browser/` (`report.txt`, `measurements.json`). On the course machine
+# (2 CPU cores shared with other jobs) it has given far fewer frames per second through the browser than
+# on the file. With 1 frame in flight the latency was lower, but some runs stalled for seconds at a time:
+# with one frame in flight, every hold-up stops the loop, which is why 2 is the default. The gap to the
+# file is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode and encode
+# in the kernel), which a local webcam index does not have; an idle laptop does better.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -728,10 +732,10 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # ## Summary
 # - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.8 ms per frame
-#   (median) and 9.7 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.6 and
-#   24.6 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 2.25 ms per face in this run and holds Python's
-#   GIL, so it cannot leave the loop. Alone it caps one face at 445 fps and four at 111: at 110 fps, four
+#   (median) and 9.5 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.1 and
+#   22.9 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 2.26 ms per face in this run and holds Python's
+#   GIL, so it cannot leave the loop. Alone it caps one face at 443 fps and four at 111: at 110 fps, four
 #   faces would leave almost no time for anything else, so on this machine the group target is out of
 #   reach with dlib's predictor.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
@@ -753,7 +757,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   One-Euro filter, which is steady when the face is still and quick when it moves (section 4b);
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
 # - Never call `model.predict` per frame: a direct call or a compiled `tf.function` is far cheaper
-#   (Keras documents `predict` for batches), and here it also grew memory call after call.
+#   (Keras documents `predict` for batches); with some Keras and TensorFlow versions it also grows memory
+#   call after call (not in this run: section 6).
 # - Reuse buffers, bound every history (ring buffers), throttle what goes to the screen, and
 #   *measure* memory over thousands of frames.
 # - A Stop that always works: a flag checked every frame, the camera released in the worker's
