@@ -10,8 +10,9 @@ Every stage of the course saves its output together with a recipe (``<file>.reci
 The recipe's ``key`` hashes all four, so a change anywhere upstream changes every key downstream of it,
 as in make or DVC. :func:`why_rebuild` is the one function that decides reuse: it compares the recipe
 saved beside an artifact with the one asked for and answers None (reuse) or the reason, in words.
-:func:`commit` writes the recipe *after* the artifact's own files (atomically): a crash in between
-leaves an artifact without a recipe, which is rebuilt.
+:func:`invalidate` removes the old recipe before an artifact is rewritten and :func:`commit` writes the
+new one *after* the artifact's own files (atomically): a crash in between leaves an artifact without a
+recipe, which is rebuilt.
 
 Parameters a caller leaves out (``None``) take the saved recipe's value (:func:`settle`): a later
 notebook that asks for "the landmark set of ``me``" gets the one notebook 02 made with the learner's
@@ -75,6 +76,12 @@ def key_of(artifact: str | Path) -> str | None:
     """The key of the recipe that made ``artifact``, or None if it has none (missing, or made before recipes)."""
     saved = saved_recipe(artifact)
     return saved["key"] if saved else None
+
+
+def invalidate(artifact: str | Path) -> None:
+    """Remove ``artifact``'s recipe before its files are rewritten: a crash while rewriting then leaves no recipe
+    (so it is rebuilt), never the old recipe beside half-new files."""
+    recipe_path(artifact).unlink(missing_ok=True)
 
 
 def commit(artifact: str | Path, recipe: Recipe) -> str:
@@ -150,6 +157,7 @@ def ensure(artifact: str | Path, recipe: Recipe, *, build: Callable[[], T], load
     if reason is None:
         return load()
     announce(what, artifact, reason, action)
+    invalidate(artifact)
     value = build()
     commit(artifact, recipe)
     return value

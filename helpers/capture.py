@@ -108,6 +108,7 @@ def manifest_recipe(manifest: dict[str, Any]) -> Recipe:
 
 def save_manifest(name: str, manifest: dict[str, Any]) -> Path:
     """Save a manifest atomically under its name, then its recipe; return the path."""
+    artifacts.invalidate(manifest_path(name))
     path = save_json(manifest_path(name), manifest)
     artifacts.commit(path, manifest_recipe(manifest))
     return path
@@ -143,12 +144,17 @@ def ensure_manifest(name: str = "sample", source: Source | None = None, *, progr
     saved = _readable_json(path) if path.exists() else None
     if source is None and saved is None:
         check_recording(name)
-    src = resolve(source if source is not None else saved["source"] if saved else name)
-    params = artifacts.settle(path, settings, SETTINGS)
+    src = resolve(source if source is not None else _saved_source(name, saved))
+    # a manifest saved before recipes existed still knows its settings: they are the defaults then
+    known = {k: v for k, v in (saved or {}).get("settings", {}).items() if k in SETTINGS}
+    params = artifacts.settle(path, settings, SETTINGS | known)
     if isinstance(src, int):  # a webcam has no fingerprint: scan it anew
         manifest = scan_source(src, progress=progress, **params)
         save_manifest(name, manifest)
         return manifest
+    if not Path(src).is_file():
+        raise CourseError(f"the video of NAME = {name!r} is missing ({src}). Run notebook 01 again with NAME = {name!r} "
+                          "and SOURCE set to your recording (or SOURCE = 0 for your webcam).")
     recipe = Recipe("capture_manifest", FORMAT, params, {"video": sha256_of(src)})
 
     def build() -> dict[str, Any]:
@@ -160,6 +166,19 @@ def ensure_manifest(name: str = "sample", source: Source | None = None, *, progr
     return artifacts.ensure(path, recipe, build=build, load=lambda: load_json(path) | {"source": str(src)},
                             what=f"The capture manifest of {name!r}",
                             action="Rebuilding what notebook 01 would have saved.")
+
+
+def _saved_source(name: str, saved: dict[str, Any] | None) -> Source:
+    """The video a saved manifest names; after the data folder moved, the same video where it is now."""
+    if saved is None:
+        return name
+    old = str(saved.get("source", ""))
+    if old.isdigit() or Path(old).is_file():
+        return old
+    if name in SAMPLE_SOURCES:  # the sample videos are fetched into today's samples folder
+        return name
+    moved = work_dir("01_capture") / Path(old).name  # a webcam recording of notebook 01 (prepare_source)
+    return str(moved) if moved.is_file() else old
 
 
 def _readable_json(path: Path) -> dict[str, Any] | None:

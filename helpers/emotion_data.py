@@ -11,7 +11,6 @@ import os
 import pathlib
 
 from . import artifacts, fer, standin
-from .artifacts import Recipe
 from .emotion import default_model_path, model_recipe, run_config, save_course_model, train
 from .errors import CourseError
 
@@ -40,10 +39,11 @@ def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: boo
     """
     path = pathlib.Path(path) if path else default_model_path()
     data = load_data("auto", progress=progress)
-    recipe = model_recipe(run_config("course", data, epochs=epochs or 12))
     saved = artifacts.saved_recipe(path)
-    if epochs is None and saved is not None and saved.get("stage") == recipe.stage:
-        recipe = Recipe(recipe.stage, recipe.format, saved["params"], recipe.inputs)
+    budget = {"epochs": epochs or 12}
+    if epochs is None and saved is not None and saved.get("stage") == "emotion_model":  # notebook 05's budget
+        budget = {k: saved["params"][k] for k in ("epochs", "batch_size", "seed", "patience") if k in saved["params"]}
+    recipe = model_recipe(run_config("course", data, **budget))  # the recipe version and kind are today's
     reason = artifacts.why_rebuild(path, recipe)
     if reason is None:
         return path

@@ -116,6 +116,7 @@ def _write(name: str, ls: LandmarkSet) -> Path:
 
 def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
     """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``, then its recipe."""
+    artifacts.invalidate(landmarks_path(name))
     path = _write(name, ls)
     artifacts.commit(path, landmark_recipe(ls.meta.get("manifest_key"), ls.meta["crop_size"], ls.meta["margin"]))
     return path

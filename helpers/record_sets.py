@@ -175,6 +175,7 @@ def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float 
     if not split["held_out"]:
         raise CourseError(f"no held-out frames for {name!r}: record a longer video (10 s or more).")
     split_id = uuid.uuid4().hex[:12]  # one id for this write: every set and the split file must carry it
+    artifacts.invalidate(split_path(name))
     sets = {}
     for set_name, idx in zip(record_names(name), (split["train"], split["held_out"])):
         idx = np.asarray(idx, dtype=int)
@@ -226,9 +227,10 @@ def ensure_records(name: str = "sample", *, progress: bool = True, **settings: A
     if unknown:
         raise CourseError(f"unknown record settings {sorted(unknown)}; the settings are {sorted(SETTINGS)}.")
     check_recording(name)
-    ensure_landmark_set(name, progress=progress)
-    if name == "sample":
-        ensure_landmark_set("other_person", progress=progress)
+    faces = ensure_landmark_set(name, progress=progress)
+    if name == "sample":  # the other person is cut like the sample (as write_records_of does)
+        ensure_landmark_set("other_person", crop_size=int(faces.meta["crop_size"]), margin=float(faces.meta["margin"]),
+                            progress=progress)
     path = split_path(name)
     params = artifacts.settle(path, settings, SETTINGS)
 

@@ -52,6 +52,7 @@ def save_trained(model, path: str | Path, sidecar: dict[str, Any], *, recipe: Re
     path = Path(path)
     if path.suffix != ".keras":
         raise CourseError(f"{path}: Keras 3 saves models as .keras files; use a name ending in .keras.")
+    artifacts.invalidate(path)  # the old recipe must not vouch for a half-replaced set of files
     with atomic_path(path, ".keras") as tmp:
         model.save(tmp)
     sidecar = dict(sidecar)

@@ -70,6 +70,22 @@ def test_ensure_builds_commits_and_reuses(tmp_path, capsys):
     assert calls == [1, 1] and "n was 1, now 2" in capsys.readouterr().out
 
 
+def test_a_rebuild_that_fails_leaves_no_recipe(tmp_path):
+    """The old recipe goes before the files are rewritten: a crash mid-rebuild is rebuilt, never reused."""
+    path = tmp_path / "v.txt"
+    path.write_text("old")
+    artifacts.commit(path, Recipe("s", 1, {"n": 1}))
+
+    def crash():
+        path.write_text("half new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        artifacts.ensure(path, Recipe("s", 1, {"n": 2}), build=crash, load=path.read_text, what="The thing")
+    assert artifacts.saved_recipe(path) is None
+    assert "no recipe" in artifacts.why_rebuild(path, Recipe("s", 1, {"n": 1}))
+
+
 # ------------------------------------------------------------------------------------------------- the stages
 @pytest.fixture
 def recording(data_dir, sample_video):
@@ -103,6 +119,19 @@ def test_manifest_stage(recording, capsys):
     _rerecord(recording)
     redone = capture.ensure_manifest("me")
     assert redone["sha256"] != first["sha256"] and "input 'video' changed" in capsys.readouterr().out
+
+
+def test_manifest_finds_its_recording_after_the_data_folder_moved(recording, data_dir, capsys):
+    import json
+    path = capture.manifest_path("me")
+    saved = json.loads(path.read_text())
+    moved = data_dir / "work" / "01_capture" / "me.mp4"  # where notebook 01 keeps a webcam recording
+    shutil.move(recording, moved)
+    assert capture.ensure_manifest("me")["source"] == str(moved) and capsys.readouterr().out == ""
+    moved.unlink()
+    with pytest.raises(Exception, match="run notebook 01 again|Run notebook 01 again"):
+        capture.ensure_manifest("me")
+    assert json.loads(path.read_text()) == saved  # nothing saved was lost
 
 
 def test_landmark_set_stage_follows_its_manifest(recording, capsys):

@@ -1,6 +1,8 @@
 """TFRecord writer / reader of notebook 03: round trip, corrupt and truncated files, empty input, atomicity, time split."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import os
 
 import numpy as np
@@ -151,7 +153,8 @@ def test_ensure_records_rejects_mixed_splits(tmp_path, monkeypatch):
     from helpers import record_sets as rs
     monkeypatch.setattr(rec, "records_dir", lambda: tmp_path)
     monkeypatch.setattr(rs, "records_dir", lambda: tmp_path)
-    monkeypatch.setattr(landmark_sets, "ensure_landmark_set", lambda *a, **k: None)  # only the records are tested
+    faces = SimpleNamespace(meta={"crop_size": 128, "margin": 0.3})
+    monkeypatch.setattr(landmark_sets, "ensure_landmark_set", lambda *a, **k: faces)  # only the records are tested
     crops, points = _faces(3)
     for name in rs.RECORD_SETS:
         rec.write_records(name, crops, points, folder=tmp_path, progress=False, split_id="new")
