@@ -136,7 +136,7 @@ def build_augmenter(seed: int = 42, *, shift: float = 0.05, rotation_deg: float 
         name="augment")
 
 
-def class_weights(labels: np.ndarray, max_weight: float = 5.0) -> dict[int, float]:
+def balanced_class_weights(labels: np.ndarray, max_weight: float = 5.0) -> dict[int, float]:
     """Balanced class weights n / (k * n_c), capped at ``max_weight``; classes absent from ``labels`` get 1."""
     labels = np.asarray(labels)
     counts = np.bincount(labels, minlength=N_CLASSES).astype(float)
@@ -155,22 +155,54 @@ def cosine_lr(epoch: int, epochs: int, base: float = 1e-3, floor: float = 1e-5, 
 
 
 # ----------------------------------------------------------------------------- training
-def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42,
-               patience: int = 5) -> dict[str, Any]:
-    """Everything that changes :func:`train`'s result, including a fingerprint of the training data."""
+INGREDIENTS = {"label_smoothing": 0.1, "augment": {}, "class_weights": True, "bn_momentum": 0.75}
+"""The course recipe's switchable ingredients and their defaults (``augment``: :func:`build_augmenter`'s options,
+or None for no augmentation). The baseline has none of them."""
+
+
+def ingredients(kind: str, **switches: Any) -> dict[str, Any] | None:
+    """The ingredients a ``kind`` trains with: the course's defaults with ``switches`` (None: default) applied.
+
+    ``augment`` may be True (default options), False (none) or a dict of :func:`build_augmenter` options.
+    """
+    asked = {k: v for k, v in switches.items() if v is not None}
+    unknown = set(switches) - set(INGREDIENTS)
+    if unknown:
+        raise CourseError(f"unknown ingredients {sorted(unknown)}; the switches are {sorted(INGREDIENTS)}.")
+    if kind == "baseline":
+        if asked:
+            raise CourseError(f"the baseline is the original recipe and has no {sorted(asked)}: switch them on 'course'.")
+        return None
+    out = INGREDIENTS | asked
+    if out["augment"] is True:
+        out["augment"] = {}
+    elif out["augment"] is False:
+        out["augment"] = None
+    return out
+
+
+def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42, patience: int = 5,
+               **switches: Any) -> dict[str, Any]:
+    """Everything that changes :func:`train`'s result (ingredients included), with a fingerprint of the training data."""
     return {"kind": kind, "epochs": epochs, "batch_size": batch_size, "seed": seed, "patience": patience,
-            "recipe": RECIPE_VERSION, "data": fingerprint(data.x_train, data.y_train)}
+            "ingredients": ingredients(kind, **switches), "recipe": RECIPE_VERSION,
+            "data": fingerprint(data.x_train, data.y_train)}
 
 
 def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42, patience: int = 5,
-          run_dir: str | os.PathLike | None = None, progress: bool = True, resume: bool = True) -> TrainResult:
+          label_smoothing: float | None = None, augment: bool | dict | None = None, class_weights: bool | None = None,
+          bn_momentum: float | None = None, run_dir: str | os.PathLike | None = None, progress: bool = True,
+          resume: bool = True) -> TrainResult:
     """Train ``kind`` = ``"baseline"`` (the original project's recipe) or ``"course"`` on ``data``.
 
     ``data`` is a :class:`helpers.fer.FerSplits`.
 
     Both get the same budget (``epochs`` over the same training images). The course recipe adds
     augmentation, class weights, label smoothing, a cosine LR schedule and early stopping on
-    validation loss (``patience`` epochs; the best weights are kept). Seeded and resumable through
+    validation loss (``patience`` epochs; the best weights are kept). ``label_smoothing``, ``augment``,
+    ``class_weights`` and ``bn_momentum`` switch the course recipe's ingredients for an ablation
+    (:data:`INGREDIENTS`; None keeps the default); they are part of the run's key, so an ablation never
+    gets the default run back. Seeded and resumable through
     :mod:`helpers.training`: after every epoch the run is saved in ``run_dir`` (default
     ``data/work/05_emotion/runs/<kind>-<key of the settings>``, :func:`helpers.training.run_folder`); a
     re-run with the same data and settings continues from the last finished epoch or loads the finished model.
@@ -181,7 +213,10 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
         raise CourseError(f"kind must be 'baseline' or 'course', not {kind!r}.")
     if epochs < 1:
         raise CourseError("epochs must be at least 1.")
-    config = run_config(kind, data, epochs=epochs, batch_size=batch_size, seed=seed, patience=patience)
+    config = run_config(kind, data, epochs=epochs, batch_size=batch_size, seed=seed, patience=patience,
+                        label_smoothing=label_smoothing, augment=augment, class_weights=class_weights,
+                        bn_momentum=bn_momentum)
+    recipe = config["ingredients"]
     run_dir = pathlib.Path(run_dir) if run_dir else run_folder("05_emotion", kind, config)
     ckpt = Checkpoint(run_dir, config)
     state = ckpt.saved_state() if resume else None
@@ -200,13 +235,14 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
     resumed_from = state["epoch"]
     keras.utils.set_random_seed(seed + resumed_from)
     if model is None:
-        model = build_baseline(seed) if kind == "baseline" else build_course_model(seed)
+        model = build_baseline(seed) if recipe is None else build_course_model(
+            seed, label_smoothing=recipe["label_smoothing"], bn_momentum=recipe["bn_momentum"])
 
-    augment = build_augmenter(seed) if kind == "course" else None
+    augmenter = build_augmenter(seed, **recipe["augment"]) if recipe and recipe["augment"] is not None else None
     train_ds = make_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True, seed=seed + resumed_from,
-                            augment=augment)
+                            augment=augmenter)
     val_ds = make_dataset(data.x_val, data.y_val, batch_size=256)
-    weights = class_weights(data.y_train) if kind == "course" else None
+    weights = balanced_class_weights(data.y_train) if recipe and recipe["class_weights"] else None
 
     class EpochState(keras.callbacks.Callback):
         """Per epoch: the course's learning rate, the history, the best model and early stopping (course recipe)."""

@@ -109,7 +109,7 @@ def test_load_data_rejects_unknown_switch():
 
 
 def test_class_weights_and_lr_schedule():
-    w = emotion.class_weights(np.r_[np.zeros(90, int), np.ones(10, int)])
+    w = emotion.balanced_class_weights(np.r_[np.zeros(90, int), np.ones(10, int)])
     assert w[1] > w[0] and w[1] <= 5.0 and w[4] == 1.0
     lrs = [emotion.cosine_lr(e, 10) for e in range(10)]
     assert lrs[0] < lrs[1] and lrs[1] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(1e-5)
@@ -134,3 +134,38 @@ def test_training_resumes_and_saves(tmp_path):
     clf = emotion.EmotionClassifier.course(path)
     assert clf.predict_proba(x[0]).shape == (7,)
     assert clf.latency_ms(x[0], repeats=3) > 0
+
+
+def test_ingredients_are_switches_in_the_run_key():
+    from helpers.fer import FerSplits
+    x = np.zeros((7, 48, 48), np.uint8)
+    y = np.arange(7)
+    data = FerSplits(x, y, x, y, x, y)
+    default = emotion.run_config("course", data)
+    assert default["ingredients"] == emotion.INGREDIENTS
+    for switch in ({"label_smoothing": 0.0}, {"augment": False}, {"augment": {"erase": True}}, {"class_weights": False},
+                   {"bn_momentum": 0.99}):
+        assert emotion.run_config("course", data, **switch) != default, switch
+    assert emotion.run_config("course", data, augment=True) == default
+    assert emotion.ingredients("course", augment=False)["augment"] is None
+    assert emotion.run_config("baseline", data)["ingredients"] is None
+    with pytest.raises(CourseError, match="baseline"):
+        emotion.ingredients("baseline", label_smoothing=0.0)
+    with pytest.raises(CourseError, match="unknown ingredients"):
+        emotion.ingredients("course", dropout=0.5)
+
+
+@pytest.mark.slow
+def test_an_ablation_trains_in_its_own_run(tmp_path, monkeypatch):
+    """Switching an ingredient off trains a run of its own; the default run is found again unchanged."""
+    from helpers.fer import FerSplits
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (28, 48, 48), dtype=np.uint8)
+    y = np.arange(28) % 7
+    data = FerSplits(x, y, x[:7], y[:7], x[:7], y[:7], source="random")
+    default = emotion.train("course", data, epochs=1, progress=False)
+    ablation = emotion.train("course", data, epochs=1, label_smoothing=0.0, augment=False, progress=False)
+    assert ablation.folder != default.folder and ablation.config["ingredients"]["label_smoothing"] == 0.0
+    again = emotion.train("course", data, epochs=1, progress=False)
+    assert again.folder == default.folder and again.resumed_from == 1  # loaded, not trained

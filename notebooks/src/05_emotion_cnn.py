@@ -449,9 +449,12 @@ if NAME == "sample" or not expressions.has_recording(NAME):
 # 1. **Full FER2013.** Put `fer2013.csv` in `data/`, run with `USE_FER2013=True, EPOCHS=60,
 #    PATIENCE=10` (GPU recommended) and fill in the table: baseline, course, peer on PrivateTest.
 #    Then, once, evaluate on PublicTest instead and see how much "validating on the test set" adds.
-# 2. **Ablation.** Switch off one ingredient at a time (`build_augmenter(erase=True)`, no class
-#    weights, `label_smoothing=0`, BN momentum 0.99) and measure the change. Which matters most on
-#    the stand-in? On FER2013?
+# 2. **Ablation.** Switch one ingredient at a time: `emotion.train("course", data, epochs=EPOCHS,
+#    label_smoothing=0)`, or `augment=False`, `augment={"erase": True}`, `class_weights=False`,
+#    `bn_momentum=0.99`. Each switch is part of the run's key, so each trains in a run folder of its own
+#    (the default run is never replaced or returned). Score it like section 4:
+#    `emotion.evaluate(emotion.EmotionClassifier.from_model(run.model, "no smoothing").predict_batch(data.x_test),
+#    data.y_test)["accuracy"]`. Which matters most on the stand-in? On FER2013?
 # 3. **Your own face.** Record the seven expressions (section 8: `expressions.record_expressions("me")`,
 #    or one clip + a CSV), run this notebook with `NAME = "me"`, and read the two confusion matrices.
 #    Which emotions does each model get right on you?
