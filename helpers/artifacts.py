@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -101,6 +101,14 @@ def settle(artifact: str | Path, asked: Mapping[str, Any], defaults: Mapping[str
     return out
 
 
+def adopt(artifact: str | Path, recipe: Recipe, names: tuple[str, ...]) -> Recipe:
+    """``recipe`` with the saved recipe's values of the parameters ``names`` (:func:`settle`).
+
+    For settings an earlier notebook chose and a later caller leaves to it, such as a model's training budget.
+    """
+    return replace(recipe, params=dict(recipe.params) | settle(artifact, {}, {k: recipe.params.get(k) for k in names}))
+
+
 def _differences(saved: dict[str, Any], asked: dict[str, Any]) -> list[str]:
     """What differs between two recipes, in words (the first few)."""
     out = []
@@ -151,7 +159,8 @@ def ensure(artifact: str | Path, recipe: Recipe, *, build: Callable[[], T], load
            intact: Callable[[], str | None] | None = None) -> T:
     """``load()`` the artifact if ``recipe`` made it, else ``build()`` it (saying why) and :func:`commit` the recipe.
 
-    ``build`` must write the artifact's files (atomically) and return what ``load`` would.
+    ``build`` must write the artifact's files (atomically) and return what ``load`` would. A ``build`` that
+    saves through the stage's own ``save_*`` function commits the recipe of what it wrote; that one stands.
     """
     reason = why_rebuild(artifact, recipe, also=also, intact=intact)
     if reason is None:
@@ -159,5 +168,6 @@ def ensure(artifact: str | Path, recipe: Recipe, *, build: Callable[[], T], load
     announce(what, artifact, reason, action)
     invalidate(artifact)
     value = build()
-    commit(artifact, recipe)
+    if key_of(artifact) is None:
+        commit(artifact, recipe)
     return value

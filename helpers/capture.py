@@ -155,11 +155,11 @@ def ensure_manifest(name: str = "sample", source: Source | None = None, *, progr
     if not Path(src).is_file():
         raise CourseError(f"the video of NAME = {name!r} is missing ({src}). Run notebook 01 again with NAME = {name!r} "
                           "and SOURCE set to your recording (or SOURCE = 0 for your webcam).")
-    recipe = Recipe("capture_manifest", FORMAT, params, {"video": sha256_of(src)})
+    recipe = manifest_recipe({"settings": params, "sha256": sha256_of(src)})
 
     def build() -> dict[str, Any]:
         manifest = scan_source(src, progress=progress, **params)
-        save_json(path, manifest)
+        save_manifest(name, manifest)
         return manifest
 
     # the same video may now live elsewhere (another data folder): read it from where it is

@@ -28,12 +28,11 @@ import cv2
 import numpy as np
 
 from .align import FACE_SIZE
-from .artifacts import Recipe
 from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_gray
 from .paths import models_dir, shown
-from .saved_models import save_trained, sidecar_path
+from .saved_models import model_recipe, save_trained, sidecar_path
 from .storage import load_json
 from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
 
@@ -41,8 +40,8 @@ N_CLASSES = len(EMOTIONS)
 
 RECIPE_VERSION = 3
 """Bump when a model or augmentation default changes, so cached training runs of the old recipe are not reused."""
-MODEL_FORMAT = 1
-"""Version of the saved emotion models (``.keras`` + JSON note + ``.tflite``)."""
+RUN_SETTINGS = ("epochs", "batch_size", "seed", "patience")
+"""The :func:`run_config` settings notebook 05 chooses: what the saved model's check adopts."""
 
 PEER_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Output order of the published peer model (``fer`` package); :func:`peer_to_course` maps it to EMOTIONS."""
@@ -422,12 +421,6 @@ def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
             "recall": recall, "confusion": cm.tolist(), "n": int(len(labels))}
 
 
-def model_recipe(config: dict[str, Any]) -> Recipe:
-    """A trained emotion model's recipe: its run settings; the fingerprint of its training data as input."""
-    return Recipe("emotion_model", MODEL_FORMAT, {k: v for k, v in config.items() if k != "data"},
-                  {"data": config.get("data")})
-
-
 def save_course_model(result: TrainResult, *, data_name: str, source: str = "", path: str | os.PathLike | None = None,
                       tflite: bool = True) -> dict[str, pathlib.Path | None]:
     """Save a trained course model for notebook 06 in the course's layout (:mod:`helpers.saved_models`): ``.keras``,
@@ -437,5 +430,5 @@ def save_course_model(result: TrainResult, *, data_name: str, source: str = "", 
                                              "labels": list(EMOTIONS),
                                              "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "
                                                       "from helpers.align.align_face"},
-                        tflite=tflite, recipe=model_recipe(result.config) if result.config else None)
+                        tflite=tflite, recipe=model_recipe("emotion_model", result.config) if result.config else None)
     return {"keras": path, "json": sidecar_path(path), "tflite": path.with_suffix(".tflite") if note.get("tflite") else None}

@@ -11,7 +11,8 @@ import os
 import pathlib
 
 from . import artifacts, fer, standin
-from .emotion import default_model_path, model_recipe, run_config, save_course_model, train
+from .emotion import RUN_SETTINGS, default_model_path, run_config, save_course_model, train
+from .saved_models import model_recipe
 from .errors import CourseError
 
 
@@ -39,11 +40,9 @@ def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: boo
     """
     path = pathlib.Path(path) if path else default_model_path()
     data = load_data("auto", progress=progress)
-    saved = artifacts.saved_recipe(path)
-    budget = {"epochs": epochs or 12}
-    if epochs is None and saved is not None and saved.get("stage") == "emotion_model":  # notebook 05's budget
-        budget = {k: saved["params"][k] for k in ("epochs", "batch_size", "seed", "patience") if k in saved["params"]}
-    recipe = model_recipe(run_config("course", data, **budget))  # the recipe version and kind are today's
+    recipe = model_recipe("emotion_model", run_config("course", data, epochs=epochs or 12))
+    if epochs is None:  # notebook 05's budget; the kind, ingredients and recipe version are today's
+        recipe = artifacts.adopt(path, recipe, RUN_SETTINGS)
     reason = artifacts.why_rebuild(path, recipe)
     if reason is None:
         return path

@@ -26,7 +26,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import artifacts
-from .artifacts import Recipe
 from .errors import CourseError
 from .landmark_data import (INPUT_SIZE, Augment, FaceData, crop_geometry, grey_crops, augment,
                             load_face_data, prepare)
@@ -34,7 +33,7 @@ from .landmark_nets import (COURSE_KIND, NAMES, inference_fn, keras_module, regi
                             compile_model, predict_batch)
 from .landmarks import CROP_SIZE, MARGIN, REGIONS, inter_ocular, crop_face, from_crop, to_gray
 from .paths import models_dir, shown, work_dir
-from .saved_models import save_trained, sidecar_path
+from .saved_models import model_recipe, save_trained, sidecar_path
 from .storage import load_json
 from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
 
@@ -275,8 +274,8 @@ def _result(model, kind: str, state: dict[str, Any], resumed_from: int, size: in
 
 
 # ------------------------------------------------------------------------------------------------- saving, serving
-MODEL_FORMAT = 1
-"""Version of the saved landmark models (``.keras`` + sidecar JSON + ``.tflite``)."""
+TRAINER_SETTINGS = ("seconds", "max_epochs", "batch_size", "seed", "size", "lr", "augmentation", "aug")
+"""The :func:`training_config` settings a caller chooses (all but the kind): what a saved model's check adopts."""
 
 
 def default_model_path() -> Path:
@@ -295,7 +294,7 @@ def save_model(result: TrainResult, path: str | Path | None = None, metrics: dic
             "margin": MARGIN, "epochs": result.epochs, "train_seconds": round(result.seconds, 1),
             "points": "68 (x, y), units of the input side", "metrics": metrics or {}} | (extra or {})
     return save_trained(result.model, Path(path or default_model_path()), meta, tflite=tflite,
-                        recipe=model_recipe(result.config) if result.config else None)
+                        recipe=model_recipe("landmark_model", result.config) if result.config else None)
 
 
 def load_model(path: str | Path | None = None):
@@ -317,15 +316,6 @@ def load_model(path: str | Path | None = None):
     return model, meta
 
 
-def model_recipe(config: dict[str, Any]) -> Recipe:
-    """A trained landmark model's recipe: its training settings as parameters.
-
-    The fingerprints of its data and starting weights are the recipe's inputs.
-    """
-    params = {k: v for k, v in config.items() if k not in ("data", "init")}
-    return Recipe("landmark_model", MODEL_FORMAT, params, {"data": config.get("data"), "init": config.get("init")})
-
-
 def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = True, seconds: float | None = None) -> Path:
     """The trained course model's path; trained first (saying why) unless a model of the current training data is saved.
 
@@ -335,11 +325,9 @@ def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = Tr
     """
     path = Path(path or default_model_path())
     data = load_face_data(progress=progress)
-    saved = artifacts.saved_recipe(path)
-    if seconds is None and saved is not None and saved.get("stage") == "landmark_model":
-        recipe = Recipe("landmark_model", MODEL_FORMAT, saved["params"], {"data": data["train"].fingerprint(), "init": None})
-    else:
-        recipe = model_recipe(training_config(COURSE_KIND, data["train"], seconds=seconds or 90.0))
+    recipe = model_recipe("landmark_model", training_config(COURSE_KIND, data["train"], seconds=seconds or 90.0))
+    if seconds is None:  # notebook 04's budget and settings
+        recipe = artifacts.adopt(path, recipe, TRAINER_SETTINGS)
     reason = artifacts.why_rebuild(path, recipe, also=(sidecar_path(path),))
     if reason is None:
         return path

@@ -108,16 +108,12 @@ def landmark_recipe(manifest_key: str | None, crop_size: int, margin: float) -> 
                   {"manifest": manifest_key, "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
 
 
-def _write(name: str, ls: LandmarkSet) -> Path:
-    arrays = {k: getattr(ls, k) for k in ("crops", "points", "frame_points", "boxes", "matrices",
-                                          "frame_index", "timestamp", "seconds")}
-    return save_npz(landmarks_path(name), meta=ls.meta, **arrays)
-
-
 def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
     """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``, then its recipe."""
     artifacts.invalidate(landmarks_path(name))
-    path = _write(name, ls)
+    arrays = {k: getattr(ls, k) for k in ("crops", "points", "frame_points", "boxes", "matrices",
+                                          "frame_index", "timestamp", "seconds")}
+    path = save_npz(landmarks_path(name), meta=ls.meta, **arrays)
     artifacts.commit(path, landmark_recipe(ls.meta.get("manifest_key"), ls.meta["crop_size"], ls.meta["margin"]))
     return path
 
@@ -142,7 +138,7 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int | None = None, m
 
     def build() -> LandmarkSet:
         ls = extract_landmarks(manifest, progress=progress, **params)
-        _write(name, ls)
+        save_landmark_set(name, ls)
         return ls
 
     return artifacts.ensure(path, recipe, build=build, load=lambda: load_landmark_set(name),

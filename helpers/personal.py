@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import artifacts
-from .artifacts import Recipe
+from .saved_models import model_recipe
 from .errors import CourseError
 from .capture import check_name, check_recording
 from .paths import models_dir
@@ -161,11 +161,10 @@ def ensure_personal_model(name: str, *, steps: int | None = None, generic: str |
     generic_model, _, generic_path = load_generic(generic, progress=progress)
     data = load_person_data(name, progress=progress)
     settings = fine_tune_settings(generic_model, data["train"], steps=steps or 100)
-    recipe = lcnn.model_recipe(lcnn.training_config(settings.pop("kind"), data["train"], init_from=generic_model,
-                                                    **settings))
-    saved = artifacts.saved_recipe(path)
-    if steps is None and saved is not None and saved.get("stage") == recipe.stage:
-        recipe = Recipe(recipe.stage, recipe.format, saved["params"], recipe.inputs)
+    recipe = model_recipe("landmark_model", lcnn.training_config(settings.pop("kind"), data["train"],
+                                                                 init_from=generic_model, **settings))
+    if steps is None:  # notebook 04's PERSONAL_STEPS and settings
+        recipe = artifacts.adopt(path, recipe, lcnn.TRAINER_SETTINGS)
     reason = artifacts.why_rebuild(path, recipe, also=(lcnn.sidecar_path(path),))
     if reason is None:
         return path

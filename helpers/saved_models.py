@@ -21,6 +21,18 @@ from .errors import CourseError
 from .storage import atomic_path, save_json
 
 
+FORMAT = 1
+"""Version of the layout above; a model saved in another one is retrained by its ``ensure_*`` function."""
+FINGERPRINTS = ("data", "init")
+"""The config keys that fingerprint what a model learnt from (its data, a fine-tuning run's starting weights)."""
+
+
+def model_recipe(stage: str, config: dict[str, Any]) -> Recipe:
+    """A trained model's recipe: the trainer's config as parameters, its fingerprints (:data:`FINGERPRINTS`) as inputs."""
+    return Recipe(stage, FORMAT, {k: v for k, v in config.items() if k not in FINGERPRINTS},
+                  {k: config[k] for k in FINGERPRINTS if k in config})
+
+
 def sidecar_path(path: str | Path) -> Path:
     """The JSON next to a saved model (``<name>.json``)."""
     return Path(path).with_suffix(".json")
