@@ -20,11 +20,12 @@ from .data import sha256_of
 from .errors import CourseError
 from .landmarks import detect_faces, to_gray
 from .paths import shown, work_dir
+from .recording import frame_reasons
 from .storage import load_json, save_json
 from .video import Source, read_frames, resolve, video_info
 
 
-FORMAT = 1
+FORMAT = 2  # 2: face_side and brightness per frame; a face too small is not kept
 """Version of the saved manifests."""
 SETTINGS = {"step": 1, "max_frames": None, "rotate": 0, "max_side": 640, "detect_max_side": 640}
 """The read settings of :func:`scan_source` and their defaults: a manifest's recipe parameters."""
@@ -65,8 +66,10 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
     """Read frames and count faces in each; return a manifest dict.
 
     The manifest holds the read settings, the source's sha256, ``faces_per_frame`` and the detector's
-    ``best_score`` (confidence of the best face, 0 if none) for every frame read, and ``kept``
-    (indices with exactly one face), ``no_face`` and ``several_faces``.
+    ``best_score`` (confidence of the best face, 0 if none), ``face_side`` (its height in px) and
+    ``brightness`` (mean grey level) for every frame read, and ``kept`` (indices with exactly one face
+    of at least :data:`~helpers.recording.MIN_FACE_SIDE` px), ``too_small``, ``no_face`` and
+    ``several_faces``. :func:`helpers.recording.report` says what that means for the recording.
     """
     src = resolve(source)
     info = video_info(src) if not isinstance(src, int) else {"source": src, "frames": None}
@@ -79,14 +82,20 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
         raise CourseError("a webcam never ends: give max_frames, or record it first with prepare_source().")
     counts: dict[int, int] = {}
     scores: dict[int, float] = {}
+    sides: dict[int, int] = {}
+    light: dict[int, float] = {}
     t0 = time.perf_counter()
     frames = read_frames(src, step=step, max_frames=max_frames, rotate=rotate, max_side=max_side)
     for frame in tqdm(frames, total=total, desc="scanning frames", disable=not progress, unit="frame"):
-        found = detect_faces(to_gray(frame.image), detect_max_side=detect_max_side)
+        gray = to_gray(frame.image)
+        found = detect_faces(gray, detect_max_side=detect_max_side)
         counts[frame.index] = len(found)
-        scores[frame.index] = round(max((score for _, score in found), default=0.0), 3)
+        best = max(found, key=lambda f: f[1], default=None)
+        scores[frame.index] = round(best[1], 3) if best else 0.0
+        sides[frame.index] = int(best[0][3] - best[0][1]) if best else 0
+        light[frame.index] = round(float(gray.mean()), 1)
     seconds = time.perf_counter() - t0
-    return {
+    manifest = {
         "source": str(src),
         "sha256": sha256_of(src) if not isinstance(src, int) else None,
         "info": info,
@@ -94,11 +103,16 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
                      "detect_max_side": detect_max_side},
         "faces_per_frame": {str(k): v for k, v in counts.items()},
         "best_score": {str(k): v for k, v in scores.items()},
-        "kept": [i for i, n in counts.items() if n == 1],
+        "face_side": {str(k): v for k, v in sides.items()},
+        "brightness": {str(k): v for k, v in light.items()},
         "no_face": [i for i, n in counts.items() if n == 0],
         "several_faces": [i for i, n in counts.items() if n > 1],
         "seconds": round(seconds, 2),
     }
+    reasons = frame_reasons(manifest)
+    manifest["kept"] = [i for i, why in reasons.items() if why == "kept"]
+    manifest["too_small"] = [i for i, why in reasons.items() if why == "face too small"]
+    return manifest
 
 
 def manifest_recipe(manifest: dict[str, Any]) -> Recipe:
@@ -112,6 +126,33 @@ def save_manifest(name: str, manifest: dict[str, Any]) -> Path:
     path = save_json(manifest_path(name), manifest)
     artifacts.commit(path, manifest_recipe(manifest))
     return path
+
+
+def save_name(name: str, manifest: dict[str, Any]) -> str:
+    """The name to save ``manifest`` under: ``name``, unless that would replace a course sample's own manifest.
+
+    The samples' manifests (``"sample"``, ``"other_person"``) feed notebooks 02-04 with the course's
+    settings. A sample read with other settings (an exercise's ``STEP = 4``) is saved as
+    ``sample-step4`` instead, and another video under a sample's name as ``sample-<file name>``: the
+    course's own data never changes behind the learner's back. Notebook 01 prints the name it used.
+    """
+    if name not in SAMPLE_SOURCES:
+        return name
+    own = str(resolve(name))
+    if Path(manifest["source"]).resolve() != Path(own).resolve():
+        return f"{name}-" + re.sub(r"[^A-Za-z0-9_-]+", "_", Path(manifest["source"]).stem)[:40]
+    changed = {k: v for k, v in manifest["settings"].items() if k in SETTINGS and SETTINGS[k] != v}
+    return name + "".join(f"-{k.replace('_', '')}{v}" for k, v in sorted(changed.items()))
+
+
+def check_kept(name: str, manifest: dict[str, Any]) -> None:
+    """CourseError saying what to record instead if ``manifest`` kept no frame (no frame with exactly one face)."""
+    if not manifest["kept"]:
+        from .recording import report
+        rec = report(manifest)
+        raise CourseError(f"the recording of NAME = {name!r} has no frame with exactly one face "
+                          f"({rec['text'].splitlines()[0]}; {', '.join(f'{r}: {n}' for r, n in rec['skipped'].items())}). "
+                          f"{rec['advice'][0]} Then run notebook 01 again with NAME = {name!r}.")
 
 
 def load_manifest(name: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from . import artifacts
 from .artifacts import Recipe
 from .capture import check_name, check_recording
 from .errors import CourseError
+from .recording import MIN_FRAMES
 from .landmarks import CROP_SIZE, MARGIN
 from .records import load_index, records_dir, shard_paths, write_records
 from .storage import load_json, save_json
@@ -168,9 +169,10 @@ def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float 
     check_recording(name)
     params = {"held_out": held_out, "gap": gap, "encoding": encoding, "shard_size": shard_size}
     ls = ensure_landmark_set(name, progress=progress)
-    if len(ls) < 3:
-        raise CourseError(f"the recording of {name!r} has only {len(ls)} frame(s) with exactly one face. Record "
-                          "again in notebook 01 (10 s facing the camera, one person in view) and re-run notebook 02.")
+    if len(ls) < MIN_FRAMES:
+        raise CourseError(f"the recording of {name!r} has only {len(ls)} frame(s) with exactly one face; its records (and "
+                          f"a personal model) need at least {MIN_FRAMES}. Record again in notebook 01 (10 s facing the "
+                          "camera, one person in view, lit from the front) and re-run notebook 02.")
     split = time_split(ls.timestamp, held_out, gap)
     if not split["held_out"]:
         raise CourseError(f"no held-out frames for {name!r}: record a longer video (10 s or more).")

@@ -60,6 +60,8 @@ def draw_overlay(image: np.ndarray, tracks: list, *, banner: str = "", readout: 
                  points: bool = True, emoji: bool = True) -> np.ndarray:
     """Draw box, 68 points, emotion name with a probability bar and an emoji per face, plus a banner, in place.
 
+    A frame without a face gets the words "no face" at its bottom left.
+
     ``tracks``: objects with ``box`` (l, t, r, b), ``points`` (68, 2) and ``probs`` (7,)
     (see :class:`~helpers.live.tracks.Track`).
     """
@@ -83,6 +85,9 @@ def draw_overlay(image: np.ndarray, tracks: list, *, banner: str = "", readout: 
             size = int(np.clip((b - tp) * 0.45, 32, 128))
             others = [o.box for o in tracks if o is not t]
             paste_emoji(image, EMOTIONS[k], _emoji_place(t.box, size, others, w, h), size)
+    if not tracks:  # say it, so a frame without a face never looks like a stalled demo
+        cv2.putText(image, "no face", (8, h - 12), font, 0.7, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(image, "no face", (8, h - 12), font, 0.7, (0, 200, 255), 1, cv2.LINE_AA)
     if banner or readout:
         cv2.rectangle(image, (0, 0), (w, 36 if readout else 20), (0, 0, 0), -1)
         cv2.putText(image, banner, (6, 14), font, 0.42, (255, 255, 255), 1, cv2.LINE_AA)

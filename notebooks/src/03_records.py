@@ -47,11 +47,13 @@ import numpy as np
 
 import helpers
 from helpers import CourseError, records
+from helpers.checks import Checks
 from helpers.landmark_sets import ensure_landmark_set
 from helpers.draw import draw_landmarks, show_grid
 
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow")})
+checks = Checks("03_records", globals())  # checks about the sample are asserts only as shipped (see notebook 01)
 
 # %% [markdown]
 # ## 1. The data from notebook 02
@@ -134,7 +136,9 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 train_t, held_t = sample.timestamp[split["train"]], sample.timestamp[split["held_out"]]
 assert train_t.max() < held_t.min() - GAP + 1e-6, "training frames must all come before the held-out ones"
-assert abs(len(split["held_out"]) / len(sample) - HELD_OUT) < 0.02
+checks.expect(abs(len(split["held_out"]) / len(sample) - HELD_OUT) < 0.02,
+              f"the held-out part is HELD_OUT of the faces (here {len(split['held_out']) / len(sample):.1%})",
+              "The split cuts by time; where faces are missing for a while, the fraction of faces differs from HELD_OUT.")
 print("every training frame comes at least GAP seconds before every held-out frame")
 
 # %% [markdown]
@@ -347,8 +351,12 @@ plt.show()
 # %%
 bare, prefetched = timings[(False, False)]["ms_per_batch"], timings[(False, True)]["ms_per_batch"]
 both = timings[(True, True)]["ms_per_batch"]
-# a comparison of two pipelines timed in this same run, never an absolute speed: it holds on a slow machine too
-assert both < bare, f"cache + prefetch should beat the bare pipeline ({both} vs {bare} ms per batch)"
+# a comparison of two pipelines timed in this same run, never an absolute speed; a check of speed at the shipped
+# settings (with ENCODING = "raw" there is little decoding left for the cache to save, and load on a shared machine
+# moves single timings by tens of percent)
+checks.expect(both < bare, f"cache + prefetch beat the bare pipeline ({both} vs {bare} ms per batch)",
+              "With these settings reading is already cheap, so the cache has little to save; timings of a few "
+              "passes also move with the machine's load.")
 
 
 def versus(ms: float) -> str:

@@ -56,10 +56,12 @@ import helpers
 from helpers import landmark_cnn as lcnn
 from helpers import landmark_data, landmark_nets
 from helpers.draw import bgr_to_rgb
+from helpers.checks import Checks
 from helpers.landmarks import FLIP_PERMUTATION, REGIONS
 
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
+checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
 
 # %% [markdown]
 # ## 1. Data and the metric
@@ -410,10 +412,18 @@ np.testing.assert_allclose([h["loss"] for h in resumed.history], [h["loss"] for 
 # %% [markdown]
 # The course model is saved as a `.keras` file, converted to **TFLite** (a flat, small format for
 # fast inference on one input at a time), and described in a sidecar JSON: the crop size, margin and
-# input size it was trained with, so the live demo cuts faces exactly the same way.
+# input size it was trained with, so the live demo cuts faces exactly the same way. It is saved for the live
+# demo only once it has passed the checks that judge it (section 12: it must beat the original project's net
+# by a clear margin, and the mean shape). With other settings (a few `EPOCHS`) a model that does not is saved
+# as `landmark_cnn_unchecked.keras` instead, with a warning, and the live demo keeps the model it had.
 
 # %%
-path = lcnn.default_model_path()
+base_nme, course_nme = evals["baseline"]["held_out"]["nme"], evals["course"]["held_out"]["nme"]
+passed = course_nme < 0.8 * base_nme and course_nme < mean_shape["held_out"]
+path = lcnn.default_model_path() if passed else lcnn.default_model_path().with_name("landmark_cnn_unchecked.keras")
+if not passed:
+    print(f"warning: the course model ({course_nme:.1%} held-out NME) does not beat the baseline ({base_nme:.1%}) by "
+          f"a clear margin, or the mean shape ({mean_shape['held_out']:.1%}): saved as {path.name}, not for the live demo.")
 if SAVE_MODEL:
     meta = lcnn.save_model(course, path, {"held_out_nme": round(evals["course"]["held_out"]["nme"], 4),
                                           "other_person_nme": round(evals["course"]["other_person"]["nme"], 4)})
@@ -463,10 +473,11 @@ plt.show()
 # ## 12. The verdict
 
 # %%
-base_nme, course_nme = evals["baseline"]["held_out"]["nme"], evals["course"]["held_out"]["nme"]
 print(f"held-out NME: baseline {base_nme:.1%}, course model {course_nme:.1%} ({course_nme / base_nme:.2f} x the baseline)")
-assert course_nme < 0.8 * base_nme, "the course model should beat the original project's baseline on held-out frames by a clear margin"
-assert course_nme < mean_shape["held_out"], "the course model should beat predicting the mean shape"
+checks.expect(course_nme < 0.8 * base_nme, "the course model beats the original project's baseline on held-out frames "
+              "by a clear margin (20 %)", f"At EPOCHS = {EPOCHS} the two have not trained long enough to be told apart.")
+checks.expect(course_nme < mean_shape["held_out"], "the course model beats predicting the mean shape",
+              "The model has not learnt more than the average face yet: train longer.")
 
 # %% [markdown]
 # ## 13. Your own model: `NAME`
@@ -494,8 +505,7 @@ mine = personal.load_person_data(NAME)
 print(f"{NAME}: {len(mine['train'])} training faces, {len(mine['held_out'])} held-out faces")
 own = personal.fine_tune(NAME, course.model, steps=PERSONAL_STEPS, seed=SEED, resume=RESUME)
 comparison = personal.compare(own.model, course.model, mine["held_out"])
-own_meta = personal.save_personal_model(NAME, own, comparison["metrics"], generic_path=path)
-print(f"saved {shown(personal.personal_model_path(NAME))}: {own.epochs} passes over {NAME}'s frames in {own.seconds:.0f} s")
+print(f"{own.epochs} passes over {NAME}'s frames in {own.seconds:.0f} s")
 print(f"held-out NME on {NAME}: generic {comparison['metrics']['nme_held_out_generic']:.1%}, "
       f"personal {comparison['metrics']['nme_held_out']:.1%}")
 
@@ -519,12 +529,17 @@ plt.show()
 
 # %%
 m = comparison["metrics"]
-# A person the generic model never saw: the personal model must be better. The sample woman, whom the generic
+# A person the generic model never saw: the personal model should be better. The sample woman, whom the generic
 # model already learnt: fine-tuning can only specialise it, so the check is that it got no worse (5 % margin).
+# A check of quality at the shipped settings: on your recording, or with few PERSONAL_STEPS, it prints instead.
 limit = 1.05 if NAME == "sample" else 1.0
-assert m["nme_held_out"] < limit * m["nme_held_out_generic"], (
-    f"the personal model should {'not be worse than' if NAME == 'sample' else 'beat'} the generic one on {NAME}'s held-out frames: {m}")
+checks.expect(m["nme_held_out"] < limit * m["nme_held_out_generic"],
+              f"the personal model is {'no worse than' if NAME == 'sample' else 'better than'} the generic one on "
+              f"{NAME}'s held-out frames", "Raise PERSONAL_STEPS, or record a longer clip: the held-out frames may "
+              "show poses the training frames never had.")
 print(f"personal / generic on {NAME}'s held-out frames: {m['nme_held_out'] / m['nme_held_out_generic']:.2f}")
+own_meta = personal.save_personal_model(NAME, own, m, generic_path=path)  # saved for notebook 06 once checked
+print(f"saved {shown(personal.personal_model_path(NAME))}")
 
 # %% [markdown]
 # ## Summary

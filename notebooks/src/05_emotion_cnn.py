@@ -52,9 +52,11 @@ import numpy as np
 
 import helpers
 from helpers import emotion, emotion_plots, fer, standin
+from helpers.checks import Checks
 from helpers.labels import EMOTIONS
 
 print(helpers.setup(SEED, tensorflow=True))
+checks = Checks("05_emotion_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
 
 # %% [markdown]
 # ## 1. FER2013: where it goes and what it looks like
@@ -269,11 +271,15 @@ if ON_STANDIN:  # the test split is a mix: report each kind of face as its own r
                        - (probs["baseline (original CNN)"].argmax(1) == data.y_test)[rows["real"]].mean())
     print(f"\ncourse - baseline on real frames only: {real_gain:+.1f} points")
 print(f"target 'course >= baseline + 5 points': {'met' if gain >= 5 else 'NOT met'} with SEED={SEED} (see below why one seed is not a verdict)")
-assert acc["course CNN"] > 3 / len(EMOTIONS), "the course model should beat chance (1/7) clearly"
+# Checks of quality at the shipped settings (a short run, or the first epochs on FER2013, print instead of stopping).
+short = f"EPOCHS = {EPOCHS} may be too few for this data: raise it (FER2013 needs many more, see the recipe below)."
+checks.expect(acc["course CNN"] > 3 / len(EMOTIONS), f"the course model scores over 3x chance (3/7; here "
+              f"{acc['course CNN']:.2f})", short)
 if ON_STANDIN:  # measured 0.79-0.91 over seeds and builds of the stand-in: 0.6 leaves a wide margin
-    assert acc["course CNN"] > 0.6, "on the stand-in the course model should get most test faces right"
-# No assert on the gap: on the stand-in its sign changes with the seed and the build (see below), so it proves nothing.
-assert acc["baseline (original CNN)"] > 3 / len(EMOTIONS), "the original CNN should also beat chance (1/7) clearly"
+    checks.expect(acc["course CNN"] > 0.6, "on the stand-in the course model gets most test faces right", short)
+# No check on the gap: on the stand-in its sign changes with the seed and the build (see below), so it proves nothing.
+checks.expect(acc["baseline (original CNN)"] > 3 / len(EMOTIONS), "the original CNN also scores over 3x chance "
+              f"(3/7; here {acc['baseline (original CNN)']:.2f})", short)
 
 # %% [markdown]
 # **Read the rows separately.** The whole-split accuracy mixes three kinds of test face. The
@@ -423,8 +429,9 @@ for name, r in own_results.items():
           f"{r['balanced_accuracy']:.2f} (always answering the commonest label: {majority:.2f})")
 assert all(np.array(r["confusion"]).sum() == len(mine) for r in own_results.values())
 if NAME == "sample" or not expressions.has_recording(NAME):
-    assert own_results["peer mini-Xception"]["balanced_accuracy"] > 1 / len(present), \
-        "the published model should beat guessing on the sample people's clear expressions"
+    checks.expect(own_results["peer mini-Xception"]["balanced_accuracy"] > 1 / len(present),
+                  "the published model beats guessing on the sample people's clear expressions",
+                  f"With EXPRESSION_STEP = {EXPRESSION_STEP} few faces per label are left to score.")
 
 # %% [markdown]
 # ## Summary

@@ -1,0 +1,109 @@
+"""The notebooks' two kinds of checks, and the one rule that tells them apart.
+
+A check about the **code** (a shape, a round trip, a resumed training, a ratio of two timings of the
+same work) holds on any recording and at any setting: the notebooks keep it as a plain ``assert``.
+
+A check about **the sample's content** (this frame has one face, a sideways frame has none) or about
+**quality and speed at the shipped settings** (the course model beats the baseline after 40 epochs)
+holds only where it was written for: the course's own sample, with every parameter as shipped. Such a
+check goes through :meth:`Checks.expect`: an assertion when the notebook runs as shipped, and
+otherwise a printed finding (what was expected on the sample, what this run found, and what that
+means for this recording or setting). A learner's recording or an exercise's setting never stops a
+notebook on a fact about the sample.
+
+"As shipped" is read from the notebook's own parameters cell in ``notebooks/src/<notebook>.py`` (the
+jupytext source, which the course keeps identical to the ``.ipynb``): every literal setting there must
+have its value in the running notebook.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+from .paths import ROOT
+
+__all__ = ["Checks", "shipped_parameters"]
+
+
+def _parameters_source(notebook: str) -> str | None:
+    """The code of ``notebook``'s cell tagged ``parameters``: from its jupytext source, else from the ``.ipynb``."""
+    src = ROOT / "notebooks" / "src" / f"{notebook}.py"
+    if src.is_file():
+        lines, inside, found = [], False, False
+        for line in src.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# %%"):
+                if inside:
+                    break
+                inside = found = "parameters" in line
+            elif inside:
+                lines.append(line)
+        return "\n".join(lines) if found else None
+    ipynb = ROOT / "notebooks" / f"{notebook}.ipynb"
+    if ipynb.is_file():
+        for cell in json.loads(ipynb.read_text(encoding="utf-8"))["cells"]:
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                return "".join(cell["source"])
+    return None
+
+
+def shipped_parameters(notebook: str) -> dict[str, Any]:
+    """The literal settings of ``notebook``'s parameters cell as the course ships it (``{}`` if it cannot be found)."""
+    code = _parameters_source(notebook)
+    if code is None:
+        return {}
+    shipped = {}
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                shipped[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:  # not a literal (a path built from a function): not a setting to compare
+                continue
+    return shipped
+
+
+class Checks:
+    """The checks of one notebook run: asserts as shipped, printed findings at any other source or setting.
+
+    ``Checks("01_capture", globals())`` compares the notebook's settings with the shipped ones and
+    prints which rule applies. ``expect(ok, claim, meaning)`` then asserts ``claim`` as shipped and,
+    elsewhere, prints it with what this run found instead (``meaning``: one sentence for the learner).
+    """
+
+    def __init__(self, notebook: str, namespace: dict[str, Any], *, quiet: bool = False) -> None:
+        self.notebook = notebook
+        shipped = shipped_parameters(notebook)
+        self.changed = {k: (v, namespace[k]) for k, v in shipped.items() if k in namespace and namespace[k] != v}
+        self.known = bool(shipped)
+        if not quiet:
+            print(self.describe())
+
+    @property
+    def as_shipped(self) -> bool:
+        """True when every setting is as shipped (the sample, the default sizes): the checks about it are asserts."""
+        return self.known and not self.changed
+
+    def describe(self) -> str:
+        """One sentence on which rule applies in this run."""
+        if not self.known:
+            return (f"checks: the shipped settings of {self.notebook} were not found (notebooks/src is missing), so checks "
+                    "about the sample print what they find instead of stopping the notebook.")
+        if self.as_shipped:
+            return "checks: settings as shipped (the course's sample), so the checks about the sample's content are asserts."
+        shown = ", ".join(f"{k} = {now!r} (shipped: {was!r})" for k, (was, now) in self.changed.items())
+        return (f"checks: {shown}. Checks written for the sample at the shipped settings print what they find "
+                "instead of stopping the notebook; checks about the code still stop it.")
+
+    def expect(self, ok: bool, claim: str, meaning: str = "") -> bool:
+        """Assert ``claim`` when the run is as shipped; otherwise print it when it does not hold, with ``meaning``.
+
+        ``claim`` says what holds on the sample ("the sample has a face in nearly every frame"); ``meaning``
+        says what it means when it does not hold in this run. Returns ``ok``.
+        """
+        ok = bool(ok)
+        if ok:
+            return True
+        if self.as_shipped:
+            raise AssertionError(claim)
+        print(f"note: on the sample at the shipped settings, {claim}; not in this run. {meaning}".rstrip())
+        return False

@@ -1,0 +1,126 @@
+"""What a recording gives the course: frames kept and skipped by reason, over time, and a frame to demonstrate on.
+
+Notebook 01 scans a recording (:func:`helpers.capture.scan_source`), which counts the faces in each frame
+and notes the best face's size and the frame's brightness. :func:`report` turns that into what a learner
+needs before going on: how many frames were read and kept, the skipped ones by reason with their time
+ranges, and what to do when too little is left. :func:`plot_timeline` draws it over time.
+:func:`first_face_frame` finds a frame to demonstrate on (the first with exactly one face) in any
+recording, instead of a fixed index that may hold no face.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .video import Frame, Source, read_frames
+
+__all__ = ["REASONS", "MIN_FACE_SIDE", "DARK", "MIN_FRAMES", "frame_reasons", "report", "plot_timeline",
+           "first_face_frame"]
+
+MIN_FACE_SIDE = 48   # px in the scanned frame: a smaller face's 128 px crop would be mostly upscaling
+DARK = 40            # mean grey level (0-255) below which a frame without a face counts as too dark
+MIN_FRAMES = 30      # kept frames a personal model needs at the least (notebook 03 holds back the last 20 %)
+REASONS = {  # reason -> (colour on the timeline, what it means)
+    "kept": ("tab:green", "exactly one face: becomes data"),
+    "no face": ("tab:red", "no face found (turned away, out of the frame, covered)"),
+    "too dark": ("black", "no face found and the frame is dark"),
+    "several faces": ("tab:orange", "more than one face: which one is yours is unknown"),
+    "face too small": ("tab:purple", f"one face, smaller than {MIN_FACE_SIDE} px: too far from the camera"),
+}
+
+
+def frame_reasons(manifest: dict[str, Any]) -> dict[int, str]:
+    """The reason of every frame read: ``"kept"`` or why it was skipped (see :data:`REASONS`)."""
+    sides = manifest.get("face_side", {})
+    light = manifest.get("brightness", {})
+    out = {}
+    for key, n in manifest["faces_per_frame"].items():
+        if n == 0:
+            out[int(key)] = "too dark" if light.get(key, 255) < DARK else "no face"
+        elif n > 1:
+            out[int(key)] = "several faces"
+        else:
+            out[int(key)] = "face too small" if sides.get(key, MIN_FACE_SIDE) < MIN_FACE_SIDE else "kept"
+    return out
+
+
+def _fps(manifest: dict[str, Any]) -> float:
+    fps = (manifest.get("info") or {}).get("fps") or 0
+    return float(fps) if fps and fps > 0 else 30.0
+
+
+def _ranges(indices: list[int], fps: float, step: int) -> list[tuple[float, float]]:
+    """Consecutive frame indices (``step`` apart) merged into (start s, end s) ranges."""
+    out: list[list[float]] = []
+    for i in sorted(indices):
+        if out and i - out[-1][2] <= step:
+            out[-1][1], out[-1][2] = (i + 1) / fps, i
+        else:
+            out.append([i / fps, (i + 1) / fps, i])
+    return [(round(a, 2), round(b, 2)) for a, b, _ in out]
+
+
+def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[str, Any]:
+    """Frames read, kept and skipped by reason with their time ranges, and advice; ``text`` holds it in words."""
+    reasons = frame_reasons(manifest)
+    fps, step = _fps(manifest), int(manifest["settings"].get("step") or 1)
+    by_reason = {r: sorted(i for i, why in reasons.items() if why == r) for r in REASONS}
+    ranges = {r: _ranges(idx, fps, step) for r, idx in by_reason.items() if idx and r != "kept"}
+    kept = len(by_reason["kept"])
+    lines = [f"{len(reasons)} frames read, {kept} kept (exactly one face)"]
+    for r, spans in ranges.items():
+        shown = ", ".join(f"{a:g}-{b:g} s" for a, b in spans[:4]) + (f" and {len(spans) - 4} more" if len(spans) > 4 else "")
+        lines.append(f"  skipped, {r}: {len(by_reason[r])} frames ({shown})")
+    advice = []
+    if kept == 0:
+        advice.append("No frame can become data. Check that your face is in the picture, lit from the front, upright "
+                      "(a sideways phone video needs ROTATE), and record again.")
+    elif kept < min_frames:
+        advice.append(f"Only {kept} frames are kept; a personal model (notebooks 03-04) needs at least {min_frames}. "
+                      "Record a longer clip (10 s or more) facing the camera, alone in the frame.")
+    if by_reason["too dark"]:
+        advice.append("Some frames are too dark: turn on a light in front of you.")
+    if by_reason["several faces"]:
+        advice.append("Some frames show several faces: record alone, or those frames are left out.")
+    if by_reason["face too small"]:
+        advice.append("In some frames the face is small: sit closer to the camera.")
+    lines += advice or ["Enough frames to go on."]
+    return {"frames": len(reasons), "kept": kept, "skipped": {r: len(v) for r, v in by_reason.items() if r != "kept" and v},
+            "ranges": ranges, "advice": advice, "enough": kept >= min_frames, "text": "\n".join(lines)}
+
+
+def plot_timeline(manifest: dict[str, Any], ax=None):
+    """Each frame read as a coloured tick by reason over time, with the detector's best score as a line."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 2.5))
+    reasons, fps = frame_reasons(manifest), _fps(manifest)
+    for r, (colour, _) in REASONS.items():
+        t = [i / fps for i, why in reasons.items() if why == r]
+        if t:
+            ax.scatter(t, [-0.15] * len(t), marker="|", s=200, color=colour, label=f"{r} ({len(t)})")
+    scores = manifest.get("best_score", {})
+    t = [int(k) / fps for k in scores]
+    ax.plot(t, list(scores.values()), lw=1, color="tab:blue")
+    ax.set(xlabel="time (s)", ylabel="detector score", title="every frame read: kept or why it was skipped")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return ax
+
+
+def first_face_frame(source: Source, *, rotate: int = 0, max_side: int | None = 640,
+                     candidates: list[Frame] = (), step: int | None = None) -> Frame | None:
+    """The first frame with exactly one face: among ``candidates`` first, else scanning ``source``; None if none has one.
+
+    ``step``: read every step-th frame of the source (default: about 4 per second of video).
+    """
+    from .landmarks import detect_faces, to_gray
+    for frame in candidates:
+        if len(detect_faces(to_gray(frame.image))) == 1:
+            return frame
+    if step is None:
+        from .video import video_info
+        fps = (video_info(source).get("fps") or 24) if not isinstance(source, int) else 24
+        step = max(1, int(round(float(fps) / 4)))
+    for frame in read_frames(source, step=step, rotate=rotate, max_side=max_side):
+        if len(detect_faces(to_gray(frame.image))) == 1:
+            return frame
+    return None

@@ -1,0 +1,72 @@
+"""The two kinds of checks (helpers.checks) and the recording's report (helpers.recording)."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import capture, recording
+from helpers.checks import Checks, shipped_parameters
+
+
+def test_shipped_parameters_are_read_from_the_source():
+    shipped = shipped_parameters("01_capture")
+    assert shipped["SOURCE"] == "sample" and shipped["MAX_SIDE"] == 640
+    assert shipped_parameters("no_such_notebook") == {}
+
+
+def test_expect_asserts_as_shipped_and_prints_otherwise(capsys):
+    as_shipped = dict(shipped_parameters("01_capture"))
+    checks = Checks("01_capture", as_shipped)
+    assert checks.as_shipped and "asserts" in capsys.readouterr().out
+    assert checks.expect(True, "holds")
+    with pytest.raises(AssertionError, match="the sample has one face"):
+        checks.expect(False, "the sample has one face")
+    other = Checks("01_capture", dict(as_shipped, SOURCE="me.mp4"))
+    assert not other.as_shipped and "SOURCE = 'me.mp4' (shipped: 'sample')" in capsys.readouterr().out
+    assert other.expect(False, "the sample has one face", "Record again.") is False
+    out = capsys.readouterr().out
+    assert "the sample has one face; not in this run. Record again." in out
+
+
+def _manifest(faces, sides=None, light=None, step=1):
+    keys = [str(i * step) for i in range(len(faces))]
+    m = {"faces_per_frame": dict(zip(keys, faces)), "best_score": dict.fromkeys(keys, 0.5),
+         "face_side": dict(zip(keys, sides or [100] * len(faces))), "brightness": dict(zip(keys, light or [100] * len(faces))),
+         "settings": {"step": step}, "info": {"fps": 10}}
+    return m
+
+
+def test_report_gives_reasons_with_time_ranges_and_advice():
+    faces = [0] * 10 + [1] * 40 + [2] * 5 + [1] * 5
+    sides = [0] * 10 + [100] * 40 + [100] * 5 + [20] * 5
+    light = [10] * 5 + [100] * 55
+    rep = recording.report(_manifest(faces, sides, light))
+    assert rep["kept"] == 40 and rep["skipped"] == {"too dark": 5, "no face": 5, "several faces": 5, "face too small": 5}
+    assert rep["ranges"]["too dark"] == [(0.0, 0.5)] and rep["ranges"]["no face"] == [(0.5, 1.0)]
+    assert rep["ranges"]["several faces"] == [(5.0, 5.5)] and rep["enough"]
+    assert "light" in rep["text"] and "closer" in rep["text"]
+    few = recording.report(_manifest([1] * 5 + [0] * 20))
+    assert not few["enough"] and "at least 30" in few["advice"][0]
+    none = recording.report(_manifest([0] * 8))
+    assert none["kept"] == 0 and "No frame can become data" in none["advice"][0]
+
+
+def test_a_recording_without_a_usable_frame_stops_with_what_to_record():
+    from helpers.errors import CourseError
+    m = _manifest([0] * 8)
+    m["kept"] = []
+    with pytest.raises(CourseError, match="no frame with exactly one face.*record again"):
+        capture.check_kept("me", m)
+
+
+def test_the_samples_manifest_is_never_replaced_by_other_settings():
+    own = str(capture.resolve("sample"))
+    assert capture.save_name("sample", {"source": own, "settings": dict(capture.SETTINGS)}) == "sample"
+    assert capture.save_name("sample", {"source": own, "settings": dict(capture.SETTINGS, step=4)}) == "sample-step4"
+    assert capture.save_name("sample", {"source": "/x/My clip.mp4", "settings": dict(capture.SETTINGS)}) == "sample-My_clip"
+    assert capture.save_name("me", {"source": own, "settings": dict(capture.SETTINGS, step=4)}) == "me"
+
+
+def test_first_face_frame_skips_faceless_frames(no_face_video, sample_video):
+    assert recording.first_face_frame(no_face_video) is None
+    frame = recording.first_face_frame(sample_video, step=50)
+    assert frame is not None and frame.index == 0
