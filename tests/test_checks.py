@@ -29,10 +29,9 @@ def test_expect_asserts_as_shipped_and_prints_otherwise(capsys):
 
 def _manifest(faces, sides=None, light=None, step=1):
     keys = [str(i * step) for i in range(len(faces))]
-    m = {"faces_per_frame": dict(zip(keys, faces)), "best_score": dict.fromkeys(keys, 0.5),
-         "face_side": dict(zip(keys, sides or [100] * len(faces))), "brightness": dict(zip(keys, light or [100] * len(faces))),
-         "settings": {"step": step}, "info": {"fps": 10}}
-    return m
+    return {"faces_per_frame": dict(zip(keys, faces)), "best_score": dict.fromkeys(keys, 0.5),
+            "face_side": dict(zip(keys, sides or [100] * len(faces))),
+            "brightness": dict(zip(keys, light or [100] * len(faces))), "settings": {"step": step}, "info": {"fps": 10}}
 
 
 def test_report_gives_reasons_with_time_ranges_and_advice():
