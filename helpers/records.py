@@ -401,16 +401,19 @@ def verify_round_trip(name: str, crops: np.ndarray, points: np.ndarray,
 
 def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
                   parallel: bool = True, shuffle: int = 0, step_ms: float = 0.0,
-                  folder: str | os.PathLike | None = None) -> dict[str, float]:
+                  folder: str | os.PathLike | None = None, options=None) -> dict[str, float]:
     """Iterate the pipeline ``epochs`` times and time each pass.
 
     Returns ``{"first": faces/s of epoch 1 (fills the cache), "later": median faces/s of the other
     epochs, "ms_per_batch": median milliseconds per batch of the other epochs, "faces", "batches"}``.
     ``step_ms`` > 0 pretends a training step of that many milliseconds consumes each batch (a
     sleep), which is when ``prefetch`` pays: the next batch is prepared while the step runs.
+    ``options``: a ``tf.data.Options`` applied to the pipeline (e.g. an optimisation switched off).
     """
     ds = read_records(name, batch_size=batch_size, shuffle=shuffle, cache=cache, prefetch=prefetch,
                       parallel=parallel, check=False, folder=folder)
+    if options is not None:
+        ds = ds.with_options(options)
     seconds, n, batches = [], 0, 0
     for _ in range(max(2, epochs)):
         t0 = time.perf_counter()

@@ -157,6 +157,46 @@ def synthesize(gray_face: np.ndarray, points: np.ndarray, emotion: str, *, stren
     return cv2.resize(out, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def mouth_closed(points: np.ndarray) -> bool:
+    """True if the inner lips (points 62, 66) are closer than 8 % of the eye-centre distance: a warp source."""
+    return bool(np.linalg.norm(points[66] - points[62]) / eye_centre_distance(points) < 0.08)
+
+
+def warp_source(crop: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A face crop (BGR or grey) and its points as a warp source: the grey face aligned at WARP_SIZE, and its points."""
+    m = alignment_matrix(points, WARP_SIZE)
+    big = cv2.warpAffine(to_gray(crop), m, (WARP_SIZE, WARP_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return big, to_crop(points, m)
+
+
+def warp_sheet(strengths: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0), *, person: str = "other_person",
+               emotions: tuple[str, ...] = EMOTIONS, teacher: EmotionClassifier | None = None) -> dict[str, Any]:
+    """Warps of ``person``'s first neutral, closed-mouth face at each strength for each emotion, with the teacher's answers.
+
+    The teacher is the published model that labels the stand-in's real frames (the peer). Returns
+    ``images[emotion]`` (one 48x48 face per strength), ``answers[emotion]`` ((label, probability) per
+    strength), ``agrees[emotion]`` (the strengths at which the teacher's label is the warp's emotion)
+    and ``source`` (the frame used). :func:`helpers.draw.show_grid` shows the images as a contact sheet.
+    """
+    from .landmark_sets import ensure_landmark_set
+    teacher = teacher or EmotionClassifier.peer()
+    ls = ensure_landmark_set(person, progress=False)
+    faces = np.stack([align_face(c, p) for c, p in zip(ls.crops, ls.points)])
+    labels = teacher.predict_batch(faces).argmax(1)
+    pick = next((i for i in range(len(ls)) if labels[i] == EMOTIONS.index("neutral") and mouth_closed(ls.points[i])), None)
+    if pick is None:
+        raise CourseError(f"no neutral, closed-mouth face of {person!r} to warp; try person='sample'.")
+    big, pts = warp_source(ls.crops[pick], ls.points[pick])
+    images = {e: [synthesize(big, pts, e, strength=k) for k in strengths] for e in emotions}
+    answers = {}
+    for e, faces_e in images.items():
+        probs = teacher.predict_batch(np.stack(faces_e))
+        answers[e] = [(EMOTIONS[int(p.argmax())], round(float(p.max()), 2)) for p in probs]
+    agrees = {e: [k for k, (label, _) in zip(strengths, answers[e]) if label == e] for e in emotions}
+    return {"images": images, "answers": answers, "agrees": agrees, "strengths": list(strengths),
+            "source": f"{person}:{int(ls.frame_index[pick])}"}
+
+
 # ----------------------------------------------------------------------------- the build
 def standin_dir() -> Path:
     """Where the stand-in lives: ``data/work/05_emotion/standin/``."""
@@ -244,13 +284,9 @@ def build_standin(*, min_confidence: float = 0.6, per_class: dict[str, int] | No
                     add(faces[i], c, s, "teacher", person, int(ls.frame_index[i]), probs[i])
         # neutral, closed-mouth frames are the warp sources
         for i in np.flatnonzero((labels == EMOTIONS.index("neutral")) & (splits != "")):
-            pts = ls.points[i]
-            d = eye_centre_distance(pts)
-            if np.linalg.norm(pts[66] - pts[62]) / d < 0.08:
-                m = alignment_matrix(pts, WARP_SIZE)
-                big = cv2.warpAffine(to_gray(ls.crops[i]), m, (WARP_SIZE, WARP_SIZE), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REPLICATE)
-                sources.append((f"{person}:{int(ls.frame_index[i])}", big, to_crop(pts, m), str(splits[i])))
+            if mouth_closed(ls.points[i]):
+                sources.append((f"{person}:{int(ls.frame_index[i])}", *warp_source(ls.crops[i], ls.points[i]),
+                                str(splits[i])))
     stills = _faces_of_stills()
     if stills:
         faces = np.stack([align_face(g, p) for _, g, p in stills])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -100,9 +101,10 @@ def test_two_people_part_of_the_time():
 def test_dark_noisy_is_dark_and_dlib_still_finds_her():
     frames = list(read_frames(zoo.build("dark_noisy"), step=10))
     brightness = np.mean([f.image.mean() for f in frames])
-    noise = np.mean([np.std(f.image[:40, :40].astype(float)) for f in frames])  # a flat dark corner: the noise shows
+    grey = [f.image.astype(np.float32).mean(axis=2) for f in frames]
+    noise = np.mean([np.std(g - cv2.GaussianBlur(g, (0, 0), 2)) for g in grey])  # fine grain the encoder kept
     assert brightness < 25, brightness  # the sample itself averages ~60 grey levels
-    assert noise > 2, noise
+    assert noise > 3.5, noise  # ~5 grey levels; the same frames darkened without noise: ~1.7
     assert set(faces("dark_noisy", step=10).values()) == {1}  # dlib's HOG detector copes with this much dark and noise
 
 
@@ -128,7 +130,6 @@ def test_hd60_has_her_throughout():
 
 
 def test_webcam_mjpg_is_mjpg_with_her_throughout():
-    import cv2
     path = zoo.build("webcam_mjpg")
     cap = cv2.VideoCapture(str(path))
     fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()

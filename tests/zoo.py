@@ -138,9 +138,9 @@ def _dark_noisy() -> tuple[list[np.ndarray], float]:
     rng = np.random.default_rng(21)
     out = []
     for img in _frames("sample", 240, 120):
-        dark = img.astype(np.float32) * 0.25 + rng.normal(0.0, 6.0, img.shape)
+        dark = img.astype(np.float32) * 0.25 + rng.normal(0.0, 10.0, img.shape)
         out.append(np.clip(dark, 0, 255).astype(np.uint8))
-    return out, FPS  # 5 s at a quarter of the light, with sensor-like noise (sigma 6 grey levels)
+    return out, FPS  # 5 s at a quarter of the light, with sensor-like noise (sigma 10 grey levels)
 
 
 HAND_FRAMES = range(48, 72)
@@ -222,7 +222,7 @@ CASES: dict[str, Case] = {c.name: c for c in [
     Case("portrait_tagged", "5 s portrait phone clip (360x640) stored sideways (640x360 pixels) with rotation tag 90"),
     Case("portrait_untagged", "the same sideways pixels without a rotation tag: ROTATE = 90 stands them up", rotate=90),
     Case("two_people", "960x360, the woman throughout; a second person beside her from 1.5 s to 4 s (6 s)"),
-    Case("dark_noisy", "5 s of the woman at a quarter of the light with Gaussian noise (sigma 6, seed 21)"),
+    Case("dark_noisy", "5 s of the woman at a quarter of the light with Gaussian noise (sigma 10, seed 21)"),
     Case("hand_over_face", "5 s of the woman; for 1 s (frames 48-71) a painted hand-like shape (skin-coloured "
                            "ellipses, not a real hand) covers her eyes, nose and mouth"),
     Case("two_seconds", "a 2 s clip of the woman (48 frames): too short for a personal model", expect="too_few"),

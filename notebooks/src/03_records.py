@@ -476,11 +476,15 @@ assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training
 # 3. Record your own webcam video in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02 and this notebook with
 #    `NAME = "me"` (section 10).
 #    How many faces per second can your pipeline deliver?
-# 4. Add a feature `"box"` (dlib's face box in frame pixels) to the records. What must change on the reading side?
+# 4. Where would a feature `"box"` (dlib's face box in frame pixels) go? Find the three places in
+#    `helpers/records.py` that name every feature (`make_example`, `_feature_spec`, `parse_example`): what must
+#    each learn, and why does a record set written before the change still read?
 # 5. Change `SHARD_SIZE` to 16. How many files are written, and does the pipeline get slower?
 # 6. Switch off the map-and-batch fusion in the bare pipeline (`options = tf.data.Options()`,
-#    `options.experimental_optimization.map_and_batch_fusion = False`, `ds = ds.with_options(options)`) and time
-#    it with and without the pretend step, several times. Does *p + c* → max(*p*, *c*) appear now?
+#    `options.experimental_optimization.map_and_batch_fusion = False`) and time it with and without the pretend
+#    step: `records.time_pipeline("sample_train", epochs=PASSES + 1, batch_size=BATCH_SIZE, cache=False,
+#    prefetch=False, parallel=False, step_ms=step_ms, options=options)`, several times. Does *p + c* →
+#    max(*p*, *c*) appear now?
 #
 # ## Going further
 # - `tf.data.Dataset.interleave` reads several shards at once, and each worker of a cluster can take its

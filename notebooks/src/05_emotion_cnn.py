@@ -465,8 +465,13 @@ if NAME == "sample" or not expressions.has_recording(NAME):
 # 3. **Your own face.** Record the seven expressions (section 8: `expressions.record_expressions("me")`,
 #    or one clip + a CSV), run this notebook with `NAME = "me"`, and read the two confusion matrices.
 #    Which emotions does each model get right on you?
-# 4. **Check the warps.** Make a contact sheet of `standin.synthesize` at strengths 0.5, 1, 1.5 for
-#    one face. At which strength does the teacher start to agree for sad? Why never for angry?
+# 4. **Check the warps.** `sheet = standin.warp_sheet((0.5, 1, 1.5, 2))` warps one neutral face of the second
+#    sample person into every emotion at four strengths and asks the teacher (the peer) what it sees. Show it
+#    as a contact sheet: `show_grid([im for e in EMOTIONS for im in sheet["images"][e]], [f"{e} x{k}: {a[0]}"
+#    for e in EMOTIONS for k, a in zip(sheet["strengths"], sheet["answers"][e])], cols=4)` (from
+#    `helpers.draw`), and read `sheet["agrees"]`. For which emotions does the teacher agree with the warp,
+#    and from which strength? Which warps does it never accept, and what does that say about the labels of
+#    those classes in the stand-in (`standin.BY_CONSTRUCTION`)?
 #
 # ## Going further
 #

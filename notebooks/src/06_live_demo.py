@@ -794,8 +794,10 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # ## Exercises
 # 1. Run the UI on **your own webcam** (`SOURCE = 0`) and make the seven expressions. Which does the
 #    peer get right? Try `EMOTION = "course"` after training notebook 05 on the **full FER2013**.
-# 2. Set `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many fps are left? Walk out
-#    of the frame with `DETECT_EVERY = 20`: what happens to the box?
+# 2. Set `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many fps are left (section 5)?
+#    Little changes, because the detector runs beside the loop on the other core; build the pipeline with
+#    `live.LivePipeline(..., detect_async=False)` to see what detecting on every frame costs the loop itself.
+#    Walk out of the frame with `DETECT_EVERY = 20`: what happens to the box?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam. What is the trade-off between flicker and lag?
 # 4. Add a second face (a photo held up to the camera). How does the time per frame grow with faces?
 #    Compare with the group run of section 5b, and try `live.LivePipeline(detect_async=False)`.
