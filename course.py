@@ -262,8 +262,8 @@ def cmd_test(py: Path, args: argparse.Namespace) -> int:
 def cmd_course(py: Path, args: argparse.Namespace) -> int:
     """Execute every notebook (or the chosen ones) on the sample data, in order; executed copies go to build/executed/.
 
-    The committed notebooks are run as a learner would run them (tools/notebooks.py --to; no papermill,
-    whose executor can hang on a widget cell); notebooks/ is left unchanged.
+    The committed notebooks are run as a learner would run them (tools/notebooks.py --to: a clean kernel per
+    notebook, widget state stored); notebooks/ is left unchanged. Plain papermill works too (tests/test_papermill.py).
     """
     names = [nb.stem for nb in select_notebooks(args.notebooks)]
     t0 = time.monotonic()

@@ -75,6 +75,7 @@ class Checks:
         shipped = shipped_parameters(notebook)
         self.changed = {k: (v, namespace[k]) for k, v in shipped.items() if k in namespace and namespace[k] != v}
         self.known = bool(shipped)
+        self.misses: list[str] = []
         if not quiet:
             print(self.describe())
 
@@ -94,16 +95,16 @@ class Checks:
         return (f"checks: {shown}. Checks written for the sample at the shipped settings print what they find "
                 "instead of stopping the notebook; checks about the code still stop it.")
 
-    def expect(self, ok: bool, claim: str, meaning: str = "") -> bool:
+    def expect(self, ok: bool, claim: str, meaning: str = "") -> None:
         """Assert ``claim`` when the run is as shipped; otherwise print it when it does not hold, with ``meaning``.
 
         ``claim`` says what holds on the sample ("the sample has a face in nearly every frame"); ``meaning``
-        says what it means when it does not hold in this run. Returns ``ok``.
+        says what it means when it does not hold in this run. Returns nothing (a notebook cell ending in a
+        check shows no value); ``self.misses`` lists the claims that did not hold in this run.
         """
-        ok = bool(ok)
         if ok:
-            return True
+            return
         if self.as_shipped:
             raise AssertionError(claim)
+        self.misses.append(claim)
         print(f"note: on the sample at the shipped settings, {claim}; not in this run. {meaning}".rstrip())
-        return False

@@ -79,19 +79,34 @@ def plot_scheme(points: np.ndarray, image: np.ndarray | None = None, size: float
     return fig
 
 
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes at its own dpi, cropped to its content as the inline backend shows it."""
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
 def browse_landmarks(ls, video: str | None = None):
     """An ipywidgets slider over a :class:`~helpers.landmark_sets.LandmarkSet`: the frame with its points, and the crop.
 
     ``video`` (the source path, default ``ls.meta["source"]``) is re-read by frame index, so nothing
     big is kept in memory. Returns the widget (display it as the last line of a cell).
+
+    Each view is drawn into a PNG and shown in an ``Image`` widget, not printed into an ``Output``
+    widget: a headless executor (papermill, ``jupyter nbconvert --execute``, nbclient) answers every
+    write into an ``Output`` widget with a message on the kernel's shell channel, sent while it waits
+    on that channel for the cell's reply, and that send can swallow the wake-up for the reply, so the
+    cell stalls until the cell timeout, or for ever without one (nbclient issue #312). An ``Image``
+    widget's updates only go from the kernel to the frontend.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from .video import read_frames
     settings = ls.meta.get("settings", {})
     source = video or ls.meta["source"]
-    out = widgets.Output()
+    image = widgets.Image(format="png")
     slider = widgets.IntSlider(value=0, min=0, max=max(0, len(ls) - 1), step=1, description="face #",
                                continuous_update=False, layout=widgets.Layout(width="60%"))
     label = widgets.Label()
@@ -99,20 +114,18 @@ def browse_landmarks(ls, video: str | None = None):
     def show(i: int) -> None:
         frames = list(read_frames(source, start=int(ls.frame_index[i]), max_frames=1,
                                   rotate=settings.get("rotate", 0), max_side=settings.get("max_side")))
-        ok, frame = bool(frames), (frames[0].image if frames else None)
-        with out:
-            out.clear_output(wait=True)
-            fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [16, 9]})
-            if ok:
-                axes[0].imshow(bgr_to_rgb(draw_landmarks(frame, ls.frame_points[i], box=tuple(ls.boxes[i]))))
-            axes[1].imshow(bgr_to_rgb(draw_landmarks(ls.crops[i], ls.points[i], radius=1)))
-            for ax in axes:
-                ax.axis("off")
-            axes[0].set_title(f"frame {int(ls.frame_index[i])} at {float(ls.timestamp[i]):.2f} s")
-            axes[1].set_title("crop, points in crop pixels")
-            plt.show()
+        fig = Figure(figsize=(10, 3.6))  # not pyplot: nothing is displayed or kept open behind the widget
+        axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [16, 9]})
+        if frames:
+            axes[0].imshow(bgr_to_rgb(draw_landmarks(frames[0].image, ls.frame_points[i], box=tuple(ls.boxes[i]))))
+        axes[1].imshow(bgr_to_rgb(draw_landmarks(ls.crops[i], ls.points[i], radius=1)))
+        for ax in axes:
+            ax.axis("off")
+        axes[0].set_title(f"frame {int(ls.frame_index[i])} at {float(ls.timestamp[i]):.2f} s")
+        axes[1].set_title("crop, points in crop pixels")
+        image.value = figure_png(fig)
         label.value = f"dlib took {1000 * float(ls.seconds[i]):.0f} ms on this frame"
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(0)
-    return widgets.VBox([widgets.HBox([slider, label]), out])
+    return widgets.VBox([widgets.HBox([slider, label]), image])

@@ -31,7 +31,7 @@ check_setup()
 NAME = "sample"          # which capture manifest to use (saved by notebook 01 under this name)
 OTHER = "other_person"   # a second video, of another person, for testing generalisation in notebook 04
 CROP_SIZE = 128          # face crops are CROP_SIZE x CROP_SIZE pixels
-MARGIN = 0.3             # crop = face box enlarged by this fraction on each side (room for the chin, brows, augmentation)
+MARGIN = 0.3             # the crop is the face box enlarged by this fraction on each side (room for the chin, brows, augmentation)
 SHOW_CROPS = 12          # crops shown in the grid
 SCHEME_FRAME = 295       # frame used for the labelled 68-point figure (eyes and mouth open); any kept frame works
 SEED = 42

@@ -38,7 +38,7 @@ check_setup()
 # %% tags=["parameters"]
 SOURCE = 0               # webcam index, a video file, "sample", or "browser" (your browser's camera, section 7b); a webcam that can't be opened -> sample video
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (NAME's landmark CNN from notebook 04)
-NAME = "sample"          # whose landmark CNN LANDMARKS = "cnn" uses: landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
+NAME = "sample"          # whose landmark CNN is used when LANDMARKS is "cnn": landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
 DETECT_EVERY = 5         # run the face detector every N frames, track with the landmarks in between
 DETECT_MIN_SIDE = 320    # detect on a copy of the frame shrunk to this longer side (pixels) first ...
@@ -48,7 +48,7 @@ FRAMES = 5000            # frames processed headless (the video loops); also the
 SHOW = 4                 # annotated frames shown inline
 ORIGINAL_FRAMES = 60     # frames for the original project's loop (it is slow)
 MEMORY_CALLS = 600       # single-image calls for the predict-vs-compiled memory comparison
-TRADEOFF_FRAMES = 472    # frames for the detect-every-N comparison (472 = the whole sample video)
+TRADEOFF_FRAMES = 472    # frames for the detect-every-N comparison (472: the whole sample video)
 AB_FRAMES = 400          # frames for the before/after comparison of the speed-ups (one face; half as many for the group)
 COMPARE_FRAMES = 150     # frames of the second sample video for the four-model comparison at the end
 VIDEO_FRAMES = 96        # frames written to the annotated video file
