@@ -24,6 +24,7 @@ from helpers.training import STATE_FILE
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = Path(os.environ.get("CHAIN_SOURCES", NOTEBOOKS / "src"))
 CELL_TIMEOUT = 900  # seconds: no cell of the course comes near it
+COURSE_DATA = ("sample.", "sample_", "other_person.", "other_person_", "stills_", "split.json")  # the course's own files
 EMOTION_MODEL = ("emotion_cnn.keras", "emotion_cnn.json", "emotion_cnn.tflite",
                  "emotion_cnn.keras.recipe.json")  # 05's model, which 06 uses
 
@@ -138,7 +139,8 @@ def reuse_course_run(course_data: Path, chain_data: Path) -> list[str]:
     """Copy, from the course's own data folder, what a first run on the sample made that is not NAME's own.
 
     A learner who ran the course on the sample (``python course.py course``) has these before turning to
-    their own face: 04's finished generic trainings and 05's emotion model, which 06 uses. 04 reuses a
+    their own face: the sample's manifests, landmark sets and records (01-03; never a learner's own, which
+    the tests make), 04's finished generic trainings and 05's emotion model, which 06 uses. 04 reuses a
     finished training only if its settings and the fingerprint of its training data match
     (``train_model``), which a rebuild of the sample's records must reproduce; otherwise it trains
     afresh. ``course.py test`` runs the notebooks before the unit tests, so in CI their nbval run has
@@ -146,6 +148,13 @@ def reuse_course_run(course_data: Path, chain_data: Path) -> list[str]:
     was copied.
     """
     copied = []
+    for stage in ("01_capture", "02_landmarks", "03_records"):  # the sample's own data: manifests, landmarks, records
+        folder = course_data / "work" / stage
+        for src in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if src.is_file() and src.name.startswith(COURSE_DATA):
+                (chain_data / "work" / stage).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, chain_data / "work" / stage / src.name)
+                copied.append(f"{stage}/{src.name}")
     runs = course_data / "work" / "04_landmark_cnn" / "runs"
     for src in sorted(runs.iterdir()) if runs.is_dir() else []:
         try:

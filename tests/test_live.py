@@ -26,7 +26,8 @@ def test_no_face_frame(pipeline):
     frame = np.full((360, 640, 3), 128, np.uint8)
     out, faces = pipeline.process(frame)
     assert faces == [] and out.shape == frame.shape
-    assert out[100:, :].std() == 0  # nothing drawn below the banner
+    assert out[100:320, :].std() == 0  # no box, points or emoji below the banner ...
+    assert out[320:, :140].std() > 0 and out[320:, 140:].std() == 0  # ... only "no face" at the bottom left
 
 
 def test_one_face_gives_box_points_and_probabilities(pipeline, face_frame):

@@ -26,6 +26,7 @@ FORMAT = {  # case -> (frames, fps, width, height, rotation tag): width/height a
     "dark_noisy": (120, 24, 640, 360, 0),
     "hand_over_face": (120, 24, 640, 360, 0),
     "two_seconds": (48, 24, 640, 360, 0),
+    "glimpse": (96, 24, 640, 360, 0),
     "hd60": (1800, 60, 1920, 1080, 0),
     "webcam_mjpg": (75, 15, 640, 480, 0),
     "no_face": (98, 24, 640, 360, 0),
@@ -119,6 +120,12 @@ def test_two_seconds_is_short_with_her_throughout():
     info = video_info(zoo.build("two_seconds"))
     assert info["frames"] / info["fps"] == pytest.approx(2.0, abs=0.05)
     assert set(faces("two_seconds").values()) == {1}
+
+
+def test_glimpse_shows_her_for_fewer_frames_than_a_personal_model_needs():
+    from helpers.recording import MIN_FRAMES
+    found = faces("glimpse", step=1)
+    assert 0 < sum(n == 1 for n in found.values()) < MIN_FRAMES, found
 
 
 @pytest.mark.slow

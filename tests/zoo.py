@@ -212,6 +212,10 @@ def _webcam_mjpg(path: Path) -> None:
             writer.release()
 
 
+def _glimpse() -> tuple[list[np.ndarray], float]:
+    return _no_face(36) + _frames("sample", 150, 20) + _no_face(40), FPS  # 4 s of a room, the woman for 20 frames
+
+
 def _no_face_case() -> tuple[list[np.ndarray], float]:
     return _no_face(98), FPS
 
@@ -225,7 +229,9 @@ CASES: dict[str, Case] = {c.name: c for c in [
     Case("dark_noisy", "5 s of the woman at a quarter of the light with Gaussian noise (sigma 10, seed 21)"),
     Case("hand_over_face", "5 s of the woman; for 1 s (frames 48-71) a painted hand-like shape (skin-coloured "
                            "ellipses, not a real hand) covers her eyes, nose and mouth"),
-    Case("two_seconds", "a 2 s clip of the woman (48 frames): too short for a personal model", expect="too_few"),
+    Case("two_seconds", "a 2 s clip of the woman (48 frames): just enough for a personal model"),
+    Case("glimpse", "4 s of a room in which the woman shows up for 20 frames (0.8 s): too few for a personal model",
+         expect="too_few"),
     Case("hd60", "30 s of 1920x1080 at 60 fps (the sample upscaled, played back and forth): a modern phone's clip"),
     Case("webcam_mjpg", "5 s of a 640x480 webcam at 15 fps, MJPG in an .avi", suffix=".avi"),
     Case("no_face", "4 s of a room with no face at all", expect="no_face"),
@@ -235,7 +241,8 @@ CASES: dict[str, Case] = {c.name: c for c in [
 BUILDERS: dict[str, Callable] = {
     "late_face": _late_face, "face_leaves": _face_leaves, "portrait_tagged": _portrait_tagged,
     "portrait_untagged": _portrait_untagged, "two_people": _two_people, "dark_noisy": _dark_noisy,
-    "hand_over_face": _hand_over_face, "two_seconds": _two_seconds, "hd60": _hd60, "webcam_mjpg": _webcam_mjpg,
+    "hand_over_face": _hand_over_face, "two_seconds": _two_seconds, "glimpse": _glimpse,
+    "hd60": _hd60, "webcam_mjpg": _webcam_mjpg,
     "no_face": _no_face_case,
 }
 _SHARED = (_frames, _no_face, _ping_pong, _crop_x, _portrait, _hand)

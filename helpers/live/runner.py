@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ..errors import CourseError
-from ..video import Source, open_capture_with_fallback, resize_image
+from ..video import Source, open_capture_with_fallback, resize_image, rotate_image
 from .pipeline import STAGES, LivePipeline
 from .prefetch import Prefetcher
 
@@ -49,12 +49,14 @@ class FrameSource:
     """Frames from a webcam index, a video file or ``"sample"``, read into one reused buffer.
 
     A webcam that cannot be opened falls back to the sample video (``message`` says so). ``loop``
-    rewinds a file at its end; ``max_side`` shrinks large frames. Use as a context manager, or call
-    ``release()``: the capture is released exactly once, and ``released`` tells.
+    rewinds a file at its end; ``max_side`` shrinks large frames; ``rotate`` turns every frame clockwise by
+    0/90/180/270 degrees (a sideways video without a rotation tag: notebook 01's ``ROTATE``). Use as a
+    context manager, or call ``release()``: the capture is released exactly once, and ``released`` tells.
     """
 
-    def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640) -> None:
+    def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640, rotate: int = 0) -> None:
         self._cap, src, self.message = open_capture_with_fallback(source)
+        self.rotate = rotate % 360
         self.source = src
         self.is_camera = isinstance(src, int)
         self.loop = loop and not self.is_camera
@@ -100,7 +102,8 @@ class FrameSource:
                                   "Check that no other program uses it, or use the sample video.")
             return None
         self._buf = image
-        return resize_image(image, max_side=self.max_side) if self.max_side else image
+        image = resize_image(image, max_side=self.max_side) if self.max_side else image
+        return rotate_image(image, self.rotate) if self.rotate else image
 
     def release(self) -> bool:
         """Release the capture (idempotent, never blocks); True once released.

@@ -378,8 +378,8 @@ again = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, 
 assert again.epochs == course.epochs
 
 # %% [markdown]
-# Now a real interruption, on a small run (the original-style net, 4 epochs, a checkpoint after every
-# epoch, in a scratch folder). A callback raises `KeyboardInterrupt` after epoch 2, exactly what
+# Now a real interruption, on a small run (the original-style net, 4 epochs on the video's training frames
+# alone, without the repeated stills, a checkpoint after every epoch, in a scratch folder). A callback raises `KeyboardInterrupt` after epoch 2, exactly what
 # pressing *Interrupt kernel* does; the second call finds the checkpoint and continues from epoch 2.
 # Because every epoch's shuffling (and, for the course model, augmentation) is seeded by `(SEED, epoch)`,
 # the resumed run ends with the same losses as one that was never interrupted. This baseline does not
@@ -397,12 +397,12 @@ def interrupt_after_2(epoch, rec):
 
 
 try:
-    lcnn.train_model("baseline", data["train"], resume=False, checkpoint=scratch / "interrupted",
+    lcnn.train_model("baseline", data["video_train"], resume=False, checkpoint=scratch / "interrupted",
                      on_epoch_end=interrupt_after_2, **small)
 except KeyboardInterrupt:
     print("interrupted after epoch 2")
-resumed = lcnn.train_model("baseline", data["train"], resume=True, checkpoint=scratch / "interrupted", **small)
-straight = lcnn.train_model("baseline", data["train"], resume=False, checkpoint=scratch / "straight", **small)
+resumed = lcnn.train_model("baseline", data["video_train"], resume=True, checkpoint=scratch / "interrupted", **small)
+straight = lcnn.train_model("baseline", data["video_train"], resume=False, checkpoint=scratch / "straight", **small)
 print(f"resumed from epoch {resumed.resumed_from}, finished at epoch {resumed.epochs}")
 print("losses, resumed:      ", [round(h["loss"], 4) for h in resumed.history])
 print("losses, uninterrupted:", [round(h["loss"], 4) for h in straight.history])

@@ -37,6 +37,7 @@ check_setup()
 
 # %% tags=["parameters"]
 SOURCE = 0               # webcam index, a video file, "sample", or "browser" (your browser's camera, section 7b); a webcam that can't be opened -> sample video
+ROTATE = 0               # turn SOURCE's frames clockwise (0/90/180/270): a sideways video without a rotation tag, as in notebook 01
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (NAME's landmark CNN from notebook 04)
 NAME = "sample"          # whose landmark CNN is used when LANDMARKS is "cnn": landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
@@ -51,6 +52,7 @@ MEMORY_CALLS = 600       # single-image calls for the predict-vs-compiled memory
 TRADEOFF_FRAMES = 472    # frames for the detect-every-N comparison (472: the whole sample video)
 AB_FRAMES = 400          # frames for the before/after comparison of the speed-ups (one face; half as many for the group)
 COMPARE_FRAMES = 150     # frames of the second sample video for the four-model comparison at the end
+COST_FRAMES = 300        # frames for the cost of the landmarks stage (section 5b)
 VIDEO_FRAMES = 96        # frames written to the annotated video file
 TARGET_FPS = 250         # speed targets of the course machine (2 CPU cores): missed -> a warning, not an error
 TARGET_GROUP_FPS = 110   # ... for the group photo at 1280 px (4 faces)
@@ -95,7 +97,7 @@ print(versions)
 # references to **one** image (the last one read). Keep a frame with `.copy()`, as below.
 
 # %%
-with live.FrameSource("sample" if SOURCE == "browser" else SOURCE) as source:  # "browser": section 7b
+with live.FrameSource("sample" if SOURCE == "browser" else SOURCE, rotate=ROTATE) as source:  # "browser": section 7b
     print(source.message)
     first = source.read().copy()
 print("frame:", first.shape, "| released:", source.released)
@@ -498,7 +500,7 @@ if grp["after"]["fps"] < TARGET_GROUP_FPS or grp["after"]["frame_ms_p99"] > 2 * 
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-cost = live.landmark_cost(300, landmarks="dlib", emotion=EMOTION)
+cost = live.landmark_cost(COST_FRAMES, landmarks="dlib", emotion=EMOTION)
 print(f"predictor alone {cost['predictor_ms']:.2f} ms | with the conversion to NumPy {cost['predict_points_ms']:.2f} ms | "
       f"the pipeline's landmarks stage {cost['stage_ms_per_face']:.2f} ms per face, "
       f"{cost['stage_ms_per_face_no_threads']:.2f} ms with the pipeline's threads off")
