@@ -470,8 +470,9 @@ if NAME == "sample" or not expressions.has_recording(NAME):
 #    as a contact sheet: `show_grid([im for e in EMOTIONS for im in sheet["images"][e]], [f"{e} x{k}: {a[0]}"
 #    for e in EMOTIONS for k, a in zip(sheet["strengths"], sheet["answers"][e])], cols=4)` (from
 #    `helpers.draw`), and read `sheet["agrees"]`. For which emotions does the teacher agree with the warp,
-#    and from which strength? Which warps does it never accept, and what does that say about the labels of
-#    those classes in the stand-in (`standin.BY_CONSTRUCTION`)?
+#    and from which strength? Which warps does it never accept? The stand-in's angry and disgust faces are
+#    all warps, labelled by construction (`standin.BY_CONSTRUCTION`): does the teacher back those labels,
+#    and at the strengths the stand-in uses (0.8-1.3)?
 #
 # ## Going further
 #
