@@ -13,10 +13,12 @@ Set-up and plumbing
     artifacts       one rule for reusing what a stage saved: only if the same recipe (stage, inputs, settings) made it
     timing          the one median-latency timer every measurement uses
     machine         the machine a measurement ran on: CPUs, load average (None on Windows), platform
+    checks          the notebooks' checks: asserts about the code always, about the sample only as shipped
     draw            landmarks coloured by region, boxes, frame grids, the frame browser
 01 · capture
     video           frame sources: a video file, a webcam, the sample; rotation and resizing
     capture         scan a source, count faces per frame, decide which frames make the dataset
+    recording       what a recording gives: frames kept and skipped by reason, a timeline, a frame to demo on
     browser_cam     the learner's camera through the browser (SOURCE = "browser" in 01 and 06)
     browser_io      the browser camera's kernel side without a widget: JPEG frames, loop stats, the recording
 02 · landmarks

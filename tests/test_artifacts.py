@@ -89,10 +89,10 @@ def test_a_rebuild_that_fails_leaves_no_recipe(tmp_path):
 # ------------------------------------------------------------------------------------------------- the stages
 @pytest.fixture
 def recording(data_dir, sample_video):
-    """NAME = 'me': a learner's recording (a copy of the sample video) scanned every 20th frame, as notebook 01 saves it."""
+    """NAME = "me": a learner's recording (a copy of the sample) scanned every 12th frame (40), as notebook 01 saves it."""
     own = data_dir / "me.mp4"
     shutil.copy(sample_video, own)
-    capture.save_manifest("me", capture.scan_source(own, step=20, progress=False))
+    capture.save_manifest("me", capture.scan_source(own, step=12, progress=False))
     return own
 
 
@@ -111,9 +111,9 @@ def _rerecord(path, frames: int = 60):
 
 def test_manifest_stage(recording, capsys):
     first = capture.ensure_manifest("me")
-    assert capsys.readouterr().out == "" and first["settings"]["step"] == 20  # notebook 01's choice is kept
+    assert capsys.readouterr().out == "" and first["settings"]["step"] == 12  # notebook 01's choice is kept
     again = capture.ensure_manifest("me", step=40)
-    assert again["settings"]["step"] == 40 and "step was 20, now 40" in capsys.readouterr().out
+    assert again["settings"]["step"] == 40 and "step was 12, now 40" in capsys.readouterr().out
     capture.ensure_manifest("me")
     assert capsys.readouterr().out == ""
     _rerecord(recording)
