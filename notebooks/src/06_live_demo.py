@@ -390,7 +390,7 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # the total growth alone is a weak test (a slow leak can hide under 50 MB); the *trend* of the RSS samples
 # is the sharper one: a slope below `MAX_SLOPE_KB` KB per frame rules out a steady per-frame leak, such
 # as `model.predict` called on every frame can cause with some Keras and TensorFlow versions (section 6
-# measures it; in this run `predict` did not grow). This run's trend: +0.022 KB per frame.
+# measures it; in this run `predict` did not grow). This run's trend: +0.088 KB per frame.
 
 # %%
 checks.expect(report.faces_per_frame > 0.95, f"a face is found in over 95 % of the frames ({report.faces_per_frame:.0%})",
@@ -508,9 +508,9 @@ if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
     warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
 
 # %% [markdown]
-# In this run the stage took 3.66 ms per face, against 2.63 ms for `predict_points` alone, and 3.24 ms
-# with the pipeline's threads off: more than a quarter above `predict_points`, so the cell warned that
-# something else was competing for the CPU. (The two predictor figures are medians of a tight loop; the
+# In this run the stage took 3.03 ms per face, against 2.72 ms for `predict_points` alone, and 2.93 ms
+# with the pipeline's threads off: about a tenth above `predict_points`, inside the quarter the cell allows,
+# so it did not warn. (The two predictor figures are medians of a tight loop; the
 # stage figures are means over a run, which also hold every moment the system ran something else.)
 # Still, more of the extra time is in the loop itself than in the threads:
 # the box re-made from the last points, the filter, and the same predictor call running inside a loop
@@ -545,7 +545,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (74.2 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (58.1 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -606,10 +606,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -1.3 MB and the compiled call at +0.1 MB, and the cell above warns
+# after 600 calls `predict` was at -4.7 MB and the compiled call at +0.4 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.1 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.8 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -760,13 +760,13 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.8 ms per frame
-#   (median) and 9.5 ms at the 99th percentile (section 5), and the group of four at 1280 px 16.1 and
-#   22.9 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 2.26 ms per face in this run and holds Python's
-#   GIL, so it cannot leave the loop. Alone it caps one face at 443 fps and four at 111: at 110 fps, four
-#   faces would leave almost no time for anything else, so on this machine the group target is out of
-#   reach with dlib's predictor.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.2 ms per frame
+#   (median) and 7.7 ms at the 99th percentile (section 5), and the group of four at 1280 px 15.2 and
+#   23.5 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 2.65 ms per face in this run and holds Python's
+#   GIL, so it cannot leave the loop. Alone it caps one face at 378 fps and four at 94, below the group
+#   target of 110 fps before any other stage runs: on this machine, in this run, the group target is out
+#   of reach with dlib's predictor.
 # - Detect every N frames and track with the landmarks in between (drift: section 3); pick the
 #   detection size from the image, coarse to fine, so a group's small faces are found and one face
 #   costs one small pass; and detect beside the loop, in a worker thread, so no frame waits for it.
