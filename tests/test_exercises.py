@@ -70,8 +70,9 @@ notebook   ex.   tested how                                         what the run
                  are the same call, not run). Same run as ex 1:
                  the data are the stand-in's rows, read through
                  FER2013's loader
-05         3     NAME="me" + edit: the sample video and the         per-emotion recall of peer and course on me
-                 authors' by-eye labels imported as one clip + CSV
+05         3     NAME="me" + edit: a zoo recording (face_leaves)    per-emotion recall of peer and course on me;
+                 and a CSV of time ranges imported as one clip     the faceless stretch skipped
+                 + CSV
 05         4     cell: the exercise's code, standin.warp_sheet(     the teacher's label per emotion and
                  (0.5, 1, 1.5, 2)) shown with show_grid             strength; where it agrees, which never
 06         1     cell: peer and course over the sample's by-eye     share of each labelled stretch given its
@@ -267,15 +268,28 @@ print(f"exercise 6: resumed from epoch {resumed_run.resumed_from}, finished at e
       f"{evals['course']['held_out']['nme']:.2%} uninterrupted")
 """
 
-IMPORT_ME = """import tempfile
+ZOO_CLIP = "face_leaves"  # 05 ex 3's recording: a zoo case (tests/zoo.py) and a CSV of time ranges, as a learner writes it
+ZOO_LABELS = (  # face_leaves is the sample's frames 100-195 (4.2-8.1 s of the video), then 1.5 s of an empty room
+    "start,end,label\n"
+    "0.0,1.7,sad        # the sample's by-eye labels (expressions.SAMPLE_LABELS), shifted to this clip\n"
+    "1.95,3.95,fear\n"
+    "4.0,5.5,neutral    # I left: no face in these frames, so they are skipped\n")
+
+
+def _zoo_clip() -> str:
+    import zoo
+    return str(zoo.build(ZOO_CLIP))
+
+
+IMPORT_ME = f"""import tempfile
 from pathlib import Path
 
-from helpers.data import fetch
+labels_csv = Path(tempfile.mkdtemp()) / "faces.csv"  # exercise 3: one clip + a CSV of time ranges
+labels_csv.write_text({ZOO_LABELS!r})
+expressions.import_recording(NAME, {{zoo_clip!r}}, labels_csv)
+mine = expressions.load_expressions(NAME, step=EXPRESSION_STEP)
+print("exercise 3: skipped frames of the recording:", mine.skipped)"""
 
-labels_csv = Path(tempfile.mkdtemp()) / "faces.csv"  # exercise 3: one clip + a CSV (the sample, labelled by eye)
-labels_csv.write_text(expressions.SAMPLE_LABELS["sample"])
-expressions.import_recording(NAME, fetch("sample"), labels_csv)
-mine = expressions.load_expressions(NAME, step=EXPRESSION_STEP)"""
 
 EMOTION_EXERCISES = """
 # exercise 3: which emotions does each model get right on NAME?
@@ -541,7 +555,9 @@ def execute(key: str, base: Path) -> Outcome:
             if spec.chain and runs and (runs[-1] is None or runs[-1].error):
                 runs.append(None)
                 continue
-            runs.append(run_notebook(step.notebook, {**step.params, **more}, edits=list(step.edits), append=step.append,
+            edits = [(old, new.replace("{zoo_clip!r}", repr(_zoo_clip())) if "{zoo_clip!r}" in new else new)
+                     for old, new in step.edits]  # the zoo clip is built when its run starts, not at collection
+            runs.append(run_notebook(step.notebook, {**step.params, **more}, edits=edits, append=step.append,
                                      save_to=base / key / f"out{len(runs)}"))
     finally:
         for k, v in old.items():
@@ -695,6 +711,7 @@ def ans_05_2(o: Outcome) -> str:
 def ans_05_3(o: Outcome) -> str:
     text = o.runs[0].text
     find(r"labelled faces from .*", text, "the recording imported under NAME")
+    find(r"exercise 3: skipped frames of the recording: .*'no_face': [1-9]", text, "the frames after the person left")
     return " | ".join(find(r"exercise 3: .* on me: ", text, "which emotions each model gets right"))
 
 
