@@ -605,8 +605,10 @@ def ans_01_3(o: Outcome) -> str:
     saved = o.root / "work" / "01_capture"
     names = sorted(p.name for p in saved.iterdir())
     assert "sample-maxside240.json" in names, f"not saved as sample-maxside240: {names}"
-    assert not (saved / "sample.json").exists(), "the scan at MAX_SIDE = 240 was saved as the sample's own manifest"
-    return f"{kept[0]}; saved as sample-maxside240.json, sample.json not written"
+    own = saved / "sample.json"  # the course's own manifest (copied in from the course's run, or absent)
+    assert not own.exists() or json.loads(own.read_text())["settings"]["max_side"] == 640, \
+        "the scan at MAX_SIDE = 240 was saved over the sample's own manifest"
+    return f"{kept[0]}; saved as sample-maxside240.json, the sample's own manifest untouched"
 
 
 def ans_01_4(o: Outcome) -> str:
