@@ -20,7 +20,7 @@ from .data import sha256_of
 from .errors import CourseError
 from .landmarks import detect_faces, to_gray
 from .paths import shown, work_dir
-from .recording import frame_reasons
+from .recording import frame_reasons, report
 from .storage import load_json, save_json
 from .video import Source, read_frames, resolve, video_info
 
@@ -148,7 +148,6 @@ def save_name(name: str, manifest: dict[str, Any]) -> str:
 def check_kept(name: str, manifest: dict[str, Any]) -> None:
     """CourseError saying what to record instead if ``manifest`` kept no frame (no frame with exactly one face)."""
     if not manifest["kept"]:
-        from .recording import report
         rec = report(manifest)
         raise CourseError(f"the recording of NAME = {name!r} has no frame with exactly one face "
                           f"({rec['text'].splitlines()[0]}; {', '.join(f'{r}: {n}' for r, n in rec['skipped'].items())}). "

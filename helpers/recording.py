@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .video import Frame, Source, read_frames
+from .video import Frame, Source, read_frames, video_info
 
 __all__ = ["REASONS", "MIN_FACE_SIDE", "DARK", "MIN_FRAMES", "frame_reasons", "report", "plot_timeline",
            "first_face_frame"]
@@ -117,7 +117,6 @@ def first_face_frame(source: Source, *, rotate: int = 0, max_side: int | None = 
         if len(detect_faces(to_gray(frame.image))) == 1:
             return frame
     if step is None:
-        from .video import video_info
         fps = (video_info(source).get("fps") or 24) if not isinstance(source, int) else 24
         step = max(1, int(round(float(fps) / 4)))
     for frame in read_frames(source, step=step, rotate=rotate, max_side=max_side):
