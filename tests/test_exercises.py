@@ -458,14 +458,15 @@ def _fer_csv(root: Path, scratch: Path) -> list[dict[str, Any]]:
     return [{}]
 
 
-def _course_built(*parts: str, models: tuple[str, ...] = (), steps: int = 1) -> Callable[[Path, Path], list[dict]]:
-    """A ``prepare`` that copies what the course's own run on the sample built (``parts`` of ``data/``, ``models`` files).
+def _course_built(*parts: str, models: tuple[str, ...] = ()) -> Callable[[Path, Path], list[dict]]:
+    """A ``prepare`` that copies more of what the course's own run on the sample built (``parts`` of ``data/``,
+    ``models`` files) than :func:`notebook_run.reuse_course_run` does.
 
-    A learner doing a notebook's exercises has run the notebooks before it on the sample: their saved
-    manifests, landmark sets, records, stand-in and models are in the data folder. Without them a notebook
-    rebuilds them first (01-03 of the sample, a small landmark CNN, the stand-in: minutes), which is not what
-    an exercise tests. Copies, as :func:`notebook_run.reuse_course_run`: a test never writes into the course's
-    folder. Missing parts are rebuilt by the notebook as usual.
+    A learner doing a notebook's exercises has run the notebooks before it on the sample. The fresh data
+    folder already holds the sample's manifests, landmark sets and records (01-03), its generic trainings
+    and the emotion model (``reuse_course_run``); 06's section 8 also needs the stand-in and the landmark
+    CNN, which it would otherwise rebuild first (minutes), which is not what an exercise tests. Copies: a
+    test never writes into the course's folder. Missing parts are rebuilt by the notebook as usual.
     """
     def prepare(root: Path, scratch: Path) -> list[dict[str, Any]]:
         for part in parts:
@@ -476,18 +477,11 @@ def _course_built(*parts: str, models: tuple[str, ...] = (), steps: int = 1) -> 
             for f in (COURSE_DATA / "models").glob(name):
                 (root / "models").mkdir(parents=True, exist_ok=True)
                 shutil.copy2(f, root / "models" / f.name)
-        return [{}] * steps
+        return [{}]
     return prepare
 
 
-SAMPLE_01_02 = ("work/01_capture", "work/02_landmarks")  # notebooks 01 and 02 on the sample (and the other person)
-BUILT_FOR_06 = _course_built(*SAMPLE_01_02, "work/03_records", "work/05_emotion/standin",
-                             models=("landmark_cnn.*",))  # 06's section 8: the landmark CNN and what it was made from
-
-
-def _fer_csv_and_built(root: Path, scratch: Path) -> list[dict[str, Any]]:
-    _course_built(*SAMPLE_01_02)(root, scratch)
-    return _fer_csv(root, scratch)
+BUILT_FOR_06 = _course_built("work/05_emotion/standin", models=("landmark_cnn.*",))  # 06's section 8: the landmark CNN
 
 
 SMALL_06 = {"SOURCE": "sample", "FRAMES": 100, "SHOW": 1, "ORIGINAL_FRAMES": 10, "MEMORY_CALLS": 50,
@@ -500,7 +494,7 @@ RUNS: dict[str, RunSpec] = {
         Step("03_records", {"NAME": "me", "PASSES": 2}, append=ME_RECORDS),
         Step("04_landmark_cnn", {"NAME": "me", "EPOCHS": 2, "ABLATION": True, "PERSONAL_STEPS": 10, "SHOW_FRAMES": 2},
              append=LANDMARK_EXERCISES + PERSONAL_REGIONS),
-    ), prepare=_course_built(*SAMPLE_01_02, steps=4)),
+    )),
     "01_portrait": RunSpec((
         Step("01_capture", {"NAME": "phone", "ROTATE": 0, "GRID_FRAMES": 4}),
         Step("01_capture", {"NAME": "phone_sideways", "ROTATE": 90, "GRID_FRAMES": 4}, append=ROTATE_0),
@@ -509,11 +503,10 @@ RUNS: dict[str, RunSpec] = {
     "01_step": RunSpec((Step("01_capture", {"STEP": 4}, append=STEP_1),)),
     "02": RunSpec((Step("02_landmarks", {"MARGIN": 0.1}, append=EYES_AND_MOUTH),)),
     "03": RunSpec((Step("03_records", {"ENCODING": "raw", "PASSES": 2}),
-                   Step("03_records", {"SHARD_SIZE": 16, "PASSES": 2})), chain=False,
-                  prepare=_course_built(*SAMPLE_01_02, steps=2)),
+                   Step("03_records", {"SHARD_SIZE": 16, "PASSES": 2})), chain=False),
     "05": RunSpec((Step("05_emotion_cnn", {"USE_FER2013": True, "EPOCHS": 1, "NAME": "me", "SHOW_FACES": 8},
                         edits=(("mine = expressions.load_expressions(NAME, step=EXPRESSION_STEP)", IMPORT_ME),),
-                        append=PUBLIC_TEST + EMOTION_EXERCISES),), prepare=_fer_csv_and_built),
+                        append=PUBLIC_TEST + EMOTION_EXERCISES),), prepare=_fer_csv),
     "06": RunSpec((Step("06_live_demo", {**SMALL_06, "SMOOTH": 1}, append=LIVE_EXERCISES),), prepare=BUILT_FOR_06),
 }
 
