@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -154,10 +155,24 @@ def choose_venv(requested: str | None, version: tuple[int, int], root: Path = RO
     return root / f".venv-{version[0]}.{version[1]}"
 
 
-def install_stamp(root: Path = ROOT) -> str:
-    """What the installed packages depend on: pyproject.toml (the pins). One venv per Python version."""
+def install_stamp(root: Path = ROOT, gpu: bool = False) -> str:
+    """What the installed packages depend on: pyproject.toml (the pins) and the TensorFlow build. One venv per Python."""
     h = hashlib.sha256((root / "pyproject.toml").read_bytes())
-    return h.hexdigest()
+    return h.hexdigest() + (" gpu" if gpu else "")
+
+
+def pinned_requirements(gpu: bool = False) -> str:
+    """The text of the requirements file ``setup`` installs: the pins (tools/pins.py), with ``--gpu``'s TensorFlow."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import pins
+    chosen = pins.read_pins()
+    if gpu:
+        if not (sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")):
+            raise SetupError(f"--gpu installs TensorFlow with NVIDIA's CUDA wheels, which exist for Linux x86_64 only (this "
+                             f"is {sys.platform} {platform.machine()}): run setup without --gpu (on Apple silicon, "
+                             "TensorFlow uses the CPU; the tensorflow-metal plug-in is not part of the course).")
+        chosen = pins.gpu_variant(chosen)
+    return pins.requirements_txt(chosen)
 
 
 def run(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> int:
@@ -173,8 +188,12 @@ def must(cmd: list[str], what: str, **kw) -> None:
         raise SetupError(f"{what} failed (see the output above).")
 
 
-def setup(python: str | None, venv_arg: str | None, *, data: bool = True) -> Path:
+def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: bool | None = None) -> Path:
     """Create the venv if needed, install the pins and helpers (only when pyproject.toml changed), fetch the data.
+
+    The exact pins (``[tool.course] pins``) are installed from wheels, then the course itself with ``--no-deps``
+    (its ranges are for hosted runtimes). ``gpu``: TensorFlow with CUDA instead of tensorflow-cpu (Linux x86_64);
+    ``None`` keeps what the venv has (a venv set up with ``--gpu`` stays so until ``setup --cpu``).
 
     Returns the venv's interpreter.
     """
@@ -190,13 +209,25 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True) -> Pat
         say(f"creating {venv.name}/ with Python {version[0]}.{version[1]} ({' '.join(cmd)})")
         must([*cmd, "-m", "venv", venv], "creating the virtual environment")
     stamp = venv / STAMP
-    want = install_stamp()
+    if gpu is None:
+        gpu = stamp.is_file() and stamp.read_text().strip().endswith(" gpu")
+    want = install_stamp(gpu=gpu)
+    requirements = pinned_requirements(gpu)  # refuses --gpu where there is no CUDA wheel, before anything is installed
     if not stamp.is_file() or stamp.read_text().strip() != want:
         t0 = time.monotonic()
         say(f"installing the pinned packages into {venv.name}/ (wheels only; a few minutes the first time)")
         pip = [py, "-m", "pip", "--disable-pip-version-check"]
         must([*pip, "install", "--quiet", "--upgrade", "pip"], "upgrading pip")
-        must([*pip, "install", "--quiet", "--only-binary", ":all:", "-e", ROOT], "installing the course's packages")
+        pinned = venv / "course-requirements.txt"
+        pinned.write_text(requirements, encoding="utf-8")
+        if not gpu and stamp.is_file() and stamp.read_text().strip().endswith(" gpu"):  # back from --gpu to the CPU build
+            listed = subprocess.run([*map(str, pip), "list", "--format=freeze"], capture_output=True, text=True).stdout
+            cuda = [line.split("==")[0] for line in listed.splitlines() if re.match(r"nvidia-.*-cu\d+==", line)]
+            must([*pip, "uninstall", "--quiet", "--yes", "tensorflow", *cuda], "removing the GPU build of TensorFlow")
+        if gpu:
+            must([*pip, "uninstall", "--quiet", "--yes", "tensorflow-cpu"], "removing the CPU build of TensorFlow")
+        must([*pip, "install", "--quiet", "--only-binary", ":all:", "-r", pinned], "installing the pinned packages")
+        must([*pip, "install", "--quiet", "--no-deps", "-e", ROOT], "installing the course's helpers")
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(want + "\n")
         tmp.replace(stamp)
@@ -285,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("setup", help="create the venv, install the pinned packages + helpers, fetch the sample data")
     p.add_argument("--no-data", action="store_true", help="only the venv and the packages, not the sample data")
+    build = p.add_mutually_exclusive_group()
+    build.add_argument("--gpu", action="store_const", const=True, dest="gpu", help="Linux x86_64 with an NVIDIA GPU: "
+                       "TensorFlow with its CUDA wheels (tensorflow[and-cuda]) instead of tensorflow-cpu; kept until --cpu")
+    build.add_argument("--cpu", action="store_const", const=False, dest="gpu", help="back to the CPU build after --gpu")
     p = sub.add_parser("course", help="set up, then run the notebooks on the sample data (copies in build/executed/)")
     p.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: all)")
     p = sub.add_parser("test", help="set up, then notebook regression tests (nbval) + unit tests")
@@ -325,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SetupError(f"this is Python {sys.version.split()[0]}; run course.py with Python {versions_text()} "
                              "(or pass --python 3.12).")
         py = setup(args.python, args.venv, data=not (args.command == "notebooks" and args.check
-                                                     or args.command == "setup" and args.no_data))
+                                                     or args.command == "setup" and args.no_data),
+                   gpu=getattr(args, "gpu", None))
         if args.command == "setup":
             say(f"ready: {py}")
             return 0

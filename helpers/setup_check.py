@@ -1,4 +1,8 @@
-"""The check at the top of every notebook: Python version, pinned packages, the course folder, the sample data.
+"""The check at the top of every notebook: Python version, packages, the course folder, the sample data.
+
+Packages are checked twice: against the needs (``[project.dependencies]``, ranges: a package missing or out of range
+stops the notebook) and against the course's exact pins (``[tool.course] pins``: a different version in range is a note,
+which is what a hosted runtime with its own TensorFlow and NumPy sees).
 
 Standard library (plus ``packaging``, which every Jupyter install has) and quick (no hashing, no
 heavy imports), so it runs first and, when something is missing, says in one sentence what to run
@@ -17,8 +21,8 @@ from .errors import CourseError
 from .paths import ROOT, data_dir
 
 SUPPORTED = ((3, 11), (3, 12), (3, 13))
-TOOLS = {"ipykernel", "jupyterlab", "jupytext", "nbval", "papermill", "pytest", "selenium", "uv"}
-"""Pinned packages a notebook does not import (tests, building, opening): missing ones are a note, not a stop."""
+TOOLS = {"ipykernel", "jupyterlab", "jupytext", "nbval", "papermill", "pytest", "ruff", "selenium", "uv"}
+"""Pinned packages a notebook does not import (the ``lab`` and ``test`` extras): missing ones are a note, not a stop."""
 SETUP = "python course.py setup"
 """The one command that fixes what this module reports (Windows: ``py course.py setup``)."""
 
@@ -41,18 +45,51 @@ class Report:
     samples: int = 0
 
 
-def _pins(root: Path) -> list[tuple[str, str]]:
-    """(name, version) of every pin in ``pyproject.toml`` whose marker applies to this machine."""
-    import tomllib
+PROVIDERS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
+             "dlib-bin": ("dlib-bin", "dlib")}
+"""Distributions that provide the same import package: a runtime's own ``dlib`` or ``tensorflow-cpu`` serves."""
 
+
+def _pyproject(root: Path) -> dict:
+    import tomllib
+    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _pins(root: Path) -> list[tuple[str, str]]:
+    """(name, version) of every exact pin (``[tool.course] pins``) whose marker applies to this machine."""
     from packaging.requirements import Requirement
-    deps = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     out = []
-    for line in deps:
+    for line in _pyproject(root)["tool"]["course"]["pins"]:
         req = Requirement(line)
         if req.marker is None or req.marker.evaluate():
             out.append((req.name, next(iter(req.specifier)).version))
     return out
+
+
+def _installed(name: str) -> tuple[str, str] | None:
+    """(distribution, version) of what provides ``name`` here, or ``None``."""
+    for dist in PROVIDERS.get(name, (name,)):
+        try:
+            return dist, metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def unmet_needs(root: Path = ROOT) -> list[str]:
+    """The needs of ``[project.dependencies]`` (ranges) that this environment does not meet, each said in words."""
+    from packaging.requirements import Requirement
+    unmet = []
+    for line in _pyproject(root)["project"]["dependencies"]:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        found = _installed(req.name)
+        if found is None:
+            unmet.append(f"{req.name} is not installed")
+        elif req.specifier and not req.specifier.contains(found[1], prereleases=True):
+            unmet.append(f"{found[0]} {found[1]} is outside the range {req.specifier}")
+    return unmet
 
 
 def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report:
@@ -68,24 +105,25 @@ def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report
                                "install it from the course folder with `pip install -e <course folder>`, or run "
                                f"`{SETUP}` there")
         return report
-    missing, tools, other = [], [], []
+    unmet = unmet_needs(root)
+    if unmet:
+        report.problems.append(f"{'; '.join(unmet)}: run `{SETUP}` and use the course's venv kernel (a hosted runtime: "
+                               f"`%pip install -e {root}` in a cell, then restart the kernel)")
+    tools, other = [], []
     for name, want in _pins(root):
-        try:
-            got = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            (tools if name.lower() in TOOLS else missing).append(name)
+        found = _installed("tensorflow" if name == "tensorflow-cpu" else name)
+        if found is None:
+            if name.lower() in TOOLS:
+                tools.append(name)
             continue
         report.packages += 1
-        if got != want:
-            other.append(f"{name} {got} (pinned {want})")
-    if missing:
-        report.problems.append(f"{len(missing)} pinned package(s) not installed in this kernel ({', '.join(missing)}): "
-                               f"run `{SETUP}` and use the course's venv kernel")
+        if found[1] != want:
+            other.append(f"{found[0]} {found[1]} (pinned {want})")
     if tools:
         report.notes.append(f"not installed here, but only needed to test or rebuild the course: {', '.join(tools)}")
     if other:
-        report.notes.append(f"versions differ from the pins, which may change results: {', '.join(other)} "
-                            f"(`{SETUP}` installs the pinned ones in .venv)")
+        report.notes.append(f"versions differ from the course's pins, in range, which may change results a little: "
+                            f"{', '.join(other)} (`{SETUP}` installs the pinned ones in .venv)")
     from .data import REGISTRY, missing as missing_samples
     absent = missing_samples()
     report.samples = len(REGISTRY) - len(absent)
@@ -102,5 +140,5 @@ def check_setup(root: Path = ROOT) -> None:
         raise SetupProblem("; ".join(report.problems) + ".")
     for note in report.notes:
         print(f"note: {note}")
-    print(f"set-up OK: Python {report.python}, {report.packages} pinned packages, "
+    print(f"set-up OK: Python {report.python}, {report.packages} packages, "
           f"{report.samples} sample files in {data_dir()}")

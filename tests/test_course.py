@@ -128,7 +128,24 @@ def test_test_runs_the_notebooks_before_the_unit_tests(monkeypatch):
 
 def test_setup_without_data_skips_the_sample_data(monkeypatch):
     seen = {}
-    monkeypatch.setattr(course, "setup", lambda python, venv, *, data=True: (seen.update(data=data), Path("py"))[1])
+    monkeypatch.setattr(course, "setup", lambda python, venv, *, data=True, gpu=None: (seen.update(data=data), Path("py"))[1])
     assert course.main(["setup", "--no-data"]) == 0 and seen["data"] is False
     seen.clear()
     assert course.main(["setup"]) == 0 and seen["data"] is True
+
+
+def test_gpu_setup_only_where_cuda_wheels_exist(monkeypatch):
+    """--gpu: tensorflow[and-cuda] on Linux x86_64; elsewhere a refusal that says why, before anything is installed."""
+    monkeypatch.setattr(course.sys, "platform", "linux")
+    monkeypatch.setattr(course.platform, "machine", lambda: "x86_64")
+    text = course.pinned_requirements(gpu=True)
+    assert "tensorflow[and-cuda]==" in text and course.pinned_requirements(gpu=False).count("tensorflow[") == 0
+    for plat, machine in (("darwin", "arm64"), ("win32", "AMD64"), ("linux", "aarch64")):
+        monkeypatch.setattr(course.sys, "platform", plat)
+        monkeypatch.setattr(course.platform, "machine", lambda m=machine: m)
+        with pytest.raises(course.SetupError, match="Linux x86_64 only"):
+            course.pinned_requirements(gpu=True)
+
+
+def test_install_stamp_tells_the_builds_apart():
+    assert course.install_stamp(gpu=True) == course.install_stamp() + " gpu"

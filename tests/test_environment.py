@@ -66,6 +66,53 @@ def test_unpinned_dependency_is_refused(tmp_path):
         [p.version for p in pins.read_pins(tmp_path / "pyproject.toml")]
 
 
+def _needs() -> dict[str, list]:
+    """name -> the Requirement objects of every range (dependencies and extras), by normalised name."""
+    from packaging.requirements import Requirement
+    out: dict[str, list] = {}
+    for group in pins.ranges().values():
+        for line in group:
+            req = Requirement(line)
+            out.setdefault(req.name.lower().replace("_", "-"), []).append(req)
+    return out
+
+
+def test_every_pin_lies_in_its_range_and_every_need_is_pinned():
+    """Two lists, one truth: the exact pins satisfy the ranges a hosted install reads; nothing is needed but unpinned."""
+    needs = _needs()
+    provided_by = {"tensorflow-cpu": "tensorflow"}  # the set-up's CPU build meets the need for `tensorflow`
+    for pin in pins.read_pins():
+        name = provided_by.get(pin.name, pin.name)
+        assert name in needs, f"{pin.name} is pinned but no range in [project.dependencies] or an extra needs it"
+        for req in needs[name]:
+            assert req.specifier.contains(pin.version), f"the pin {pin.name}=={pin.version} is outside {req}"
+    pinned = {provided_by.get(p.name, p.name) for p in pins.read_pins()}
+    assert set(needs) <= pinned, f"needed but not pinned: {sorted(set(needs) - pinned)}"
+
+
+def test_needs_are_ranges_and_tools_are_extras():
+    """What a hosted runtime installs: ranges, one TensorFlow name, no test tool, no JupyterLab, no kernel."""
+    import tomllib
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert not [d for d in deps if "==" in d], "[project.dependencies] must hold ranges; exact pins go to [tool.course]"
+    names = {d.split(">")[0].split("<")[0].split("=")[0].strip() for d in deps}
+    assert "tensorflow" in names and "tensorflow-cpu" not in names
+    assert not names & {"pytest", "nbval", "papermill", "selenium", "uv", "ruff", "jupyterlab", "jupytext", "ipykernel"}
+    extras = pins.ranges()
+    assert {"lab", "test"} <= set(extras)
+
+
+def test_gpu_variant_swaps_only_the_linux_x86_64_tensorflow():
+    from packaging.markers import Marker
+    gpu = pins.gpu_variant(pins.read_pins())
+    linux = {"sys_platform": "linux", "platform_machine": "x86_64"}
+    windows = {"sys_platform": "win32", "platform_machine": "AMD64"}
+    on = lambda env: sorted(p.requirement.split(";")[0] for p in gpu if not p.marker or Marker(p.marker).evaluate(env))  # noqa: E731
+    assert "tensorflow[and-cuda]==2.21.0" in on(linux) and not [r for r in on(linux) if r.startswith("tensorflow-cpu")]
+    assert "tensorflow-cpu==2.21.0" in on(windows) and not [r for r in on(windows) if r.startswith("tensorflow[")]
+    assert len(gpu) == len(pins.read_pins()) + 1
+
+
 def test_tensorflow_build_per_platform():
     """tensorflow-cpu where it has wheels (Linux x86_64, Windows), tensorflow elsewhere: never both, never neither."""
     by_name = {p.name: p for p in pins.read_pins()}

@@ -38,15 +38,41 @@ def test_not_the_course_folder(tmp_path):
     assert len(problems) == 1 and "not the course folder" in problems[0] and "pip install -e" in problems[0]
 
 
-def test_missing_package_stops_and_missing_tool_is_a_note(tmp_path, monkeypatch):
+def _project(tmp_path, needs: list[str], pins: list[str]):
     (tmp_path / "course.py").write_text("")
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = [\n'
-                                             '  "no-such-course-package==1.0",\n  "uv==999.0",\n  "numpy==0.0.1",\n]\n')
+    quoted = lambda items: "".join(f'  "{i}",\n' for i in items)  # noqa: E731
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = [\n{quoted(needs)}]\n'
+                                             f'[tool.course]\npins = [\n{quoted(pins)}]\n')
+
+
+def test_missing_package_stops_and_missing_tool_is_a_note(tmp_path, monkeypatch):
+    _project(tmp_path, ["no-such-course-package>=1.0", "numpy>=1.0"],
+             ["no-such-course-package==1.0", "uv==999.0", "numpy==0.0.1"])
     monkeypatch.setattr(setup_check, "TOOLS", {"uv"})
     report = setup_check.inspect(root=tmp_path)
-    assert len(report.problems) == 1 and "no-such-course-package" in report.problems[0]
-    assert "course.py setup" in report.problems[0]
+    assert len(report.problems) == 1 and "no-such-course-package is not installed" in report.problems[0]
+    assert "course.py setup" in report.problems[0] and "%pip install -e" in report.problems[0]
     assert any("uv" in n for n in report.notes) and any("numpy" in n and "pinned 0.0.1" in n for n in report.notes)
+
+
+def test_version_out_of_range_stops_in_range_is_a_note(tmp_path):
+    """A hosted runtime's own NumPy: in the range it is a note (pins differ), outside it a stop naming the range."""
+    from importlib import metadata
+    have = metadata.version("numpy")
+    _project(tmp_path, [f"numpy>={have}"], ["numpy==0.0.1"])
+    report = setup_check.inspect(root=tmp_path)
+    assert report.problems == [] and any(f"numpy {have} (pinned 0.0.1)" in n for n in report.notes)
+    _project(tmp_path, ["numpy>=999"], ["numpy==999.0"])
+    problems = setup_check.inspect(root=tmp_path).problems
+    assert len(problems) == 1 and f"numpy {have} is outside the range >=999" in problems[0]
+
+
+def test_another_distribution_of_the_same_package_meets_the_need():
+    """tensorflow-cpu (the course's venv) meets the need for `tensorflow`; dlib compiled from source meets `dlib-bin`."""
+    found = setup_check._installed("tensorflow")
+    assert found is not None and found[0] in setup_check.PROVIDERS["tensorflow"]
+    assert setup_check.unmet_needs() == []
+    assert setup_check._installed("no-such-course-package") is None
 
 
 def test_missing_samples_stop_with_the_command(tmp_path, monkeypatch):

@@ -1,8 +1,12 @@
 """The pinned packages: read once from ``pyproject.toml``, written out for pip and conda users.
 
-``[project.dependencies]`` in ``pyproject.toml`` is the one list of pins (one package per line, a
-comment after it saying why). ``requirements.txt`` (pip) and ``environment.yml`` (conda) are
-generated from it; ``tests/test_environment.py`` fails when they drift.
+``pyproject.toml`` says two things apart:
+- ``[project.dependencies]`` (and the ``lab`` / ``test`` extras): what the course needs, as ranges. A hosted
+  runtime's ``pip install -e <course folder>`` reads these, and keeps its own TensorFlow, NumPy and kernel when
+  they are in range.
+- ``[tool.course] pins``: the one list of exact pins (one package per line, a comment after it saying why), what
+  ``course.py setup`` installs. ``requirements.txt`` (pip) and ``environment.yml`` (conda) are generated from
+  it; ``tests/test_environment.py`` fails when they drift, or when a pin leaves its range.
 
 Standard library only: it runs before the virtual environment exists.
 
@@ -23,7 +27,7 @@ PYTHONS = ("3.11", "3.12", "3.13")
 
 @dataclass(frozen=True)
 class Pin:
-    """One line of ``[project.dependencies]``: the requirement (with its marker) and why it is there."""
+    """One line of ``[tool.course] pins``: the requirement (with its marker) and why it is there."""
 
     requirement: str  # e.g. 'tensorflow==2.21.0; sys_platform == "darwin"'
     why: str
@@ -48,15 +52,15 @@ class Pin:
 
 
 WIDTH = 26  # comments line up after short pins; a long (marker) line just gets two spaces
-HEADER = ("# GENERATED from [project.dependencies] in pyproject.toml by `python course.py pins`: "
+HEADER = ("# GENERATED from [tool.course] pins in pyproject.toml by `python course.py pins`: "
           "edit pyproject.toml, not this file.")
 """The first line of every file written from the pins."""
 
 
 def read_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[Pin]:
-    """Every pin of ``[project.dependencies]``, in file order, each with the comment written after it."""
+    """Every pin of ``[tool.course] pins``, in file order, each with the comment written after it."""
     text = pyproject.read_text(encoding="utf-8")
-    deps = tomllib.loads(text)["project"]["dependencies"]
+    deps = tomllib.loads(text)["tool"]["course"]["pins"]
     comments: dict[str, str] = {}
     for line in text.splitlines():
         m = re.match(r"""^\s*(['"])(.+?)\1\s*,?\s*#\s*(.+)$""", line)
@@ -64,15 +68,41 @@ def read_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[Pin]:
             comments[m.group(2)] = m.group(3).strip()
     missing = [d for d in deps if d not in comments]
     if missing:
-        raise ValueError("pyproject.toml: write each dependency on its own line with a '# why' comment; "
+        raise ValueError("pyproject.toml: write each pin on its own line with a '# why' comment; "
                          f"missing for {missing}")
     return [Pin(d, comments[d]) for d in deps]
+
+
+def ranges(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, list[str]]:
+    """The needs as ranges: ``{"": [project.dependencies], "lab": [...], "test": [...]}`` (the extras by name)."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return {"": list(project["dependencies"]), **project.get("optional-dependencies", {})}
+
+
+GPU_TENSORFLOW = 'tensorflow[and-cuda]=={version}; sys_platform == "linux" and platform_machine == "x86_64"'
+"""What ``course.py setup --gpu`` installs instead of tensorflow-cpu: TensorFlow with NVIDIA's CUDA wheels."""
+
+
+def gpu_variant(pins: list[Pin]) -> list[Pin]:
+    """The pins of ``setup --gpu``: on Linux x86_64 tensorflow-cpu is swapped for ``tensorflow[and-cuda]`` (same version).
+
+    Every other platform keeps its line (``course.py`` offers ``--gpu`` on Linux x86_64 only).
+    """
+    out = []
+    for p in pins:
+        if p.name == "tensorflow-cpu":
+            out.append(Pin(f'tensorflow-cpu=={p.version}; sys_platform == "win32" and platform_machine == "AMD64"', p.why))
+            p = Pin(GPU_TENSORFLOW.format(version=p.version), "TensorFlow with NVIDIA's CUDA and cuDNN wheels "
+                    "(course.py setup --gpu; without a GPU it runs on the CPU)")
+        out.append(p)
+    return out
 
 
 def requirements_txt(pins: list[Pin]) -> str:
     """The text of ``requirements.txt``: the pins with their markers, for ``pip install -r``."""
     lines = [HEADER,
-             "# For pip users who do not install the project itself (`python course.py setup` runs `pip install -e .`)."]
+             "# What `python course.py setup` installs (then `pip install --no-deps -e .`); a hosted runtime needs only "
+             "`pip install -e .`."]
     lines += [f"{p.requirement.ljust(WIDTH)}  # {p.why}" for p in pins]
     return "\n".join(lines) + "\n"
 
