@@ -38,10 +38,11 @@ def _uv() -> str:
     return found
 
 
-def _resolve(platform: str, python: str) -> subprocess.CompletedProcess:
+def _resolve(platform: str, python: str, requirements: Path = ROOT / "requirements.txt") -> subprocess.CompletedProcess:
+    """uv's wheel-only resolution of the pins (requirements.txt, generated from [tool.course] pins) for one target."""
     env = dict(os.environ, MACOSX_DEPLOYMENT_TARGET="14.0")
     cmd = [_uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--only-binary", ":all:",
-           "--python-platform", platform, "--python-version", python, str(ROOT / "pyproject.toml")]
+           "--python-platform", platform, "--python-version", python, str(requirements)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -85,3 +86,22 @@ def test_a_package_without_a_wheel_is_refused(tmp_path):
 
 def test_running_python_is_supported():
     assert (3, 11) <= sys.version_info[:2] <= (3, 13), f"Python {sys.version.split()[0]} is outside 3.11-3.13"
+
+
+@pytest.mark.network
+def test_gpu_variant_resolves_to_cuda_wheels(tmp_path):
+    """`course.py setup --gpu`: tensorflow[and-cuda] at the pinned version, with NVIDIA's wheels, and no CPU build."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("course_tools_pins_w", ROOT / "tools" / "pins.py")
+    pins = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = pins
+    spec.loader.exec_module(pins)
+    req = tmp_path / "requirements-gpu.txt"
+    req.write_text(pins.requirements_txt(pins.gpu_variant(pins.read_pins())))
+    proc = _resolve("x86_64-manylinux_2_28", "3.12", req)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = _resolved(proc.stdout)
+    assert got.get("tensorflow") == "2.21.0" and "tensorflow-cpu" not in got, sorted(k for k in got if "tensorflow" in k)
+    assert any(k.startswith("nvidia-cudnn") for k in got), "no cuDNN wheel in the GPU resolution"
+    windows = _resolve("x86_64-pc-windows-msvc", "3.12", req)  # the same file elsewhere keeps the CPU build
+    assert windows.returncode == 0 and _resolved(windows.stdout).get("tensorflow-cpu") == "2.21.0", windows.stderr[-1000:]
