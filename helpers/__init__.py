@@ -12,7 +12,7 @@ Set-up and plumbing
     storage         atomic writes of .npz and JSON (never pickle)
     artifacts       one rule for reusing what a stage saved: only if the same recipe (stage, inputs, settings) made it
     timing          the one median-latency timer every measurement uses
-    machine         the machine a measurement ran on: CPUs, load average (None on Windows), platform
+    machine         the machine a measurement ran on (CPUs, load average: None on Windows, platform); the training device
     checks          the notebooks' checks: asserts about the code always, about the sample only as shipped
     draw            landmarks coloured by region, boxes, frame grids, the frame browser
 01 · capture

@@ -253,8 +253,9 @@ def train(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int 
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: float(v) for k, v in (logs or {}).items()}
-            state["history"].append({"epoch": epoch + 1} | logs)
-            state["seconds"] += time.perf_counter() - self.t0
+            seconds = time.perf_counter() - self.t0
+            state["history"].append({"epoch": epoch + 1, "seconds": round(seconds, 3)} | logs)
+            state["seconds"] += seconds
             val = logs.get("val_loss")
             if state["best_val"] is None or (val is not None and val < state["best_val"] - 1e-4):
                 state["best_val"], state["best_epoch"], state["wait"] = val, epoch + 1, 0

@@ -3,18 +3,100 @@
 ``python -m helpers.bench emotion`` runs :func:`benchmark` and prints its JSON. Besides the whole test
 split it reports accuracy on the rows that can say something about real faces: real video frames
 (``accuracy_real``) and the stills of people who are in no training image (``accuracy_unseen_people``).
+:func:`fer2013_cost` says what a full FER2013 run costs on this machine (exercise 1 of notebook 05); its last result
+ships as ``helpers/fer2013_cost.json``, which 05 prints.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import time
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import standin
+from . import fer, standin
 from .emotion import EmotionClassifier, evaluate, train
 from .machine import machine_info
 from .paths import work_dir
+
+FER2013_ROWS = {"Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}
+"""Kaggle's fer2013.csv: 35,887 rows in three Usage groups."""
+COST_FILE = "fer2013_cost.json"
+"""The last :func:`fer2013_cost` result of ``python -m helpers.bench emotion``, shipped in ``helpers/``."""
+_LOAD_PROBE = """
+import json, sys, time
+import psutil
+from helpers import fer
+proc = psutil.Process()
+before = proc.memory_info().rss
+t0 = time.perf_counter()
+splits = fer.read_fer_csv(sys.argv[1])
+seconds = time.perf_counter() - t0
+try:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+except ImportError:  # Windows
+    peak = proc.memory_info().peak_wset
+print(json.dumps({"seconds": seconds, "rss_before": before, "peak_rss": peak, "rows": len(splits.y_train) +
+                  len(splits.y_val) + len(splits.y_test)}))
+"""
+
+
+def write_fer2013_sized_csv(path: Path, seed: int = 0) -> Path:
+    """A file in Kaggle's fer2013.csv format and size (35,887 rows of 48x48 random pixels): for timing only."""
+    rng = np.random.default_rng(seed)
+    usages = [u for u, n in FER2013_ROWS.items() for _ in range(n)]
+    images = rng.integers(0, 256, (len(usages), fer.SIZE, fer.SIZE), dtype=np.uint8)
+    return fer.write_fer_csv(path, images, rng.integers(0, 7, len(usages)), usages)
+
+
+def _epoch_seconds(kind: str, data: fer.FerSplits, fraction: float, folder: Path) -> float:
+    """Seconds of one full epoch of ``kind`` on ``data``, from the 2nd epoch of a run on ``fraction`` of it, scaled."""
+    n_train, n_val = max(64, int(len(data.y_train) * fraction)), max(64, int(len(data.y_val) * fraction))
+    part = replace(data, x_train=data.x_train[:n_train], y_train=data.y_train[:n_train], x_val=data.x_val[:n_val],
+                   y_val=data.y_val[:n_val])
+    res = train(kind, part, epochs=2, patience=99, run_dir=folder / kind, progress=False, resume=False)
+    return res.history[-1]["seconds"] * len(data.y_train) / n_train
+
+
+def fer2013_cost(fraction: float = 0.1, epochs: int = 60) -> dict[str, Any]:
+    """What a full FER2013 run costs here (exercise 1 of notebook 05), on a FER2013-sized CSV of random pixels.
+
+    The loader's read time and peak memory are measured in a child process (peak resident memory of a fresh
+    Python that imports ``helpers.fer`` and reads the file). Seconds per epoch: each CNN trains two epochs on
+    ``fraction`` of the training and validation images; the second epoch's time (no tracing) is scaled to all
+    28,709 training images. ``epochs``: the recipe's budget (exercise 1 trains both models that long at most).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        csv = write_fer2013_sized_csv(folder / "fer2013.csv")
+        write_seconds = time.perf_counter() - t0
+        probe = subprocess.run([sys.executable, "-c", _LOAD_PROBE, str(csv)], capture_output=True, text=True, check=True)
+        load = json.loads(probe.stdout.strip().splitlines()[-1])
+        data = fer.read_fer_csv(csv)
+        epoch = {kind: _epoch_seconds(kind, data, fraction, folder) for kind in ("baseline", "course")}
+        size_mb = csv.stat().st_size / 2**20
+    hours = epochs * sum(epoch.values()) / 3600
+    return {"rows": load["rows"], "csv_mb": round(size_mb, 1), "write_seconds": round(write_seconds, 1),
+            "read_seconds": round(load["seconds"], 1), "peak_rss_mb": round(load["peak_rss"] / 2**20),
+            "rss_before_read_mb": round(load["rss_before"] / 2**20), "images_mb": round(load["rows"] * 48 * 48 / 2**20, 1),
+            "measured_fraction": fraction, "baseline_epoch_seconds": round(epoch["baseline"]),
+            "course_epoch_seconds": round(epoch["course"]), "exercise1_epochs": epochs,
+            "exercise1_hours_at_most": round(hours, 1), "machine": machine_info(),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def shipped_cost() -> dict[str, Any] | None:
+    """The FER2013 cost measured by the last ``python -m helpers.bench emotion`` (``helpers/fer2013_cost.json``)."""
+    path = resources.files("helpers") / COST_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, Any]:
     ev = evaluate(probs, data.y_test)
@@ -65,4 +147,8 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
     out["course_minus_baseline_real_points"] = round(
         100 * (out["course"]["accuracy_real"] - out["baseline"]["accuracy_real"]), 1)
     out["target_course_ge_baseline_plus_5"] = bool(out["course_minus_baseline_points"] >= 5)
+    out["fer2013_size"] = fer2013_cost(fraction=0.01 if quick else 0.1)
+    if not quick:  # the record notebook 05 prints (quick budgets are too small to plan with)
+        from .storage import save_json
+        save_json(Path(__file__).with_name(COST_FILE), out["fer2013_size"])
     return out

@@ -32,3 +32,34 @@ def machine_info() -> dict[str, Any]:
     """``cpu_count``, ``load_average_1min`` (``None`` without a load average), ``platform`` and ``python``: JSON-able."""
     return {"cpu_count": os.cpu_count(), "load_average_1min": load_average(),
             "platform": platform.platform(), "python": platform.python_version()}
+
+
+def training_device() -> dict[str, Any]:
+    """What TensorFlow will train on here: ``device`` ("GPU" or "CPU"), the GPUs' names, the CPU count, and whether
+    this TensorFlow build has CUDA at all (tensorflow-cpu has not; ``course.py setup --gpu`` installs one that has)."""
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    names = []
+    for gpu in gpus:
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
+        except (RuntimeError, ValueError):
+            names.append(gpu.name)
+    return {"device": "GPU" if gpus else "CPU", "gpus": names, "cpu_count": os.cpu_count(),
+            "cuda_build": bool(tf.test.is_built_with_cuda())}
+
+
+def device_sentence(budget: str, info: dict[str, Any] | None = None) -> str:
+    """One sentence for a training notebook's set-up cell: where training runs, and which parameter to raise on a GPU.
+
+    ``budget``: the notebook's training-budget parameter(s), e.g. ``"EPOCHS"``. ``info``: from :func:`training_device`
+    (measured when not given).
+    """
+    info = info or training_device()
+    if info["device"] == "GPU":
+        return (f"training runs on the GPU ({', '.join(info['gpus'])}): raise {budget} well beyond the CPU default, "
+                "the runs take a fraction of the time given here.")
+    why = ("this TensorFlow build has CUDA but sees no GPU (driver missing or no NVIDIA card), so it falls back to the CPU"
+           if info["cuda_build"] else "this TensorFlow build is CPU-only")
+    return (f"training runs on the CPU ({info['cpu_count']} cores): {why}. With an NVIDIA GPU on Linux, "
+            f"`python course.py setup --gpu` installs TensorFlow with CUDA; then raise {budget}.")

@@ -43,7 +43,7 @@ class Run:
         return self.error is not None and self.error.startswith("CourseError")
 
 
-def _client(nb):
+def _client(nb, kernel_name: str = "python3"):
     """nbclient's executor with the course build's fix: reply and output channels polled in 1 s steps.
 
     One long wait on a zmq channel can miss a reply that has arrived when widget messages are in
@@ -61,7 +61,7 @@ def _client(nb):
             tools._poll_in_steps(kc.iopub_channel)
             return kc
 
-    return Client(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    return Client(nb, timeout=CELL_TIMEOUT, kernel_name=kernel_name, resources={"metadata": {"path": str(NOTEBOOKS)}})
 
 
 def outputs(nb) -> str:
@@ -87,13 +87,14 @@ def edit_source(nb, old: str, new: str) -> None:
 
 
 def run_notebook(name: str, params: dict[str, Any] | None = None, *, edits: list[tuple[str, str]] = (),
-                 append: str | None = None, save_to: Path | None = None) -> Run:
+                 append: str | None = None, save_to: Path | None = None, kernel_name: str = "python3") -> Run:
     """Build notebook ``name`` (e.g. ``"01_capture"``) from its source, apply ``edits`` (old, new) to its code,
     optionally ``append`` a code cell, inject ``params`` as papermill does, and execute it.
 
     Runs in the current ``COURSE_DATA_DIR`` (set it before calling; kernels inherit the environment).
     Never raises for a failing cell: the returned :class:`Run` has the error. ``save_to``: a folder
-    where the executed notebook is written (also when a cell failed: the traceback is in it).
+    where the executed notebook is written (also when a cell failed: the traceback is in it). ``kernel_name``:
+    another kernel (the hosted-runtime test runs 01 and 02 in a kernel of its own venv).
     """
     import jupytext
     import nbformat
@@ -114,7 +115,7 @@ def run_notebook(name: str, params: dict[str, Any] | None = None, *, edits: list
     t0 = time.perf_counter()
     error = None
     try:
-        _client(nb).execute()
+        _client(nb, kernel_name).execute()
     except CellExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
     finally:

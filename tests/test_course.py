@@ -128,7 +128,7 @@ def test_test_runs_the_notebooks_before_the_unit_tests(monkeypatch):
 
 def test_setup_without_data_skips_the_sample_data(monkeypatch):
     seen = {}
-    monkeypatch.setattr(course, "setup", lambda python, venv, *, data=True, gpu=None: (seen.update(data=data), Path("py"))[1])
+    monkeypatch.setattr(course, "setup", lambda python, venv, *, data=True, **kw: (seen.update(data=data), Path("py"))[1])
     assert course.main(["setup", "--no-data"]) == 0 and seen["data"] is False
     seen.clear()
     assert course.main(["setup"]) == 0 and seen["data"] is True

@@ -62,3 +62,19 @@ def test_only_helpers_machine_calls_getloadavg():
             names = [t for t in tokenize.tokenize(f.readline) if t.type == tokenize.NAME and t.string == "getloadavg"]
         callers += [f"{path.relative_to(ROOT)}:{t.start[0]}" for t in names]
     assert not callers, f"use helpers.machine.load_average() (None on Windows) instead of os.getloadavg: {callers}"
+
+
+def test_training_device_here_is_the_cpu():
+    info = machine.training_device()
+    assert info["device"] == "CPU" and info["gpus"] == [] and info["cpu_count"] >= 1
+    assert "CPU-only" in machine.device_sentence("EPOCHS", info) or info["cuda_build"]
+
+
+def test_device_sentence_names_the_device_and_the_budget():
+    gpu = {"device": "GPU", "gpus": ["NVIDIA T4"], "cpu_count": 4, "cuda_build": True}
+    said = machine.device_sentence("EPOCHS", gpu)
+    assert "GPU (NVIDIA T4)" in said and "raise EPOCHS" in said
+    fallback = machine.device_sentence("EPOCHS and PATIENCE", {**gpu, "device": "CPU", "gpus": []})
+    assert "falls back to the CPU" in fallback and "setup --gpu" in fallback and "EPOCHS and PATIENCE" in fallback
+    cpu_only = machine.device_sentence("EPOCHS", {**gpu, "device": "CPU", "gpus": [], "cuda_build": False})
+    assert "CPU-only" in cpu_only and "4 cores" in cpu_only
