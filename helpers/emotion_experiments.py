@@ -152,3 +152,19 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
         from .storage import save_json
         save_json(Path(__file__).with_name(COST_FILE), out["fer2013_size"])
     return out
+
+
+def cost_summary(cost: dict[str, Any] | None) -> str:
+    """What :func:`fer2013_cost` measured, in three lines for notebook 05 (or what to run when nothing was measured)."""
+    if not cost:
+        return "no FER2013-size measurement here: run `python -m helpers.bench emotion` to make one."
+    m = cost["machine"]
+    load = "" if m.get("load_average_1min") is None else f", load {m['load_average_1min']}"
+    hours = cost["exercise1_hours_at_most"]
+    return (f"benchmark {cost['date']} ({m['cpu_count']} CPUs{load}, Python {m['python']}): reading a {cost['rows']:,}-row "
+            f"fer2013.csv ({cost['csv_mb']:.0f} MB) took {cost['read_seconds']:.0f} s and {cost['peak_rss_mb']} MB of memory "
+            f"at its peak\n"
+            f"benchmark one FER2013 epoch: baseline {cost['baseline_epoch_seconds'] / 60:.1f} min, course "
+            f"{cost['course_epoch_seconds'] / 60:.1f} min\n"
+            f"benchmark exercise 1 ({cost['exercise1_epochs']} epochs of each model; early stopping may end the course "
+            f"model sooner): at most {hours:.1f} h on that CPU")

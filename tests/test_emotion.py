@@ -169,3 +169,16 @@ def test_an_ablation_trains_in_its_own_run(tmp_path, monkeypatch):
     assert ablation.folder != default.folder and ablation.config["ingredients"]["label_smoothing"] == 0.0
     again = emotion.train("course", data, epochs=1, progress=False)
     assert again.folder == default.folder and again.resumed_from == 1  # loaded, not trained
+
+
+def test_shipped_fer2013_cost_is_consistent():
+    """The record 05 prints (helpers/fer2013_cost.json, from `python -m helpers.bench emotion`) adds up."""
+    from helpers import emotion_experiments as ex
+    cost = ex.shipped_cost()
+    assert cost is not None, "helpers/fer2013_cost.json is missing: run `python -m helpers.bench emotion`"
+    assert cost["rows"] == sum(ex.FER2013_ROWS.values()) == 35887
+    hours = cost["exercise1_epochs"] * (cost["baseline_epoch_seconds"] + cost["course_epoch_seconds"]) / 3600
+    assert abs(hours - cost["exercise1_hours_at_most"]) <= 0.06
+    text = ex.cost_summary(cost)
+    assert f"{cost['rows']:,}-row" in text and f"at most {cost['exercise1_hours_at_most']:.1f} h" in text
+    assert "run `python -m helpers.bench emotion`" in ex.cost_summary(None)

@@ -54,13 +54,14 @@ import numpy as np
 
 import helpers
 from helpers import landmark_cnn as lcnn
-from helpers import landmark_data, landmark_nets
+from helpers import landmark_data, landmark_nets, machine
 from helpers.draw import bgr_to_rgb
 from helpers.checks import Checks
 from helpers.landmarks import FLIP_PERMUTATION, REGIONS
 
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
+print(machine.device_sentence("EPOCHS and PERSONAL_STEPS"))
 checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
 
 # %% [markdown]

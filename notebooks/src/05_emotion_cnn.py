@@ -51,11 +51,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import emotion, emotion_plots, fer, standin
+from helpers import emotion, emotion_experiments, emotion_plots, fer, machine, standin
 from helpers.checks import Checks
 from helpers.labels import EMOTIONS
 
 print(helpers.setup(SEED, tensorflow=True))
+print(machine.device_sentence("EPOCHS (FER2013: see section 7)"))
 checks = Checks("05_emotion_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
 
 # %% [markdown]
@@ -378,14 +379,22 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 # selection); mini-Xception, the peer, 66 %; the 2013 challenge winner 71 %; the best single
 # network without extra data 73.28 % (a VGG variant); humans about 65 ± 5 %. A batch-normalised
 # CNN like the course model typically lands in the mid-60s. These are published figures, not
-# measured here. The time estimate below is measured from this run's speed on your machine:
+# measured here.
+#
+# **How long would that take?** Two estimates, so you can plan (or decide to use a GPU). The first
+# scales this run's speed on your machine from the stand-in's images to FER2013's 28,709 training
+# images. The second is a measurement at FER2013's size: `python -m helpers.bench emotion` writes a
+# file in Kaggle's format with 35,887 rows of random pixels, reads it with the course's loader
+# (time and peak memory), and trains both CNNs on part of it. Its last result ships with the course
+# (`helpers/fer2013_cost.json`; run the benchmark to measure your own machine).
 
 # %%
 per_image = {"baseline": baseline.seconds / max(1, baseline.epochs) / len(data.y_train),
              "course": course.seconds / max(1, course.epochs) / len(data.y_train)}
 for name, s in per_image.items():
     epoch_s = s * 28709
-    print(f"{name:9s}: ~{epoch_s / 60:.1f} min per FER2013 epoch here -> 60 epochs ~{60 * epoch_s / 3600:.1f} h on this CPU")
+    print(f"this run  {name:9s}: ~{epoch_s / 60:.1f} min per FER2013 epoch -> 60 epochs ~{60 * epoch_s / 3600:.1f} h here")
+print(emotion_experiments.cost_summary(emotion_experiments.shipped_cost()))
 print("on a GPU (e.g. a T4): roughly 5-15 s per epoch, so 60 epochs in 5-15 min (a rough guess, not measured here)")
 
 # %% [markdown]
