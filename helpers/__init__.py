@@ -60,6 +60,8 @@ Set-up and plumbing
     live.ui           the ipywidgets app: Start/Stop, source and model choices, fps readout
     live.original     the original project's loop, and why it was slow
     live.experiments  the measurements behind notebook 06 and the live benchmark
+    live.costs        what the landmark stage costs next to dlib's predictor, one face and four
+    live.cuts         cuts and jumps spliced into the sample: how many frames the tracks need to recover
     live.__main__     the command line (OpenCV window, or headless into a video file)
 Benchmarks
     bench           ``python -m helpers.bench landmarks|emotion|live``: one JSON object

@@ -162,8 +162,8 @@ def cost_summary(cost: dict[str, Any] | None) -> str:
     load = "" if m.get("load_average_1min") is None else f", load {m['load_average_1min']}"
     hours = cost["exercise1_hours_at_most"]
     return (f"benchmark {cost['date']} ({m['cpu_count']} CPUs{load}, Python {m['python']}): reading a {cost['rows']:,}-row "
-            f"fer2013.csv ({cost['csv_mb']:.0f} MB) took {cost['read_seconds']:.0f} s and {cost['peak_rss_mb']} MB of memory "
-            f"at its peak\n"
+            f"fer2013.csv ({cost['csv_mb']:.0f} MB) took {cost['read_seconds']:.0f} s and {cost['peak_rss_mb']} MB of "
+            f"memory at its peak\n"
             f"benchmark one FER2013 epoch: baseline {cost['baseline_epoch_seconds'] / 60:.1f} min, course "
             f"{cost['course_epoch_seconds'] / 60:.1f} min\n"
             f"benchmark exercise 1 ({cost['exercise1_epochs']} epochs of each model; early stopping may end the course "

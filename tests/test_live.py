@@ -352,7 +352,7 @@ def test_detection_in_the_worker_does_not_block_the_loop(group_1280, monkeypatch
         return real(*a, **k)
 
     monkeypatch.setattr(live_pipeline, "detect_faces", slow)
-    with LivePipeline(detect_every=2) as pipe:
+    with LivePipeline(detect_every=2, detect_policy="interval") as pipe:  # the fixed rule: a detection every 2nd frame
         _, faces = pipe.process(group_1280)  # no track yet: detected on this frame
         assert len(faces) == 4 and pipe.detections == 1
         t0 = time.perf_counter()
@@ -426,7 +426,7 @@ def test_threads_still_working_at_exit_do_not_abort_python(tmp_path):
         "from helpers.live import LivePipeline\n"
         "image = cv2.imread(str(data.fetch('multi_face')))\n"
         "image = cv2.resize(image, None, fx=1280 / image.shape[1], fy=1280 / image.shape[1])\n"
-        "pipe = LivePipeline(detect_every=1)  # never closed\n"
+        "pipe = LivePipeline(detect_every=1, detect_policy='interval')  # never closed; a detection on every frame\n"
         "for _ in range(3):\n"
         "    pipe.process(image)\n"
         "print('exiting', pipe._worker.busy, len(pipe.tracks))\n")

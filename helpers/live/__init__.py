@@ -14,15 +14,17 @@ One module per role; everything a notebook or test uses is re-exported here (``f
   (:func:`run_headless`).
 - :mod:`.ui` is the ipywidgets app (:class:`LiveApp`) on top of the runner.
 - :mod:`.experiments` holds the measurements of notebook 06 and :func:`benchmark`
-  (``python -m helpers.bench live``); :mod:`.original` the original project's loop and why it was slow.
+  (``python -m helpers.bench live``); :mod:`.costs` what the landmark stage costs next to its model;
+  :mod:`.cuts` how fast the tracks recover from a cut; :mod:`.original` the original project's loop and why it was slow.
 - ``python -m helpers.live`` (:mod:`.__main__`) opens an OpenCV window (``q`` or Esc quits) or, with
   ``--output``, writes an annotated video.
 """
 from __future__ import annotations
 
-from .experiments import (BEFORE, NO_THREADS, TARGETS, before_after, benchmark, compare_models, emotion_trace, group_frame,
-                          label_flips_per_second, landmark_cost, points_trace, smoothing_tradeoff, tracking_tradeoff,
-                          two_thread_speedup)
+from .costs import NO_THREADS, group_frame, landmark_cost, two_thread_speedup
+from .cuts import cut_recovery, spliced_clip
+from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, label_flips_per_second,
+                          points_trace, smoothing_tradeoff, tracking_tradeoff)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS",
            "DlibLandmarker", "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner",
            "OneEuroFilter", "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source",
-           "baseline_model", "before_after", "benchmark", "compare_models", "draw_overlay", "emotion_trace",
+           "baseline_model", "before_after", "benchmark", "compare_models", "cut_recovery", "draw_overlay", "emotion_trace",
            "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion",
            "load_landmarker", "main", "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb",
-           "run_headless", "smoothing_tradeoff", "stop_all", "tracking_tradeoff", "two_thread_speedup"]
+           "run_headless", "smoothing_tradeoff", "spliced_clip", "stop_all", "tracking_tradeoff", "two_thread_speedup"]

@@ -16,6 +16,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import cv2
 import numpy as np
 
 
@@ -129,3 +130,29 @@ def _close_all() -> None:
     """At exit, end the threads of pipelines nobody closed (before Python tears down what they use)."""
     for worker in list(_RUNNING):
         worker.close()
+
+
+class FrameChange:
+    """How much the picture changed since the previous frame: the mean absolute difference of two 32x18 grey thumbnails.
+
+    Each thumbnail has its mean removed, so a camera's exposure or white balance drifting changes little; a cut to
+    another scene or a jump of the camera changes a lot (on the sample video, consecutive frames differ by at most
+    about 6 grey levels; a cut to another video or the picture moved 200 px, by 45-95). About 0.1 ms per
+    640x360 frame. The first frame (and the first after :meth:`reset`) changes by 0.
+    """
+
+    SIZE = (32, 18)
+
+    def __init__(self) -> None:
+        self._prev: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._prev = None
+
+    def __call__(self, gray: np.ndarray) -> float:
+        """This frame's change from the previous one (grey levels, 0-255), and remember this frame."""
+        thumb = cv2.resize(gray, self.SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+        thumb -= thumb.mean()
+        change = 0.0 if self._prev is None else float(np.abs(thumb - self._prev).mean())
+        self._prev = thumb
+        return change

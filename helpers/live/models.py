@@ -14,6 +14,7 @@ import hashlib
 import os
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -46,10 +47,16 @@ class DlibLandmarker:
 
     def __init__(self) -> None:
         load_models()
+        self.calls, self.ms = 0, 0.0  # predictor calls and their total ms (what the model costs inside the live loop)
 
     def predict(self, image: np.ndarray, box: tuple[int, int, int, int], gray: np.ndarray | None = None) -> np.ndarray:
         """Frame (BGR or grey) + face box (l, t, r, b) -> (68, 2) float32 frame pixels."""
-        return predict_points(to_gray(image) if gray is None else gray, box)
+        gray = to_gray(image) if gray is None else gray
+        t0 = time.perf_counter()
+        points = predict_points(gray, box)
+        self.ms += (time.perf_counter() - t0) * 1000
+        self.calls += 1
+        return points
 
 
 @functools.lru_cache(maxsize=None)

@@ -5,9 +5,13 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
 - detection is **coarse to fine** (``detect_min_side`` .. ``detect_max_side``): a webcam face is found
   on a small copy of the frame, a group's small faces on a larger one (one rule, shared with
   :func:`helpers.landmarks.detect_landmarks`);
-- detection runs only every ``detect_every`` frames and, while faces are tracked, **in a worker
-  thread** (``detect_async``), so the frame loop never waits for it; in between, each face's box is
-  re-made from its previous 68 points (the landmarks *are* the tracker);
+- detection runs only when it may pay (``detect_policy="adaptive"``): **at once** on a cut (the picture changed
+  at a stroke, :class:`~helpers.live.detection.FrameChange`) or when a face's points jumped (the track looks
+  lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
+  (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
+  faces are tracked, the regular detections run **in a worker thread** (``detect_async``), so the frame loop
+  never waits for them; in between, each face's box is re-made from its previous 68 points (the landmarks *are*
+  the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
   and, for several faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL,
@@ -31,14 +35,20 @@ import numpy as np
 from ..errors import CourseError
 from ..labels import EMOTIONS
 from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
-from .detection import Detection, DetectorThread
+from .detection import Detection, DetectorThread, FrameChange
 from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
 from .smoothing import OneEuroFilter
-from .tracks import Track, box_from_points, iou, match_boxes, relative_box
+from .tracks import Track, box_from_points, iou, match_boxes, points_motion, relative_box
 
 STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
 """The timed stages of one frame, in order."""
+DETECT_POLICIES = ("adaptive", "interval")
+DETECT_REASONS = ("start", "cut", "lost", "moving", "idle", "interval")
+"""Why the detector ran: no face followed yet, a cut, a track that looked lost, faces moving, faces still, the fixed rule."""
+MOVING_SHIFT = 0.01  # a face whose points' centre moved more than this many face widths since the last frame is moving
+LOST_SHIFT = 0.25    # ... more than this, or whose points' width changed by more than a third, looks lost
+LOST_SCALE = (0.75, 1.33)
 POINTS_DT = 1 / 30
 """Time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)."""
 
@@ -140,7 +150,12 @@ class LiveConfig:
     emotion: str = "peer"         # "peer" | "course"
     # "tflite": TensorFlow Lite, all faces in one call | "keras": a compiled Keras call per face
     emotion_backend: str = "tflite"
-    detect_every: int = 5         # run the detector every N frames; track with the landmarks in between
+    # "adaptive": detect at once on a cut or a lost-looking face, every detect_every frames while faces move, every
+    # detect_idle frames while they hold still | "interval": every detect_every frames (the rule before)
+    detect_policy: str = "adaptive"
+    detect_every: int = 5         # run the detector every N frames (while faces move); track with the landmarks in between
+    detect_idle: int = 30         # "adaptive": while the faces hold still, detect every N frames (a new face waits so long)
+    cut_threshold: float = 15.0   # "adaptive": a frame whose 32x18 thumbnail changed by more grey levels than this is a cut
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
@@ -169,8 +184,10 @@ class LivePipeline:
         cfg = config or LiveConfig()
         if overrides:
             cfg = LiveConfig(**{**cfg.__dict__, **overrides})
-        if cfg.detect_every < 1 or cfg.max_faces < 1 or cfg.smooth < 1:
-            raise CourseError("detect_every, max_faces and smooth must be 1 or more.")
+        if cfg.detect_every < 1 or cfg.detect_idle < 1 or cfg.max_faces < 1 or cfg.smooth < 1:
+            raise CourseError("detect_every, detect_idle, max_faces and smooth must be 1 or more.")
+        if cfg.detect_policy not in DETECT_POLICIES:
+            raise CourseError(f"unknown detect_policy {cfg.detect_policy!r}: use one of {', '.join(DETECT_POLICIES)}.")
         if cfg.emotion_backend not in EMOTION_BACKENDS:
             raise CourseError(f"unknown emotion backend {cfg.emotion_backend!r}: use one of {', '.join(EMOTION_BACKENDS)}.")
         self.config = cfg
@@ -182,6 +199,10 @@ class LivePipeline:
         self.tracks: list[Track] = []
         self.frame_index = 0
         self.detections, self.detect_ms = 0, 0.0
+        self.detect_reasons = dict.fromkeys(DETECT_REASONS, 0)  # why the detector was asked to run, by reason
+        self._change = FrameChange()
+        self._since = 0  # frames since the detector was last asked for
+        self._moving = self._lost = False  # what the last frame's points said: a face moved / a track looks lost
         self._next_id = 0
         self._generation = 0  # bumped by reset(): a detection of an older frame is then thrown away
         self._want_detection = False
@@ -197,9 +218,12 @@ class LivePipeline:
         self.frame_index = 0
         self._generation += 1
         self._want_detection = False
+        self._change.reset()
+        self._since, self._moving, self._lost = 0, False, False
         if timings:
             self.timer.reset()
             self.detections, self.detect_ms = 0, 0.0
+            self.detect_reasons = dict.fromkeys(DETECT_REASONS, 0)
 
     def close(self) -> None:
         """End the detector and emotion threads (new ones start if the pipeline is used again)."""
@@ -238,12 +262,39 @@ class LivePipeline:
         self.detect_ms += (time.perf_counter() - t0) * 1000
         self._apply(found, None)
 
+    def _due(self, gray: np.ndarray) -> str | None:
+        """Why the detector must run on this frame at once ("start", "cut", "lost"), or None; sets ``_want_detection``
+        when a regular detection is due ("moving", "idle", "interval": the worker thread may run it)."""
+        cfg = self.config
+        change = self._change(gray) if cfg.detect_policy == "adaptive" else 0.0
+        now = None
+        if not self.tracks:
+            now = "start"  # nothing to follow: detect on this frame, so a face is found at once
+        elif cfg.detect_policy == "adaptive" and change > cfg.cut_threshold:
+            now = "cut"
+        elif cfg.detect_policy == "adaptive" and self._lost:
+            now = "lost"
+        if now is not None:
+            self._since, self._want_detection = 0, False
+            self.detect_reasons[now] += 1
+            return now
+        self._since += 1
+        if cfg.detect_policy == "interval":
+            due = "interval" if self.frame_index % cfg.detect_every == 0 else None
+        else:
+            due = "moving" if self._moving else "idle"
+            due = due if self._since >= (cfg.detect_every if self._moving else cfg.detect_idle) else None
+        if due is not None and not self._want_detection:
+            self._since, self._want_detection = 0, True
+            self.detect_reasons[due] += 1
+        return None
+
     def _detect(self, gray: np.ndarray) -> None:
         cfg = self.config
-        if self.frame_index % cfg.detect_every == 0:
-            self._want_detection = True
-        if not self.tracks:  # nothing to follow: detect on this frame, so a face is found at once
-            self._want_detection = False
+        now = self._due(gray)
+        if now is not None:
+            if now != "start":  # a cut or a lost face: what the worker or the emotion thread does is for the old picture
+                self._generation += 1
             self._detect_now(gray)
         elif not cfg.detect_async:
             if self._want_detection:
@@ -309,14 +360,20 @@ class LivePipeline:
         h, w = gray.shape[:2]
         dlib = isinstance(self.landmarker, DlibLandmarker)
         kept = []
+        self._moving = self._lost = False
         for t in self.tracks:
             if t.rel is not None and t.raw is not None:  # between detections: the box follows the last points
                 t.box = box_from_points(t.raw, t.rel)
             left, tp, r, b = t.box
             if r - left < 8 or b - tp < 8 or r <= 0 or b <= 0 or left >= w or tp >= h:
                 continue  # the face left the frame: drop it until the detector finds it again
-            raw = self.landmarker.predict(image, t.box, gray) if dlib else self.landmarker.predict(image, t.box)
-            t.raw = np.asarray(raw, np.float32)
+            raw = np.asarray(self.landmarker.predict(image, t.box, gray) if dlib else self.landmarker.predict(image, t.box),
+                             np.float32)
+            if t.raw is not None:  # a face followed since an earlier frame: did it move, or jump?
+                shift, scale = points_motion(t.raw, raw)
+                self._moving |= shift > MOVING_SHIFT
+                self._lost |= shift > LOST_SHIFT or not LOST_SCALE[0] <= scale <= LOST_SCALE[1]
+            t.raw = raw
             if t.rel is None:
                 t.rel = relative_box(t.box, t.raw)
             t.points = t.filter(t.raw, POINTS_DT) if t.filter is not None else t.raw

@@ -44,11 +44,13 @@ class OneEuroFilter:
             self._x = x.copy()
             self._speed = 0.0
             return self._x.copy()
-        raw_speed = float(np.linalg.norm(x - self._x, axis=-1).mean()) / dt
+        step = x - self._x
+        raw_speed = float(np.sqrt((step * step).sum(axis=-1)).mean()) / dt
         a_d = self._alpha(self.d_cutoff, dt)
         self._speed = a_d * raw_speed + (1 - a_d) * self._speed
         a = self._alpha(self.min_cutoff + self.beta * self._speed, dt)
-        self._x = (a * x + (1 - a) * self._x).astype(np.float32)
+        step *= a  # the filtered point moves the fraction a of the way to the new sample: a*x + (1-a)*previous
+        self._x += step
         return self._x.copy()
 
 

@@ -62,6 +62,18 @@ def box_from_points(points: np.ndarray, rel: np.ndarray) -> tuple[int, int, int,
     return tuple(int(round(v)) for v in b)
 
 
+def points_motion(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """How a face's points moved between two frames: (shift of their centre in face widths, change of width as a ratio).
+
+    A still face gives about (0, 1); a face that moves gives a shift of a few hundredths per frame; points that
+    jump by a quarter of the face or change size by a third in one frame have probably lost the face.
+    """
+    a, b = points_bbox(before), points_bbox(after)
+    wa, wb = max(float(a[2] - a[0]), 1.0), max(float(b[2] - b[0]), 1.0)
+    shift = float(np.hypot((b[0] + b[2] - a[0] - a[2]) / 2, (b[1] + b[3] - a[1] - a[3]) / 2)) / wa
+    return shift, wb / wa
+
+
 def iou(a, b) -> float:
     """Intersection over union of two boxes (l, t, r, b); 0.0 for empty boxes."""
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))

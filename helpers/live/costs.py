@@ -1,0 +1,135 @@
+"""What the live loop's landmark stage costs next to the model it runs, and whether dlib's calls can run in parallel.
+
+:func:`landmark_cost` times dlib's predictor alone (a tight loop), the same predictor inside the running pipeline,
+and the whole landmarks stage per face, for one face (the sample video) and four (the group photo at 1280 px):
+the stage minus the predictor is the pipeline's own overhead; the predictor inside the loop minus the predictor
+alone is what the rest of the loop costs the model (the other stages evict its trees and the frame from the CPU's
+caches). :func:`two_thread_speedup` says whether a call releases Python's GIL.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..data import fetch
+from ..errors import CourseError
+from ..landmarks import detect_faces, load_models, predict_points, to_gray
+from ..timing import latency_ms
+from .pipeline import LivePipeline
+from .runner import FrameSource, StillSource, run_headless
+
+NO_THREADS: dict = {"detect_async": False, "prefetch": False, "emotion_async": False}
+"""The pipeline with no threads of its own: detection, reading and emotion all in the frame loop."""
+
+
+def group_frame(width: int = 1280) -> np.ndarray:
+    """The course's group photo (``multi_face``), scaled to ``width`` px wide: 'friends in front of a webcam'."""
+    image = cv2.imread(str(fetch("multi_face")))
+    if image is None:
+        raise CourseError("could not read the group photo: run `python -m helpers.data` to fetch the samples again.")
+    f = width / image.shape[1]
+    return cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+
+
+def _predictor_alone(grays: list[np.ndarray], boxes: list[tuple[int, int, int, int]]) -> float:
+    """Median ms of dlib's predictor by itself, in a tight loop over (frame, box) pairs."""
+    import dlib
+    _, predictor = load_models()
+    pairs = [(g, dlib.rectangle(*b)) for g in grays for b in boxes]
+    k = iter(range(10**9))
+
+    def one() -> None:
+        gray, rect = pairs[next(k) % len(pairs)]
+        predictor(gray, rect)
+
+    return latency_ms(one, repeats=300, warmup=30)
+
+
+def _stage(source, frames: int, warmup: int, **config) -> dict[str, float]:
+    """One pipeline run: the landmarks stage per face and the predictor's own ms per call inside it."""
+    with LivePipeline(draw_points=False, draw_emoji=False, **config) as pipe:
+        lm = pipe.landmarker
+        calls, ms = getattr(lm, "calls", 0), getattr(lm, "ms", 0.0)
+        report = run_headless(pipe, source, frames, keep=0, warmup=warmup)
+        inside = (lm.ms - ms) / max(1, lm.calls - calls) if hasattr(lm, "calls") else float("nan")
+    return {"stage": report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), "inside": inside,
+            "faces": report.faces_per_frame}
+
+
+def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) -> dict:
+    """The landmarks stage per face in the pipeline vs dlib's predictor, one face and four, in one run (ms).
+
+    - ``predictor_ms``: the predictor by itself, median of a tight loop over frames of the sample video (its face);
+      ``predict_points_ms``: with the conversion of the 68 points to NumPy; ``predictor_ms_group``: the same tight
+      loop over the four faces of :func:`group_frame`.
+    - ``stage_ms_per_face``: the pipeline's landmarks stage (box from the last points, predictor, conversion, the
+      motion check, the filter) per face, on the sample video with ``config``; ``predictor_in_loop_ms``: the
+      predictor's own time per call inside that run; ``stage_ms_per_face_no_threads``: the stage with the pipeline's
+      threads off (:data:`NO_THREADS`).
+    - ``*_group``: the same on the group photo as a stream (``group_frames``, default ``frames // 2``).
+    - ``stage_over_predictor`` (and ``_group``): stage / predictor alone, the figure the live benchmark's target is
+      on; ``fps_ceiling_one_face`` / ``fps_ceiling_four_faces``: what the predictor alone allows (1000 / its ms, per
+      face; four faces: the group's faces).
+    The stage on a dlib landmarker only (the course CNN has no predictor to compare with).
+    """
+    config = {**config, "landmarks": "dlib"}
+    with FrameSource("sample", loop=True) as src:
+        grays = [to_gray(src.read()) for _ in range(30)]
+    box = detect_faces(grays[0])[0][0]
+    group = group_frame()
+    group_gray = to_gray(group)
+    group_boxes = [b for b, _ in detect_faces(group_gray)][:4]
+    alone = _predictor_alone(grays, [box])
+    full = latency_ms(lambda: predict_points(grays[0], box), repeats=300, warmup=30)
+    alone_group = _predictor_alone([group_gray], group_boxes)
+    one = _stage("sample", frames, 20, **config)
+    bare = _stage("sample", frames, 20, **{**config, **NO_THREADS})
+    grp = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10, **config)
+    return {"predictor_ms": round(alone, 3), "predict_points_ms": round(full, 3),
+            "predictor_ms_group": round(alone_group, 3),
+            "stage_ms_per_face": round(one["stage"], 3), "predictor_in_loop_ms": round(one["inside"], 3),
+            "stage_ms_per_face_no_threads": round(bare["stage"], 3),
+            "stage_ms_per_face_group": round(grp["stage"], 3), "predictor_in_loop_ms_group": round(grp["inside"], 3),
+            "group_faces": round(grp["faces"], 2),
+            "stage_over_predictor": round(one["stage"] / alone, 2),
+            "stage_over_predictor_group": round(grp["stage"] / alone_group, 2),
+            "fps_ceiling_one_face": round(1000 / alone, 1), "fps_ceiling_four_faces": round(1000 / (4 * alone_group), 1)}
+
+
+def two_thread_speedup(calls: int = 200) -> dict[str, float]:
+    """How much faster two Python threads get through dlib's predictor and detector calls than one thread.
+
+    About 2 on a 2-core machine means the call releases Python's GIL (it can run beside the frame
+    loop); about 1 means it holds the GIL (a second thread waits). Measured on a sample frame:
+    ``{"predictor": x, "detector": y}``.
+    """
+    import threading
+    import time
+    import dlib
+    detector, predictor = load_models()
+    with FrameSource("sample") as src:
+        gray = to_gray(src.read())
+    rect = dlib.rectangle(*detect_faces(gray)[0][0])
+    detectors = [detector, dlib.get_frontal_face_detector()]  # one each: a detector keeps per-call state
+    jobs = {"predictor": (lambda k: predictor(gray, rect), calls),
+            "detector": (lambda k: detectors[k](gray, 0), max(4, calls // 40))}
+    out = {}
+    for name, (call, n) in jobs.items():
+        call(0)
+
+        def work(k: int = 0) -> None:
+            for _ in range(n):
+                call(k)
+        t0 = time.perf_counter()
+        work()
+        one = time.perf_counter() - t0
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out[name] = round(2 * one / (time.perf_counter() - t0), 2)
+    return out
+
+

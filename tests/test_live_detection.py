@@ -1,0 +1,84 @@
+"""Adaptive detection in the live pipeline: the detector runs on a cut or a lost face at once, rarely on still faces;
+and the cut benchmark measures recovery against the detector's own boxes."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import CourseError, live
+from helpers.live import LivePipeline
+from helpers.live.detection import FrameChange
+from helpers.live.tracks import iou, points_motion
+
+
+def _shift(image: np.ndarray, dx: int) -> np.ndarray:
+    return cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, 0]]), (image.shape[1], image.shape[0]))
+
+
+def test_frame_change_sees_cuts_not_exposure(face_frame):
+    gray = cv2.cvtColor(face_frame, cv2.COLOR_BGR2GRAY)
+    change = FrameChange()
+    assert change(gray) == 0.0 and change(gray) == 0.0  # the first frame, then the same frame again
+    brighter = cv2.add(gray, 30)
+    assert change(brighter) < 5, "a uniform exposure change counted as a change of picture"
+    assert change(_shift(brighter, -160)) > LivePipeline().config.cut_threshold
+    change.reset()
+    assert change(np.zeros_like(gray)) == 0.0
+
+
+def test_points_motion_shift_and_scale():
+    square = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float32)
+    assert points_motion(square, square) == (0.0, 1.0)
+    shift, scale = points_motion(square, square + [30, 40])
+    assert shift == pytest.approx(0.5) and scale == pytest.approx(1.0)
+    assert points_motion(square, square * 1.5)[1] == pytest.approx(1.5)
+
+
+def test_still_faces_are_detected_rarely(face_frame):
+    """A face holding still: the detector on the first frame, then once per detect_idle frames (not every 5th)."""
+    with LivePipeline(detect_idle=10, detect_async=False) as pipe:
+        for _ in range(25):
+            pipe.process(face_frame)
+        assert pipe.detect_reasons["start"] == 1 and pipe.detect_reasons["idle"] == 2
+        assert pipe.detections == 3 and len(pipe.tracks) == 1
+    with LivePipeline(detect_policy="interval", detect_every=5, detect_async=False) as pipe:  # the old rule
+        for _ in range(25):
+            pipe.process(face_frame)
+        assert pipe.detections == 5 and pipe.detect_reasons["interval"] == 4
+
+
+def test_a_cut_is_detected_on_its_own_frame(face_frame):
+    """The picture jumps 160 px: the detector runs on that very frame, and the box is on the face at once."""
+    jumped = _shift(face_frame, -160)
+    with LivePipeline() as pipe:  # detection in the worker thread, as in the demo
+        for _ in range(5):
+            _, faces = pipe.process(face_frame)
+        before = faces[0].box
+        _, faces = pipe.process(jumped)
+        assert pipe.detect_reasons["cut"] == 1
+        moved = (before[0] - 160, before[1], before[2] - 160, before[3])
+        assert len(faces) == 1 and iou(faces[0].box, moved) > 0.7
+    with LivePipeline(detect_policy="interval", detect_every=30) as pipe:  # the old rule: the box is not there yet
+        for _ in range(5):
+            pipe.process(face_frame)
+        _, faces = pipe.process(jumped)
+        assert not faces or iou(faces[0].box, moved) < 0.5
+
+
+def test_unknown_policy_is_refused():
+    with pytest.raises(CourseError, match="detect_policy"):
+        LivePipeline(detect_policy="sometimes")
+
+
+def test_cut_recovery_on_a_short_spliced_clip():
+    clip = live.spliced_clip(segment=12)
+    assert len(clip.frames) == 60 and clip.cuts == [0, 12, 24, 36, 48] and len(clip.labels) == 5
+    assert all(f.shape == clip.frames[0].shape for f in clip.frames)
+    out = live.cut_recovery(clip)
+    assert out["cuts"] == [12, 24, 36, 48]
+    adaptive, interval = out["adaptive"], out["interval"]
+    assert len(adaptive["frames_to_recover"]) == 4 and adaptive["detect_reasons"]["cut"] >= 3
+    assert adaptive["max"] <= 1 and adaptive["wrong_box_frames"] <= 1
+    assert interval["detect_reasons"].get("cut", 0) == 0
+    assert sum(interval["frames_to_recover"]) >= sum(adaptive["frames_to_recover"])
