@@ -79,8 +79,8 @@ notebook   ex.   tested how                                         what the run
                  labelled stretches (sad, fear, happy)              label, per model
 06         2     cell in run "06": section 5's headless run          fps at DETECT_EVERY=1, 640 px vs this run's
                  (run_headless, FRAMES) with DETECT_EVERY=1,        settings (section 5's report), each also
-                 DETECT_MIN_SIDE=DETECT_MAX_SIDE=640, and with      with detect_async=False; frames a box stays
-                 detect_async=False; walk-out: face frames, then    after the face left at DETECT_EVERY 5, 20
+                 DETECT_MIN_SIDE=DETECT_MAX_SIDE=640, interval, and with detect_async=False; frames a box
+                 detect_async=False; walk-out: face frames, then    stays after the face left: interval 20, adaptive
                  no-face frames (the notebook as a whole at these
                  settings ran through, 384 s: too long for CI)
 06         3     SMOOTH=1 (run "06": section 4 at SMOOTH=1)         label changes/s and lag for SMOOTH 1, 8, 30
@@ -366,14 +366,16 @@ for n in (1, 8, 30):
     print(f"exercise 3: SMOOTH = {n:2d}: {live.label_flips_per_second(tr['smoothed'], tr['fps']):.2f} label changes per "
           f"second, lag {lag_frames(tr['raw'], tr['smoothed'])} frames")
 
-# exercise 2: DETECT_EVERY = 1 and DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640 through section 5's headless run, against
-# this run's settings (section 5's own report), and both with the detector in the loop (detect_async=False)
+# exercise 2: DETECT_POLICY = "interval", DETECT_EVERY = 1 and DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640 through section
+# 5's headless run, against this run's settings (section 5's own report), and both with the detector in the loop
 fps = {}
-for label, kw in (("DETECT_EVERY = 1, sizes 640-640", dict(detect_every=1, detect_min_side=640, detect_max_side=640)),
-                  (f"DETECT_EVERY = {DETECT_EVERY}, sizes {DETECT_MIN_SIDE}-{DETECT_MAX_SIDE}",
-                   dict(detect_every=DETECT_EVERY, detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE))):
+for label, kw in (("interval, DETECT_EVERY = 1, sizes 640-640",
+                   dict(detect_policy="interval", detect_every=1, detect_min_side=640, detect_max_side=640)),
+                  (f"{DETECT_POLICY}, DETECT_EVERY = {DETECT_EVERY}, sizes {DETECT_MIN_SIDE}-{DETECT_MAX_SIDE}",
+                   dict(detect_policy=DETECT_POLICY, detect_every=DETECT_EVERY, detect_min_side=DETECT_MIN_SIDE,
+                        detect_max_side=DETECT_MAX_SIDE))):
     for detect_async in (True, False):
-        if kw["detect_every"] == DETECT_EVERY and detect_async:
+        if kw["detect_every"] == DETECT_EVERY and kw["detect_policy"] == DETECT_POLICY and detect_async:
             fps[label, detect_async] = report.fps
             continue
         with live.LivePipeline(landmarks=LANDMARKS, emotion=EMOTION, smooth=SMOOTH, detect_async=detect_async,
@@ -386,14 +388,14 @@ for (label, detect_async), v in fps.items():
 faces_in = [f.image.copy() for f in read_frames("sample", max_frames=40)]
 h, w = faces_in[0].shape[:2]
 faces_out = [cv2.resize(f.image, (w, h)) for f in read_frames(fetch("no_face_video"), max_frames=40)]
-for every in (DETECT_EVERY, 20):
-    with live.LivePipeline(landmarks=LANDMARKS, emotion=EMOTION, detect_every=every, detect_min_side=DETECT_MIN_SIDE,
-                           detect_max_side=DETECT_MAX_SIDE) as walk:
+for policy, every in (("interval", 20), ("adaptive", DETECT_EVERY)):
+    with live.LivePipeline(landmarks=LANDMARKS, emotion=EMOTION, detect_policy=policy, detect_every=every,
+                           detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE) as walk:
         counts = [len(walk.process(im)[1]) for im in faces_in + faces_out]
     after = counts[len(faces_in):]
     stays = next((k for k, c in enumerate(after) if c == 0), len(after))
-    print(f"exercise 2: DETECT_EVERY = {every}: after the face left, a box stayed for {stays} frames "
-          f"(faces on the {len(after)} empty frames: {sum(after)})")
+    print(f"exercise 2: DETECT_POLICY = {policy!r}, DETECT_EVERY = {every}: after the face left, a box stayed for "
+          f"{stays} frames (faces on the {len(after)} empty frames: {sum(after)})")
 
 # exercise 4: time per frame with 1, 2 and 4 faces, detection beside the loop and inline
 STILL_FRAMES = 60
@@ -728,7 +730,8 @@ def ans_06_2(o: Outcome) -> str:
     text = o.runs[0].text
     fps = find(r"exercise 2: .*detect_async=(True|False): \d+ fps", text, "the fps left")
     assert any("sizes 640-640" in line for line in fps), f"no fps at 640 px: {fps}"
-    walk = find(r"exercise 2: DETECT_EVERY = \d+: after the face left", text, "the box after a walk-out")
+    walk = find(r"exercise 2: DETECT_POLICY = '\w+', DETECT_EVERY = \d+: after the face left", text,
+                "the box after a walk-out")
     return " | ".join(fps + walk)
 
 
@@ -794,7 +797,7 @@ EXERCISES = [
              ans_05_4),
     Exercise("06", 1, "your expressions in front of the demo: which the peer (and the course model) gets right", ("06",), 0,
              ans_06_1),
-    Exercise("06", 2, "DETECT_EVERY = 1 at 640 px: fps left; walk out with DETECT_EVERY = 20", ("06",), 0,
+    Exercise("06", 2, "interval DETECT_EVERY = 1 at 640 px: fps left; walk out, interval 20 vs adaptive", ("06",), 0,
              ans_06_2),
     Exercise("06", 3, "SMOOTH = 1 and 30: flicker against lag", ("06",), 0, ans_06_3),
     Exercise("06", 4, "a second face: time per frame per face, detect_async off", ("06",), 0, ans_06_4),

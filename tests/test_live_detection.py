@@ -82,3 +82,21 @@ def test_cut_recovery_on_a_short_spliced_clip():
     assert adaptive["max"] <= 1 and adaptive["wrong_box_frames"] <= 1
     assert interval["detect_reasons"].get("cut", 0) == 0
     assert sum(interval["frames_to_recover"]) >= sum(adaptive["frames_to_recover"])
+
+
+def test_landmark_cost_measures_one_face_and_four():
+    cost = live.landmark_cost(30, 20)
+    assert cost["group_faces"] == pytest.approx(4.0)
+    for key in ("predictor_ms", "predictor_in_loop_ms", "stage_ms_per_face", "predictor_ms_group",
+                "predictor_in_loop_ms_group", "stage_ms_per_face_group"):
+        assert 0 < cost[key] < 1000, key
+    assert cost["stage_over_predictor"] == pytest.approx(cost["stage_ms_per_face"] / cost["predictor_ms"], abs=0.01)
+    assert cost["fps_ceiling_four_faces"] == pytest.approx(1000 / (4 * cost["predictor_ms_group"]), rel=0.01)
+
+
+def test_profile_splits_the_landmarks_stage():
+    prof = live.profile_landmarks(20)
+    assert list(prof)[0] == "stage" and list(prof)[-1] == "rest"
+    assert 0 < prof["predictor (dlib)"] <= prof["stage"]
+    parts = sum(v for k, v in prof.items() if k not in ("stage", "points to NumPy", "rest"))
+    assert parts + prof["rest"] == pytest.approx(prof["stage"], abs=0.01)

@@ -21,7 +21,7 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 """
 from __future__ import annotations
 
-from .costs import NO_THREADS, group_frame, landmark_cost, two_thread_speedup
+from .costs import NO_THREADS, group_frame, landmark_cost, profile_landmarks, two_thread_speedup
 from .cuts import cut_recovery, spliced_clip
 from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, label_flips_per_second,
                           points_trace, smoothing_tradeoff, tracking_tradeoff)
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS",
            "DlibLandmarker", "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner",
            "OneEuroFilter", "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source",
-           "baseline_model", "before_after", "benchmark", "compare_models", "cut_recovery", "draw_overlay", "emotion_trace",
-           "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "load_emotion",
-           "load_landmarker", "main", "memory_per_call", "original_loop", "points_trace", "predict_vs_call", "rss_mb",
-           "run_headless", "smoothing_tradeoff", "spliced_clip", "stop_all", "tracking_tradeoff", "two_thread_speedup"]
+           "baseline_model", "before_after", "benchmark", "compare_models", "cut_recovery", "draw_overlay",
+           "emotion_trace", "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second",
+           "landmark_cost", "load_emotion", "load_landmarker", "main", "memory_per_call", "original_loop",
+           "points_trace", "predict_vs_call", "profile_landmarks", "rss_mb", "run_headless", "smoothing_tradeoff",
+           "spliced_clip", "stop_all", "tracking_tradeoff", "two_thread_speedup"]

@@ -4,9 +4,13 @@
 and the whole landmarks stage per face, for one face (the sample video) and four (the group photo at 1280 px):
 the stage minus the predictor is the pipeline's own overhead; the predictor inside the loop minus the predictor
 alone is what the rest of the loop costs the model (the other stages evict its trees and the frame from the CPU's
-caches). :func:`two_thread_speedup` says whether a call releases Python's GIL.
+caches). :func:`profile_landmarks` splits the stage by function with Python's profiler. :func:`two_thread_speedup`
+says whether a call releases Python's GIL.
 """
 from __future__ import annotations
+
+import cProfile
+import pstats
 
 import cv2
 import numpy as np
@@ -94,6 +98,43 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
             "stage_over_predictor": round(one["stage"] / alone, 2),
             "stage_over_predictor_group": round(grp["stage"] / alone_group, 2),
             "fps_ceiling_one_face": round(1000 / alone, 1), "fps_ceiling_four_faces": round(1000 / (4 * alone_group), 1)}
+
+
+PROFILED = {"predictor (dlib)": "predict_points", "points to NumPy": "shape_to_array", "box from points": "box_from_points",
+            "motion check": "points_motion", "One-Euro filter": "__call__", "box kept relative to points": "relative_box"}
+"""The parts of the landmarks stage :func:`profile_landmarks` reports, by the function that does each."""
+
+
+def profile_landmarks(frames: int = 200, **config) -> dict[str, float]:
+    """The landmarks stage split by function: ms per frame of each part in :data:`PROFILED`, the stage and the rest.
+
+    The pipeline runs on the sample video with its threads off (:data:`NO_THREADS`: the profiler sees the frame loop
+    only) under :mod:`cProfile`, which adds its own cost to every Python call: read the split, not the totals. "rest"
+    is the stage's time outside the named functions (the loop over faces, bounds checks, attribute look-ups).
+    """
+    pipe = LivePipeline(draw_points=False, draw_emoji=False, **{**config, **NO_THREADS, "landmarks": "dlib"})
+    with FrameSource("sample", loop=True) as src:
+        images = [src.read().copy() for _ in range(min(frames, 60))]
+    for image in images[:5]:
+        pipe.process(image)  # warm up outside the profile
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(frames):
+        pipe.process(images[i % len(images)])
+    prof.disable()
+    pipe.close()
+    stats = pstats.Stats(prof).stats  # (file, line, function) -> (calls, calls, own seconds, cumulative seconds, callers)
+    cumulative = {}
+    for (file, _, func), (_, _, _, cum, _) in stats.items():
+        if func == "_landmarks" and file.endswith("pipeline.py"):
+            cumulative["stage"] = cum
+        for part, name in PROFILED.items():
+            if func == name and (name != "__call__" or file.endswith("smoothing.py")):
+                cumulative[part] = cumulative.get(part, 0.0) + cum
+    named = sum(v for k, v in cumulative.items() if k not in ("stage", "points to NumPy"))  # NumPy part is inside predict
+    out = {k: round(1000 * cumulative.get(k, 0.0) / frames, 3) for k in ("stage", *PROFILED)}
+    out["rest"] = round(1000 * (cumulative.get("stage", 0.0) - named) / frames, 3)
+    return out
 
 
 def two_thread_speedup(calls: int = 200) -> dict[str, float]:

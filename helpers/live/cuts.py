@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import CourseError
 from ..landmarks import detect_faces, to_gray
+from .detection import FrameChange
 from .pipeline import LivePipeline
 from .runner import FrameSource
 from .tracks import iou
@@ -90,11 +91,19 @@ def cut_recovery(clip: Spliced | None = None, truth: list | None = None, *,
 
     Per policy: ``frames_to_recover`` for each cut after the first (0 = the box is on the new face on the cut's own
     frame), their median and max, ``wrong_box_frames`` (frames where some box overlaps no true face), the detector
-    runs and why (``detect_reasons``). ``truth``: :func:`true_boxes` of the clip (computed when not given).
+    runs and why (``detect_reasons``), and ``on_face``: per frame, whether every true face had a box on it. Also the
+    picture's change (:class:`~.detection.FrameChange`): its largest value between cuts and its value at each cut.
+    ``truth``: :func:`true_boxes` of the clip (computed when not given).
     """
     clip = clip or spliced_clip()
     truth = truth if truth is not None else true_boxes(clip)
     out: dict = {"segments": clip.labels, "cuts": clip.cuts[1:], "frames": len(clip.frames)}
+    change = FrameChange()
+    changes = np.array([change(to_gray(f)) for f in clip.frames])
+    inside = np.ones(len(changes), bool)
+    inside[clip.cuts] = False  # the first frame of each segment is the cut (frame 0: no previous frame)
+    out["change_within_max"] = round(float(changes[inside].max()), 1)
+    out["change_at_cuts"] = [round(float(changes[c]), 1) for c in clip.cuts[1:]]
     ends = clip.cuts[1:] + [len(clip.frames)]
     for policy in policies:
         with LivePipeline(draw_points=False, draw_emoji=False, **{**config, "detect_policy": policy}) as pipe:
@@ -109,6 +118,6 @@ def cut_recovery(clip: Spliced | None = None, truth: list | None = None, *,
                 hit = next((i - start for i in range(start, end) if on_face[i]), end - start)
                 recover.append(int(hit))
             out[policy] = {"frames_to_recover": recover, "median": float(np.median(recover)), "max": int(max(recover)),
-                           "wrong_box_frames": int(wrong), "detections": pipe.detections,
+                           "wrong_box_frames": int(wrong), "detections": pipe.detections, "on_face": on_face,
                            "detect_reasons": {k: v for k, v in pipe.detect_reasons.items() if v}}
     return out

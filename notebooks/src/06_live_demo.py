@@ -13,7 +13,8 @@
 # **What you will learn**
 # - how a real-time vision loop spends its milliseconds, stage by stage, and where to cut;
 # - detecting faces every N frames and *tracking* them with their own landmarks in between (the trade-off,
-#   measured), with the detector in a worker thread so the loop never waits for it;
+#   measured), with the detector in a worker thread so the loop never waits for it, and detecting at once
+#   when the picture jumps or a track looks lost (recovery after a cut, measured);
 # - picking the detection size from the image, so a group's small faces are found too;
 # - why `model.predict` in a loop is slow, and what to call instead (a compiled call, then TensorFlow Lite);
 # - smoothing a per-frame prediction over time: the emotion, and the points (a One-Euro filter);
@@ -41,7 +42,9 @@ ROTATE = 0               # turn SOURCE's frames clockwise (0/90/180/270): a side
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (NAME's landmark CNN from notebook 04)
 NAME = "sample"          # whose landmark CNN is used when LANDMARKS is "cnn": landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
-DETECT_EVERY = 5         # run the face detector every N frames, track with the landmarks in between
+DETECT_POLICY = "adaptive"  # "adaptive": detect at once on a cut or a lost face, else every DETECT_EVERY / DETECT_IDLE frames; "interval": every DETECT_EVERY frames
+DETECT_EVERY = 5         # run the face detector every N frames while faces move, track with the landmarks in between
+DETECT_IDLE = 30         # "adaptive": while the faces hold still, detect every DETECT_IDLE frames (a new face waits that long)
 DETECT_MIN_SIDE = 320    # detect on a copy of the frame shrunk to this longer side (pixels) first ...
 DETECT_MAX_SIDE = 1280   # ... and on up to this large a copy when the faces found there are small
 SMOOTH = 8               # average each face's emotion over its last SMOOTH predictions
@@ -53,6 +56,7 @@ TRADEOFF_FRAMES = 472    # frames for the detect-every-N comparison (472: the wh
 AB_FRAMES = 400          # frames for the before/after comparison of the speed-ups (one face; half as many for the group)
 COMPARE_FRAMES = 150     # frames of the second sample video for the four-model comparison at the end
 COST_FRAMES = 300        # frames for the cost of the landmarks stage (section 5b)
+CUT_SEGMENT = 40         # frames per segment of the clip with cuts and jumps (section 3b)
 VIDEO_FRAMES = 96        # frames written to the annotated video file
 TARGET_FPS = 250         # speed targets of the course machine (2 CPU cores): missed -> a warning, not an error
 TARGET_GROUP_FPS = 110   # ... for the group photo at 1280 px (4 faces)
@@ -132,7 +136,8 @@ else:
 # emotion model is converted to TensorFlow Lite the first time, a few seconds; section 5b says why.)
 
 # %%
-pipeline = live.LivePipeline(landmarks=LANDMARKS, emotion=EMOTION, detect_every=DETECT_EVERY,
+pipeline = live.LivePipeline(landmarks=LANDMARKS, emotion=EMOTION, detect_policy=DETECT_POLICY, detect_every=DETECT_EVERY,
+                             detect_idle=DETECT_IDLE,
                              detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE, smooth=SMOOTH)
 print(pipeline.banner)
 out, faces = pipeline.process(first)
@@ -220,7 +225,8 @@ checks.expect(len(group_faces) == 4, f"the default detection sizes find the 4 de
 # ## 3. Detect every N frames, track in between
 #
 # Detection is the most expensive step, and a face moves little from one frame to the next. So the
-# detector runs only every `DETECT_EVERY` frames; in between, each face's box is re-made from its
+# detector runs only now and then: in the simplest rule (`DETECT_POLICY = "interval"`), every `DETECT_EVERY`
+# frames; section 3b replaces it by a rule that detects when it pays. In between, each face's box is re-made from its
 # *previous* 68 points (the detector box's offset from the points' bounding box is remembered at
 # detection time), and the predictor refines the points inside it. The landmarks are the tracker,
 # for free.
@@ -275,6 +281,67 @@ checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is n
               "At some setting in the table the tracker lost the face for a while.")
 
 # %% [markdown]
+# ### 3b. Detect when it pays: cuts, lost faces, faces holding still
+#
+# A fixed interval is blind in both directions. While faces hold still it spends a detection every
+# `DETECT_EVERY` frames on nothing new (on the group at 1280 pixels, tens of ms on the second core, which
+# the loop feels: the two cores share the memory the predictor reads). And when the picture jumps (the
+# camera is bumped, the clip is cut, someone else steps in) the boxes stay on the old place until the next
+# detection: up to `DETECT_EVERY` frames of points drawn on the wall. The default rule,
+# `DETECT_POLICY = "adaptive"`, decides on each frame from two measures the pipeline gets almost for free:
+#
+# - **how much the picture changed**: the mean difference of this frame and the last, both shrunk to 32x18
+#   grey thumbnails with their mean brightness removed (`FrameChange`, about 0.1 ms; a camera adjusting its
+#   exposure hardly moves it). Above `cut_threshold` (15 grey levels) the detector runs **at once, on this
+#   frame**, in the loop (the cell below prints how far apart ordinary frames and cuts are);
+# - **how the points moved**: each face's points are compared with its previous frame's. A centre that moved
+#   a quarter of the face, or a face that changed size by a third in one frame, has probably lost its face:
+#   the detector runs at once on the next frame. A face moving at all (its centre more than 1 % of its width
+#   per frame) keeps the regular `DETECT_EVERY`; when every face holds still, the detector runs only every
+#   `DETECT_IDLE` frames (a new face may wait that long: a second at 30 fps).
+#
+# `live.spliced_clip` builds a clip with four such moments from the two sample people: the picture moved
+# 160 pixels, a cut to the other person, the picture mirrored, a cut back. `live.cut_recovery` runs the
+# pipeline over it with each rule and counts, against the detector run on every frame, the frames until
+# every box is on its face again after each cut, and the frames on which a box stood where no face was.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+clip = live.spliced_clip(CUT_SEGMENT)
+recovery = live.cut_recovery(clip, landmarks=LANDMARKS, emotion=EMOTION, detect_every=DETECT_EVERY,
+                             detect_idle=DETECT_IDLE, detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
+print(f"{len(clip.frames)} frames; cuts at {recovery['cuts']}: " + ", ".join(clip.labels[1:]))
+print(f"picture change: at most {recovery['change_within_max']} grey levels between cuts, "
+      f"{recovery['change_at_cuts']} at the cuts (cut_threshold {pipeline.config.cut_threshold})")
+print(f"{'rule':9s} {'frames to recover, per cut':>27s} {'max':>4s} {'wrong-box frames':>17s} {'detections':>11s}  why")
+for policy in ("adaptive", "interval"):
+    r = recovery[policy]
+    print(f"{policy:9s} {str(r['frames_to_recover']):>27s} {r['max']:4d} {r['wrong_box_frames']:17d} {r['detections']:11d}  "
+          + ", ".join(f"{k} {v}" for k, v in r["detect_reasons"].items()))
+
+# %%
+fig, axes = plt.subplots(2, 1, figsize=(11, 3.6), gridspec_kw={"height_ratios": [2, 1]})
+axes[0].imshow(bgr_to_rgb(np.hstack([cv2.resize(clip.frames[c], (256, 144)) for c in clip.cuts])))
+axes[0].set_title("the first frame of each segment: " + " | ".join(clip.labels), fontsize=8); axes[0].axis("off")
+for row, policy in enumerate(("adaptive", "interval")):
+    on = np.array(recovery[policy]["on_face"], bool)
+    axes[1].scatter(np.flatnonzero(~on), np.full((~on).sum(), row), marker="|", color="tab:red", s=120)
+    axes[1].scatter(np.flatnonzero(on), np.full(on.sum(), row), marker="|", color="tab:green", s=120)
+for c in recovery["cuts"]:
+    axes[1].axvline(c - 0.5, color="k", lw=0.8)
+axes[1].set_yticks([0, 1], ["adaptive", "interval"]); axes[1].set_ylim(-0.6, 1.6); axes[1].invert_yaxis()
+axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); fig.tight_layout()
+
+# %%
+assert len(recovery["adaptive"]["frames_to_recover"]) == len(clip.cuts) - 1  # one figure per cut, on any clip
+checks.expect(recovery["adaptive"]["max"] <= 1 and recovery["adaptive"]["wrong_box_frames"] <= 1,
+              "with adaptive detection the boxes are on the new face within a frame of every cut",
+              "On this clip or at these settings the adaptive rule needed longer: see the table above.")
+checks.expect(recovery["adaptive"]["detections"] < recovery["interval"]["detections"],
+              "the adaptive rule runs the detector less often than the fixed interval",
+              "At these settings the adaptive rule detected as often as the interval: see the reasons above.")
+
+# %% [markdown]
 # ## 4. Smoothing the emotion over time
 #
 # Each frame's prediction is noisy: a blink or a half-spoken word can change the top emotion, and
@@ -285,7 +352,8 @@ checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is n
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-trace = live.emotion_trace("sample", smooth=SMOOTH, emotion=EMOTION, landmarks=LANDMARKS, detect_every=DETECT_EVERY,
+trace = live.emotion_trace("sample", smooth=SMOOTH, emotion=EMOTION, landmarks=LANDMARKS, detect_policy=DETECT_POLICY,
+                           detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                            detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 flips_raw = live.label_flips_per_second(trace["raw"], trace["fps"])
 flips_smooth = live.label_flips_per_second(trace["smoothed"], trace["fps"])
@@ -317,7 +385,8 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-points = live.points_trace("sample", landmarks="dlib", emotion=EMOTION, detect_every=DETECT_EVERY,  # the targets are dlib's
+points = live.points_trace("sample", landmarks="dlib", emotion=EMOTION, detect_policy=DETECT_POLICY,  # the targets are dlib's
+                           detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                            detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 steady = live.jitter_and_lag(points["raw"], points["filtered"])
 curve = live.smoothing_tradeoff(points["raw"])
@@ -442,7 +511,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # %%
 # NBVAL_IGNORE_OUTPUT
 print("before:", live.BEFORE)
-ab = live.before_after(AB_FRAMES, AB_FRAMES // 2, landmarks=LANDMARKS, emotion=EMOTION, detect_every=DETECT_EVERY,
+ab = live.before_after(AB_FRAMES, AB_FRAMES // 2, landmarks=LANDMARKS, emotion=EMOTION, detect_policy=DETECT_POLICY,
+                       detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                        detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 print(f"{'':9s} {'':7s} {'fps':>6s} {'faces':>6s} {'p50 ms':>7s} {'p99 ms':>7s}  " + "  ".join(f"{s:>9s}" for s in live.STAGES))
 for name, runs in ab.items():
@@ -492,31 +562,31 @@ if grp["after"]["fps"] < TARGET_GROUP_FPS or grp["after"]["frame_ms_p99"] > 2 * 
 
 # %% [markdown]
 # **Where the landmarks stage's time goes.** The stage should cost what dlib's predictor costs and
-# no more. `live.landmark_cost` times the predictor alone (a tight loop over video frames), the
-# predictor with the conversion of its 68 points to a NumPy array (`predict_points`), and the
-# stage per face inside the running pipeline: with its threads (reader, detector) as usual, and with
-# them off (`live.NO_THREADS`: everything in the loop), which separates the stage's own overhead from
-# what the threads cost it.
+# no more. `live.landmark_cost` times the predictor alone (a tight loop over video frames), the same
+# predictor *inside* the running pipeline (the landmarker counts its own calls and their time), and the
+# whole stage per face, for one face (the sample video) and for four (the group photo at 1280 pixels),
+# and once more for one face with the pipeline's threads off (`live.NO_THREADS`). Then
+# `live.profile_landmarks` runs the stage under Python's profiler and splits it by function.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-cost = live.landmark_cost(COST_FRAMES, landmarks="dlib", emotion=EMOTION)
-print(f"predictor alone {cost['predictor_ms']:.2f} ms | with the conversion to NumPy {cost['predict_points_ms']:.2f} ms | "
-      f"the pipeline's landmarks stage {cost['stage_ms_per_face']:.2f} ms per face, "
-      f"{cost['stage_ms_per_face_no_threads']:.2f} ms with the pipeline's threads off")
-if cost["stage_ms_per_face"] > 1.25 * cost["predict_points_ms"]:
-    warnings.warn("the landmarks stage costs clearly more than the predictor: something else is competing for the CPU")
+cost = live.landmark_cost(COST_FRAMES, emotion=EMOTION, detect_policy=DETECT_POLICY, detect_every=DETECT_EVERY,
+                          detect_idle=DETECT_IDLE)
+print(f"one face:  predictor alone {cost['predictor_ms']:.2f} ms | inside the loop {cost['predictor_in_loop_ms']:.2f} ms | "
+      f"the stage {cost['stage_ms_per_face']:.2f} ms per face = {cost['stage_over_predictor']:.2f} x the predictor alone "
+      f"(threads off: {cost['stage_ms_per_face_no_threads']:.2f} ms)")
+print(f"{cost['group_faces']:.0f} faces:   predictor alone {cost['predictor_ms_group']:.2f} ms | inside the loop "
+      f"{cost['predictor_in_loop_ms_group']:.2f} ms | the stage {cost['stage_ms_per_face_group']:.2f} ms per face = "
+      f"{cost['stage_over_predictor_group']:.2f} x the predictor alone")
+profile = live.profile_landmarks(COST_FRAMES, emotion=EMOTION)
+print("under the profiler, ms per frame: " + ", ".join(f"{k} {v:.3f}" for k, v in profile.items()))
+if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
+    warnings.warn("the landmarks stage costs more than 1.25 x the predictor alone (the live benchmark's target): "
+                  "see the split above")
 
 # %% [markdown]
-# In this run the stage took 3.03 ms per face, against 2.72 ms for `predict_points` alone, and 2.93 ms
-# with the pipeline's threads off: about a tenth above `predict_points`, inside the quarter the cell allows,
-# so it did not warn. (The two predictor figures are medians of a tight loop; the
-# stage figures are means over a run, which also hold every moment the system ran something else.)
-# Still, more of the extra time is in the loop itself than in the threads:
-# the box re-made from the last points, the filter, and the same predictor call running inside a loop
-# that does other work between calls rather than in a tight loop of its own. The threads (reader,
-# detector) add the rest, by taking turns with the loop for Python's GIL.
-#
+# STAGE_PROSE
+
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
 # `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage.
@@ -729,7 +799,8 @@ assert video_info(path)["frames"] == written == VIDEO_FRAMES
 # %%
 # NBVAL_IGNORE_OUTPUT
 COMBOS = (("dlib", "peer"), ("cnn", "peer"), ("dlib", "course"), ("cnn", "course"))
-compared = live.compare_models("other_person", COMPARE_FRAMES, COMBOS, pick=3, detect_every=DETECT_EVERY,
+compared = live.compare_models("other_person", COMPARE_FRAMES, COMBOS, pick=3, detect_policy=DETECT_POLICY,
+                               detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                                detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 labels = np.stack([compared["labels"][c] for c in COMBOS])
 seen = (labels >= 0).all(axis=0)
@@ -796,10 +867,11 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # ## Exercises
 # 1. Run the UI on **your own webcam** (`SOURCE = 0`) and make the seven expressions. Which does the
 #    peer get right? Try `EMOTION = "course"` after training notebook 05 on the **full FER2013**.
-# 2. Set `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many fps are left (section 5)?
-#    Little changes, because the detector runs beside the loop on the other core; build the pipeline with
-#    `live.LivePipeline(..., detect_async=False)` to see what detecting on every frame costs the loop itself.
-#    Walk out of the frame with `DETECT_EVERY = 20`: what happens to the box?
+# 2. Set `DETECT_POLICY = "interval"`, `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many
+#    fps are left (section 5)? Little changes, because the detector runs beside the loop on the other core; build
+#    the pipeline with `live.LivePipeline(..., detect_async=False)` to see what detecting on every frame costs the
+#    loop itself. Walk out of the frame with `DETECT_POLICY = "interval"` and `DETECT_EVERY = 20`, then with the
+#    adaptive default: what happens to the box in each case, and why (section 3b)?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam. What is the trade-off between flicker and lag?
 # 4. Add a second face (a photo held up to the camera). How does the time per frame grow with faces?
 #    Compare with the group run of section 5b, and try `live.LivePipeline(detect_async=False)`.
