@@ -183,3 +183,30 @@ def recording_or_sample(name: str) -> tuple[str, str]:
     if path is not None:
         return str(path), message
     return str(resolve("sample")), message
+
+
+def last_browser_test() -> dict | None:
+    """The browser-camera figures of the last recorded ``python course.py browser-test --record`` run
+    (``helpers/browser_test_record.json``), or None."""
+    import json
+    from importlib import resources
+    path = resources.files("helpers") / "browser_test_record.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def browser_test_summary(record: dict | None) -> str:
+    """The record of :func:`last_browser_test` in two lines for notebook 06 (or what to run when there is none)."""
+    if not record:
+        return "no browser-test record: run `python course.py browser-test --record` to measure this path."
+    two, one = record["two_in_flight"], record.get("one_in_flight")
+    load = "" if record.get("load_average_1min") is None else f", load {record['load_average_1min']:.1f}"
+    text = (f"last browser-test ({record['date']}, {record['cpu_count']} CPUs{load}; headless Chromium, the sample video "
+            f"as its camera, 640x360): {two['fps']:.1f} fps through the kernel, {two['shown_fps']:.1f} fps shown, latency "
+            f"{two['latency_ms_median']:.0f} ms median / {two['latency_ms_p95']:.0f} ms p95 (captured -> shown), kernel "
+            f"{two['kernel_ms']:.1f} ms per frame, {two['max_in_flight']} frames in flight")
+    if one:
+        text += (f"\n... with 1 frame in flight: {one['fps']:.1f} fps, latency {one['latency_ms_median']:.0f} ms median / "
+                 f"{one['latency_ms_p95']:.0f} ms p95")
+    if record.get("local_video_fps"):
+        text += f"\nthe same pipeline on the sample file in the same kernel: {record['local_video_fps']:.0f} fps"
+    return text

@@ -463,3 +463,16 @@ def test_pick_01_keeps_notebook_01_up_to_its_source_choice():
     assert 'SOURCE = "browser"' in small["cells"][1]["source"]
     with pytest.raises(tool.StepFailed, match="recording_or_sample"):
         tool.pick_01({"cells": [_code("SOURCE = 1", ["parameters"])]})
+
+
+def test_browser_test_record_summary():
+    """06 prints the last recorded browser-test figures when it ran without a browser camera."""
+    from helpers.browser_io import browser_test_summary
+    record = {"date": "2026-12-05", "cpu_count": 2, "load_average_1min": 1.5, "chromium": "x",
+              "two_in_flight": {"fps": 27.5, "shown_fps": 28.0, "latency_ms_median": 57.0, "latency_ms_p95": 90.0,
+                                "kernel_ms": 9.0, "max_in_flight": 2},
+              "one_in_flight": {"fps": 20.0, "latency_ms_median": 40.0, "latency_ms_p95": 60.0}, "local_video_fps": 150.0}
+    text = browser_test_summary(record)
+    assert "27.5 fps through the kernel" in text and "57 ms median" in text and "1 frame in flight: 20.0 fps" in text
+    assert "150 fps" in text and "load 1.5" in text
+    assert "browser-test --record" in browser_test_summary(None)

@@ -837,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/browser_test.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "build" / "browser"), help="screenshots and report (build/browser)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, notebook copies)")
+    parser.add_argument("--record", action="store_true", help="after a passing full run, write its browser-camera "
+                        "figures to helpers/browser_test_record.json (what notebook 06 prints; commit it)")
     parser.add_argument("--only", choices=["errors", "01", "02", "06"], help="run one notebook's checks only")
     parser.add_argument("--committed", action="store_true", help="use the committed notebooks/*.ipynb instead of "
                         "building them from notebooks/src/*.py (the default; a unit test keeps the two in step)")
@@ -919,6 +921,19 @@ def main(argv: list[str] | None = None) -> int:
     if test.report.get("load_average") is not None:  # None where the OS has no load average (Windows)
         lines.append(f"  load average during the measurement: {test.report['load_average'][0]:.1f} on {os.cpu_count()} CPUs")
     lines.append(f"  screenshots and measurements.json in {out}")
+    if args.record and ok and m and args.only is None:
+        record = {"date": time.strftime("%Y-%m-%d"), "chromium": test.report.get("chromium", ""),
+                  "cpu_count": os.cpu_count(),
+                  "load_average_1min": (test.report.get("load_average") or [None])[0],
+                  "two_in_flight": {k: m[k] for k in ("fps", "shown_fps", "latency_ms_median", "latency_ms_p95",
+                                                      "kernel_ms", "max_in_flight")},
+                  "one_in_flight": {k: m1[k] for k in ("fps", "latency_ms_median", "latency_ms_p95")} if m1 else None,
+                  "local_video_fps": loc.get("fps") if loc else None}
+        target = ROOT / "helpers" / "browser_test_record.json"
+        tmp_record = target.with_suffix(".tmp")
+        tmp_record.write_text(json.dumps(record, indent=2) + "\n")
+        tmp_record.replace(target)
+        lines.append(f"  recorded in {target.relative_to(ROOT)} (notebook 06 prints it)")
     (out / "report.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)
     return 0 if ok else 1

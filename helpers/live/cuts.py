@@ -35,12 +35,15 @@ class Spliced:
 
 
 def _read(source: str, start: int, n: int) -> list[np.ndarray]:
+    frames = []
     with FrameSource(source, loop=True) as src:
-        frames = [src.read() for _ in range(start + n)]
-    if any(f is None for f in frames):
-        raise CourseError(f"could not read {start + n} frames of {source!r}: run `python -m helpers.data` to fetch it "
-                          "again.")
-    return [f.copy() for f in frames[start:]]
+        for _ in range(start + n):
+            frame = src.read()  # the source may reuse its buffer: keep a copy of each frame
+            if frame is None:
+                raise CourseError(f"could not read {start + n} frames of {source!r}: run `python -m helpers.data` to "
+                                  "fetch it again.")
+            frames.append(frame.copy())
+    return frames[start:]
 
 
 def _letterbox(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
