@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
                        "(tools/browser_test.py; screenshots in build/browser/)")
     p.add_argument("--only", choices=["errors", "01", "02", "06"], help="one notebook's checks only")
     p.add_argument("--committed", action="store_true", help="test the committed .ipynb instead of notebooks/src")
+    p.add_argument("--record", action="store_true", help="write the browser-camera figures to "
+                   "helpers/browser_test_record.json (notebook 06 prints them; commit the file)")
     sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
     args = parser.parse_args(argv)
     if hasattr(args, "pytest_args"):
@@ -375,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = ["--check"] if args.check else ["--sync-only"] if args.sync_only else []
             return run([py, ROOT / "tools" / "notebooks.py", *extra, *args.notebooks])
         if args.command == "browser-test":
-            extra = ([f"--only={args.only}"] if args.only else []) + (["--committed"] if args.committed else [])
+            extra = ([f"--only={args.only}"] if args.only else []) + (["--committed"] if args.committed else []) \
+                + (["--record"] if args.record else [])
             return run([py, ROOT / "tools" / "browser_test.py", *extra])
         if args.command == "bench":
             return run([py, "-m", "helpers.bench", *args.what])

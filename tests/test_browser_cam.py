@@ -476,3 +476,10 @@ def test_browser_test_record_summary():
     assert "27.5 fps through the kernel" in text and "57 ms median" in text and "1 frame in flight: 20.0 fps" in text
     assert "150 fps" in text and "load 1.5" in text
     assert "browser-test --record" in browser_test_summary(None)
+
+
+def test_shipped_browser_test_record_reads():
+    from helpers.browser_io import browser_test_summary, last_browser_test
+    record = last_browser_test()
+    assert record is not None, "helpers/browser_test_record.json is missing: run `python course.py browser-test --record`"
+    assert "fps through the kernel" in browser_test_summary(record) and record["two_in_flight"]["max_in_flight"] >= 1
