@@ -24,6 +24,8 @@ RUNTIME = {"tensorflow": "2.19.0", "ipykernel": "6.29.5", "numpy": "2.1.3"}
 TENSORFLOWS = {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly"}
 TOOLS = {"jupyterlab", "jupytext", "nbval", "papermill", "pytest", "ruff", "selenium", "uv"}
 """The lab and test extras: a hosted runtime gets none of them."""
+ALSO_SHOWN = {"keras", "protobuf", "psutil", "packaging"}
+"""Packages the runtime's TensorFlow or kernel brought, shown in the table whether or not the install changed them."""
 HOSTED_INSTALL = ["-m", "pip", "install", "-e", str(ROOT)]
 """The README's command (``%pip install -e <course folder>`` in a cell runs exactly this with the kernel's Python)."""
 
@@ -51,10 +53,10 @@ def _installed(py: Path) -> dict[str, str]:
 
 
 def versions_table(before: dict[str, str], after: dict[str, str]) -> str:
-    """A Markdown table of every package the install added or changed, then those of RUNTIME (kept or not)."""
+    """A Markdown table of every package the install added or changed, and those of RUNTIME and ALSO_SHOWN."""
     rows = ["| package | before | after |", "|---|---|---|"]
     for name in sorted(set(before) | set(after)):
-        if before.get(name) != after.get(name) or name in RUNTIME:
+        if before.get(name) != after.get(name) or name in RUNTIME or name in ALSO_SHOWN:
             rows.append(f"| {name} | {before.get(name, '—')} | {after.get(name, '—')} |")
     return "\n".join(rows) + "\n"
 
