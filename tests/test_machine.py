@@ -78,3 +78,14 @@ def test_device_sentence_names_the_device_and_the_budget():
     assert "falls back to the CPU" in fallback and "setup --gpu" in fallback and "EPOCHS and PATIENCE" in fallback
     cpu_only = machine.device_sentence("EPOCHS", {**gpu, "device": "CPU", "gpus": [], "cuda_build": False})
     assert "CPU-only" in cpu_only and "4 cores" in cpu_only
+
+
+def test_latency_ms_runs_before_untimed_before_every_call():
+    import time
+
+    from helpers.timing import latency_ms
+    calls = []
+    ms = latency_ms(lambda: calls.append("fn"), repeats=5, warmup=2,
+                    before=lambda: (calls.append("before"), time.sleep(0.01)))
+    assert calls == ["before", "fn"] * 7
+    assert ms < 5, f"the 10 ms of `before` were timed: {ms:.1f} ms"

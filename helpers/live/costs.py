@@ -10,6 +10,7 @@ says whether a call releases Python's GIL.
 from __future__ import annotations
 
 import cProfile
+import itertools
 import pstats
 
 import cv2
@@ -41,31 +42,27 @@ def _predictor_alone(grays: list[np.ndarray], boxes: list[tuple[int, int, int, i
     ``flush``: before each call, write 32 MB of memory (not timed), which pushes the predictor's trees and the frame
     out of the CPU's caches: the predictor as it runs when other work comes between its calls.
     """
-    import time
-
     import dlib
     _, predictor = load_models()
-    pairs = [(g, dlib.rectangle(*b)) for g in grays for b in boxes]
+    pairs = itertools.cycle([(g, dlib.rectangle(*b)) for g in grays for b in boxes])
     sweep = np.zeros(32 * 2**20, np.uint8) if flush else None
-    times = []
-    for k in range(330):
-        gray, rect = pairs[k % len(pairs)]
+    job: list = []
+
+    def next_job() -> None:
+        job[:] = next(pairs)
         if sweep is not None:
-            sweep += 1
-        t0 = time.perf_counter()
-        predictor(gray, rect)
-        if k >= 30:  # warm-up
-            times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1000
+            np.add(sweep, 1, out=sweep)
+
+    return latency_ms(lambda: predictor(*job), repeats=300, warmup=30, before=next_job)
 
 
 def _stage(source, frames: int, warmup: int, **config) -> dict[str, float]:
-    """One pipeline run: the landmarks stage per face and the predictor's own ms per call inside it."""
-    with LivePipeline(draw_points=False, draw_emoji=False, **config) as pipe:
+    """One pipeline run with dlib's landmarker: the landmarks stage per face and the predictor's own ms per call in it."""
+    with LivePipeline(draw_points=False, draw_emoji=False, **{**config, "landmarks": "dlib"}) as pipe:
         lm = pipe.landmarker
-        calls, ms = getattr(lm, "calls", 0), getattr(lm, "ms", 0.0)
+        calls, ms = lm.calls, lm.ms
         report = run_headless(pipe, source, frames, keep=0, warmup=warmup)
-        inside = (lm.ms - ms) / max(1, lm.calls - calls) if hasattr(lm, "calls") else float("nan")
+        inside = (lm.ms - ms) / max(1, lm.calls - calls)
     return {"stage": report.stage_ms["landmarks"] / max(report.faces_per_frame, 1e-9), "inside": inside,
             "faces": report.faces_per_frame}
 
@@ -89,7 +86,6 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
       the caches between its calls, not because of anything the stage adds.
     The stage on a dlib landmarker only (the course CNN has no predictor to compare with).
     """
-    config = {**config, "landmarks": "dlib"}
     with FrameSource("sample", loop=True) as src:
         grays = [to_gray(src.read()) for _ in range(30)]
     box = detect_faces(grays[0])[0][0]
