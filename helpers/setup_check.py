@@ -48,6 +48,8 @@ class Report:
 PROVIDERS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
              "dlib-bin": ("dlib-bin", "dlib")}
 """Distributions that provide the same import package: a runtime's own ``dlib`` or ``tensorflow-cpu`` serves."""
+NEED_OF = {dist: need for need, dists in PROVIDERS.items() for dist in dists}
+"""The need a distribution meets (``tensorflow-cpu`` -> ``tensorflow``); a distribution not named here meets its own."""
 
 
 def _pyproject(root: Path) -> dict:
@@ -111,7 +113,7 @@ def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report
                                f"`%pip install -e {root}` in a cell, then restart the kernel)")
     tools, other = [], []
     for name, want in _pins(root):
-        found = _installed("tensorflow" if name == "tensorflow-cpu" else name)
+        found = _installed(NEED_OF.get(name, name))
         if found is None:
             if name.lower() in TOOLS:
                 tools.append(name)

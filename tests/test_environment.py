@@ -80,7 +80,7 @@ def _needs() -> dict[str, list]:
 def test_every_pin_lies_in_its_range_and_every_need_is_pinned():
     """Two lists, one truth: the exact pins satisfy the ranges a hosted install reads; nothing is needed but unpinned."""
     needs = _needs()
-    provided_by = {"tensorflow-cpu": "tensorflow"}  # the set-up's CPU build meets the need for `tensorflow`
+    from helpers.setup_check import NEED_OF as provided_by  # the set-up's tensorflow-cpu meets the need for `tensorflow`
     for pin in pins.read_pins():
         name = provided_by.get(pin.name, pin.name)
         assert name in needs, f"{pin.name} is pinned but no range in [project.dependencies] or an extra needs it"
