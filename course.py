@@ -161,10 +161,17 @@ def install_stamp(root: Path = ROOT, gpu: bool = False) -> str:
     return h.hexdigest() + (" gpu" if gpu else "")
 
 
+def _pins_tool():
+    """``tools/pins.py`` (standard library only, like this file): the pins and the files written from them."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    import pins
+    return pins
+
+
 def pinned_requirements(gpu: bool = False) -> str:
     """The text of the requirements file ``setup`` installs: the pins (tools/pins.py), with ``--gpu``'s TensorFlow."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    import pins
+    pins = _pins_tool()
     chosen = pins.read_pins()
     if gpu:
         if not (sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")):
@@ -209,8 +216,9 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: b
         say(f"creating {venv.name}/ with Python {version[0]}.{version[1]} ({' '.join(cmd)})")
         must([*cmd, "-m", "venv", venv], "creating the virtual environment")
     stamp = venv / STAMP
+    was_gpu = stamp.is_file() and stamp.read_text().strip().endswith(" gpu")
     if gpu is None:
-        gpu = stamp.is_file() and stamp.read_text().strip().endswith(" gpu")
+        gpu = was_gpu
     want = install_stamp(gpu=gpu)
     requirements = pinned_requirements(gpu)  # refuses --gpu where there is no CUDA wheel, before anything is installed
     if not stamp.is_file() or stamp.read_text().strip() != want:
@@ -220,7 +228,7 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: b
         must([*pip, "install", "--quiet", "--upgrade", "pip"], "upgrading pip")
         pinned = venv / "course-requirements.txt"
         pinned.write_text(requirements, encoding="utf-8")
-        if not gpu and stamp.is_file() and stamp.read_text().strip().endswith(" gpu"):  # back from --gpu to the CPU build
+        if was_gpu and not gpu:  # back from --gpu to the CPU build
             listed = subprocess.run([*map(str, pip), "list", "--format=freeze"], capture_output=True, text=True).stdout
             cuda = [line.split("==")[0] for line in listed.splitlines() if re.match(r"nvidia-.*-cu\d+==", line)]
             must([*pip, "uninstall", "--quiet", "--yes", "tensorflow", *cuda], "removing the GPU build of TensorFlow")
@@ -349,9 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pytest_args = shlex.split(args.pytest_args)
     try:
         if args.command == "pins":
-            sys.path.insert(0, str(ROOT / "tools"))
-            import pins
-            return pins.main(["--check"] if args.check else [])
+            return _pins_tool().main(["--check"] if args.check else [])
         if args.command == "clean":
             for folder in (ROOT / "build", ROOT / "data" / "work", ROOT / "data" / "models"):
                 if folder.exists():
