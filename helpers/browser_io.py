@@ -185,13 +185,15 @@ def recording_or_sample(name: str) -> tuple[str, str]:
     return str(resolve("sample")), message
 
 
+BROWSER_TEST_RECORD = "browser_test_record.json"
+"""Where ``python course.py browser-test --record`` keeps its browser-camera figures, inside ``helpers/``."""
+
+
 def last_browser_test() -> dict | None:
     """The browser-camera figures of the last recorded ``python course.py browser-test --record`` run
     (``helpers/browser_test_record.json``), or None."""
-    import json
-    from importlib import resources
-    path = resources.files("helpers") / "browser_test_record.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    from .storage import shipped_record
+    return shipped_record(BROWSER_TEST_RECORD)
 
 
 def browser_test_summary(record: dict | None) -> str:

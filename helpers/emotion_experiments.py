@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from . import fer, standin
 from .emotion import EmotionClassifier, evaluate, train
 from .machine import machine_info
 from .paths import work_dir
+from .storage import save_json, shipped_record
 
 FER2013_ROWS = {"Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}
 """Kaggle's fer2013.csv: 35,887 rows in three Usage groups."""
@@ -86,7 +86,8 @@ def fer2013_cost(fraction: float = 0.1, epochs: int = 60) -> dict[str, Any]:
     hours = epochs * sum(epoch.values()) / 3600
     return {"rows": load["rows"], "csv_mb": round(size_mb, 1), "write_seconds": round(write_seconds, 1),
             "read_seconds": round(load["seconds"], 1), "peak_rss_mb": round(load["peak_rss"] / 2**20),
-            "rss_before_read_mb": round(load["rss_before"] / 2**20), "images_mb": round(load["rows"] * 48 * 48 / 2**20, 1),
+            "rss_before_read_mb": round(load["rss_before"] / 2**20),
+            "images_mb": round(load["rows"] * fer.SIZE**2 / 2**20, 1),
             "measured_fraction": fraction, "baseline_epoch_seconds": round(epoch["baseline"]),
             "course_epoch_seconds": round(epoch["course"]), "exercise1_epochs": epochs,
             "exercise1_hours_at_most": round(hours, 1), "machine": machine_info(),
@@ -95,8 +96,8 @@ def fer2013_cost(fraction: float = 0.1, epochs: int = 60) -> dict[str, Any]:
 
 def shipped_cost() -> dict[str, Any] | None:
     """The FER2013 cost measured by the last ``python -m helpers.bench emotion`` (``helpers/fer2013_cost.json``)."""
-    path = resources.files("helpers") / COST_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return shipped_record(COST_FILE)
+
 
 def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, Any]:
     ev = evaluate(probs, data.y_test)
@@ -149,7 +150,6 @@ def benchmark(quick: bool = False) -> dict[str, Any]:
     out["target_course_ge_baseline_plus_5"] = bool(out["course_minus_baseline_points"] >= 5)
     out["fer2013_size"] = fer2013_cost(fraction=0.01 if quick else 0.1)
     if not quick:  # the record notebook 05 prints (quick budgets are too small to plan with)
-        from .storage import save_json
         save_json(Path(__file__).with_name(COST_FILE), out["fer2013_size"])
     return out
 

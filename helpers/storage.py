@@ -87,6 +87,13 @@ def load_json(path: str | os.PathLike) -> Any:
                           "Delete it and run the notebook that creates it again.") from exc
 
 
+def shipped_record(name: str) -> Any | None:
+    """A measurement record that ships inside the ``helpers`` package (``helpers/<name>``, written by a benchmark or a
+    test run and committed), or None when it is not there."""
+    path = Path(__file__).with_name(name)
+    return load_json(path) if path.is_file() else None
+
+
 def save_npz(path: str | os.PathLike, meta: dict[str, Any] | None = None, **arrays: np.ndarray) -> Path:
     """Save arrays (plus a JSON ``meta`` dict stored as a string array) compressed and atomically.
 

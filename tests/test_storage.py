@@ -58,3 +58,9 @@ def test_written_files_get_the_umask_mode_without_touching_the_umask(tmp_path, m
         os.umask(umask)
     for name in ("m.json", "a.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640  # 0o666 minus the umask 0o027
+
+
+def test_shipped_record_reads_helpers_json_or_none():
+    from helpers.storage import shipped_record
+    assert shipped_record("no_such_record.json") is None
+    assert shipped_record("fer2013_cost.json")["rows"] == 35887

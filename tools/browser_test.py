@@ -929,10 +929,9 @@ def main(argv: list[str] | None = None) -> int:
                                                       "kernel_ms", "max_in_flight")},
                   "one_in_flight": {k: m1[k] for k in ("fps", "latency_ms_median", "latency_ms_p95")} if m1 else None,
                   "local_video_fps": loc.get("fps") if loc else None}
-        target = ROOT / "helpers" / "browser_test_record.json"
-        tmp_record = target.with_suffix(".tmp")
-        tmp_record.write_text(json.dumps(record, indent=2) + "\n")
-        tmp_record.replace(target)
+        from helpers.browser_io import BROWSER_TEST_RECORD
+        from helpers.storage import save_json
+        target = save_json(ROOT / "helpers" / BROWSER_TEST_RECORD, record)  # atomic: a reader never sees half a file
         lines.append(f"  recorded in {target.relative_to(ROOT)} (notebook 06 prints it)")
     (out / "report.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)
