@@ -387,8 +387,9 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 # file in Kaggle's format with 35,887 rows of random pixels, reads it with the course's loader
 # (time and peak memory), and trains both CNNs on part of it. Its last result ships with the course
 # (`helpers/fer2013_cost.json`; run the benchmark to measure your own machine). Both put exercise 1 at
-# hours on a CPU like the course's, an overnight run, and at minutes on a GPU (`python course.py setup
-# --gpu` on Linux with an NVIDIA card; the set-up cell above says which device this kernel trains on).
+# hours on a CPU like the course's, an overnight run. On a GPU it should take minutes, but that is a
+# guess (the last line below): no GPU was measured here. With an NVIDIA card on Linux, `python course.py
+# setup --gpu` installs TensorFlow with CUDA; the set-up cell above says which device this kernel trains on.
 
 # %%
 per_image = {"baseline": baseline.seconds / max(1, baseline.epochs) / len(data.y_train),
