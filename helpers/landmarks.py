@@ -192,7 +192,8 @@ def detection_sides(shape: tuple[int, ...], detect_min_side: int | None = DETECT
 
 def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_SIDE,
                  detect_min_side: int | None = DETECT_MIN_SIDE, upsample: int = 0,
-                 sides_tried: list[int] | None = None) -> list[tuple[tuple[int, int, int, int], float]]:
+                 sides_tried: list[int] | None = None, threshold: float = 0.0
+                 ) -> list[tuple[tuple[int, int, int, int], float]]:
     """Run dlib's detector on a grayscale image, coarse to fine; return ``[(box, score)]`` in full-size pixels.
 
     One rule picks the detection size from the image, for stills and the live demo alike: detect on a
@@ -201,7 +202,8 @@ def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_S
     detect again at twice the size, up to ``detect_max_side`` (see :func:`detection_sides`). A face
     filling a webcam frame is found in the first, cheap pass; a group photo's small faces in a finer one.
     Set both sides equal for one fixed size. ``upsample`` > 0 makes dlib look for faces down to
-    80 / 2**upsample px. The sides actually used are appended to ``sides_tried`` when given.
+    80 / 2**upsample px. The sides actually used are appended to ``sides_tried`` when given. A ``threshold``
+    below 0 also returns less certain detections (a turned face), and more false ones.
     """
     detector, _ = load_models()
     longer = max(gray.shape[:2])
@@ -211,7 +213,7 @@ def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_S
         factor = side / longer
         small = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         with _DETECTOR_LOCK:  # dlib's detector keeps per-call state: one thread at a time (the live demo's worker too)
-            rects, scores, _ = detector.run(small, upsample, 0.0)
+            rects, scores, _ = detector.run(small, upsample, threshold)
         if sides_tried is not None:
             sides_tried.append(side)
         out = [(tuple(int(round(v / factor)) for v in (r.left(), r.top(), r.right(), r.bottom())), float(sc))
