@@ -22,7 +22,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -144,17 +143,6 @@ class Annotated:
     def __len__(self) -> int:
         return len(self.crops)
 
-    def subset(self, index) -> Annotated:
-        """The faces at ``index`` (a list or array of positions)."""
-        idx = np.asarray(index, dtype=int)
-        return Annotated(self.crops[idx], self.points[idx], self.dlib[idx], [self.names[i] for i in idx],
-                         [self.box_from[i] for i in idx])
-
-    def face_data(self, name: str = "human"):
-        """As :class:`helpers.landmark_data.FaceData` (crops and the people's points), for training and evaluation."""
-        from .landmark_data import FaceData
-        return FaceData(self.crops, self.points, name)
-
 
 def annotate(pairs: list[tuple[Path, Path]], *, crop_size: int | None = None, margin: float | None = None,
              progress: bool = True) -> Annotated:
@@ -242,22 +230,3 @@ def split_names(names: list[str], held_out: float = 0.1) -> tuple[np.ndarray, np
     train = np.setdiff1d(np.arange(n), test)
     return train, test
 
-
-def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
-                 size: int | None = None) -> dict[str, dict[str, Any]]:
-    """NME against the people's points of dlib's predictor, the mean shape and each of ``models`` (Keras landmark nets).
-
-    ``train`` (a FaceData) gives the mean shape and the crop size; ``faces`` defaults to :func:`human_faces`, cut
-    the same way. Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``: ``"dlib"``, ``"mean shape"``, then
-    the models in the order given. Every model starts from the same box (see :func:`find_box`).
-    """
-    from .landmark_cnn import evaluate, nme
-    from .landmark_data import INPUT_SIZE
-    faces = faces or human_faces(crop_size=train.crops.shape[1])
-    truth = faces.face_data()
-    per = {"dlib": nme(faces.dlib, faces.points),
-           "mean shape": nme(np.broadcast_to(train.points.mean(axis=0), faces.points.shape), faces.points)}
-    for name, model in models.items():
-        per[name] = evaluate(model, truth, size or INPUT_SIZE)["per_frame"]
-    return {name: {"nme": float(np.mean(v)), "per_face": {f: round(float(e), 4) for f, e in zip(faces.names, v)}}
-            for name, v in per.items()}

@@ -31,39 +31,11 @@ from .landmark_data import (INPUT_SIZE, Augment, FaceData, crop_geometry, grey_c
                             load_face_data, prepare)
 from .landmark_nets import (COURSE_KIND, NAMES, inference_fn, keras_module, register_custom_objects, tf_module, build_model,
                             compile_model, predict_batch)
-from .landmarks import CROP_SIZE, MARGIN, REGIONS, inter_ocular, crop_face, from_crop, to_gray
+from .landmarks import CROP_SIZE, MARGIN, crop_face, from_crop, nme, point_errors, region_nme, to_gray  # noqa: F401
 from .paths import models_dir, shown, work_dir
 from .saved_models import model_recipe, save_trained, sidecar_path
 from .storage import load_json
 from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
-
-
-# ------------------------------------------------------------------------------------------------- metric
-def nme(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Normalised mean error per face: mean point distance / inter-ocular distance (points 36 and 45).
-
-    pred, true: (N, 68, 2) in the same units (any); returns (N,) fractions (0.05 = 5 %).
-    """
-    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    if pred.shape != true.shape or pred.shape[-2:] != (68, 2):
-        raise CourseError(f"nme needs two (N, 68, 2) arrays of the same shape, got {pred.shape} and {true.shape}.")
-    iod = inter_ocular(true)
-    if np.any(iod <= 0):
-        raise CourseError("a face has zero inter-ocular distance (points 36 and 45 coincide): its points are broken.")
-    return np.linalg.norm(pred - true, axis=-1).mean(axis=-1) / iod
-
-
-def point_errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Error of every point divided by the face's inter-ocular distance: (N, 68)."""
-    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    iod = inter_ocular(true)
-    return np.linalg.norm(pred - true, axis=-1) / iod[..., None]
-
-
-def region_nme(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    """Mean normalised error per facial region (jaw, brows, nose, eyes, mouth)."""
-    err = point_errors(pred, true)
-    return {name: float(err[:, list(idx)].mean()) for name, idx in REGIONS.items()}
 
 
 # ------------------------------------------------------------------------------------------------- training

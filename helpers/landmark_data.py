@@ -265,8 +265,10 @@ def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS,
         for reason in faces.skipped:
             print(f"skipped {reason}")
         train, test = split_names(faces.names, held_out)
-        out["video_train"] = out["stills"] = out["train"] = faces.subset(train).face_data(f"{Path(folder).name}_train")
-        out["held_out"] = faces.subset(test).face_data(f"{Path(folder).name}_held_out")
+        name = Path(folder).name
+        out["train"] = FaceData(faces.crops[train], faces.points[train], f"{name}_train")
+        out["video_train"] = out["stills"] = out["train"]
+        out["held_out"] = FaceData(faces.crops[test], faces.points[test], f"{name}_held_out")
     else:
         out["train"] = mix(out["video_train"], out["stills"], still_repeats)
     return {k: out[k] for k in ("train", "video_train", "stills", "held_out", "other_person")}

@@ -1,4 +1,5 @@
-"""Notebook 04's measurements: how fast each way of calling a landmark model is, and the landmark benchmark.
+"""Notebook 04's measurements: how fast each way of calling a landmark model is, the scores against people's points,
+and the landmark benchmark.
 
 ``python -m helpers.bench landmarks`` runs :func:`benchmark`; notebook 04 calls :func:`compare_latency`.
 The lessons themselves (data, networks, training, serving) are in :mod:`helpers.landmark_cnn`.
@@ -10,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from .annotated import human_scores
+from .annotated import Annotated, human_faces
 from .landmark_cnn import CNNLandmarker, evaluate, mean_shape_nme, save_model, train_model
-from .landmark_data import INPUT_SIZE, load_face_data, prepare
+from .landmark_data import INPUT_SIZE, FaceData, load_face_data, prepare
 from .landmark_nets import COURSE_KIND
-from .landmarks import crop_face, to_gray
+from .landmarks import crop_face, nme, to_gray
 from .machine import load_average, machine_info
 from .paths import work_dir
 from .timing import latency_ms
@@ -43,6 +44,24 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
         out["TFLite (crop + map back)"] = latency_ms(lambda: lite.predict(frame, box), repeats=repeats)
     out["dlib predictor"] = latency_ms(lambda: predict_points(gray, box), repeats=repeats)
     return {k: round(v, 2) for k, v in out.items()}
+
+
+def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
+                 size: int = INPUT_SIZE) -> dict[str, dict[str, Any]]:
+    """NME against the people's points: dlib's predictor, the mean shape and each of ``models`` (Keras landmark nets).
+
+    ``train`` (a FaceData) gives the mean shape and the crop size; ``faces`` defaults to
+    :func:`helpers.annotated.human_faces`, cut the same way. Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``: ``"dlib"``, ``"mean shape"``, then
+    the models in the order given. Every model starts from the same box (see :func:`helpers.annotated.find_box`).
+    """
+    faces = faces or human_faces(crop_size=train.crops.shape[1])
+    truth = FaceData(faces.crops, faces.points, "human")
+    per = {"dlib": nme(faces.dlib, faces.points),
+           "mean shape": nme(np.broadcast_to(train.points.mean(axis=0), faces.points.shape), faces.points)}
+    for name, model in models.items():
+        per[name] = evaluate(model, truth, size)["per_frame"]
+    return {name: {"nme": float(np.mean(v)), "per_face": {f: round(float(e), 4) for f, e in zip(faces.names, v)}}
+            for name, v in per.items()}
 
 
 def machine_report(load_start: float | None) -> dict[str, Any]:

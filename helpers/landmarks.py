@@ -323,3 +323,30 @@ def region_of(index: int) -> str:
         if index in idx:
             return name
     raise CourseError(f"landmark index must be 0-67, not {index}.")
+
+
+def nme(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Normalised mean error per face: mean point distance / inter-ocular distance (points 36 and 45).
+
+    pred, true: (N, 68, 2) in the same units (any); returns (N,) fractions (0.05 = 5 %).
+    """
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    if pred.shape != true.shape or pred.shape[-2:] != (68, 2):
+        raise CourseError(f"nme needs two (N, 68, 2) arrays of the same shape, got {pred.shape} and {true.shape}.")
+    iod = inter_ocular(true)
+    if np.any(iod <= 0):
+        raise CourseError("a face has zero inter-ocular distance (points 36 and 45 coincide): its points are broken.")
+    return np.linalg.norm(pred - true, axis=-1).mean(axis=-1) / iod
+
+
+def point_errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Error of every point divided by the face's inter-ocular distance: (N, 68)."""
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    iod = inter_ocular(true)
+    return np.linalg.norm(pred - true, axis=-1) / iod[..., None]
+
+
+def region_nme(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Mean normalised error per facial region (jaw, brows, nose, eyes, mouth)."""
+    err = point_errors(pred, true)
+    return {name: float(err[:, list(idx)].mean()) for name, idx in REGIONS.items()}

@@ -10,7 +10,7 @@ import pytest
 from helpers import annotated as A
 from helpers import data
 from helpers.errors import CourseError
-from helpers.landmark_cnn import nme
+from helpers.landmarks import nme
 from helpers.landmarks import detect_landmarks, predict_points, to_gray
 
 
@@ -69,6 +69,7 @@ def test_human_faces_are_test_material_only():
     assert not set(TRAINING_STILLS) & {s.name for s in human}
     assert not set(TRAINING_STILLS) & {"other_person", "single_face_photo"}  # the second person stays a test
     assert set(A.HUMAN_FACES) == {"breakingbad", "einstein", "takeo", "lenna"}
+    assert len({s.name for s in data.FACE_SAMPLES}) >= 15  # photos of many more people than the sample's stills
 
 
 def test_human_faces_load_with_a_box_each():
@@ -137,6 +138,7 @@ def test_split_names_is_fixed_and_covers_both_sides():
 def test_a_landmark_cnn_trains_on_a_labelled_folder(labelled_folder):
     from helpers import landmark_cnn as L
     from helpers.landmark_data import load_face_data
+    from helpers.landmark_experiments import human_scores
     folder, written = labelled_folder
     data = load_face_data(progress=False, folder=str(folder), held_out=0.25)
     assert len(data["train"]) + len(data["held_out"]) == written and len(data["held_out"]) >= 1
@@ -144,6 +146,6 @@ def test_a_landmark_cnn_trains_on_a_labelled_folder(labelled_folder):
     result = L.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=2, batch_size=4, size=32,
                            resume=False, checkpoint=folder.parent / "ck_folder", progress=False)
     assert result.epochs == 2 and np.isfinite(result.history[-1]["held_out_nme"])
-    scores = A.human_scores({"tiny": result.model}, data["train"], size=32)
+    scores = human_scores({"tiny": result.model}, data["train"], size=32)
     assert list(scores) == ["dlib", "mean shape", "tiny"]
     assert all(np.isfinite(v["nme"]) and len(v["per_face"]) == 4 for v in scores.values())
