@@ -51,7 +51,8 @@ def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
     """NME against the people's points: dlib's predictor, the mean shape and each of ``models`` (Keras landmark nets).
 
     ``train`` (a FaceData) gives the mean shape and the crop size; ``faces`` defaults to
-    :func:`helpers.annotated.human_faces`, cut the same way. Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``:
+    :func:`helpers.annotated.human_faces`, cut the same way.
+    Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``:
     ``"dlib"``, ``"mean shape"``, then the models in the order given. Every model starts from the same box (see :func:`helpers.annotated.find_box`).
     """
     faces = faces or human_faces(crop_size=train.crops.shape[1])
