@@ -52,8 +52,8 @@ def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
 
     ``train`` (a FaceData) gives the mean shape and the crop size; ``faces`` defaults to
     :func:`helpers.annotated.human_faces`, cut the same way.
-    Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``:
-    ``"dlib"``, ``"mean shape"``, then the models in the order given. Every model starts from the same box (see :func:`helpers.annotated.find_box`).
+    Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``: ``"dlib"``, ``"mean shape"``, then the models in the
+    order given. Every model starts from the same box (see :func:`helpers.annotated.find_box`).
     """
     faces = faces or human_faces(crop_size=train.crops.shape[1])
     truth = FaceData(faces.crops, faces.points, "human")
