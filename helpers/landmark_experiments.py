@@ -52,18 +52,21 @@ def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
 
     ``train`` (a FaceData) gives the mean shape and the crop size; ``faces`` defaults to
     :func:`helpers.annotated.human_faces`, cut the same way.
-    Returns ``{name: {"nme": mean, "per_face": {face: nme}}}``: ``"dlib"``, ``"mean shape"``, then the models in the
-    order given. Every model starts from the same box (see :func:`helpers.annotated.find_box`).
+    Returns ``{name: {"nme": mean, "per_face": {face: nme}, "pred": (N, 68, 2) crop pixels}}``:
+    ``"dlib"``, ``"mean shape"``, then the models in the order given. Every model starts from the same box
+    (see :func:`helpers.annotated.find_box`).
     """
     faces = faces or human_faces(crop_size=train.crops.shape[1])
     truth = FaceData(faces.crops, faces.points, "human")
-    per = {"dlib": nme(faces.dlib, faces.points),
-           "mean shape": nme(np.broadcast_to(train.points.mean(axis=0), faces.points.shape), faces.points)}
+    preds = {"dlib": faces.dlib, "mean shape": np.broadcast_to(train.points.mean(axis=0), faces.points.shape)}
     for name, model in models.items():
-        per[name] = evaluate(model, truth, size)["per_frame"]
-    return {name: {"nme": float(np.mean(v)), "per_face": {f: round(float(e), 4) for f, e in zip(faces.names, v)}}
-            for name, v in per.items()}
-
+        preds[name] = evaluate(model, truth, size)["pred"]
+    out = {}
+    for name, pred in preds.items():
+        per = nme(pred, faces.points)
+        out[name] = {"nme": float(per.mean()), "per_face": {f: round(float(e), 4) for f, e in zip(faces.names, per)},
+                     "pred": np.asarray(pred, np.float32)}
+    return out
 
 def machine_report(load_start: float | None) -> dict[str, Any]:
     """The benchmark's ``machine`` entry: :func:`helpers.machine.machine_info` now, plus the load average at the start."""

@@ -35,6 +35,8 @@ notebook   ex.   tested how                                         what the run
                  points do not depend on the crop margin)
 02         3     MARGIN=0.1 (run "02")                              fraction of crops holding all 68 points
 02         4     cell: widest mouth (62-66), shown (run "02")       the frame and its opening
+02         5     cell: breakingbad.jpg whole with its people's      how many faces dlib finds; the annotated
+                 points, detect_landmarks on it (run "02")          face among them or not
 03         1     ENCODING="raw" (run "03", step 1)                  MB per face, faces/s, ms per batch
 03         2     in 04 (run "me_chain"): a random split of the      held-out NME random vs time split
                  sample's frames trained like the course model
@@ -63,6 +65,11 @@ notebook   ex.   tested how                                         what the run
                  flip=0, shape=0 ... are the same call, not run)
 04         6     cell: heatmap interrupted after epoch 1 (a         resumed from epoch 1; its NME vs the
                  KeyboardInterrupt, as the stop button), resumed    uninterrupted run's
+04         7     cell: heatmap trained on mix(..., 0), what         other person and against-people NME,
+                 STILL_REPEATS = 0 trains on (EPOCHS=2)             without and with the stills
+04         8     LANDMARK_DATA = a folder in 300-W's layout (8      the folder's faces as the training set;
+                 frames of the second video as PNG + .pts), the     the against-people figure
+                 whole notebook at EPOCHS=2 (run "04_folder")
 05         1     the stand-in's CSV as data/fer2013.csv,            the PrivateTest table; accuracy on
                  USE_FER2013=True (+ cell: PublicTest)              PublicTest vs PrivateTest per model
 05         2     cell: the course model with label_smoothing=0      its accuracy vs the course model's
@@ -160,6 +167,18 @@ print(f"exercise 4: widest open mouth in frame {ls.frame_index[k]} ({ls.timestam
       f"{mouth[k] / iod[k]:.2f} eye distances (median {np.median(mouth / iod):.2f})")
 fig = show_grid([draw_landmarks(ls.crops[k], ls.points[k], radius=1)], [f"frame {ls.frame_index[k]}"], cols=1, size=3)
 browse_landmarks(ls)  # the browser: drag the slider to that frame
+
+# exercise 5: a whole human-annotated photo with its people's points, and the faces dlib finds in it
+import cv2
+from helpers.data import fetch
+photo = cv2.imread(str(fetch("human/breakingbad.jpg")))
+people = annotated.read_points(fetch("human/breakingbad.pts"))
+fig = show_grid([draw_landmarks(photo, people, radius=4)], ["breakingbad.jpg: the people's points"], cols=1, size=6)
+found = detect_landmarks(photo)
+cx, cy = people.mean(axis=0)
+hit = [f for f in found if f.box[0] <= cx <= f.box[2] and f.box[1] <= cy <= f.box[3]]
+print(f"exercise 5: dlib finds {len(found)} face(s) in breakingbad.jpg at its usual threshold; the annotated face is "
+      f"{'among them' if hit else 'not among them'}")
 """
 
 ME_RECORDS = """
@@ -249,6 +268,16 @@ for switch in AUG_OFF:
                            aug=landmark_data.Augment(**{switch: 0}))
     print(f"exercise 4: {switch}=0: held-out NME {lcnn.evaluate(off.model, data['held_out'], INPUT_SIZE)['nme']:.1%} "
           f"(all augmentations: {evals['course']['held_out']['nme']:.1%})")
+
+# exercise 7: STILL_REPEATS = 0, the sample woman alone, trained like the course model
+alone = lcnn.train_model("heatmap", landmark_data.mix(data["video_train"], data["stills"], 0, "alone"), data["held_out"],
+                         seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME,
+                         progress=False)
+alone_human = human_scores({"alone": alone.model}, data["train"], human_faces, size=INPUT_SIZE)["alone"]["nme"]
+alone_other = lcnn.evaluate(alone.model, data["other_person"], INPUT_SIZE)["nme"]
+print(f"exercise 7: STILL_REPEATS = 0: other person {alone_other:.1%}, against people {alone_human:.1%}; "
+      f"STILL_REPEATS = {STILL_REPEATS}: other person {evals['course']['other_person']['nme']:.1%}, "
+      f"against people {human['course']['nme']:.1%}")
 
 # exercise 6: the course model's training interrupted after epoch 1 (what the stop button raises), then run again
 def stop_after_1(epoch, rec):
@@ -460,6 +489,21 @@ def _fer_csv(root: Path, scratch: Path) -> list[dict[str, Any]]:
     return [{}]
 
 
+def _labelled_folder(root: Path, scratch: Path) -> list[dict[str, Any]]:
+    """A folder in 300-W's layout (frames as PNG, a .pts of 68 points beside each) made from the second sample video."""
+    import cv2
+    from helpers import annotated, data, video
+    from helpers.landmarks import detect_landmarks
+    folder = scratch / "my_landmarks"
+    folder.mkdir(exist_ok=True)
+    for frame in video.read_frames(data.fetch("other_person"), step=3, max_frames=24):
+        faces = detect_landmarks(frame.image)
+        if len(faces) == 1:
+            cv2.imwrite(str(folder / f"frame_{frame.index:03d}.png"), frame.image)
+            annotated.write_pts(folder / f"frame_{frame.index:03d}.pts", faces[0].points)
+    return [{"LANDMARK_DATA": str(folder)}]
+
+
 def _course_built(*parts: str, models: tuple[str, ...] = ()) -> Callable[[Path, Path], list[dict]]:
     """A ``prepare`` that copies more of what the course's own run on the sample built (``parts`` of ``data/``,
     ``models`` files) than :func:`notebook_run.reuse_course_run` does.
@@ -501,6 +545,8 @@ RUNS: dict[str, RunSpec] = {
         Step("01_capture", {"NAME": "phone", "ROTATE": 0, "GRID_FRAMES": 4}),
         Step("01_capture", {"NAME": "phone_sideways", "ROTATE": 90, "GRID_FRAMES": 4}, append=ROTATE_0),
     ), chain=False, prepare=_portrait_clips),
+    "04_folder": RunSpec((Step("04_landmark_cnn", {"EPOCHS": 2, "PERSONAL_STEPS": 10, "SHOW_FRAMES": 2}),),
+                         prepare=_labelled_folder),
     "01_maxside": RunSpec((Step("01_capture", {"MAX_SIDE": 240}),)),
     "01_step": RunSpec((Step("01_capture", {"STEP": 4}, append=STEP_1),)),
     "02": RunSpec((Step("02_landmarks", {"MARGIN": 0.1}, append=EYES_AND_MOUTH),)),
@@ -625,6 +671,20 @@ def ans_02_2(o: Outcome) -> str:
 
 def ans_02_3(o: Outcome) -> str:
     return find(r"crops holding all 68 points: \d+%", o.runs[0].text, "the fraction of crops with all 68 points")[0]
+
+
+def ans_02_5(o: Outcome) -> str:
+    return find(r"exercise 5: dlib finds \d+ face\(s\) .*", o.runs[0].text, "the faces dlib finds in breakingbad.jpg")[0]
+
+
+def ans_04_7(o: Outcome) -> str:
+    return find(r"exercise 7: STILL_REPEATS = 0: .*", o.runs[3].text, "other person and against people without stills")[0]
+
+
+def ans_04_8(o: Outcome) -> str:
+    text = o.runs[0].text
+    find(r"train\s+\d+ faces\s+\(record set my_landmarks_train\)", text, "the folder's faces as the training set")
+    return find(r"against people's points \(4 faces\): course model .*", text, "the 'against people' figure")[0]
 
 
 def ans_02_4(o: Outcome) -> str:
@@ -773,6 +833,7 @@ EXERCISES = [
     Exercise("02", 2, "distance of points 36-45 over time: how the person moved", ("02",), 0, ans_02_2),
     Exercise("02", 3, "MARGIN = 0.1: fraction of crops holding all 68 points", ("02",), 0, ans_02_3),
     Exercise("02", 4, "the frame with the widest open mouth (62-66), in the browser", ("02",), 0, ans_02_4),
+    Exercise("02", 5, "a human-annotated photo whole: its people's points, the faces dlib finds", ("02",), 0, ans_02_5),
     Exercise("03", 1, "ENCODING = 'raw': file sizes and pipeline speeds", ("03",), 0, ans_03_1),
     Exercise("03", 2, "a random split instead of the time split, trained as in 04: held-out error", ("me_chain",), 3,
              ans_03_2),
@@ -788,6 +849,10 @@ EXERCISES = [
     Exercise("04", 4, "one augmentation off (rotate=0): the held-out NME", ("me_chain",), 3, ans_04_4),
     Exercise("04", 6, "interrupt the course model's training, run it again: resumes, same NME?", ("me_chain",), 3,
              ans_04_6),
+    Exercise("04", 7, "STILL_REPEATS = 0: the other person and the people's points without the stills", ("me_chain",), 3,
+             ans_04_7),
+    Exercise("04", 8, "LANDMARK_DATA = a folder of images with .pts files: the 'against people' figure", ("04_folder",), 0,
+             ans_04_8),
     Exercise("05", 1, "FER2013 in data/, USE_FER2013 = True: the PrivateTest table, then PublicTest", ("05",), 0,
              ans_05_1),
     Exercise("05", 2, "ablation: one ingredient switched off (label_smoothing=0)", ("05",), 0, ans_05_2),

