@@ -177,6 +177,24 @@ def test_shape_warp_moves_pixels_with_the_points():
     assert moved_any, "a warp of strength 1.5 should move some point by more than 2 px"
 
 
+@pytest.mark.parametrize("degrees", [-30, -12, 20])
+def test_turn_warp_moves_pixels_with_the_points(degrees):
+    pts = _mean_face()
+    for k in (30, 36, 45, 48, 8):  # nose tip, eye corners, a mouth corner, chin: one bright blob per image
+        crop = np.zeros((128, 128), np.uint8)
+        cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 2, 255, -1)
+        img, new = D.turn_warp(crop, pts, degrees)
+        assert img.shape == crop.shape and new.shape == (68, 2) and new.dtype == np.float32
+        ys, xs = np.nonzero(img > 100)
+        assert len(xs) > 4 and np.hypot(xs.mean() - new[k, 0], ys.mean() - new[k, 1]) < 1.0
+    assert np.array_equal(new[:, 1], pts[:, 1]), "a turn about a vertical axis leaves every row where it was"
+    shift = new[30, 0] - pts[30, 0]
+    assert np.sign(shift) == np.sign(degrees) and abs(shift) > 2, "the nose moves towards the turn"
+    near, far = (0, 16) if degrees > 0 else (16, 0)  # the far side of the face narrows
+    assert abs(new[far, 0] - new[27, 0]) < abs(pts[far, 0] - pts[27, 0])
+    assert abs(new[near, 0] - new[27, 0]) > abs(pts[near, 0] - pts[27, 0]) - 1
+
+
 def test_new_background_keeps_the_face_and_changes_the_rest():
     pts = _mean_face()
     crop = np.full((128, 128), 100, np.uint8)
@@ -199,7 +217,7 @@ def test_augment_with_every_option_keeps_points_on_the_features():
     crop = np.zeros((128, 128), np.uint8)
     k = 30
     cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 3, 255, -1)
-    aug = D.Augment(brightness=0, contrast=0, blur=0, noise=0, shape=1.0, shape_strength=1.5, background=0.0)
+    aug = D.Augment(brightness=0, contrast=0, blur=0, noise=0, shape=1.0, shape_strength=1.5, background=0.0, turn=1.0)
     xs, ps = D.augment(np.repeat(crop[None], 6, 0), np.repeat(pts[None], 6, 0), np.random.default_rng(3), 64, aug)
     for x, p in zip(xs, ps):
         yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
