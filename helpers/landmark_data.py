@@ -84,7 +84,7 @@ class Augment:
     shape: float = 0.8         # probability of a shape warp (:func:`shape_warp`): another face's proportions
     shape_strength: float = 1.0  # how far a shape warp goes (1: the ranges in :func:`shape_warp`'s docstring)
     background: float = 0.3    # probability of a new background (:func:`new_background`): plain, gradient or noise
-    turn: float = 0.0          # probability of a turn warp (:func:`turn_warp`): the head turned sideways
+    turn: float = 0.5          # probability of a turn warp (:func:`turn_warp`): the head turned sideways
     turn_degrees: float = 30.0  # how far a turn warp turns, uniform in [-turn_degrees, turn_degrees]
 
 

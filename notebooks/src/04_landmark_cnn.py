@@ -121,11 +121,13 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # The original project trained on the frames as they are. The course model sees every frame differently
 # in each epoch: given other proportions most of the time (a *shape warp*: a longer or shorter lower
 # face, a wider or narrower jaw and mouth, eyes further apart or closer, the pixels moved with the
-# points), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
+# points), turned sideways half of the time (a *turn warp*: the face taken as a cylinder and turned by up to
+# ±30°, so one side widens and the other narrows against the silhouette; only a picture of a turn, the nose
+# does not stand out), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
 # front of a new background (a plain grey, a gradient or blurred noise, 30 % of the time: the video's
 # wall and the photos' backdrops should not be clues), and mirrored half of the time. The shape warp
 # is there because most training rows show one woman: without it the net can learn *her* proportions
-# instead of finding each feature. The **same** geometric change is applied to the 68 points. A mirror needs one
+# instead of finding each feature; the turn warp because the photos hold few turned faces. The **same** geometric change is applied to the 68 points. A mirror needs one
 # more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
 # outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
 # face would teach the net that the right eye is on the right.
@@ -135,7 +137,8 @@ rng = np.random.default_rng(SEED)
 crops, points = data["train"].crops[:6], data["train"].points[:6]
 x_aug, p_aug = landmark_data.augment(np.repeat(crops[:1], 6, 0), np.repeat(points[:1], 6, 0), rng, INPUT_SIZE)
 x_flip, p_flip = landmark_data.augment(crops[:1], points[:1], rng, INPUT_SIZE,
-                              aug=landmark_data.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0, background=0),
+                              aug=landmark_data.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0,
+                                                       background=0, turn=0),
                               force_flip=True)
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
 x0, p0 = landmark_data.prepare(crops[:1], points[:1], INPUT_SIZE)
