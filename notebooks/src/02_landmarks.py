@@ -121,7 +121,7 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames")
 plt.show()
 
 # %% [markdown]
-# Most of a frame's time goes into the *detector*: 4.4 ms against 1.92 ms for the predictor on this
+# Most of a frame's time goes into the *detector*: 4.4 ms against 1.84 ms for the predictor on this
 # frame (the `%timeit` figures above; `detect_faces` detected on a copy shrunk to 320 px, which was enough
 # for this big face, see notebook 01). That is why the live demo (notebook 06) detects on a shrunk
 # frame, and not on every frame.

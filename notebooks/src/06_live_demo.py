@@ -334,7 +334,7 @@ axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); f
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame with a
-# box on nothing; the fixed interval took up to 7 frames after a cut and left 16 frames with a box where no
+# box on nothing; the fixed interval took up to 2 frames after a cut and left 16 frames with a box where no
 # face was. The adaptive rule also ran the detector less often (30 times against 40): the sample's face
 # keeps moving, so most of its detections are the regular ones for a moving face. Between cuts the picture
 # changed by at most 5.3 grey levels, at the cuts by 45.5 or more: the threshold of 15 has room on both
@@ -468,7 +468,7 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # the total growth alone is a weak test (a slow leak can hide under 50 MB); the *trend* of the RSS samples
 # is the sharper one: a slope below `MAX_SLOPE_KB` KB per frame rules out a steady per-frame leak, such
 # as `model.predict` called on every frame can cause with some Keras and TensorFlow versions (section 6
-# measures it; in this run `predict` did not grow). This run's trend: +0.033 KB per frame.
+# measures it; in this run `predict` did not grow). This run's trend: +0.049 KB per frame.
 
 # %%
 checks.expect(report.faces_per_frame > 0.95, f"a face is found in over 95 % of the frames ({report.faces_per_frame:.0%})",
@@ -596,20 +596,20 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 3.37 ms per face for one face and 3.04 ms for each of four: 1.40 and 1.45
-# times the predictor alone (2.41 and 2.10 ms), above the 1.25 the live benchmark asks for, so the cell
-# warned. The profiler says where the time goes: of the stage's 3.036 ms per frame, 2.754 ms are the
-# predictor call (the conversion of its points to NumPy, 0.127 ms, included); the box from the points,
+# In this run the stage took 2.73 ms per face for one face and 2.85 ms for each of four: 1.52 and 1.56
+# times the predictor alone (1.80 and 1.83 ms), above the 1.25 the live benchmark asks for, so the cell
+# warned. The profiler says where the time goes: of the stage's 2.850 ms per frame, 2.585 ms are the
+# predictor call (the conversion of its points to NumPy, 0.121 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
 # tenth of a millisecond. The stage's own code is about a tenth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 3.11 ms per call, against 2.41 ms in a tight loop, and 2.76 ms
+# predictor itself: inside the loop it took 2.56 ms per call, against 1.80 ms in a tight loop, and 2.58 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
-# emotion model, the drawing and the next frame push them out between its calls. Flushing explains about
-# half of the gap; the other half we have not pinned down (the frame is new on every call in the loop,
-# and the reader and detector threads take their share: 3.32 ms per face with them off). Nothing in the
-# stage's code can win that back: the target holds against the predictor as it runs in the loop, not
-# against the predictor in a tight loop.
+# emotion model, the drawing and the next frame push them out between its calls. In this run flushing
+# explains all of that gap (2.58 ms flushed against 2.56 ms in the loop), and the reader and detector
+# threads took no share of it: with them off the stage took 2.85 ms per face, more than the 2.73 ms with
+# them on, not less. Nothing in the stage's code can win that back: the target holds against the
+# predictor as it runs in the loop, not against the predictor in a tight loop.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -639,7 +639,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (68.3 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (61.6 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -700,10 +700,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -4.4 MB and the compiled call at +1.7 MB, and the cell above warns
+# after 600 calls `predict` was at -2.6 MB and the compiled call at +0.0 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -859,15 +859,15 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.6 ms per frame
-#   (median) and 8.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 15.2 and
-#   21.5 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 2.41 ms per face alone in this run (and more
-#   inside the loop) and holds Python's GIL, so it cannot leave the loop. Alone it caps one face at 416 fps
-#   and four at 119 before any other stage runs.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.1 ms per frame
+#   (median) and 8.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 13.9 and
+#   18.7 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 1.80 ms per face alone in this run (and more
+#   inside the loop) and holds Python's GIL, so it cannot leave the loop. Alone it caps one face at 556 fps
+#   and four at 137 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
-#   up to 7 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
+#   up to 2 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
 #   worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
