@@ -597,9 +597,9 @@ plt.show()
 # Try it with the second sample video as "you": notebook 01 with `SOURCE = "other_person"` and
 # `NAME = "me"`, then 02, 03 and this notebook with `NAME = "me"` (the chain the course's tests run).
 # In that chain, run while we built the course (`pytest -s tests/test_chain.py` prints the figures),
-# the generic model of this notebook (40 epochs) scored 4.1 % on that person's last 14 frames (on all 72 of his frames, this run's generic model scores 4.6 %: section 9), and the
-# personal model, fine-tuned for 60 steps (10 s on a shared machine) on his first 43 frames
-# (about 1.4 s of video), 1.9 %. A personal model is a model *of you*: on anyone else,
+# the generic model of this notebook (40 epochs, the same training as this run's) scored 2.9 % on that person's
+# last 14 frames (on all 72 of his frames, this run's generic model scores 3.1 %: section 9), and the personal
+# model, fine-tuned for 60 steps (8 s on a shared machine) on his first 43 frames (about 1.4 s of video), 1.7 %. A personal model is a model *of you*: on anyone else,
 # use the generic model or dlib's predictor.
 
 # %%
