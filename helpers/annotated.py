@@ -18,6 +18,7 @@ the detector finds none, a box made from the points the way dlib's boxes sit on 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -182,9 +183,7 @@ def human_faces(*, crop_size: int | None = None, margin: float | None = None) ->
     """The course's four human-annotated faces (fetched and sha256-checked on first use); test material only."""
     from .data import HUMAN, fetch
     pairs = [(fetch(f"{HUMAN}/{image}"), fetch(f"{HUMAN}/{pts}")) for image, pts in HUMAN_FACES.values()]
-    faces = annotate(pairs, crop_size=crop_size, margin=margin, progress=False)
-    faces.names = list(HUMAN_FACES)
-    return faces
+    return annotate(pairs, crop_size=crop_size, margin=margin, progress=False)  # named by their images: the keys
 
 
 def folder_pairs(folder: str | os.PathLike) -> tuple[list[tuple[Path, Path]], int]:
@@ -206,14 +205,56 @@ def folder_pairs(folder: str | os.PathLike) -> tuple[list[tuple[Path, Path]], in
     return pairs, unlabelled
 
 
+FORMAT = 1
+"""Version of the saved faces of a folder (:func:`folder_faces`): bumped when the way they are cut changes."""
+
+
+def _listing_key(pairs: list[tuple[Path, Path]]) -> str:
+    """A short hash of every file's path, size and modification time: a changed, added or removed file changes it."""
+    h = hashlib.sha256()
+    for image, pts in pairs:
+        for f in (image, pts):
+            st = f.stat()
+            h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, margin: float | None = None,
                  progress: bool = True) -> Annotated:
-    """Every annotated face in ``folder`` (see :func:`folder_pairs`), cut like notebook 02's crops."""
+    """Every annotated face in ``folder`` (see :func:`folder_pairs`), cut like notebook 02's crops.
+
+    Reading a big folder takes a few tenths of a second per image (the detector), so the faces are saved in
+    ``data/work/04_landmark_cnn/folders/`` and reused while no file in the folder changed and the crop
+    settings are the same (:mod:`helpers.artifacts`).
+    """
+    from . import artifacts
+    from .data import REGISTRY
+    from .landmarks import CROP_SIZE, MARGIN
+    from .paths import work_dir
+    from .storage import load_npz, save_npz
     pairs, unlabelled = folder_pairs(folder)
-    faces = annotate(pairs, crop_size=crop_size, margin=margin, progress=progress)
-    if unlabelled:
-        faces.skipped.append(f"{unlabelled} image(s) without a .pts file beside them")
-    return faces
+    crop_size, margin = crop_size or CROP_SIZE, MARGIN if margin is None else margin
+    root = Path(folder).expanduser().resolve()
+    path = work_dir("04_landmark_cnn") / "folders" / f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}.npz"
+    recipe = artifacts.Recipe("annotated_folder", FORMAT,
+                              {"crop_size": crop_size, "margin": margin, "threshold": DETECT_THRESHOLD},
+                              {"files": _listing_key(pairs), "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
+
+    def build() -> Annotated:
+        faces = annotate(pairs, crop_size=crop_size, margin=margin, progress=progress)
+        if unlabelled:
+            faces.skipped.append(f"{unlabelled} image(s) without a .pts file beside them")
+        save_npz(path, {"folder": str(root), "names": faces.names, "box_from": faces.box_from,
+                        "skipped": faces.skipped}, crops=faces.crops, points=faces.points, dlib=faces.dlib)
+        return faces
+
+    def load() -> Annotated:
+        arrays, meta = load_npz(path)
+        return Annotated(arrays["crops"], arrays["points"], arrays["dlib"], meta["names"], meta["box_from"],
+                         meta["skipped"])
+
+    return artifacts.ensure(path, recipe, build=build, load=load, what=f"The annotated faces of {root}",
+                            action="Reading the folder (a few tenths of a second per image).")
 
 
 def split_names(names: list[str], held_out: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

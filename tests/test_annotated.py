@@ -117,6 +117,23 @@ def test_folder_faces_read_every_labelled_image(labelled_folder):
     assert nme(faces.dlib, faces.points).max() < 0.01
 
 
+def test_a_folders_faces_are_saved_and_read_again_until_a_file_changes(labelled_folder, capsys):
+    folder, written = labelled_folder
+    first = A.folder_faces(folder, progress=False)
+    capsys.readouterr()
+    again = A.folder_faces(folder, progress=False)
+    assert "Reading the folder" not in capsys.readouterr().out, "an unchanged folder is not read again"
+    assert again.names == first.names and np.array_equal(again.points, first.points)
+    assert np.array_equal(again.crops, first.crops) and again.skipped == first.skipped
+    pts = sorted(folder.rglob("frame_*.pts"))[0]
+    A.write_pts(pts, A.read_points(pts) + 1.0)  # a learner corrects one file's points
+    changed = A.folder_faces(folder, progress=False)
+    assert "Reading the folder" in capsys.readouterr().out
+    k = changed.names.index(pts.stem)
+    assert not np.allclose(changed.points[k], first.points[k])
+    A.write_pts(pts, A.read_points(pts) - 1.0)  # put it back for the other tests
+
+
 def test_folder_errors_say_what_to_do(tmp_path):
     with pytest.raises(CourseError, match="is not a folder"):
         A.folder_pairs(tmp_path / "missing")
