@@ -223,7 +223,7 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
                  progress: bool = True) -> Annotated:
     """Every annotated face in ``folder`` (see :func:`folder_pairs`), cut like notebook 02's crops.
 
-    Reading a big folder takes a few tenths of a second per image (the detector), so the faces are saved in
+    Reading a folder costs a detector pass per image (minutes for 300-W's thousands), so the faces are saved in
     ``data/work/04_landmark_cnn/folders/`` and reused while no file in the folder changed and the crop
     settings are the same (:mod:`helpers.artifacts`).
     """
@@ -254,7 +254,7 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
                          meta["skipped"])
 
     return artifacts.ensure(path, recipe, build=build, load=load, what=f"The annotated faces of {root}",
-                            action="Reading the folder (a few tenths of a second per image).")
+                            action="Reading the folder (one detector pass per image).")
 
 
 def split_names(names: list[str], held_out: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
