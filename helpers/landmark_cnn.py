@@ -48,7 +48,7 @@ def _schedule(progress: float, peak: float, warmup: float = 0.03) -> float:
 
 
 def evaluate(model, data: FaceData, size: int = INPUT_SIZE) -> dict[str, Any]:
-    """NME of ``model`` on ``data`` against dlib's points: mean, median, per-frame array and predictions (crop pixels)."""
+    """NME of ``model`` against ``data``'s points (dlib's, or people's): mean, median, per frame, predictions (crop px)."""
     x, _ = prepare(data.crops, data.points, size)
     crop_size = data.crops.shape[1]
     pred = predict_batch(model, x) * size

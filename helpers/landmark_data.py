@@ -259,9 +259,9 @@ STILL_REPEATS = 8
 
 The stills hold 85 faces of about 65 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
 hundreds of near-identical frames of one woman. Repeated 8 times, the stills make up about two thirds of each
-epoch, so the network learns other people's faces too (the other person's NME and the NME against people's
-points are what show it) instead of being drowned by hers, while every one of her frames is still seen in each
-epoch. Augmentation makes every copy differ."""
+epoch, so that the network learns other people's faces too (the other person's NME and the NME against
+people's points would show it; notebook 04's exercise 7 trains without them) instead of being drowned by hers,
+while every one of her frames is still seen in each epoch. Augmentation makes every copy differ."""
 
 
 def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:
@@ -297,10 +297,9 @@ def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS,
         arr = load_arrays(name)
         out[key] = FaceData(arr.crops, arr.points, name)
     if folder:
-        from .annotated import folder_faces, split_names
+        from .annotated import folder_faces, report, split_names
         faces = folder_faces(folder, crop_size=out["held_out"].crops.shape[1], progress=progress)
-        for reason in faces.skipped:
-            print(f"skipped {reason}")
+        print(report(faces))
         train, test = split_names(faces.names, held_out)
         name = Path(folder).name
         out["train"] = FaceData(faces.crops[train], faces.points[train], f"{name}_train")

@@ -37,6 +37,12 @@ def test_malformed_pts_files_say_what_is_wrong(tmp_path):
     short.write_text("version: 1\nn_points: 68\n{\n1 2\n3 4\n}\n")
     with pytest.raises(CourseError, match="n_points: 68 but holds 2"):
         A.read_pts(short)
+    odd = tmp_path / "odd.pts"
+    odd.write_text("version: 1\nn_points: many\n{\n1 2\n}\n")
+    with pytest.raises(CourseError, match="not a .pts file"):
+        A.read_pts(odd)
+    with pytest.raises(CourseError, match="cannot read"):
+        A.read_points(tmp_path)  # a folder, not a file
     tongue = tmp_path / "tongue.pts"
     A.write_pts(tongue, _points()[:19])
     with pytest.raises(CourseError, match="19 points; the course uses the 68-point"):
@@ -101,8 +107,12 @@ def labelled_folder(tmp_path_factory, sample_video):
             written += 1
     cap.release()
     cv2.imwrite(str(folder / "unlabelled.jpg"), np.zeros((20, 20, 3), np.uint8))
+    cv2.imwrite(str(folder / "resized.png"), np.zeros((40, 60, 3), np.uint8))  # its points are for a bigger image
+    A.write_pts(folder / "resized.pts", _points() * 3)
     (folder / "broken.png").write_bytes(b"not an image")
-    (folder / "broken.pts").write_text("nonsense")
+    A.write_pts(folder / "broken.pts", _points())
+    cv2.imwrite(str(folder / "badpts.png"), np.zeros((20, 20, 3), np.uint8))
+    (folder / "badpts.pts").write_text("nonsense")
     assert written >= 5
     return folder, written
 
@@ -111,7 +121,13 @@ def test_folder_faces_read_every_labelled_image(labelled_folder):
     folder, written = labelled_folder
     faces = A.folder_faces(folder, progress=False)
     assert len(faces) == written
-    assert any("broken" in s for s in faces.skipped) and any("1 image(s) without" in s for s in faces.skipped)
+    assert any("broken.png: OpenCV cannot read" in s for s in faces.skipped)
+    assert any("badpts.png" in s and "not a .pts file" in s for s in faces.skipped)
+    assert any("1 image(s) without" in s for s in faces.skipped)
+    assert any("resized.png" in s and "outside the 60x40 image" in s for s in faces.skipped)
+    text = A.report(faces, most=1)
+    assert text.startswith(f"{written} annotated faces; {written} boxed by dlib's detector, 0 from their points")
+    assert "more skipped" in text
     # the labels are dlib's points in the box dlib's detector gives: dlib reproduces them (coordinates kept exactly)
     assert all(how.startswith("detector") for how in faces.box_from)
     assert nme(faces.dlib, faces.points).max() < 0.01

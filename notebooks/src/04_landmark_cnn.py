@@ -377,7 +377,8 @@ print("course model, other person, NME per region:",
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes and brows sit
 # closest to dlib's on him, the jaw and the mouth least. On him the course model is at 3.1 %, 0.42 × the mean
 # shape's error, as close to dlib as on the woman's own held-out frames; the 85 photo faces of about 65 other
-# people (each repeated, differently augmented, in every epoch) are what carry it to a man it never saw. But
+# people (each repeated, differently augmented, in every epoch) are there to carry it to a man it never saw
+# (exercise 7 trains without them). But
 # the figures so far all answer one question, *how well does the model copy dlib?* The next section asks the
 # other one.
 
@@ -423,19 +424,24 @@ plt.show()
 
 # %% [markdown]
 # Read the table by columns. **Against dlib**, the course model is at 3.1 % on both test sets. **Against
-# people**, it is at 9.7 %: 2.25 times dlib's own 4.3 %, and half of the mean shape's 20.2 % (0.48 ×). Part
-# of the difference is dlib's: the labels the model learnt are themselves 4.3 % off these people's points. The
-# rest is the model's: it copies dlib well on faces like its training faces and less well on faces unlike them.
-# Its worst face is the turned one in `breakingbad` (15.6 %, where dlib scores 3.5 %): in the figure its points
+# people**, it is at 9.7 %: 2.25 times dlib's own 4.3 %, and half of the mean shape's 20.2 % (0.48 ×). A perfect
+# copy of dlib would score dlib's 4.3 % here, so at least the other 5.4 points are the model's own: on these
+# four faces its points are at least 5.4 % (of the eye distance) away from dlib's, against 3.1 % on the woman's
+# held-out frames and on the other person. It copies dlib less well on faces unlike its training faces. Its
+# worst face is the turned one in `breakingbad` (15.6 %, where dlib scores 3.5 %): in the figure its points
 # keep a more frontal shape than the people's. Takeo, a frontal face in a plain setting, is the closest
-# (4.8 %). The original-style CNN, at 23.3 %, is no better than the mean shape here either.
+# (4.8 %). The original-style CNN, at 23.3 %, is worse than the mean shape here (20.2 %).
 #
 # What these four faces do **not** show: four faces are few, and the mean moves with each one. Each face is a
-# quarter of it, so a change that helps the one turned face by 8 points moves the mean by 2; compare models
-# on the per-face figures, not on the mean alone. The people who placed the points are not named in the archive,
+# quarter of it, so a change that helps the one turned face by 8 percentage points moves the mean by 2; compare
+# models on the per-face figures, not on the mean alone. Every row starts from the same box, dlib's detector's,
+# so an error of the box is in every row. dlib was trained on iBUG's 300-W faces, and the archive does not say
+# whether these four were among them: dlib's 4.3 % may be flattering. The people who placed the points are not
+# named in the archive,
 # and a second person would not place every jaw point in the same spot either: the figure says how close
 # the model comes to these annotations, not to "the truth". To measure on many faces, use a folder of
-# annotated faces (`LANDMARK_DATA`, or 300-W's test faces).
+# annotated faces (`LANDMARK_DATA`, or 300-W's test faces). With `LANDMARK_DATA` set, the first two columns
+# are measured against the folder's own points (people's), not dlib's: only the other person stays dlib's.
 
 # %% [markdown]
 # ## 10. Resuming, and saving for the live demo
@@ -650,7 +656,8 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 #    it and compare section 9b's "against people" column with the default run's.
 #
 # ## Going further
-# - Train on a real multi-person data set (300-W, WFLW: `LANDMARK_DATA`) and fine-tune on your own face.
+# - Train on a real multi-person data set (300-W, as it ships, with `LANDMARK_DATA`; WFLW's 98 points in one
+#   text file would need converting first) and fine-tune on your own face.
 # - Stacked hourglass networks and HRNet are the heat-map models behind most current landmark detectors.
 # - Temporal smoothing (the original author's LSTM idea): notebook 06 smooths the points between frames
 #   with a One-Euro filter and measures when that is enough.
