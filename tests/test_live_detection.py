@@ -97,6 +97,8 @@ def test_landmark_cost_measures_one_face_and_four():
 def test_profile_splits_the_landmarks_stage():
     prof = live.profile_landmarks(20)
     assert list(prof)[0] == "stage" and list(prof)[-1] == "rest"
-    assert 0 < prof["predictor (dlib)"] <= prof["stage"]
+    # the predictor runs inside the stage; Python 3.12+'s cProfile (built on sys.monitoring) charges its own overhead a
+    # little differently between caller and callee (CI on 3.13: predictor 2.485 ms, stage 2.465), hence the 5 % margin
+    assert 0 < prof["predictor (dlib)"] <= 1.05 * prof["stage"]
     parts = sum(v for k, v in prof.items() if k not in ("stage", "points to NumPy", "rest"))
     assert parts + prof["rest"] == pytest.approx(prof["stage"], abs=0.01)
