@@ -51,7 +51,9 @@ Set-up and plumbing
     emoji                 emoji faces for the 7 emotions, drawn with OpenCV (no image files)
 06 · live demo (package helpers.live; ``python -m helpers.live`` runs it outside Jupyter)
     live.models       the landmarker and the emotion classifier, loaded once
-    live.pipeline     stage timer, configuration, the per-frame pipeline
+    live.pipeline     configuration and the per-frame pipeline
+    live.timer        the per-stage timings of the last frames (a ring buffer)
+    live.predictor_process  dlib's predictor in a second process: a group's faces on both cores
     live.tracks       face tracks: one face over frames, its box kept from its points between detections
     live.detection    face detection off the frame loop, in a worker thread
     live.prefetch     read the next video frame in a thread while this one is processed

@@ -88,7 +88,7 @@ def test_landmark_cost_measures_one_face_and_four():
     cost = live.landmark_cost(30, 20)
     assert cost["group_faces"] == pytest.approx(4.0)
     for key in ("predictor_ms", "predictor_in_loop_ms", "stage_ms_per_face", "predictor_ms_group",
-                "predictor_in_loop_ms_group", "stage_ms_per_face_group"):
+                "predictor_in_loop_ms_group", "stage_ms_per_face_group", "stage_ms_per_face_group_no_process"):
         assert 0 < cost[key] < 1000, key
     assert cost["stage_over_predictor"] == pytest.approx(cost["stage_ms_per_face"] / cost["predictor_ms"], abs=0.01)
     assert cost["fps_ceiling_four_faces"] == pytest.approx(1000 / (4 * cost["predictor_ms_group"]), rel=0.01)

@@ -3,11 +3,11 @@
 One module per role; everything a notebook or test uses is re-exported here (``from helpers import live; live.X``):
 
 - :mod:`.models` loads the landmark and emotion models once (dlib or the course CNN; the peer or the course CNN).
-- :mod:`.pipeline` is the per-frame work: the stage timer, :class:`LiveConfig` and
+- :mod:`.pipeline` is the per-frame work (its timings: :mod:`.timer`): :class:`LiveConfig` and
   :class:`LivePipeline` (detect every N frames, track with the landmarks in between, emotion, overlay);
   :mod:`.tracks` holds the face tracks (:class:`Track`) and how a box follows the points between detections;
   :mod:`.detection` runs the detector in a worker thread, :mod:`.smoothing` filters the points (One-Euro),
-  :mod:`.overlay` draws the result.
+  :mod:`.overlay` draws the result; :mod:`.predictor_process` finds a share of a group's points in a second process.
 - :mod:`.runner` reads frames (:class:`FrameSource`, with the webcam -> sample-video fallback, or any object
   with the frame-source interface documented there) and runs a pipeline in a background thread
   (:class:`LiveRunner`, whose ``stop()`` always ends the loop and releases the camera) or headless
@@ -29,7 +29,9 @@ from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLand
                      load_emotion, load_landmarker)
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
 from .overlay import draw_overlay
-from .pipeline import STAGES, LiveConfig, LivePipeline, StageTimer
+from .pipeline import LiveConfig, LivePipeline
+from .timer import STAGES, StageTimer
+from .predictor_process import PredictorProcess, close_shared, shared_process
 from .runner import (FrameSource, LiveRunner, RunReport, StillSource, as_frame_source, iter_annotated, rss_mb,
                      run_headless, stop_all)
 from .smoothing import OneEuroFilter, jitter_and_lag
@@ -43,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
 
 
-__all__ = ["BEFORE", "NO_THREADS", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "STAGES", "TARGETS",
-           "DlibLandmarker", "FrameSource", "LiteEmotion", "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner",
-           "OneEuroFilter", "RunReport", "StageTimer", "StillSource", "Track", "align_face", "as_frame_source",
-           "baseline_model", "before_after", "benchmark", "compare_models", "cut_recovery", "draw_overlay",
-           "emotion_trace", "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second",
-           "landmark_cost", "load_emotion", "load_landmarker", "main", "memory_per_call", "original_loop",
-           "points_trace", "predict_vs_call", "profile_landmarks", "rss_mb", "run_headless", "smoothing_tradeoff",
-           "spliced_clip", "stop_all", "tracking_tradeoff", "two_thread_speedup"]
+__all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "NO_THREADS", "STAGES", "TARGETS",
+           "align_face", "as_frame_source", "baseline_model", "before_after", "benchmark", "close_shared",
+           "compare_models", "cut_recovery", "DlibLandmarker", "draw_overlay", "emotion_trace", "FrameSource",
+           "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "LiteEmotion",
+           "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "load_emotion", "load_landmarker", "main",
+           "memory_per_call", "OneEuroFilter", "original_loop", "points_trace", "predict_vs_call", "PredictorProcess",
+           "profile_landmarks", "rss_mb", "run_headless", "RunReport", "shared_process", "smoothing_tradeoff",
+           "spliced_clip", "StageTimer", "StillSource", "stop_all", "Track", "tracking_tradeoff", "two_thread_speedup"]

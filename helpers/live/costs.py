@@ -77,7 +77,10 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
       motion check, the filter) per face, on the sample video with ``config``; ``predictor_in_loop_ms``: the
       predictor's own time per call inside that run; ``stage_ms_per_face_no_threads``: the stage with the pipeline's
       threads off (:data:`NO_THREADS`).
-    - ``*_group``: the same on the group photo as a stream (``group_frames``, default ``frames // 2``).
+    - ``*_group``: the same on the group photo as a stream (``group_frames``, default ``frames // 2``); there, with
+      ``landmark_process`` on (the default), half of the faces get their points in the second process beside the
+      loop, so ``predictor_in_loop_ms_group`` is the loop's own calls only; ``stage_ms_per_face_group_no_process``:
+      the group's stage with every face found in the loop.
     - ``stage_over_predictor`` (and ``_group``): stage / predictor alone, the figure the live benchmark's target is
       on; ``fps_ceiling_one_face`` / ``fps_ceiling_four_faces``: what the predictor alone allows (1000 / its ms, per
       face; four faces: the group's faces).
@@ -99,11 +102,14 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
     one = _stage("sample", frames, 20, **config)
     bare = _stage("sample", frames, 20, **{**config, **NO_THREADS})
     grp = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10, **config)
+    grp_alone = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10,
+                       **{**config, "landmark_process": False})
     return {"predictor_ms": round(alone, 3), "predict_points_ms": round(full, 3),
             "predictor_ms_group": round(alone_group, 3), "predictor_flushed_ms": round(flushed, 3),
             "stage_ms_per_face": round(one["stage"], 3), "predictor_in_loop_ms": round(one["inside"], 3),
             "stage_ms_per_face_no_threads": round(bare["stage"], 3),
             "stage_ms_per_face_group": round(grp["stage"], 3), "predictor_in_loop_ms_group": round(grp["inside"], 3),
+            "stage_ms_per_face_group_no_process": round(grp_alone["stage"], 3),
             "group_faces": round(grp["faces"], 2),
             "stage_over_predictor": round(one["stage"] / alone, 2),
             "stage_over_predictor_group": round(grp["stage"] / alone_group, 2),

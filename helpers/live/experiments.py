@@ -15,7 +15,8 @@ from ..landmarks import inter_ocular
 from ..machine import machine_info
 from ..video import Source
 from .original import baseline_model, original_loop
-from .pipeline import STAGES, LiveConfig, LivePipeline
+from .pipeline import LiveConfig, LivePipeline
+from .timer import STAGES
 from .costs import group_frame, landmark_cost, two_thread_speedup
 from .cuts import cut_recovery
 from .runner import FrameSource, RunReport, StillSource, iter_annotated, run_headless
@@ -167,10 +168,10 @@ def smoothing_tradeoff(raw: np.ndarray, *, min_cutoffs: tuple[float, ...] = (0.3
 # --------------------------------------------------------------------------- the speed-ups, before and after
 
 BEFORE: dict = {"emotion_backend": "keras", "emotion_async": False, "detect_async": False, "prefetch": False,
-               "filter_points": False, "detect_policy": "interval"}
+               "filter_points": False, "detect_policy": "interval", "landmark_process": False}
 """The speed-ups switched off: the emotion model through a compiled Keras call, one face per call;
 detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs
-time, not saves it)."""
+time, not saves it); every face's points found in the loop (no second process)."""
 
 
 

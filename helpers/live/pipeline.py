@@ -18,6 +18,8 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   so the thread runs the model on this frame's aligned crops on the other core while the loop draws
   and finds the next frame's landmarks; the faces' emotion then shows one frame later. A new face,
   and a lone face (whose call is too short to be worth the hand-over), are classified in the loop;
+- with several faces, a share of them gets its 68 points **in a second process** (``landmark_process``,
+  :mod:`.predictor_process`): dlib's predictor holds the GIL, so a thread could not run it beside the loop;
 - dlib's 68 points are read into NumPy in one call (:func:`helpers.landmarks.shape_to_array`);
 - the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
   emotion is averaged over the last ``smooth`` predictions.
@@ -38,11 +40,11 @@ from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
 from .detection import Detection, DetectorThread, FrameChange
 from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
+from .predictor_process import PredictorProcess, shared_process
 from .smoothing import OneEuroFilter
+from .timer import StageTimer
 from .tracks import Track, box_from_points, iou, match_boxes, points_motion, relative_box
 
-STAGES: tuple[str, ...] = ("read", "detect", "landmarks", "emotion", "draw")
-"""The timed stages of one frame, in order."""
 DETECT_POLICIES = ("adaptive", "interval")
 DETECT_REASONS = ("start", "cut", "lost", "moving", "idle", "interval")
 """Why the detector ran: no face followed yet, a cut, a track that looked lost, faces moving, faces still, the fixed rule."""
@@ -51,61 +53,6 @@ LOST_SHIFT = 0.25    # ... more than this, or whose points' width changed by mor
 LOST_SCALE = (0.75, 1.33)
 POINTS_DT = 1 / 30
 """Time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)."""
-
-
-# --------------------------------------------------------------------------- timings
-
-class StageTimer:
-    """Per-stage durations of the last ``window`` frames, in a preallocated ring buffer (memory stays flat)."""
-
-    def __init__(self, stages: tuple[str, ...] = STAGES, window: int = 120) -> None:
-        self.stages = stages
-        self._ms = np.zeros((window, len(stages)), np.float64)
-        self._wall = np.zeros(window, np.float64)  # perf_counter at the end of each frame
-        self._row = np.zeros(len(stages), np.float64)
-        self.frames = 0
-
-    def add(self, stage: str, ms: float) -> None:
-        """Add ``ms`` milliseconds to ``stage`` for the current frame."""
-        self._row[self.stages.index(stage)] += ms
-
-    def end_frame(self) -> None:
-        """Close the current frame: store its row and start a new one."""
-        i = self.frames % len(self._wall)
-        self._ms[i] = self._row
-        self._wall[i] = time.perf_counter()
-        self._row[:] = 0
-        self.frames += 1
-
-    def reset(self) -> None:
-        self.frames = 0
-        self._row[:] = 0
-
-    def last(self) -> np.ndarray:
-        """The ms per stage of the last finished frame (a view into the ring buffer)."""
-        return self._ms[(self.frames - 1) % len(self._wall)]
-
-    def summary(self) -> dict[str, float]:
-        """Mean ms per stage over the window, their sum ``total`` and ``fps`` (from the wall clock)."""
-        n = min(self.frames, len(self._wall))
-        if n == 0:
-            return {**{s: 0.0 for s in self.stages}, "total": 0.0, "fps": 0.0}
-        mean = self._ms[:n].mean(axis=0)
-        out = {s: float(v) for s, v in zip(self.stages, mean)}
-        out["total"] = float(mean.sum())
-        if n >= 2:
-            i_last = (self.frames - 1) % len(self._wall)
-            i_first = (self.frames - n) % len(self._wall)
-            span = self._wall[i_last] - self._wall[i_first]
-            out["fps"] = float((n - 1) / span) if span > 0 else 0.0
-        else:
-            out["fps"] = 1000.0 / out["total"] if out["total"] > 0 else 0.0
-        return out
-
-    def text(self) -> str:
-        """One-line readout: ``fps | stage ms ...``."""
-        s = self.summary()
-        return f"{s['fps']:.0f} fps | " + "  ".join(f"{k} {s[k]:.1f}" for k in self.stages) + " ms"
 
 
 # --------------------------------------------------------------------------- per-frame work of the stages
@@ -161,6 +108,7 @@ class LiveConfig:
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
+    landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
@@ -210,6 +158,8 @@ class LivePipeline:
         self._worker: DetectorThread | None = None
         self._emotion_worker: DetectorThread | None = None
         self._canvas: np.ndarray | None = None
+        self.process_faces = 0  # faces whose points the second process found
+        self.process_note = ""  # why the second process is not used, if it failed
         self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
 
     def reset(self, timings: bool = True) -> None:
@@ -358,17 +308,17 @@ class LivePipeline:
     # -- the other stages
     def _landmarks(self, image: np.ndarray, gray: np.ndarray) -> None:
         h, w = gray.shape[:2]
-        dlib = isinstance(self.landmarker, DlibLandmarker)
-        kept = []
-        self._moving = self._lost = False
+        todo = []
         for t in self.tracks:
             if t.rel is not None and t.raw is not None:  # between detections: the box follows the last points
                 t.box = box_from_points(t.raw, t.rel)
             left, tp, r, b = t.box
             if r - left < 8 or b - tp < 8 or r <= 0 or b <= 0 or left >= w or tp >= h:
                 continue  # the face left the frame: drop it until the detector finds it again
-            raw = np.asarray(self.landmarker.predict(image, t.box, gray) if dlib else self.landmarker.predict(image, t.box),
-                             np.float32)
+            todo.append(t)
+        raws = self._predict_all(image, gray, [t.box for t in todo])
+        self._moving = self._lost = False
+        for t, raw in zip(todo, raws):
             if t.raw is not None:  # a face followed since an earlier frame: did it move, or jump?
                 shift, scale = points_motion(t.raw, raw)
                 self._moving |= shift > MOVING_SHIFT
@@ -377,8 +327,49 @@ class LivePipeline:
             if t.rel is None:
                 t.rel = relative_box(t.box, t.raw)
             t.points = t.filter(t.raw, POINTS_DT) if t.filter is not None else t.raw
-            kept.append(t)
-        self.tracks = kept
+        self.tracks = todo
+
+    def _predict_all(self, image: np.ndarray, gray: np.ndarray, boxes: list) -> list[np.ndarray]:
+        """Each box's 68 points; with several faces, the second process finds the last half meanwhile."""
+        dlib = isinstance(self.landmarker, DlibLandmarker)
+        helper = self._helper() if dlib and len(boxes) > 1 else None
+        if helper is None or not helper.lock.acquire(blocking=False):
+            return [self._predict(image, gray, box) for box in boxes]
+        try:
+            n_far = len(boxes) // 2
+            helper.submit(gray, boxes[-n_far:])
+            near = [self._predict(image, gray, box) for box in boxes[:-n_far]]
+            far = list(helper.result())
+            self.process_faces += n_far
+            return near + far
+        except CourseError as exc:  # the process died: say so once, and find the faces here from now on
+            self.process_note = f"{exc}; this pipeline finds every face's points itself from now on."
+            return [self._predict(image, gray, box) for box in boxes]
+        finally:
+            helper.lock.release()
+
+    def _predict(self, image: np.ndarray, gray: np.ndarray, box) -> np.ndarray:
+        if isinstance(self.landmarker, DlibLandmarker):
+            return self.landmarker.predict(image, box, gray)
+        return np.asarray(self.landmarker.predict(image, box), np.float32)
+
+    def _helper(self) -> PredictorProcess | None:
+        """The landmark process, if configured, started and healthy (it starts on the first group; until it is
+        ready, a second or so, the loop finds every face itself: it never waits for the process)."""
+        if not self.config.landmark_process or self.process_note:
+            return None
+        helper = shared_process()
+        if helper.error is not None:
+            self.process_note = f"{helper.error}; this pipeline finds every face's points itself."
+            return None
+        return helper if helper.ready else None
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until a landmark process that is starting is ready (benchmarks call this after their warm-up, so
+        that the timed frames are the steady state); no-op when the pipeline does not use one."""
+        if self.config.landmark_process and not self.process_note and isinstance(self.landmarker, DlibLandmarker):
+            if len(self.tracks) > 1:
+                shared_process().wait_ready(timeout)
 
     def _emotion(self, gray: np.ndarray) -> None:
         worker = self._emotion_worker

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import CourseError
 from ..video import Source, open_capture_with_fallback, resize_image, rotate_image
-from .pipeline import STAGES, LivePipeline
+from .pipeline import LivePipeline
+from .timer import STAGES
 from .prefetch import Prefetcher
 
 FRAME_SOURCE_ATTRIBUTES = ("read", "release", "released", "message", "fps", "is_camera", "rewinds")
@@ -378,6 +379,7 @@ def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int 
             now = time.perf_counter()
             if i < warmup:
                 if i == warmup - 1:
+                    pipeline.settle()  # a landmark process that is starting: time the steady state
                     rss0, t0 = rss_mb(), time.perf_counter()
                     rss_val[0] = rss0
                     now = t0

@@ -9,7 +9,8 @@ import numpy as np
 from ..errors import CourseError
 from ..video import Source
 from .models import EMOTION_MODELS, LANDMARK_MODELS
-from .pipeline import STAGES, LiveConfig, LivePipeline
+from .pipeline import LiveConfig, LivePipeline
+from .timer import STAGES
 from .runner import LiveRunner, stop_all
 
 

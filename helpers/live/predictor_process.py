@@ -1,0 +1,216 @@
+"""dlib's 68-point predictor in a second process, so that a group's faces are found on both cores.
+
+dlib's predictor holds Python's GIL while it runs (:func:`helpers.live.costs.two_thread_speedup` measures about 1x
+with two threads), so a second *thread* cannot share a frame's faces with the loop. A second *process* can: it has
+its own interpreter. :class:`PredictorProcess` starts one (``python -c`` with this module's :func:`serve`: a plain
+child process, the same on Linux, macOS and Windows, which never re-runs the learner's script or notebook), which
+loads the predictor once; for each frame the loop sends it a share of the faces and finds the others itself
+meanwhile.
+
+What crosses between the processes is raw bytes on the child's stdin and stdout, never pickles: per face a grey crop
+around its box (the box and half its size on every side: the pixels the predictor can look at), all in one buffer
+after a small JSON header, and back the 68 points as float32. A crop of a face is a few tens of kB, so the hand-over
+costs far less than a predictor call. The points are those of :func:`helpers.landmarks.predict_points` on the whole
+frame (a unit test checks it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import CourseError
+
+MARGIN = 0.5
+"""Each face's crop reaches this many box sizes beyond its box on every side."""
+START_TIMEOUT = 60.0
+"""Seconds :meth:`PredictorProcess.wait_ready` waits for the process to load dlib and the model."""
+
+
+def face_crop(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = MARGIN
+              ) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int]]:
+    """The grey pixels around ``box`` (l, t, r, b): (contiguous crop, the box in the crop, the crop's (x, y) offset)."""
+    h, w = gray.shape[:2]
+    left, top, right, bottom = (int(v) for v in box)
+    mx, my = int((right - left) * margin) + 1, int((bottom - top) * margin) + 1
+    x0, y0 = max(0, left - mx), max(0, top - my)
+    x1, y1 = min(w, right + mx), min(h, bottom + my)
+    crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
+    return crop, (left - x0, top - y0, right - x0, bottom - y0), (x0, y0)
+
+
+_HEAD = struct.Struct("<cI")  # a message: one type byte (b"J" JSON, b"P" points, b"F" face crops), then its length
+
+
+def _send(stream: BinaryIO, kind: bytes, payload: bytes | memoryview) -> None:
+    stream.write(_HEAD.pack(kind, len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _recv(stream: BinaryIO) -> tuple[bytes, bytes]:
+    head = stream.read(_HEAD.size)
+    if len(head) < _HEAD.size:
+        raise EOFError("the other process closed the pipe")
+    kind, n = _HEAD.unpack(head)
+    payload = stream.read(n)
+    if len(payload) < n:
+        raise EOFError("the other process closed the pipe")
+    return kind, payload
+
+
+def serve(inp: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
+    """The second process: load the predictor, then answer each request (a JSON header, then the face crops) with
+    the faces' points, until its input ends. Anything else printed goes to stderr, never into the replies."""
+    if out is None:
+        out = os.fdopen(os.dup(1), "wb")  # the replies keep stdout's pipe ...
+        os.dup2(2, 1)                      # ... and stray prints (of any library) go to stderr
+    inp = inp if inp is not None else sys.stdin.buffer
+    try:
+        _answer(inp, out)
+    except (BrokenPipeError, EOFError):  # the loop ended (or closed the process) while this one was busy
+        return
+
+
+def _answer(inp: BinaryIO, out: BinaryIO) -> None:
+    try:
+        from ..landmarks import predict_points
+        predict_points(np.zeros((32, 32), np.uint8), (4, 4, 28, 28))  # loads the model now, not on the first frame
+    except Exception as exc:  # noqa: BLE001 - any failure is reported to the loop, which then works alone
+        _send(out, b"J", json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        return
+    _send(out, b"J", b'{"ready": true}')
+    while True:
+        _, header = _recv(inp)
+        _, pixels = _recv(inp)
+        faces = json.loads(header)["faces"]
+        flat = np.frombuffer(pixels, np.uint8)
+        points = np.empty((len(faces), 68, 2), np.float32)
+        start = 0
+        for i, (h, w, box) in enumerate(faces):
+            points[i] = predict_points(flat[start:start + h * w].reshape(h, w), tuple(box))
+            start += h * w
+        _send(out, b"P", points.tobytes())
+
+
+class PredictorProcess:
+    """A second process running dlib's predictor on the faces it is sent (see the module's docstring).
+
+    It starts at once and loads in the background (a second or two); ``ready`` says whether it can take work
+    yet, so the loop never waits for it to start. ``submit(gray, boxes)`` sends faces, ``result()`` returns their
+    (n, 68, 2) points in frame pixels. ``close()`` ends the process; so does the end of Python (its input closes).
+    ``error`` holds why the process is no longer usable (it failed to start or died); the loop then works alone.
+    """
+
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])  # the folder that holds ``helpers``
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self._proc: subprocess.Popen | None = subprocess.Popen(
+            [sys.executable, "-c", "from helpers.live.predictor_process import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+        self._offsets: list[tuple[int, int]] = []
+        self._started = threading.Event()
+        self.error: str | None = None
+        self.calls = 0
+        self.lock = threading.Lock()  # one frame's faces at a time: a second pipeline finds its faces itself meanwhile
+        threading.Thread(target=self._hello, name="live-landmarks-start", daemon=True).start()
+
+    def _hello(self) -> None:
+        """Read the process's first message (ready, or why not) in a thread: the loop never waits for the start."""
+        try:
+            _, payload = _recv(self._proc.stdout)
+            self.error = json.loads(payload).get("error")
+        except (EOFError, OSError, ValueError, AttributeError) as exc:
+            self.error = f"the landmark process ended at start ({type(exc).__name__}: {exc})"
+        self._started.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the process has loaded the predictor (checked without waiting) and has not failed."""
+        return self._started.is_set() and self.error is None and self._proc is not None
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
+        """Wait until the process is ready (or failed, or ``timeout`` seconds passed); return ``ready``."""
+        self._started.wait(timeout)
+        return self.ready
+
+    def submit(self, gray: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> None:
+        """Send the faces in ``boxes`` of the grey frame ``gray``; collect their points with :meth:`result`."""
+        crops, faces, self._offsets = [], [], []
+        for box in boxes:
+            crop, inner, offset = face_crop(gray, box)
+            crops.append(crop)
+            faces.append((crop.shape[0], crop.shape[1], inner))
+            self._offsets.append(offset)
+        try:
+            _send(self._proc.stdin, b"J", json.dumps({"faces": faces}).encode())
+            _send(self._proc.stdin, b"F", np.concatenate([c.ravel() for c in crops]).data if crops else b"")
+        except (OSError, ValueError, AttributeError) as exc:
+            self._fail(exc)
+
+    def result(self) -> np.ndarray:
+        """The (n, 68, 2) float32 points of the last :meth:`submit`, in frame pixels (waits for them)."""
+        try:
+            _, raw = _recv(self._proc.stdout)
+        except (EOFError, OSError, AttributeError) as exc:
+            self._fail(exc)
+        points = np.frombuffer(raw, np.float32).reshape(-1, 68, 2).copy()
+        points += np.asarray(self._offsets, np.float32)[:, None, :]
+        self.calls += 1
+        return points
+
+    def _fail(self, exc: BaseException):
+        self.error = f"the landmark process stopped ({type(exc).__name__}: {exc})"
+        self.close()
+        raise CourseError(self.error)
+
+    def close(self) -> None:
+        """End the process: its input ends, so it finishes the face it is on and exits (or is killed after 2 s)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=2)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+_SHARED: list[PredictorProcess] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_process() -> PredictorProcess:
+    """The Python session's landmark process: started on the first call, then reused by every pipeline (one start,
+    one copy of the model, however many pipelines a notebook makes). A process that failed is started again."""
+    with _SHARED_LOCK:
+        if _SHARED and _SHARED[0].error is not None:
+            _SHARED.pop().close()
+        if not _SHARED:
+            _SHARED.append(PredictorProcess())
+        return _SHARED[0]
+
+
+def close_shared() -> None:
+    """End the session's landmark process, if one runs (:func:`helpers.live.stop_all` calls this)."""
+    with _SHARED_LOCK:
+        while _SHARED:
+            _SHARED.pop().close()

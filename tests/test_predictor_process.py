@@ -1,0 +1,94 @@
+"""dlib's predictor in a second process: the same points as in the loop, and a loop that survives the process dying."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import live
+from helpers.landmarks import detect_faces, predict_points, to_gray
+from helpers.live.predictor_process import PredictorProcess, face_crop
+
+
+@pytest.fixture(scope="module")
+def group():
+    gray = to_gray(live.group_frame())
+    boxes = [tuple(b) for b, _ in detect_faces(gray)][:4]
+    assert len(boxes) >= 2, "the group photo should show several faces"
+    return gray, boxes
+
+
+def test_face_crop_keeps_the_box_and_stays_inside_the_frame():
+    gray = np.arange(100 * 200, dtype=np.uint32).reshape(100, 200).astype(np.uint8)
+    crop, inner, (x0, y0) = face_crop(gray, (50, 30, 90, 70))
+    l_, t_, r_, b_ = inner
+    assert (x0 + l_, y0 + t_, x0 + r_, y0 + b_) == (50, 30, 90, 70)
+    assert np.array_equal(crop, gray[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]])
+    assert crop.shape == (82, 82)  # half the 40 px box (+1) on every side
+    crop, inner, (x0, y0) = face_crop(gray, (-10, 70, 30, 130))  # a box half out of the frame: the crop is clipped
+    assert (x0, y0) == (0, 39) and crop.shape == (61, 51) and inner == (-10, 31, 30, 91)
+
+
+def test_the_process_finds_the_same_points_as_the_loop(group):
+    gray, boxes = group
+    proc = live.shared_process()
+    assert proc.wait_ready(), proc.error
+    with proc.lock:
+        proc.submit(gray, boxes)
+        got = proc.result()
+    want = np.stack([predict_points(gray, b) for b in boxes])
+    np.testing.assert_array_equal(got, want)
+    edge = (-40, 30, 120, 190)  # a face box that leaves the frame
+    with proc.lock:
+        proc.submit(gray, [edge])
+        np.testing.assert_array_equal(proc.result()[0], predict_points(gray, edge))
+
+
+def test_a_group_shares_its_faces_with_the_process_and_gets_the_same_points(group):
+    image = live.group_frame()
+    live.shared_process().wait_ready()
+    with live.LivePipeline(filter_points=False, draw_emoji=False) as shared, \
+            live.LivePipeline(filter_points=False, draw_emoji=False, landmark_process=False) as alone:
+        for _ in range(3):
+            _, a = shared.process(image)
+            _, b = alone.process(image)
+        assert len(a) == len(b) >= 2
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x.raw, y.raw)
+        assert shared.process_faces >= len(a) // 2 and alone.process_faces == 0
+    with live.FrameSource("sample") as src:
+        frame = src.read()
+    with live.LivePipeline(draw_emoji=False) as one:  # one face: the loop finds it itself (the hand-over would cost more)
+        _, tracks = one.process(frame)
+        assert len(tracks) == 1 and one.process_faces == 0
+
+
+def test_the_loop_goes_on_alone_when_the_process_dies(group):
+    image = live.group_frame()
+    live.shared_process().wait_ready()
+    pipe = live.LivePipeline(draw_emoji=False)
+    pipe.process(image)
+    live.shared_process()._proc.kill()  # the process dies between two frames
+    live.shared_process()._proc.wait()
+    _, tracks = pipe.process(image)
+    assert len(tracks) >= 2 and all(np.isfinite(t.points).all() for t in tracks)
+    assert "landmark process" in pipe.process_note
+    faces = pipe.process_faces
+    pipe.process(image)
+    assert pipe.process_faces == faces  # it does not try again
+    assert live.shared_process().wait_ready(), "a new pipeline gets a new process"
+    live.close_shared()
+
+
+def test_a_process_that_cannot_start_says_why(monkeypatch):
+    monkeypatch.setenv("DLIB_SHAPE_PREDICTOR", "/nonexistent/shape_predictor.dat")  # the child finds no model
+    proc = PredictorProcess()
+    assert not proc.wait_ready() and "does not exist" in proc.error
+    proc.close()
+
+
+def test_close_ends_the_process():
+    proc = PredictorProcess()
+    assert proc.wait_ready(), proc.error
+    inner = proc._proc
+    proc.close()
+    assert inner.poll() is not None and not proc.ready
