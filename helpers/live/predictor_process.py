@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -73,6 +74,8 @@ def serve(inp: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
         out = os.fdopen(os.dup(1), "wb")  # the replies keep stdout's pipe ...
         os.dup2(2, 1)                      # ... and stray prints (of any library) go to stderr
     inp = inp if inp is not None else sys.stdin.buffer
+    # a Ctrl+C (or Jupyter's Interrupt) meant for the loop reaches this process too: it ends with its input instead
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _answer(inp, out)
     except (BrokenPipeError, EOFError):  # the loop ended (or closed the process) while this one was busy

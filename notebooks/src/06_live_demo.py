@@ -506,6 +506,14 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    which an average over the last 8 predictions hardly notices. On a frame with a new face, all faces
 #    are classified at once, in the loop, and so is a lone face: one face's call is short, and handing it over (the loop and the
 #    thread then take turns with the GIL) costs the loop about as much as it saves.
+# 6. **A group's landmarks on both cores** (`landmark_process=True`): dlib's predictor holds the GIL
+#    (measured at the end of this section), so a thread cannot run it beside the loop; a second *process* can.
+#    On the first frame with several faces the pipeline starts one (`live.PredictorProcess`, a plain
+#    `python -c` child that loads the predictor once, a second or so, during which the loop finds every face
+#    itself). Then, on each frame, the loop sends it the last half of the faces (a grey crop around each box,
+#    raw bytes, no pickles) and finds the first half meanwhile. The points are the same to the last bit as
+#    on the whole frame (a unit test checks it). A lone face stays in the loop: handing it over and waiting
+#    for it costs more than its call.
 #
 # Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
 # assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
@@ -575,7 +583,8 @@ if grp["after"]["fps"] < TARGET_GROUP_FPS or grp["after"]["frame_ms_p99"] > 2 * 
 # predictor with the CPU's caches flushed before each call (32 MB written between calls, not timed), the same
 # predictor *inside* the running pipeline (the landmarker counts its own calls and their time), and the
 # whole stage per face, for one face (the sample video) and for four (the group photo at 1280 pixels),
-# and once more for one face with the pipeline's threads off (`live.NO_THREADS`). Then
+# once more for one face with the pipeline's threads off (`live.NO_THREADS`), and once more for the four faces
+# with the second process off (`landmark_process=False`): every face in the loop. Then
 # `live.profile_landmarks` runs the stage under Python's profiler and splits it by function.
 
 # %%
@@ -588,7 +597,8 @@ print(f"one face:  predictor alone {cost['predictor_ms']:.2f} ms (caches flushed
       f"(threads off: {cost['stage_ms_per_face_no_threads']:.2f} ms)")
 print(f"{cost['group_faces']:.0f} faces:   predictor alone {cost['predictor_ms_group']:.2f} ms | inside the loop "
       f"{cost['predictor_in_loop_ms_group']:.2f} ms | the stage {cost['stage_ms_per_face_group']:.2f} ms per face = "
-      f"{cost['stage_over_predictor_group']:.2f} x the predictor alone")
+      f"{cost['stage_over_predictor_group']:.2f} x the predictor alone (every face in the loop, no second process: "
+      f"{cost['stage_ms_per_face_group_no_process']:.2f} ms)")
 profile = live.profile_landmarks(COST_FRAMES, emotion=EMOTION)
 print("under the profiler, ms per frame: " + ", ".join(f"{k} {v:.3f}" for k, v in profile.items()))
 if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
