@@ -334,7 +334,7 @@ axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); f
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame with a
-# box on nothing; the fixed interval took up to 2 frames after a cut and left 16 frames with a box where no
+# box on nothing; the fixed interval took up to 2 frames after a cut and left 17 frames with a box where no
 # face was. The adaptive rule also ran the detector less often (30 times against 40): the sample's face
 # keeps moving, so most of its detections are the regular ones for a moving face. Between cuts the picture
 # changed by at most 5.3 grey levels, at the cuts by 45.5 or more: the threshold of 15 has room on both
@@ -468,7 +468,7 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # the total growth alone is a weak test (a slow leak can hide under 50 MB); the *trend* of the RSS samples
 # is the sharper one: a slope below `MAX_SLOPE_KB` KB per frame rules out a steady per-frame leak, such
 # as `model.predict` called on every frame can cause with some Keras and TensorFlow versions (section 6
-# measures it; in this run `predict` did not grow). This run's trend: +0.049 KB per frame.
+# measures it; in this run `predict` did not grow). This run's trend: +0.038 KB per frame.
 
 # %%
 checks.expect(report.faces_per_frame > 0.95, f"a face is found in over 95 % of the frames ({report.faces_per_frame:.0%})",
@@ -551,7 +551,8 @@ fig.tight_layout()
 # Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
 # call, and for the group its four faces cost one call, made in the worker thread: what is left in the
 # loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
-# thread. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
+# thread. The group's landmarks bar is lower after: half of its faces are found in the second process
+# (item 6; with the process off, below, the same stage takes longer). Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
 # for the GIL, and the landmark filter, off in "before", adds its own cost to the landmarks bar. The read
 # bars show the read-ahead: the loop no longer decodes, it only picks up a frame that is already decoded
 # (for the group photo, "reading" is only a copy of the image). The detect bars show what the loop *waits*
@@ -606,24 +607,28 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 2.73 ms per face for one face and 2.85 ms for each of four: 1.52 and 1.56
-# times the predictor alone (1.80 and 1.83 ms), above the 1.25 the live benchmark asks for, so the cell
-# warned. The profiler says where the time goes: of the stage's 2.850 ms per frame, 2.585 ms are the
-# predictor call (the conversion of its points to NumPy, 0.121 ms, included); the box from the points,
+# In this run the stage took 2.35 ms per face for one face, 1.35 times the predictor alone (1.74 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.85 ms per face, 1.03
+# times the predictor alone (1.78 ms): half of them were found in the second process meanwhile (item 6
+# above); with every face in the loop the same stage took 2.26 ms per face.
+#
+# The profiler says where the one face's time goes: of the stage's 2.316 ms per frame, 2.077 ms are the
+# predictor call (the conversion of its points to NumPy, 0.113 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
 # tenth of a millisecond. The stage's own code is about a tenth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 2.56 ms per call, against 1.80 ms in a tight loop, and 2.58 ms
+# predictor itself: inside the loop it took 2.16 ms per call, against 1.74 ms in a tight loop, and 2.10 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains all of that gap (2.58 ms flushed against 2.56 ms in the loop), and the reader and detector
-# threads took no share of it: with them off the stage took 2.85 ms per face, more than the 2.73 ms with
-# them on, not less. Nothing in the stage's code can win that back: the target holds against the
+# explains most of that gap (2.10 ms flushed against 2.16 ms in the loop), and the reader and detector
+# threads took no share of it: with them off the stage took 2.28 ms per face, about the 2.35 ms with them
+# on. Nothing in the stage's code can win that back for a lone face: the target holds against the
 # predictor as it runs in the loop, not against the predictor in a tight loop.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
-# `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage.
+# `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage, as long as
+# one core finds them all.
 # Could a second thread run the predictor beside the rest, as it does the detector? Only if the call
 # releases Python's GIL. `live.two_thread_speedup` runs each dlib call in one thread and then in two
 # threads at once: a speed-up near 2 means the two threads really ran in parallel, near 1 that one
@@ -634,6 +639,16 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 speedup = live.two_thread_speedup()
 print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.0f}, four faces {cost['fps_ceiling_four_faces']:.0f}")
 print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
+
+# %% [markdown]
+# dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
+# predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
+# and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
+# own GIL (item 6). On one core the predictor alone allows 576 fps for one face and 140 for four; the
+# group ran at 102 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
+# the other core predicts too: the loop's own calls took 2.48 ms each in the group run, against 1.78 ms
+# alone.
 
 # %% [markdown]
 # ## 6. Why the original project's loop was slow (and leaked)
@@ -649,7 +664,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (61.6 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (51.3 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -710,10 +725,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -2.6 MB and the compiled call at +0.0 MB, and the cell above warns
+# after 600 calls `predict` was at -5.5 MB and the compiled call at +0.1 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -869,12 +884,12 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 5.1 ms per frame
-#   (median) and 8.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 13.9 and
-#   18.7 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 1.80 ms per face alone in this run (and more
-#   inside the loop) and holds Python's GIL, so it cannot leave the loop. Alone it caps one face at 556 fps
-#   and four at 137 before any other stage runs.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 4.2 ms per frame
+#   (median) and 6.9 ms at the 99th percentile (section 5), and the group of four at 1280 px 8.8 and
+#   14.2 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 1.74 ms per face alone in this run (and more
+#   inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps one
+#   face at 576 fps and four, on one core, at 140 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   up to 2 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
@@ -885,7 +900,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
 #   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
-#   both dlib calls), so the landmarks stay in the loop and set its ceiling.
+#   both dlib calls), so half of a group's faces go to a second process, with its own GIL, and a lone
+#   face stays in the loop and sets its ceiling.
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
 #   the whole process abort ("terminate called without an active exception"); the pipeline's threads
 #   now end in `close()` and, for a pipeline nobody closed, at exit.
@@ -913,7 +929,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #    adaptive default: what happens to the box in each case, and why (section 3b)?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam. What is the trade-off between flicker and lag?
 # 4. Add a second face (a photo held up to the camera). How does the time per frame grow with faces?
-#    Compare with the group run of section 5b, and try `live.LivePipeline(detect_async=False)`.
+#    Compare with the group run of section 5b, and try `live.LivePipeline(detect_async=False)` and
+#    `live.LivePipeline(landmark_process=False)` (every face's points in the loop).
 # 5. Lower `beta` of the landmark filter to 0 (`live.LivePipeline(beta=0.0)`) and shake your head: what
 #    happens to the lag? Where does that setting sit on the trade-off plot of section 4b?
 # 6. Make the emoji for "surprise" more surprised (see `helpers/emoji.py`), and add a test for it.
