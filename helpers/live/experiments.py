@@ -72,9 +72,10 @@ def emotion_trace(source: Source = "sample", frames: int | None = None, smooth: 
     """The largest face's emotion over a video, raw (each frame's own prediction) and smoothed over ``smooth``.
 
     Returns ``{"t": (T,) seconds, "raw": (T, 7), "smoothed": (T, 7), "fps": video fps}``; rows are NaN
-    on frames without a face. ``frames=None`` reads the whole file once (no loop).
+    on frames without a face. ``frames=None`` reads the whole file once (no loop). The emotion model runs in the loop
+    (``emotion_async=False`` unless ``config`` says otherwise), so each row is that frame's own prediction.
     """
-    pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False, **config)
+    pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False, **{"emotion_async": False, **config})
     raw, smoothed = [], []
     with FrameSource(source, loop=False) as src:
         fps = src.fps
@@ -317,9 +318,10 @@ def compare_models(source: Source = "other_person", frames: int = 150, combos: t
     "shown": {combo: [(emotion, probability) on the overlay, per picked frame]}}``: the
     picked frames have the most different labels across the combinations, spread over the video;
     the crops are cut around the face at full resolution, so the overlay text stays readable.
-    Detection runs inline, so a second pass over the same frames repeats the first exactly.
+    Detection and the emotion model run inline, so each label is its own frame's and a second pass over the same
+    frames repeats the first exactly.
     """
-    config = {**config, "detect_async": False}
+    config = {**config, "detect_async": False, "emotion_async": False}
     pipes = {c: LivePipeline(landmarks=c[0], emotion=c[1], **config) for c in combos}
 
     def run(keep_at: set[int]) -> tuple[dict, dict]:
