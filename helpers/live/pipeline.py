@@ -14,10 +14,10 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
-  **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL, so the thread runs the model
-  on this frame's aligned crops on the other core while the loop draws and finds the next frame's landmarks;
-  the faces' emotion then shows one frame later. A frame with a new face is classified in the loop, at once
-  (a lone face in the thread measured about 8 % more frames per second than in the loop);
+  and, for several faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL,
+  so the thread runs the model on this frame's aligned crops on the other core while the loop draws
+  and finds the next frame's landmarks; the faces' emotion then shows one frame later. A new face,
+  and a lone face (whose call is too short to be worth the hand-over), are classified in the loop;
 - with several faces, a share of them gets its 68 points **in a second process** (``landmark_process``,
   :mod:`.predictor_process`): dlib's predictor holds the GIL, so a thread could not run it beside the loop;
 - dlib's 68 points are read into NumPy in one call (:func:`helpers.landmarks.shape_to_array`);
@@ -107,7 +107,7 @@ class LiveConfig:
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
-    emotion_async: bool = True    # the emotion model in a worker thread beside the loop (shown a frame later)
+    emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average the emotion over the last N predictions of a face
@@ -381,8 +381,8 @@ class LivePipeline:
         if crops is None:
             return
         tag = (self._generation, [t.id for t, ok in zip(self.tracks, aligned) if ok])
-        if self.config.emotion_async and all(t.count for t in self.tracks):
-            if worker is None:  # known faces: their one model call runs in the thread, beside the loop
+        if self.config.emotion_async and len(self.tracks) > 1 and all(t.count for t in self.tracks):
+            if worker is None:  # several known faces: their one model call runs in the thread, beside the loop
                 worker = self._emotion_worker = DetectorThread(_classify, rest=0.0, name="live-emotion")
             worker.submit(crops, tag, classifier=self.classifier, batch=self._batch)
             return

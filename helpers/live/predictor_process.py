@@ -72,7 +72,10 @@ def serve(inp: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
     the faces' points, until its input ends. Anything else printed goes to stderr, never into the replies."""
     if out is None:
         out = os.fdopen(os.dup(1), "wb")  # the replies keep stdout's pipe ...
-        os.dup2(2, 1)                      # ... and stray prints (of any library) go to stderr
+        try:
+            os.dup2(2, 1)                  # ... and stray prints (of any library) go to stderr
+        except OSError:                    # a Python without a stderr (pythonw on Windows): into nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     inp = inp if inp is not None else sys.stdin.buffer
     # a Ctrl+C (or Jupyter's Interrupt) meant for the loop reaches this process too: it ends with its input instead
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -500,13 +500,15 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    the filter (checked below against the predictor alone). dlib hands back its 68 points as Python
 #    objects; they are read into NumPy in one call (parsing dlib's printout of them) instead of 136
 #    attribute reads.
-# 5. **Emotion beside the loop** (`emotion_async=True`): TensorFlow Lite also releases the GIL, so a
-#    worker thread runs the model on this frame's aligned face crops on the other core while the loop
-#    draws this frame and finds the next frame's landmarks. Their emotion shows one frame later, which an
-#    average over the last 8 predictions hardly notices. On a frame with a new face, all faces are
-#    classified at once, in the loop, so a face never shows without an emotion. This pays for a lone face
-#    too: five alternating runs of 1,000 frames each, in the loop and in the thread, gave 207 to 214 fps
-#    against 221 to 233 fps (a measurement made while writing this section, not in this run).
+# 5. **Emotion beside the loop, for several faces** (`emotion_async=True`): TensorFlow Lite also
+#    releases the GIL, so a worker thread runs the model on this frame's aligned face crops on the
+#    other core while the loop draws this frame and finds the next frame's landmarks. Their emotion shows
+#    one frame later, which an average over the last 8 predictions hardly notices. On a frame with a new
+#    face, all faces are classified at once, in the loop, so a face never shows without an emotion. A lone
+#    face stays in the loop. Handing it over was tried (six alternating runs of 600 frames each, made while
+#    writing this section, not in this run): about 5 % more frames per second, but the 99th percentile of
+#    the frame time rose from 1.3-1.7 to 1.8-2.1 times the median, because the loop now and then waits for
+#    the thread to hand back Python's lock. A steady frame matters more in a live view than 5 %.
 # 6. **A group's landmarks on both cores** (`landmark_process=True`): dlib's predictor holds the GIL
 #    (measured at the end of this section), so a thread cannot run it beside the loop; a second *process* can.
 #    On the first frame with several faces the pipeline starts one (`live.PredictorProcess`, a plain
@@ -899,7 +901,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after.
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
-#   detector runs in one, and the emotion call in a third, because OpenCV's decoder, dlib's
+#   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
 #   both dlib calls), so half of a group's faces go to a second process, with its own GIL, and a lone
 #   face stays in the loop and sets its ceiling.
