@@ -334,7 +334,7 @@ axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); f
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame with a
-# box on nothing; the fixed interval took up to 2 frames after a cut and left 17 frames with a box where no
+# box on nothing; the fixed interval took up to 7 frames after a cut and left 16 frames with a box where no
 # face was. The adaptive rule also ran the detector less often (30 times against 40): the sample's face
 # keeps moving, so most of its detections are the regular ones for a moving face. Between cuts the picture
 # changed by at most 5.3 grey levels, at the cuts by 45.5 or more: the threshold of 15 has room on both
@@ -468,7 +468,7 @@ ax.set_xlabel("ms per frame (mean)"); ax.invert_yaxis(); ax.set_title(f"{report.
 # the total growth alone is a weak test (a slow leak can hide under 50 MB); the *trend* of the RSS samples
 # is the sharper one: a slope below `MAX_SLOPE_KB` KB per frame rules out a steady per-frame leak, such
 # as `model.predict` called on every frame can cause with some Keras and TensorFlow versions (section 6
-# measures it; in this run `predict` did not grow). This run's trend: +0.038 KB per frame.
+# measures it; in this run `predict` did not grow). This run's trend: +0.030 KB per frame.
 
 # %%
 checks.expect(report.faces_per_frame > 0.95, f"a face is found in over 95 % of the frames ({report.faces_per_frame:.0%})",
@@ -610,21 +610,21 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 2.35 ms per face for one face, 1.35 times the predictor alone (1.74 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.85 ms per face, 1.03
-# times the predictor alone (1.78 ms): half of them were found in the second process meanwhile (item 6
-# above); with every face in the loop the same stage took 2.26 ms per face.
+# In this run the stage took 2.55 ms per face for one face, 1.37 times the predictor alone (1.86 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.95 ms per face, 1.05
+# times the predictor alone (1.86 ms): half of them were found in the second process meanwhile (item 6
+# above); with every face in the loop the same stage took 2.51 ms per face.
 #
-# The profiler says where the one face's time goes: of the stage's 2.316 ms per frame, 2.077 ms are the
-# predictor call (the conversion of its points to NumPy, 0.113 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 2.627 ms per frame, 2.345 ms are the
+# predictor call (the conversion of its points to NumPy, 0.125 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
 # tenth of a millisecond. The stage's own code is about a tenth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 2.16 ms per call, against 1.74 ms in a tight loop, and 2.10 ms
+# predictor itself: inside the loop it took 2.35 ms per call, against 1.86 ms in a tight loop, and 2.27 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains most of that gap (2.10 ms flushed against 2.16 ms in the loop), and the reader and detector
-# threads took no share of it: with them off the stage took 2.28 ms per face, about the 2.35 ms with them
+# explains most of that gap (2.27 ms flushed against 2.35 ms in the loop), and the reader and detector
+# threads took no share of it: with them off the stage took 2.53 ms per face, about the 2.55 ms with them
 # on. Nothing in the stage's code can win that back for a lone face: the target holds against the
 # predictor as it runs in the loop, not against the predictor in a tight loop.
 
@@ -647,10 +647,10 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 576 fps for one face and 140 for four; the
-# group ran at 102 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 538 fps for one face and 134 for four; the
+# group ran at 91 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 2.48 ms each in the group run, against 1.78 ms
+# the other core predicts too: the loop's own calls took 2.88 ms each in the group run, against 1.86 ms
 # alone.
 
 # %% [markdown]
@@ -667,7 +667,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (51.3 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (59.3 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -728,7 +728,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -5.5 MB and the compiled call at +0.1 MB, and the cell above warns
+# after 600 calls `predict` was at -5.6 MB and the compiled call at +2.6 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -806,11 +806,11 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # the fps and the latency with 2 and with 1 frame in flight, beside the same pipeline on the sample file in
 # the same kernel (all of it in `build/browser/`: `report.txt`, `measurements.json`; `--record` ships the
 # figures with the course, in `helpers/browser_test_record.json`). The record printed below is from a run at
-# load 2.2 on the course machine: 26.4 fps through the kernel, 24.6 fps shown and 74 ms from capture to
-# display (median), against 178 fps for the same pipeline on the sample file in the same kernel. The gap to
+# load 1.2 on the course machine: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
+# display (median), against 210 fps for the same pipeline on the sample file in the same kernel. The gap to
 # the file is the round trip (JPEG encode in the page, two hops through the Jupyter server, decode and encode
-# in the kernel), which a local webcam index does not have. With 1 frame in flight it gave 15.1 fps at about
-# the same latency: every hold-up then stops the loop, which is why 2 is the default.
+# in the kernel), which a local webcam index does not have. With 1 frame in flight it gave 16.2 fps at about
+# the same latency (69 ms): every hold-up then stops the loop, which is why 2 is the default.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -887,15 +887,15 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 4.2 ms per frame
-#   (median) and 6.9 ms at the 99th percentile (section 5), and the group of four at 1280 px 8.8 and
-#   14.2 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 1.74 ms per face alone in this run (and more
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 4.9 ms per frame
+#   (median) and 8.3 ms at the 99th percentile (section 5), and the group of four at 1280 px 9.9 and
+#   18.6 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
+#   fps). Section 5b measures why: dlib's predictor took 1.86 ms per face alone in this run (and more
 #   inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps one
-#   face at 576 fps and four, on one core, at 140 before any other stage runs.
+#   face at 538 fps and four, on one core, at 134 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
-#   up to 2 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
+#   up to 7 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
 #   worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
