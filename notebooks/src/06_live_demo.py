@@ -516,7 +516,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    itself). Then, on each frame, the loop sends it the last half of the faces (a grey crop around each box,
 #    raw bytes, no pickles) and finds the first half meanwhile. The points are the same to the last bit as
 #    on the whole frame (a unit test checks it). A lone face stays in the loop: handing it over and waiting
-#    for it costs more than its call.
+#    for it costs more than its call. It pays when the second core is free: on a machine busy with other
+#    programs the process waits for a core like everything else, and the split can cost a little instead.
 #
 # Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
 # assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
