@@ -92,3 +92,25 @@ def test_close_ends_the_process():
     inner = proc._proc
     proc.close()
     assert inner.poll() is not None and not proc.ready
+
+
+def test_an_error_between_hand_over_and_answer_leaves_the_next_frame_right(group, monkeypatch):
+    """The loop fails on its own half after sending the other half: the answer is read anyway, so the next frame
+    gets its own points, not the stale ones."""
+    image = live.group_frame()
+    live.shared_process().wait_ready()
+    with live.LivePipeline(filter_points=False, draw_emoji=False) as pipe, \
+            live.LivePipeline(filter_points=False, draw_emoji=False, landmark_process=False) as alone:
+        pipe.process(image)
+        alone.process(image)
+        real = pipe._predict
+        monkeypatch.setattr(pipe, "_predict", lambda *a: (_ for _ in ()).throw(RuntimeError("interrupted")))
+        with pytest.raises(RuntimeError, match="interrupted"):
+            pipe.process(image)
+        monkeypatch.setattr(pipe, "_predict", real)
+        shifted = np.ascontiguousarray(np.roll(image, 8, axis=1))  # other points than the frame that failed
+        _, a = pipe.process(shifted)
+        _, b = alone.process(shifted)
+        assert not pipe.process_note and len(a) == len(b) >= 2
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x.raw, y.raw)

@@ -29,6 +29,7 @@ Per-stage timings are kept in a fixed-size ring buffer (memory stays flat).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -335,23 +336,34 @@ class LivePipeline:
         helper = self._helper() if dlib and len(boxes) > 1 else None
         if helper is None or not helper.lock.acquire(blocking=False):
             return [self._predict(image, gray, box) for box in boxes]
+        n_far, pending = len(boxes) // 2, False
         try:
-            n_far = len(boxes) // 2
             helper.submit(gray, boxes[-n_far:])
+            pending = True
             near = [self._predict(image, gray, box) for box in boxes[:-n_far]]
             far = list(helper.result())
+            pending = False
             self.process_faces += n_far
             return near + far
         except CourseError as exc:  # the process died: say so once, and find the faces here from now on
-            self.process_note = f"{exc}; this pipeline finds every face's points itself from now on."
+            pending = False
+            self._no_process(f"{exc}; this pipeline finds every face's points itself from now on.")
             return [self._predict(image, gray, box) for box in boxes]
         finally:
+            if pending:  # interrupted between submit and result: read the answer, so the next frame gets its own
+                try:
+                    helper.result()
+                except CourseError:
+                    pass
             helper.lock.release()
 
+    def _no_process(self, note: str) -> None:
+        self.process_note = note
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+
     def _predict(self, image: np.ndarray, gray: np.ndarray, box) -> np.ndarray:
-        if isinstance(self.landmarker, DlibLandmarker):
-            return self.landmarker.predict(image, box, gray)
-        return np.asarray(self.landmarker.predict(image, box), np.float32)
+        dlib = isinstance(self.landmarker, DlibLandmarker)
+        return self.landmarker.predict(image, box, gray) if dlib else np.float32(self.landmarker.predict(image, box))
 
     def _helper(self) -> PredictorProcess | None:
         """The landmark process, if configured, started and healthy (it starts on the first group; until it is
@@ -360,16 +372,16 @@ class LivePipeline:
             return None
         helper = shared_process()
         if helper.error is not None:
-            self.process_note = f"{helper.error}; this pipeline finds every face's points itself."
+            self._no_process(f"{helper.error}; this pipeline finds every face's points itself.")
             return None
         return helper if helper.ready else None
 
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until a landmark process that is starting is ready (benchmarks call this after their warm-up, so
         that the timed frames are the steady state); no-op when the pipeline does not use one."""
-        if self.config.landmark_process and not self.process_note and isinstance(self.landmarker, DlibLandmarker):
-            if len(self.tracks) > 1:
-                shared_process().wait_ready(timeout)
+        dlib = isinstance(self.landmarker, DlibLandmarker)
+        if self.config.landmark_process and not self.process_note and dlib and len(self.tracks) > 1:
+            shared_process().wait_ready(timeout)
 
     def _emotion(self, gray: np.ndarray) -> None:
         worker = self._emotion_worker
