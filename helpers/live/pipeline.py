@@ -141,6 +141,7 @@ class LivePipeline:
             raise CourseError(f"unknown emotion backend {cfg.emotion_backend!r}: use one of {', '.join(EMOTION_BACKENDS)}.")
         self.config = cfg
         self.landmarker = load_landmarker(cfg.landmarks)
+        self._dlib = isinstance(self.landmarker, DlibLandmarker)  # only dlib's predictor can go to the second process
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
         self._batch = cfg.emotion_backend == "tflite"  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
@@ -332,8 +333,7 @@ class LivePipeline:
 
     def _predict_all(self, image: np.ndarray, gray: np.ndarray, boxes: list) -> list[np.ndarray]:
         """Each box's 68 points; with several faces, the second process finds the last half meanwhile."""
-        dlib = isinstance(self.landmarker, DlibLandmarker)
-        helper = self._helper() if dlib and len(boxes) > 1 else None
+        helper = self._helper() if len(boxes) > 1 else None
         if helper is None or not helper.lock.acquire(blocking=False):
             return [self._predict(image, gray, box) for box in boxes]
         n_far, pending = len(boxes) // 2, False
@@ -362,13 +362,11 @@ class LivePipeline:
         warnings.warn(note, RuntimeWarning, stacklevel=3)
 
     def _predict(self, image: np.ndarray, gray: np.ndarray, box) -> np.ndarray:
-        dlib = isinstance(self.landmarker, DlibLandmarker)
-        return self.landmarker.predict(image, box, gray) if dlib else np.float32(self.landmarker.predict(image, box))
+        return self.landmarker.predict(image, box, gray) if self._dlib else np.float32(self.landmarker.predict(image, box))
 
     def _helper(self) -> PredictorProcess | None:
-        """The landmark process, if configured, started and healthy (it starts on the first group; until it is
-        ready, a second or so, the loop finds every face itself: it never waits for the process)."""
-        if not self.config.landmark_process or self.process_note:
+        """The shared landmark process once ready, else None: until then the loop finds every face (it never waits)."""
+        if not self._process_wanted():
             return None
         helper = shared_process()
         if helper.error is not None:
@@ -379,9 +377,11 @@ class LivePipeline:
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until a landmark process that is starting is ready (benchmarks call this after their warm-up, so
         that the timed frames are the steady state); no-op when the pipeline does not use one."""
-        dlib = isinstance(self.landmarker, DlibLandmarker)
-        if self.config.landmark_process and not self.process_note and dlib and len(self.tracks) > 1:
+        if len(self.tracks) > 1 and self._process_wanted():
             shared_process().wait_ready(timeout)
+
+    def _process_wanted(self) -> bool:
+        return self._dlib and self.config.landmark_process and not self.process_note
 
     def _emotion(self, gray: np.ndarray) -> None:
         worker = self._emotion_worker

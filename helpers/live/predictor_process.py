@@ -47,24 +47,24 @@ def face_crop(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 
     return crop, (left - x0, top - y0, right - x0, bottom - y0), (x0, y0)
 
 
-_HEAD = struct.Struct("<cI")  # a message: one type byte (b"J" JSON, b"P" points, b"F" face crops), then its length
+_HEAD = struct.Struct("<I")  # a message: its length in bytes, then the bytes (JSON, face crops or points)
 
 
-def _send(stream: BinaryIO, kind: bytes, payload: bytes | memoryview) -> None:
-    stream.write(_HEAD.pack(kind, len(payload)))
+def _send(stream: BinaryIO, payload: bytes | memoryview) -> None:
+    stream.write(_HEAD.pack(len(payload)))
     stream.write(payload)
     stream.flush()
 
 
-def _recv(stream: BinaryIO) -> tuple[bytes, bytes]:
+def _recv(stream: BinaryIO) -> bytes:
     head = stream.read(_HEAD.size)
     if len(head) < _HEAD.size:
         raise EOFError("the other process closed the pipe")
-    kind, n = _HEAD.unpack(head)
+    (n,) = _HEAD.unpack(head)
     payload = stream.read(n)
     if len(payload) < n:
         raise EOFError("the other process closed the pipe")
-    return kind, payload
+    return payload
 
 
 def serve(inp: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
@@ -90,12 +90,12 @@ def _answer(inp: BinaryIO, out: BinaryIO) -> None:
         from ..landmarks import predict_points
         predict_points(np.zeros((32, 32), np.uint8), (4, 4, 28, 28))  # loads the model now, not on the first frame
     except Exception as exc:  # noqa: BLE001 - any failure is reported to the loop, which then works alone
-        _send(out, b"J", json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        _send(out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return
-    _send(out, b"J", b'{"ready": true}')
+    _send(out, b'{"ready": true}')
     while True:
-        _, header = _recv(inp)
-        _, pixels = _recv(inp)
+        header = _recv(inp)
+        pixels = _recv(inp)
         faces = json.loads(header)["faces"]
         flat = np.frombuffer(pixels, np.uint8)
         points = np.empty((len(faces), 68, 2), np.float32)
@@ -103,7 +103,7 @@ def _answer(inp: BinaryIO, out: BinaryIO) -> None:
         for i, (h, w, box) in enumerate(faces):
             points[i] = predict_points(flat[start:start + h * w].reshape(h, w), tuple(box))
             start += h * w
-        _send(out, b"P", points.tobytes())
+        _send(out, points.tobytes())
 
 
 class PredictorProcess:
@@ -124,14 +124,13 @@ class PredictorProcess:
         self._offsets: list[tuple[int, int]] = []
         self._started = threading.Event()
         self.error: str | None = None
-        self.calls = 0
         self.lock = threading.Lock()  # one frame's faces at a time: a second pipeline finds its faces itself meanwhile
         threading.Thread(target=self._hello, name="live-landmarks-start", daemon=True).start()
 
     def _hello(self) -> None:
         """Read the process's first message (ready, or why not) in a thread: the loop never waits for the start."""
         try:
-            _, payload = _recv(self._proc.stdout)
+            payload = _recv(self._proc.stdout)
             self.error = json.loads(payload).get("error")
         except (EOFError, OSError, ValueError, AttributeError) as exc:
             self.error = f"the landmark process ended at start ({type(exc).__name__}: {exc})"
@@ -156,20 +155,19 @@ class PredictorProcess:
             faces.append((crop.shape[0], crop.shape[1], inner))
             self._offsets.append(offset)
         try:
-            _send(self._proc.stdin, b"J", json.dumps({"faces": faces}).encode())
-            _send(self._proc.stdin, b"F", np.concatenate([c.ravel() for c in crops]).data if crops else b"")
+            _send(self._proc.stdin, json.dumps({"faces": faces}).encode())
+            _send(self._proc.stdin, np.concatenate([c.ravel() for c in crops]).data if crops else b"")
         except (OSError, ValueError, AttributeError) as exc:
             self._fail(exc)
 
     def result(self) -> np.ndarray:
         """The (n, 68, 2) float32 points of the last :meth:`submit`, in frame pixels (waits for them)."""
         try:
-            _, raw = _recv(self._proc.stdout)
+            raw = _recv(self._proc.stdout)
         except (EOFError, OSError, AttributeError) as exc:
             self._fail(exc)
         points = np.frombuffer(raw, np.float32).reshape(-1, 68, 2).copy()
         points += np.asarray(self._offsets, np.float32)[:, None, :]
-        self.calls += 1
         return points
 
     def _fail(self, exc: BaseException):
@@ -216,7 +214,7 @@ def shared_process() -> PredictorProcess:
 
 
 def close_shared() -> None:
-    """End the session's landmark process, if one runs (:func:`helpers.live.stop_all` calls this)."""
+    """End the session's landmark process, if one runs (the tests do; otherwise it ends with Python)."""
     with _SHARED_LOCK:
         while _SHARED:
             _SHARED.pop().close()
