@@ -7,7 +7,6 @@ land), parameterised the way ``papermill -p`` does it, and executed with the cou
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import time
@@ -18,6 +17,7 @@ from typing import Any
 from helpers import data
 from helpers.errors import CourseError
 from helpers.paths import ROOT
+from scripts import load_script
 from helpers.storage import load_json
 from helpers.training import STATE_FILE
 
@@ -50,9 +50,7 @@ def _client(nb, kernel_name: str = "python3"):
     flight (nbclient #312), and a cell with a widget (02's frame browser) then hangs until the cell timeout.
     """
     from nbclient import NotebookClient
-    spec = importlib.util.spec_from_file_location("course_tools_notebooks", ROOT / "tools" / "notebooks.py")
-    tools = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools)
+    tools = load_script("tools/notebooks.py")
 
     class Client(NotebookClient):
         async def async_start_new_kernel_client(self):

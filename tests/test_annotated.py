@@ -6,12 +6,12 @@ import json
 import cv2
 import numpy as np
 import pytest
+import zoo
 
 from helpers import annotated as A
 from helpers import data
 from helpers.errors import CourseError
-from helpers.landmarks import nme
-from helpers.landmarks import detect_landmarks, predict_points, to_gray
+from helpers.landmarks import detect_landmarks, nme
 
 
 def _points(seed: int = 0) -> np.ndarray:
@@ -89,23 +89,12 @@ def test_human_faces_load_with_a_box_each():
 
 
 @pytest.fixture(scope="module")
-def labelled_folder(tmp_path_factory, sample_video):
-    """A folder in 300-W's layout made from sample material: frames as PNG, dlib's points as .pts beside them."""
+def labelled_folder(tmp_path_factory):
+    """A folder in 300-W's layout made from sample material (frames as PNG, dlib's points as .pts beside them, in
+    sub-folders), plus an unlabelled image and broken pairs."""
     folder = tmp_path_factory.mktemp("landmark_data")
-    cap = cv2.VideoCapture(str(sample_video))
-    written = 0
-    for index in range(0, 200, 20):
-        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = cap.read()
-        faces = detect_landmarks(frame) if ok else []
-        if len(faces) == 1:
-            sub = folder / ("a" if index < 100 else "b")  # sub-folders, as 300-W has
-            sub.mkdir(exist_ok=True)
-            cv2.imwrite(str(sub / f"frame_{index:03d}.png"), frame)
-            gray = to_gray(frame)  # labelled in the box the reader will find, so dlib must reproduce the labels
-            A.write_pts(sub / f"frame_{index:03d}.pts", predict_points(gray, A.find_box(gray, faces[0].points)[0]))
-            written += 1
-    cap.release()
+    # labelled in the box the reader will find, so dlib must reproduce the labels
+    written = zoo.labelled_folder(folder, "sample", step=20, max_frames=10, split_at=100, label_in_found_box=True)
     cv2.imwrite(str(folder / "unlabelled.jpg"), np.zeros((20, 20, 3), np.uint8))
     cv2.imwrite(str(folder / "resized.png"), np.zeros((40, 60, 3), np.uint8))  # its points are for a bigger image
     A.write_pts(folder / "resized.pts", _points() * 3)

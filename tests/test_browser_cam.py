@@ -402,13 +402,8 @@ def test_script_and_style_ship_with_the_package():
 # ----------------------------------------------------------------- tools/browser_test.py: the parts that need no browser
 
 def _tool():
-    import importlib.util
-
-    from helpers.paths import ROOT
-    spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tools" / "browser_test.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from scripts import load_script
+    return load_script("tools/browser_test.py")
 
 
 def test_y4m_clip_is_i420_frames_behind_one_header(tmp_path, sample_video):

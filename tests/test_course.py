@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
 from helpers.paths import ROOT
+from scripts import load_script
 
-spec = importlib.util.spec_from_file_location("course_entry_point", ROOT / "course.py")
-course = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = course
-spec.loader.exec_module(course)
+course = load_script("course.py")
 
 
 def test_standard_library_only():

@@ -1,22 +1,17 @@
 """One list of pins (pyproject.toml); requirements.txt and environment.yml are generated from it."""
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 
 import pytest
 
 from helpers.paths import ROOT
+from scripts import load_script
 
 
 def _tool(name: str):
     """Import ``tools/<name>.py`` (standard-library scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"course_tools_{name}", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"tools/{name}.py")
 
 
 pins = _tool("pins")

@@ -491,16 +491,9 @@ def _fer_csv(root: Path, scratch: Path) -> list[dict[str, Any]]:
 
 def _labelled_folder(root: Path, scratch: Path) -> list[dict[str, Any]]:
     """A folder in 300-W's layout (frames as PNG, a .pts of 68 points beside each) made from the second sample video."""
-    import cv2
-    from helpers import annotated, data, video
-    from helpers.landmarks import detect_landmarks
+    import zoo
     folder = scratch / "my_landmarks"
-    folder.mkdir(exist_ok=True)
-    for frame in video.read_frames(data.fetch("other_person"), step=3, max_frames=24):
-        faces = detect_landmarks(frame.image)
-        if len(faces) == 1:
-            cv2.imwrite(str(folder / f"frame_{frame.index:03d}.png"), frame.image)
-            annotated.write_pts(folder / f"frame_{frame.index:03d}.pts", faces[0].points)
+    zoo.labelled_folder(folder, "other_person", step=3, max_frames=24)
     return [{"LANDMARK_DATA": str(folder)}]
 
 

@@ -9,7 +9,6 @@ notebooks 01 and 02 run top to bottom in a kernel of that venv. The table of ver
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.paths import ROOT
+from scripts import load_script
 from helpers.storage import atomic_path
 
 RUNTIME = {"tensorflow": "2.19.0", "ipykernel": "6.29.5", "numpy": "2.1.3"}
@@ -33,10 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 
 def _course():
-    spec = importlib.util.spec_from_file_location("course_entry_point_hosted", ROOT / "course.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("course.py")
 
 
 def _pip(py: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,21 +1,17 @@
 """The set-up check of every notebook's first cell: each missing piece gives one sentence naming the command."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 
 from helpers import CourseError, setup_check
-from helpers.paths import ROOT
+from scripts import load_script
 
 
 def _first_code_cells() -> dict[str, str]:
-    spec = importlib.util.spec_from_file_location("course_tools_notebooks_sc", ROOT / "tools" / "notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
+    mod = load_script("tools/notebooks.py")
     return {src.stem: next(c.source for c in mod.read_source(src).cells if c.cell_type == "code") for src in mod.sources()}
 
 

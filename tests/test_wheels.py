@@ -91,11 +91,8 @@ def test_running_python_is_supported():
 @pytest.mark.network
 def test_gpu_variant_resolves_to_cuda_wheels(tmp_path):
     """`course.py setup --gpu`: tensorflow[and-cuda] at the pinned version, with NVIDIA's wheels, and no CPU build."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("course_tools_pins_w", ROOT / "tools" / "pins.py")
-    pins = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = pins
-    spec.loader.exec_module(pins)
+    from scripts import load_script
+    pins = load_script("tools/pins.py")
     req = tmp_path / "requirements-gpu.txt"
     req.write_text(pins.requirements_txt(pins.gpu_variant(pins.read_pins())))
     proc = _resolve("x86_64-manylinux_2_28", "3.12", req)

@@ -248,6 +248,36 @@ BUILDERS: dict[str, Callable] = {
 _SHARED = (_frames, _no_face, _ping_pong, _crop_x, _portrait, _hand)
 
 
+def labelled_folder(folder: Path, sample: str, *, step: int, max_frames: int, split_at: int | None = None,
+                    label_in_found_box: bool = False) -> int:
+    """A learner's annotated folder for notebook 04's ``LANDMARK_DATA``, in 300-W's layout: every ``step``-th frame of
+    ``sample`` (up to ``max_frames``) in which dlib finds one face, as ``frame_NNN.png`` with a 68-point
+    ``frame_NNN.pts`` beside it. Returns how many faces were written.
+
+    ``split_at``: frames before it go to sub-folder ``a``, the others to ``b`` (300-W has sub-folders).
+    ``label_in_found_box``: the points are dlib's predictor in the box the course's reader will find for them
+    (:func:`helpers.annotated.find_box`), so that reading the folder back must give the labels again; otherwise they
+    are what :func:`helpers.landmarks.detect_landmarks` found.
+    """
+    from helpers import annotated
+    from helpers.landmarks import detect_landmarks, predict_points, to_gray
+    written = 0
+    for frame in read_frames(data.fetch(sample), step=step, max_frames=max_frames):
+        faces = detect_landmarks(frame.image)
+        if len(faces) != 1:
+            continue
+        sub = folder if split_at is None else folder / ("a" if frame.index < split_at else "b")
+        sub.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(sub / f"frame_{frame.index:03d}.png"), frame.image)
+        points = faces[0].points
+        if label_in_found_box:
+            gray = to_gray(frame.image)
+            points = predict_points(gray, annotated.find_box(gray, points)[0])
+        annotated.write_pts(sub / f"frame_{frame.index:03d}.pts", points)
+        written += 1
+    return written
+
+
 def builder_version(name: str) -> str:
     """``ZOO_VERSION`` and a hash of the code that builds case ``name`` (its builder and the shared helpers)."""
     code = "".join(inspect.getsource(f) for f in (BUILDERS[name], *_SHARED))
