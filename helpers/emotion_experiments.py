@@ -9,6 +9,7 @@ ships as ``helpers/fer2013_cost.json``, which 05 prints.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,19 +34,41 @@ _LOAD_PROBE = """
 import json, sys, time
 import psutil
 from helpers import fer
-proc = psutil.Process()
-before = proc.memory_info().rss
+
+
+def peak_rss():
+    try:  # Linux: this process's own high-water mark. ru_maxrss would also count the memory of the parent at the fork
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    except ImportError:  # Windows
+        return psutil.Process().memory_info().peak_wset
+
+
+before = psutil.Process().memory_info().rss
 t0 = time.perf_counter()
 splits = fer.read_fer_csv(sys.argv[1])
 seconds = time.perf_counter() - t0
-try:
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-except ImportError:  # Windows
-    peak = proc.memory_info().peak_wset
-print(json.dumps({"seconds": seconds, "rss_before": before, "peak_rss": peak, "rows": len(splits.y_train) +
+print(json.dumps({"seconds": seconds, "rss_before": before, "peak_rss": peak_rss(), "rows": len(splits.y_train) +
                   len(splits.y_val) + len(splits.y_test)}))
 """
+
+
+def loader_cost(csv: str | os.PathLike) -> dict[str, float]:
+    """Read ``csv`` with :func:`helpers.fer.read_fer_csv` in a fresh Python: seconds, resident memory before the read
+    and at its peak (bytes), rows.
+
+    A child process, so that the peak is the loader's alone, not this process's models and imports.
+    """
+    probe = subprocess.run([sys.executable, "-c", _LOAD_PROBE, str(csv)], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parents[1])
+    return json.loads(probe.stdout.strip().splitlines()[-1])
 
 
 def write_fer2013_sized_csv(path: Path, seed: int = 0) -> Path:
@@ -78,8 +101,7 @@ def fer2013_cost(fraction: float = 0.1, epochs: int = 60) -> dict[str, Any]:
         t0 = time.perf_counter()
         csv = write_fer2013_sized_csv(folder / "fer2013.csv")
         write_seconds = time.perf_counter() - t0
-        probe = subprocess.run([sys.executable, "-c", _LOAD_PROBE, str(csv)], capture_output=True, text=True, check=True)
-        load = json.loads(probe.stdout.strip().splitlines()[-1])
+        load = loader_cost(csv)
         data = fer.read_fer_csv(csv)
         epoch = {kind: _epoch_seconds(kind, data, fraction, folder) for kind in ("baseline", "course")}
         size_mb = csv.stat().st_size / 2**20

@@ -182,3 +182,18 @@ def test_shipped_fer2013_cost_is_consistent():
     text = ex.cost_summary(cost)
     assert f"{cost['rows']:,}-row" in text and f"at most {cost['exercise1_hours_at_most']:.1f} h" in text
     assert "run `python -m helpers.bench emotion`" in ex.cost_summary(None)
+
+
+def test_loader_cost_measures_the_loader_not_the_process_that_asks(tmp_path):
+    """The peak memory 05 prints for a FER2013-sized read is the child's own: a parent holding 400 MB when it starts
+    the child must not show up in it (on Linux, ru_maxrss would count the parent's memory at the fork)."""
+    from helpers import emotion_experiments as ex
+    from helpers import fer
+    rng = np.random.default_rng(0)
+    csv = fer.write_fer_csv(tmp_path / "fer2013.csv", rng.integers(0, 256, (30, 48, 48), dtype=np.uint8),
+                            rng.integers(0, 7, 30), ["Training"] * 10 + ["PublicTest"] * 10 + ["PrivateTest"] * 10)
+    ballast = np.ones(400 * 2**20, np.uint8)  # touched: resident in this process
+    cost = ex.loader_cost(csv)
+    assert ballast.sum() == ballast.size
+    assert cost["rows"] == 30 and cost["seconds"] > 0
+    assert cost["rss_before"] <= cost["peak_rss"] < 300 * 2**20, cost

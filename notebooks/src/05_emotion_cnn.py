@@ -395,7 +395,7 @@ for name, clf in [("course CNN", reloaded), ("peer mini-Xception", classifiers["
 per_image = {"baseline": baseline.seconds / max(1, baseline.epochs) / len(data.y_train),
              "course": course.seconds / max(1, course.epochs) / len(data.y_train)}
 for name, s in per_image.items():
-    epoch_s = s * 28709
+    epoch_s = s * emotion_experiments.FER2013_ROWS["Training"]
     print(f"this run  {name:9s}: ~{epoch_s / 60:.1f} min per FER2013 epoch -> 60 epochs ~{60 * epoch_s / 3600:.1f} h here")
 print(emotion_experiments.cost_summary(emotion_experiments.shipped_cost()))
 print("on a GPU (e.g. a T4): roughly 5-15 s per epoch, so 60 epochs in 5-15 min (a rough guess, not measured here)")
