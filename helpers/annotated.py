@@ -164,7 +164,7 @@ def annotate(pairs: list[tuple[Path, Path]], *, crop_size: int | None = None, ma
     listed in ``skipped``; no usable pair at all is an error that says what was wrong.
     """
     from .landmarks import CROP_SIZE, MARGIN, crop_face, predict_points, to_crop, to_gray
-    from .record_sets import read_bgr
+    from .video import read_image
     crop_size, margin = crop_size or CROP_SIZE, MARGIN if margin is None else margin
     crops, points, dlib_pts, names, box_from, skipped = [], [], [], [], [], []
     for image_path, points_path in tqdm(pairs, desc="annotated faces", unit="face", disable=not progress):
@@ -174,7 +174,7 @@ def annotate(pairs: list[tuple[Path, Path]], *, crop_size: int | None = None, ma
             skipped.append(f"{image_path.name}: {exc}")
             continue
         try:
-            image = read_bgr(image_path)
+            image = read_image(image_path)
         except CourseError:
             skipped.append(f"{image_path.name}: OpenCV cannot read this image (a broken or unsupported file)")
             continue

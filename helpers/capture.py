@@ -135,14 +135,32 @@ def save_name(name: str, manifest: dict[str, Any]) -> str:
     settings. A sample read with other settings (an exercise's ``STEP = 4``) is saved as
     ``sample-step4`` instead, and another video under a sample's name as ``sample-<file name>``: the
     course's own data never changes behind the learner's back. Notebook 01 prints the name it used.
+
+    A learner's name never gets the main sample's frames: when no webcam or recording was there and notebook 01
+    fell back to the sample video, the scan is saved under the sample's name instead (so that notebooks 02-04
+    never train a personal model of ``name`` on the sample's woman); :func:`saved_note` says why.
     """
     if name not in SAMPLE_SOURCES:
+        if Path(manifest["source"]).resolve() == Path(resolve("sample")).resolve():
+            return save_name("sample", manifest)
         return name
     own = str(resolve(name))
     if Path(manifest["source"]).resolve() != Path(own).resolve():
         return f"{name}-" + re.sub(r"[^A-Za-z0-9_-]+", "_", Path(manifest["source"]).stem)[:40]
     changed = {k: v for k, v in manifest["settings"].items() if k in SETTINGS and SETTINGS[k] != v}
     return name + "".join(f"-{k.replace('_', '')}{v}" for k, v in sorted(changed.items()))
+
+
+def saved_note(name: str, saved_as: str) -> str:
+    """Why notebook 01 saved its scan as ``saved_as`` and not as ``name`` (:func:`save_name`); "" when it did not."""
+    if saved_as == name:
+        return ""
+    if name not in SAMPLE_SOURCES:
+        return (f"(not as {name!r}: these are the frames of the course's sample video, not of a recording of you. The "
+                "webcam or recording was not there, and section 1 printed why. Record again, then run this notebook "
+                f"with NAME = {name!r}.)")
+    return (f"(not as {name!r}: the course's own sample keeps its manifest; use NAME = {saved_as!r} in notebook 02 "
+            "to go on with this one)")
 
 
 def check_kept(name: str, manifest: dict[str, Any]) -> None:

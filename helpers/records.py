@@ -173,7 +173,10 @@ def write_records(name: str, crops: np.ndarray, points: np.ndarray, *, frame_ind
     old_shards, temps = _own_files(name, folder)  # the old version, and leftovers of interrupted runs
     for path in old_shards + temps:
         if path.name not in keep:
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # Windows: another reader still has it open; the next write of this set removes it
+                pass
     return index
 
 

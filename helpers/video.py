@@ -200,23 +200,74 @@ def open_with_fallback(source: Source) -> tuple[str | int, str]:
     return src, message
 
 
-def record_webcam(index: int, path: str | Path, seconds: float = 10.0) -> Path:
-    """Record ``seconds`` (wall clock) of webcam video to ``path`` (mp4), atomically; return the path.
+def _rate(stamps: list[float], fallback: float = 30.0) -> float:
+    """Frames per second of frames that arrived at ``stamps`` (s); ``fallback`` for fewer than two."""
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+    return (len(stamps) - 1) / span if span > 0 else fallback
 
-    The file's frame rate is the rate the camera actually delivered, so it plays at real speed.
+
+def record_webcam(index: int, path: str | Path, seconds: float = 10.0, *, probe_seconds: float = 1.0) -> Path:
+    """Record ``seconds`` of webcam video to ``path`` (mp4), atomically; return the path.
+
+    The clock starts at the camera's first frame (opening a camera can take seconds). Frames go to the file as they
+    come, so memory stays flat however long the recording: only the first ``probe_seconds`` are held, to measure
+    the rate the camera delivers, which becomes the file's frame rate, so the clip plays at real speed. If the
+    whole recording's rate differs from it by more than 5 %, the file is written again at that rate.
     Recording first and then reading the file makes a webcam run reproducible like a video.
     """
-    images = []
-    t0 = time.monotonic()
-    for frame in read_frames(index):
-        images.append(frame.image)
-        if time.monotonic() - t0 >= seconds:
+    from contextlib import closing
+    stamps: list[float] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        with closing(read_frames(index)) as source:
+            for frame in source:
+                now = time.monotonic()
+                if stamps and now - stamps[0] >= seconds:
+                    break
+                stamps.append(now)
+                yield frame.image
+        if not stamps:
+            raise CourseError(f"the webcam at index {index} delivered no frames. Set SOURCE = 'sample'.")
+
+    stream = frames()
+    head = []
+    for image in stream:  # the first probe_seconds: their rate is the file's
+        head.append(image)
+        if stamps[-1] - stamps[0] >= min(probe_seconds, seconds):
             break
-    elapsed = max(time.monotonic() - t0, 1e-3)
-    if not images:
-        raise CourseError(f"the webcam at index {index} delivered no frames. Set SOURCE = 'sample'.")
-    write_video(path, images, fps=len(images) / elapsed)
+    rate = _rate(stamps)
+    write_video(path, _chain(head, stream), fps=rate)
+    final = _rate(stamps, rate)
+    if abs(final / rate - 1) > 0.05:  # the camera slowed down or sped up after the first second: re-time the file
+        write_video(path, (f.image for f in read_frames(path)), fps=final)
     return Path(path)
+
+
+def _chain(head: list[np.ndarray], rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """The frames held in ``head`` (released as they are written), then the rest."""
+    while head:
+        yield head.pop(0)
+    yield from rest
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A still photo as uint8 BGR (H, W, 3), whatever it is stored as: grey, BGR, or BGRA (alpha composited on white)."""
+    try:  # read the bytes with NumPy: cv2.imread cannot open paths with non-ASCII characters on Windows
+        data = np.fromfile(str(path), np.uint8)
+    except OSError:
+        data = None
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data is not None and data.size else None
+    if img is None:
+        raise CourseError(f"OpenCV cannot read {path} as an image (missing, broken, or a format it does not read). "
+                          "A course sample: run `python -m helpers.data` to fetch it again.")
+    if img.dtype != np.uint8:  # 16-bit PNGs: keep the top 8 bits
+        img = (img >> 8).astype(np.uint8) if img.dtype == np.uint16 else np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:  # transparent pixels become white, as a viewer shows them
+        alpha = img[..., 3:].astype(np.float32) / 255.0
+        return np.round(img[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    return img
 
 
 def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarray]", fps: float = 24.0) -> int:

@@ -63,7 +63,20 @@ def test_the_samples_manifest_is_never_replaced_by_other_settings():
     assert capture.save_name("sample", {"source": own, "settings": dict(capture.SETTINGS)}) == "sample"
     assert capture.save_name("sample", {"source": own, "settings": dict(capture.SETTINGS, step=4)}) == "sample-step4"
     assert capture.save_name("sample", {"source": "/x/My clip.mp4", "settings": dict(capture.SETTINGS)}) == "sample-My_clip"
-    assert capture.save_name("me", {"source": own, "settings": dict(capture.SETTINGS, step=4)}) == "me"
+    assert capture.save_name("me", {"source": "/x/me.mp4", "settings": dict(capture.SETTINGS, step=4)}) == "me"
+    assert capture.saved_note("me", "me") == "" and "keeps its manifest" in capture.saved_note("sample", "sample-step4")
+
+
+def test_a_learners_name_never_gets_the_samples_frames():
+    """No webcam (or no browser recording yet): notebook 01 falls back to the sample video. Its scan must not be
+    saved as the learner's NAME, or notebooks 02-04 would train a personal model of 'me' on the sample's woman."""
+    own = str(capture.resolve("sample"))
+    assert capture.save_name("me", {"source": own, "settings": dict(capture.SETTINGS)}) == "sample"
+    assert capture.save_name("me", {"source": own, "settings": dict(capture.SETTINGS, step=4)}) == "sample-step4"
+    assert "not of a recording of you" in capture.saved_note("me", "sample")
+    # the second sample video as "me" is a deliberate choice (the course's tests play a learner with it)
+    other = str(capture.resolve("other_person"))
+    assert capture.save_name("me", {"source": other, "settings": dict(capture.SETTINGS)}) == "me"
 
 
 def test_first_face_frame_skips_faceless_frames(no_face_video, sample_video):

@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from helpers import CourseError
-from helpers import record_sets
+from helpers import record_sets, video
 from helpers import records as rec
 
 
@@ -191,8 +191,9 @@ def test_stills_are_read_as_bgr_whatever_their_channels(tmp_path, channels):
         img = np.concatenate([bgr, alpha], axis=2)
         want = bgr.copy()
         want[:, 15:] = 255
-    cv2.imwrite(str(tmp_path / "still.png"), img)
-    got = record_sets.read_bgr(tmp_path / "still.png")
+    path = tmp_path / "stíll é.png"  # a name with non-ASCII characters: cv2.imread cannot open those on Windows
+    path.write_bytes(cv2.imencode(".png", img)[1].tobytes())
+    got = video.read_image(path)
     assert got.shape == (20, 30, 3) and got.dtype == np.uint8
     np.testing.assert_array_equal(got, want)
 

