@@ -200,8 +200,24 @@ print("\n".join(records.describe_example(example)))
 # %% [markdown]
 # The reading side is a `tf.data` pipeline: `TFRecordDataset` streams the serialised examples,
 # `parse_single_example` splits them into features, `decode_png` turns bytes into pixels (PNG stores
-# RGB, we flip back to OpenCV's BGR), and the 136 numbers become a 68×2 array. Here is the first
-# batch, un-normalised, drawn with its points.
+# RGB, we flip back to OpenCV's BGR), and the 136 numbers become a 68×2 array. Here is that chain built
+# by hand. Each step returns a new `Dataset`, and nothing is read yet: a dataset is a recipe, and the files are
+# read only when something iterates over it (here `next(iter(...))`, in training `model.fit`).
+
+# %%
+import tensorflow as tf
+
+index = records.load_index("sample_train")
+by_hand = (tf.data.TFRecordDataset([str(p) for p in records.shard_paths("sample_train")])  # serialised examples
+           .map(lambda s: records.parse_example(s, index["encoding"], tuple(index["image_shape"])))  # features, pixels
+           .batch(6))  # six faces at a time
+first = next(iter(by_hand))  # the first read happens here
+print({key: f"{value.dtype.name} {tuple(value.shape)}" for key, value in first.items()})
+
+# %% [markdown]
+# `records.read_records` builds the same chain, plus the steps of sections 7 and 8 when asked: `normalise=True`
+# (pixels as float32 in [0, 1], points divided by the crop size, what a network wants), shuffling, `cache` and
+# `prefetch`. Here is its first batch, un-normalised, drawn with its points.
 
 # %%
 batch = next(iter(records.read_records("sample_train", batch_size=6, normalise=False)))
