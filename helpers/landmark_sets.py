@@ -148,8 +148,9 @@ def ensure_landmark_set(name: str = "sample", *, crop_size: int | None = None, m
 def point_jumps(ls: LandmarkSet) -> np.ndarray:
     """How much the face *shape* changed since the previous frame: (N,) float32, in inter-ocular distances.
 
-    Each frame's points are centred on their mean first, so moving the head does not count, a
-    shape that changes suddenly (mouth opening, or the predictor slipping) does. NaN where the
+    Each frame's points are centred on their mean first, so sliding the head across the image does not count;
+    turning, tilting or moving it closer does, and so does a shape that changes suddenly (mouth opening, or the
+    predictor slipping). NaN where the
     previous frame is not the neighbouring one (skipped or dropped frames), and for the first.
     """
     out = np.full(len(ls), np.nan, np.float32)

