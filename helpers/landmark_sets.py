@@ -150,8 +150,8 @@ def point_jumps(ls: LandmarkSet) -> np.ndarray:
 
     Each frame's points are centred on their mean first, so sliding the head across the image does not count;
     turning, tilting or moving it closer does, and so does a shape that changes suddenly (mouth opening, or the
-    predictor slipping). NaN where the
-    previous frame is not the neighbouring one (skipped or dropped frames), and for the first.
+    predictor slipping). NaN where the previous frame is not the neighbouring one (skipped or dropped frames), and
+    for the first.
     """
     out = np.full(len(ls), np.nan, np.float32)
     if len(ls) < 2:

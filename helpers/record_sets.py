@@ -37,10 +37,10 @@ from .capture import check_name, check_recording
 from .data import FACE_SAMPLES
 from .errors import CourseError
 from .recording import MIN_FRAMES
-from .video import read_image
 from .landmarks import CROP_SIZE, MARGIN
 from .records import load_index, records_dir, shard_paths, verify_round_trip, write_records
 from .storage import load_json, save_json
+from .video import read_image
 
 RECORD_SETS = ("sample_train", "sample_heldout", "stills_train", "other_person_test")
 TRAINING_STILLS = ("multi_face", "alpha_face_photo", *(s.name for s in FACE_SAMPLES))
