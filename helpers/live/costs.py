@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from ..data import fetch
-from ..errors import CourseError
 from ..landmarks import detect_faces, load_models, predict_points, to_gray
 from ..timing import latency_ms
+from ..video import read_image
 from .pipeline import LivePipeline
 from .runner import FrameSource, StillSource, run_headless
 
@@ -29,9 +29,7 @@ NO_THREADS: dict = {"detect_async": False, "prefetch": False, "emotion_async": F
 
 def group_frame(width: int = 1280) -> np.ndarray:
     """The course's group photo (``multi_face``), scaled to ``width`` px wide: 'friends in front of a webcam'."""
-    image = cv2.imread(str(fetch("multi_face")))
-    if image is None:
-        raise CourseError("could not read the group photo: run `python -m helpers.data` to fetch the samples again.")
+    image = read_image(fetch("multi_face"))
     f = width / image.shape[1]
     return cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
 
