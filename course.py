@@ -25,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -195,6 +196,27 @@ def must(cmd: list[str], what: str, **kw) -> None:
         raise SetupError(f"{what} failed (see the output above).")
 
 
+INSTALL_GB = 3.0  # a venv with TensorFlow is about 2 GB; pip unpacks wheels in the temporary folder first
+
+
+def space_note(places: list[Path], need_gb: float = INSTALL_GB) -> str:
+    """A sentence naming each of ``places`` with less than ``need_gb`` GB free (empty when there is room).
+
+    Said before installing and again when pip fails: a full disk otherwise shows only as pip's
+    ``[Errno 28]`` or as a download that keeps breaking off.
+    """
+    short = []
+    for place in dict.fromkeys(Path(p).resolve() for p in places):
+        probe = next((q for q in (place, *place.parents) if q.exists()), place)
+        free = shutil.disk_usage(probe).free / 1e9
+        if free < need_gb:
+            short.append(f"{place} has {free:.1f} GB free")
+    if not short:
+        return ""
+    return (f"the install needs about {need_gb:.0f} GB free, but {' and '.join(short)}: free some space, or point "
+            f"TMPDIR (and --venv) at a disk with room.")
+
+
 def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: bool | None = None) -> Path:
     """Create the venv if needed, install the pins and helpers (only when pyproject.toml changed), fetch the data.
 
@@ -224,6 +246,9 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: b
     if not stamp.is_file() or stamp.read_text().strip() != want:
         t0 = time.monotonic()
         say(f"installing the pinned packages into {venv.name}/ (wheels only; a few minutes the first time)")
+        places = [venv, Path(tempfile.gettempdir())]
+        if note := space_note(places):
+            say(f"warning: {note}")
         pip = [py, "-m", "pip", "--disable-pip-version-check"]
         must([*pip, "install", "--quiet", "--upgrade", "pip"], "upgrading pip")
         pinned = venv / "course-requirements.txt"
@@ -234,7 +259,10 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: b
             must([*pip, "uninstall", "--quiet", "--yes", "tensorflow", *cuda], "removing the GPU build of TensorFlow")
         if gpu:
             must([*pip, "uninstall", "--quiet", "--yes", "tensorflow-cpu"], "removing the CPU build of TensorFlow")
-        must([*pip, "install", "--quiet", "--only-binary", ":all:", "-r", pinned], "installing the pinned packages")
+        retries = {"PIP_RESUME_RETRIES": os.environ.get("PIP_RESUME_RETRIES", "20")}  # TensorFlow's wheel is 270 MB
+        if run([*pip, "install", "--quiet", "--only-binary", ":all:", "-r", pinned], env=retries) != 0:
+            raise SetupError("installing the pinned packages failed (see the output above)."
+                             + (f" Likely cause: {note}" if (note := space_note(places)) else ""))
         must([*pip, "install", "--quiet", "--no-deps", "-e", ROOT], "installing the course's helpers")
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(want + "\n")

@@ -36,6 +36,7 @@ import numpy as np
 from .errors import CourseError
 from .labels import EMOTIONS
 from .paths import data_dir
+from .video import decode_file
 
 SIZE = 48
 """FER2013 images are SIZE x SIZE grey pixels."""
@@ -219,7 +220,7 @@ def read_image_folder(split_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndar
             if file.suffix.lower() not in IMAGE_SUFFIXES:
                 raise CourseError(f"{file}: not an image file ({file.suffix or 'no extension'}). Remove it from the "
                                   "dataset folder; only .png/.jpg images belong there.")
-            img = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+            img = decode_file(file)
             if img is None:
                 raise CourseError(f"{file}: OpenCV cannot read this image (damaged or not really an image). "
                                   "Remove or replace it.")

@@ -250,13 +250,19 @@ def _chain(head: list[np.ndarray], rest: Iterator[np.ndarray]) -> Iterator[np.nd
     yield from rest
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """A still photo as uint8 BGR (H, W, 3), whatever it is stored as: grey, BGR, or BGRA (alpha composited on white)."""
-    try:  # read the bytes with NumPy: cv2.imread cannot open paths with non-ASCII characters on Windows
+def decode_file(path: str | Path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray | None:
+    """``cv2.imread`` that also opens paths with non-ASCII characters on Windows (which ``cv2.imread`` cannot): the
+    bytes are read with NumPy and decoded with ``cv2.imdecode``. None, as ``cv2.imread``, when it cannot."""
+    try:
         data = np.fromfile(str(path), np.uint8)
     except OSError:
-        data = None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data is not None and data.size else None
+        return None
+    return cv2.imdecode(data, flags) if data.size else None
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A still photo as uint8 BGR (H, W, 3), whatever it is stored as: grey, BGR, or BGRA (alpha composited on white)."""
+    img = decode_file(path)
     if img is None:
         raise CourseError(f"OpenCV cannot read {path} as an image (missing, broken, or a format it does not read). "
                           "A course sample: run `python -m helpers.data` to fetch it again.")

@@ -35,6 +35,15 @@ def test_venv_interpreter_per_os(tmp_path):
     assert course.venv_python(tmp_path, windows=False) == tmp_path / "bin" / "python"
 
 
+def test_space_note_names_a_short_disk(tmp_path):
+    """A full disk is said in words before pip's Errno 28; a venv folder that does not exist yet is measured on
+    its parent."""
+    venv = tmp_path / "not-yet" / ".venv"
+    assert course.space_note([venv, tmp_path], need_gb=0.0) == ""
+    note = course.space_note([venv, tmp_path], need_gb=1e12)
+    assert str(venv.resolve()) in note and str(tmp_path.resolve()) in note and "GB free" in note and "TMPDIR" in note
+
+
 def test_this_python_is_found_and_supported():
     cmd, version = course.find_python(None)
     assert cmd == [sys.executable] and version == sys.version_info[:2]

@@ -71,7 +71,8 @@ def _folders(root, names=None, per_class=3):
 
 
 def test_folders_with_name_variants(tmp_path):
-    data = read_fer_folders(_folders(tmp_path / "fer2013", per_class=10), val_fraction=0.2)
+    # a non-ASCII folder name: cv2.imread cannot open those on Windows, read_image_folder must
+    data = read_fer_folders(_folders(tmp_path / "fér2013 ü", per_class=10), val_fraction=0.2)
     assert data.x_test.shape == (70, 48, 48)
     assert len(data.y_train) == 56 and len(data.y_val) == 14
     assert data.counts()["val"] == {e: 2 for e in EMOTIONS}
