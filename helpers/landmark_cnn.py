@@ -172,10 +172,12 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
 
     saver = checkpoint_callback(ckpt, state, every_seconds=checkpoint_every)
     saver.set_model(model)
-    bar = tqdm(total=None if seconds == math.inf else round(seconds),
-               initial=min(round(state["seconds"]), round(seconds) if seconds != math.inf else 10**9),
-               desc=f"training {kind}", unit="s", disable=not progress,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s [{postfix}]")
+    by_epoch = seconds == math.inf  # an epoch budget: the bar counts epochs, else seconds of training
+    unit = "epochs" if by_epoch else "s"
+    bar = tqdm(total=(max_epochs or None) if by_epoch else round(seconds),
+               initial=state["epoch"] if by_epoch else min(round(state["seconds"]), round(seconds)),
+               desc=f"training {kind}", unit=unit, disable=not progress,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} " + unit + " [{postfix}]")
     stop = False
     pool = ThreadPoolExecutor(1)
     try:
@@ -211,7 +213,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
                 t1 = time.perf_counter()
                 state["seconds"] += t1 - t0
                 t0 = t1
-                if progress and seconds != math.inf:
+                if progress and not by_epoch:
                     bar.n = min(round(state["seconds"]), bar.total)
                 if state["seconds"] >= seconds:
                     stop = True
@@ -225,6 +227,8 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
                 rec["held_out_nme"] = float(nme((pred - m[:, 2]) / m[0, 0], held_out.points).mean())
             state["history"].append(rec)
             if progress:
+                if by_epoch:
+                    bar.n = rec["epoch"]
                 bar.set_postfix_str(f"epoch {rec['epoch']}, loss {rec['loss']:.4g}"
                                     + (f", held-out NME {rec['held_out_nme']:.1%}" if "held_out_nme" in rec else ""))
             saver.on_epoch_end(epoch, rec)  # sets state["epoch"]; saves every checkpoint_every seconds

@@ -147,6 +147,40 @@ def test_notebooks_match_their_sources():
     assert problems == [], "\n".join(problems)
 
 
+def _bar_notebook(value: float, total: float):
+    """A notebook with one tqdm-style output (an HBox of text, progress, text) in its stored widget state."""
+    import nbformat
+    models = {"box": ("HBoxModel", {"children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]}),
+              "l": ("HTMLModel", {"value": "frames:\u2007100%"}), "p": ("FloatProgressModel", {"value": value, "max": total}),
+              "r": ("HTMLModel", {"value": "\u20075/10\u2007[00:01&lt;00:00]"}), "other": ("VBoxModel", {"children": []})}
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {k: {"model_name": n, "state": st} for k, (n, st) in models.items()}}}
+    view = lambda mid, text: nbformat.v4.new_output("display_data", data={  # noqa: E731
+        "text/plain": text, "application/vnd.jupyter.widget-view+json": {"model_id": mid}})
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[view("box", "frames:   0%|          | 0/10"), view("other", "VBox()")])]
+    return nb
+
+
+def test_progress_bars_get_their_final_text():
+    nb = _bar_notebook(5, 10)
+    assert notebooks.finish_progress_text(nb) == 1
+    bar, other = (o["data"]["text/plain"] for o in nb.cells[0].outputs)
+    assert bar == "frames: 100%|█████     | 5/10 [00:01<00:00]" and other == "VBox()"
+    assert notebooks.finish_progress_text(_bar_notebook(10, 0)) == 1  # a bar with no total (tqdm's unknown length)
+
+
+def test_committed_progress_bars_show_their_end():
+    """Viewers without widgets (GitHub) show ``text/plain``: no committed bar may read as if it never moved."""
+    import nbformat
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        texts = [o["data"]["text/plain"] for c in nb.cells for o in c.get("outputs", [])
+                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        stuck = [t for t in texts if " 0%|" in t and "| 0/0" not in t]
+        assert not stuck, f"{path.name}: {stuck[:2]} (run tools/notebooks.py on it, which finishes the bars)"
+
+
 @pytest.fixture
 def notebook_copy(tmp_path, monkeypatch):
     """A private copy of notebooks/ (sources, jupytext.toml, one .ipynb) for the sync tests."""

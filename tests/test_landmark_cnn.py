@@ -222,3 +222,12 @@ def test_augment_with_every_option_keeps_points_on_the_features():
     for x, p in zip(xs, ps):
         yx = np.unravel_index(np.argmax(cv2.GaussianBlur(x[:, :, 0], (5, 5), 0)), x.shape[:2])
         assert np.hypot(p[k, 0] * 64 - yx[1], p[k, 1] * 64 - yx[0]) < 1.5
+
+
+def test_progress_bar_counts_epochs_of_an_epoch_budget(tmp_path, capsys):
+    """With ``seconds=0`` the budget is epochs: the bar must end at 2/2, not at 0/? seconds."""
+    data = _tiny_data()
+    L.train_model("baseline", data, None, seconds=0, max_epochs=2, batch_size=4, size=32, checkpoint=tmp_path / "ck",
+                  progress=True, checkpoint_every=0)
+    err = capsys.readouterr().err
+    assert "2/2 epochs" in err and "100%" in err, err[-300:]

@@ -133,6 +133,34 @@ def _poll_in_steps(channel, step: float = 1.0) -> None:
     channel.get_msg = get_msg
 
 
+def finish_progress_text(nb: nbformat.NotebookNode, width: int = 10) -> int:
+    """Give each tqdm bar's output its final state as text; return how many were rewritten.
+
+    A tqdm bar in a notebook is an ipywidget: its output stores the widget's id and, for viewers that show no
+    widgets (GitHub, a terminal, ``nbconvert --to markdown``), a ``text/plain`` taken when the bar was created,
+    ``0%| | 0/472``. The bar's final state is in the notebook's stored widget state (an HBox of a text, a
+    progress bar and a text); this writes it into ``text/plain`` as tqdm prints it in a terminal.
+    """
+    import html
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    rewritten = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            box = state.get(view["model_id"], {}) if view else {}
+            if box.get("model_name") != "HBoxModel":
+                continue
+            parts = [state.get(c.removeprefix("IPY_MODEL_"), {}) for c in box["state"].get("children", [])]
+            if [m.get("model_name") for m in parts] != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+                continue
+            left, bar, right = (m["state"] for m in parts)
+            done = round(width * min(1.0, (bar.get("value") or 0) / bar["max"])) if bar.get("max") else 0
+            text = f"{left.get('value', '')}|{'█' * done}{' ' * (width - done)}|{right.get('value', '')}"
+            output["data"]["text/plain"] = html.unescape(text).replace("\u2007", " ")
+            rewritten += 1
+    return rewritten
+
+
 def execute(target: Path, out: Path | None = None) -> float:
     """Execute a notebook in a clean kernel, storing widget state, in place or into ``out``; return the seconds it took."""
     from nbclient import NotebookClient
@@ -165,6 +193,7 @@ def execute(target: Path, out: Path | None = None) -> float:
         raise SystemExit(f"{target.name} failed while executing; the committed notebook is unchanged and the "
                          f"failed run is in {failed.relative_to(ROOT)} (open it to see the error).")
     bar.close()
+    finish_progress_text(nb)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
     _write(nb, out or target)
