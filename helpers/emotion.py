@@ -85,7 +85,7 @@ def build_course_model(seed: int = 42, *, width: int = 32, dropout: float = 0.1,
     """The course CNN: 3 blocks of (Conv-BN-ReLU) x 2 + max-pool + dropout, global average pooling, Dense 7.
 
     Batch norm makes it train fast and stably from the first epoch; global pooling instead of the
-    original's Flatten + Dense(1024) cuts the parameters ~10x (less over-fitting). Loss: cross-entropy
+    original's Flatten + Dense(1024) cuts the parameters ~8x (less over-fitting). Loss: cross-entropy
     with label smoothing. The learning rate is set per epoch by :func:`cosine_lr` in :func:`train`.
     """
     import keras

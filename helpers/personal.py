@@ -1,8 +1,8 @@
 """Your own face through the course: ``NAME``'s record sets and a *personal* landmark CNN (notebooks 03, 04, 06).
 
 The course landmark CNN is a *generic* model: trained on the main sample video and the stills, never
-on the second sample video (``other_person``), which stays the "never seen" person. On a face it has
-never seen it is much worse than on the faces it learnt from. A learner who records themselves in
+on the second sample video (``other_person``), which stays the "never seen" person. On faces unlike its
+training faces it can be much worse than on the faces it learnt from. A learner who records themselves in
 notebook 01 (``SOURCE``, ``NAME``) gets a model of their own here:
 
 1. :func:`helpers.record_sets.write_records_of` splits ``NAME``'s landmark set (notebook 02) by time,
@@ -16,7 +16,8 @@ notebook 01 (``SOURCE``, ``NAME``) gets a model of their own here:
    (personal model on ``NAME``'s held-out frames) and ``nme_held_out_generic`` (the generic model on
    the same frames), and which says whose recording it learnt from (``person``, ``source``,
    ``source_sha256``);
-4. :func:`model_for` picks the model the live demo uses for ``NAME`` and :func:`source_warning` says
+4. :func:`model_for` picks the model the live demo uses for ``NAME`` (the personal one only if it passed its
+   check, :func:`beats_generic`) and :func:`source_warning` says
    when that model never saw the person in the demo's source.
 
 Every ``ensure_*`` function rebuilds what is missing or stale *for that NAME*, saying why; a ``NAME`` without a
@@ -188,14 +189,30 @@ def model_for(name: str, *, build: bool = True, steps: int | None = None, progre
     path = personal_model_path(name)
     if build:
         path = ensure_personal_model(name, steps=steps, progress=progress)
+    why_not = f"no personal model for {name!r}"
     if path.exists():
         meta = load_json(lcnn.sidecar_path(path)) if lcnn.sidecar_path(path).exists() else {}
         m = meta.get("metrics", {})
-        detail = (f"; held-out NME {m['nme_held_out']:.1%} vs the generic model's {m['nme_held_out_generic']:.1%}"
-                  if "nme_held_out" in m and "nme_held_out_generic" in m else "")
-        return path, f"landmark model: {path.name} (personal model of {name!r}{detail})"
+        scored = "nme_held_out" in m and "nme_held_out_generic" in m
+        detail = (f"held-out NME {m['nme_held_out']:.1%} vs the generic model's {m['nme_held_out_generic']:.1%}"
+                  if scored else "")
+        if not scored or beats_generic(name, m):
+            return path, f"landmark model: {path.name} (personal model of {name!r}{'; ' + detail if detail else ''})"
+        why_not = (f"{name!r}'s personal model is not better on {name!r}'s held-out frames ({detail}): raise "
+                   "PERSONAL_STEPS in notebook 04 or record a longer clip")
     path = lcnn.ensure_landmark_model(progress=progress)
-    return path, f"landmark model: {path.name} (generic course model; no personal model for {name!r})"
+    return path, f"landmark model: {path.name} (generic course model; {why_not})"
+
+
+def beats_generic(name: str, metrics: dict[str, float]) -> bool:
+    """Whether a personal model passed its check (notebook 04, section 13) and the live demo should use it.
+
+    ``metrics`` as :func:`compare` gives them. For a person the generic model never saw, the personal model must be
+    better on ``name``'s held-out frames; for the sample woman, whom the generic model already learnt (fine-tuning
+    can only specialise it), no worse within 5 %.
+    """
+    limit = 1.05 if name == "sample" else 1.0
+    return metrics["nme_held_out"] < limit * metrics["nme_held_out_generic"]
 
 
 def source_warning(model_path: str | Path, source: Any) -> str | None:

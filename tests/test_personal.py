@@ -76,10 +76,11 @@ def test_recording_with_gaps_gives_a_time_split(data_dir, gappy_video):
 
 
 @pytest.mark.slow
-def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir, capsys):
+def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir, capsys, monkeypatch):
     """Fine-tune an untrained 'generic' net for a few seconds on the second sample person: it must improve on
     its own starting point, keep batch norm frozen, and save the sidecar metrics the live demo reads."""
     import helpers
+    from helpers import landmark_cnn as lcnn
     helpers.setup(42, tensorflow=True)
     generic = landmark_nets.compile_model(landmark_nets.build_model("heatmap", 64, 0), "heatmap", 64)
     faces = personal.load_person_data("other_person", progress=False)
@@ -107,6 +108,14 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir, capsys)
     assert "webcam" in personal.source_warning(path, 0)
     used, message = personal.model_for("other_person", build=False)
     assert used == path and "landmark_cnn_other_person.keras" in message and "personal" in message
+    side_path = personal.personal_model_path("other_person").with_suffix(".json")
+    worse = {**side, "metrics": {"nme_held_out": 0.05, "nme_held_out_generic": 0.04}}  # failed its check: not used
+    side_path.write_text(json.dumps(worse))
+    monkeypatch.setattr(lcnn, "ensure_landmark_model", lambda **_: data_dir / "generic.keras")
+    used, message = personal.model_for("other_person", build=False)
+    assert used == data_dir / "generic.keras" and "not better" in message and "5.0% vs" in message
+    assert personal.beats_generic("sample", {"nme_held_out": 0.041, "nme_held_out_generic": 0.04})  # 5 % margin
+    side_path.write_text(json.dumps(side))
     with pytest.raises(CourseError, match="nme_held_out"):
         personal.save_personal_model("other_person", result, {"nme_held_out": 0.1})
     other_start = data_dir / "generic2.keras"  # another generic model: the personal one is stale
