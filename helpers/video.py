@@ -49,6 +49,24 @@ def resolve(source: Source) -> str | int:
     return text
 
 
+CAMERA_HINTS = ("On a remote or hosted JupyterLab the kernel's machine has no camera: set SOURCE = 'browser' to use "
+                "your browser's camera (notebook 06, section 7b). On macOS, allow camera access for the app that runs "
+                "Jupyter (System Settings > Privacy & Security > Camera), then restart it.")
+"""What to try when a webcam cannot be used: said in every webcam error."""
+FIRST_FRAME_S = 5.0
+"""How long a webcam that opened may take to send its first picture (some Windows and macOS cameras take seconds)."""
+
+
+def _first_frame(cap: cv2.VideoCapture) -> bool:
+    """Whether an opened webcam sends a picture within :data:`FIRST_FRAME_S` (dropped: a live stream loses nothing)."""
+    deadline = time.monotonic() + FIRST_FRAME_S
+    while not cap.grab():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def open_capture(source: Source) -> tuple[cv2.VideoCapture, str | int]:
     """Open a source with OpenCV, checking every way it can fail. Returns ``(capture, resolved_source)``."""
     src = resolve(source)
@@ -57,7 +75,11 @@ def open_capture(source: Source) -> tuple[cv2.VideoCapture, str | int]:
         if not cap.isOpened():
             cap.release()
             raise CourseError(f"no webcam could be opened at index {src}. Plug one in, try another index, "
-                              "or set SOURCE = 'sample' to use the built-in sample video.")
+                              f"or set SOURCE = 'sample' to use the built-in sample video. {CAMERA_HINTS}")
+        if not _first_frame(cap):
+            cap.release()
+            raise CourseError(f"the webcam at index {src} opened but sent no picture within {FIRST_FRAME_S:.0f} s: "
+                              f"another program may be using it (close it), or it waits for permission. {CAMERA_HINTS}")
         return cap, src
     path = Path(src)
     if not path.exists():

@@ -151,14 +151,16 @@ def _bar_notebook(value: float, total: float):
     """A notebook with one tqdm-style output (an HBox of text, progress, text) in its stored widget state."""
     import nbformat
     models = {"box": ("HBoxModel", {"children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]}),
-              "l": ("HTMLModel", {"value": "frames:\u2007100%"}), "p": ("FloatProgressModel", {"value": value, "max": total}),
+              "l": ("HTMLModel", {"value": "frames:\u2007100%"}),
+              "p": ("FloatProgressModel", {"value": value, "max": total}),
               "r": ("HTMLModel", {"value": "\u20075/10\u2007[00:01&lt;00:00]"}), "other": ("VBoxModel", {"children": []})}
     nb = nbformat.v4.new_notebook()
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "state": {k: {"model_name": n, "state": st} for k, (n, st) in models.items()}}}
     view = lambda mid, text: nbformat.v4.new_output("display_data", data={  # noqa: E731
         "text/plain": text, "application/vnd.jupyter.widget-view+json": {"model_id": mid}})
-    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[view("box", "frames:   0%|          | 0/10"), view("other", "VBox()")])]
+    outputs = [view("box", "frames:   0%|          | 0/10"), view("other", "VBox()")]
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=outputs)]
     return nb
 
 

@@ -161,6 +161,20 @@ def test_ui_buttons_path(pipeline):
     assert "fps" in app.readout.value and app.start_button.disabled is False
 
 
+def test_ui_plays_a_file_turned_and_at_its_size(pipeline):
+    """The UI's source dropdown takes a video file, and the UI passes ROTATE and the frame size on to every source."""
+    from helpers.data import fetch
+    from helpers.live import LiveApp
+    path = str(fetch("sample"))
+    app = LiveApp(max_frames=3, display_fps=1000, sources=(path, "sample"), rotate=90, max_side=320)
+    assert app.source.value == path
+    app.start()
+    app.runner.wait(30)
+    assert app.runner.error is None and app.runner.frames == 3
+    assert app.runner.source.source == path and app.runner.source.rotate == 90 and app.runner.source.max_side == 320
+    app.stop()
+
+
 def test_headless_run_report(pipeline):
     report = run_headless(pipeline, "sample", 12, keep=2, warmup=2)
     assert report.frames == 12 and len(report.kept) == 2 and report.kept[0].shape == (360, 640, 3)

@@ -119,6 +119,36 @@ def test_bad_sources_and_start():
         next(read_frames("sample", start=-3))
 
 
+def test_webcam_that_sends_nothing_falls_back(monkeypatch):
+    """A camera that opens but sends no picture (busy in another app, macOS permission pending) is a missing camera."""
+    from helpers import video
+
+    class Silent:
+        released = False
+
+        def __init__(self, index):
+            self.index = index
+
+        def isOpened(self):
+            return True
+
+        def grab(self):
+            return False
+
+        def release(self):
+            Silent.released = True
+
+    real = video.cv2.VideoCapture
+    monkeypatch.setattr(video, "FIRST_FRAME_S", 0.3)
+    monkeypatch.setattr(video.cv2, "VideoCapture", lambda src, *a: Silent(src) if isinstance(src, int) else real(src, *a))
+    with pytest.raises(CourseError, match="sent no picture.*browser"):
+        video.open_capture(0)
+    assert Silent.released
+    cap, src, message = video.open_capture_with_fallback(0)
+    cap.release()
+    assert str(src).endswith("WolfgangLanger_Pexels.mp4") and "sent no picture" in message and "falling back" in message
+
+
 def test_prepare_source_falls_back_without_webcam():
     from helpers.capture import prepare_source
     path, message = prepare_source(9)

@@ -168,11 +168,11 @@ class StillSource:
         return True
 
 
-def as_frame_source(source: Any, *, loop: bool = False) -> Any:
-    """A frame source from a webcam index, file path or ``"sample"`` (a :class:`FrameSource`), or any object
-    with the frame-source interface (module docstring), returned as it is."""
+def as_frame_source(source: Any, *, loop: bool = False, **opened: Any) -> Any:
+    """A frame source from a webcam index, file path or ``"sample"`` (a :class:`FrameSource`, with ``opened``:
+    ``max_side``, ``rotate``), or any object with the frame-source interface (module docstring), returned as it is."""
     if isinstance(source, (int, str)) or hasattr(source, "__fspath__"):
-        return FrameSource(source, loop=loop)
+        return FrameSource(source, loop=loop, **opened)
     missing = [a for a in FRAME_SOURCE_ATTRIBUTES if not hasattr(source, a)]
     if missing:
         raise CourseError(f"{type(source).__name__} cannot be used as a frame source: it has no {', '.join(missing)}. "
@@ -232,16 +232,18 @@ class LiveRunner:
     ``on_frame(annotated, pipeline)`` is called for each frame from the worker thread (the annotated
     image is reused: copy it to keep it). ``on_end(runner)`` is called from the worker when the loop ends
     for any reason (Stop, ``max_frames``, end of file, an error), after the source is released.
-    ``realtime`` paces a video file to its own fps (for viewing). Errors in the worker are kept in
+    ``realtime`` paces a video file to its own fps (for viewing). ``max_side`` and ``rotate`` are
+    :class:`FrameSource`'s (a webcam's frames shrunk to at most 640 px by default). Errors in the worker are kept in
     ``error`` and the source is released all the same.
     """
 
     def __init__(self, pipeline: LivePipeline, source: Any = 0, *,
                  on_frame: Callable[[np.ndarray, LivePipeline], None] | None = None,
                  on_end: Callable[["LiveRunner"], None] | None = None,
-                 max_frames: int | None = None, loop: bool = True, realtime: bool = False) -> None:
+                 max_frames: int | None = None, loop: bool = True, realtime: bool = False,
+                 max_side: int | None = 640, rotate: int = 0) -> None:
         self.pipeline = pipeline
-        self.source = as_frame_source(source, loop=loop)
+        self.source = as_frame_source(source, loop=loop, max_side=max_side, rotate=rotate)
         self.message = self.source.message
         self.on_frame = on_frame
         self.on_end = on_end

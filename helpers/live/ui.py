@@ -19,15 +19,20 @@ class LiveApp:
 
     The buttons call :meth:`start` and :meth:`stop`, which work without a browser too (tests call them).
     Stop always ends the loop and releases the camera. Frames are sent to the browser at most
-    ``display_fps`` times a second so the notebook's message queue cannot pile up (the original project's leak).
+    ``display_fps`` times a second so the notebook's message queue cannot pile up (a guard: what made the
+    original project's memory grow was never pinned down, see notebook 06 section 6). ``sources``: the
+    dropdown's choices, ``"webcam N"``, ``"sample"``, ``"other_person"`` or a video file's path.
+    ``max_side`` and ``rotate`` are :class:`~helpers.live.runner.FrameSource`'s, for every source.
     """
 
     def __init__(self, config: LiveConfig | None = None, *, sources: tuple = ("webcam 0", "sample", "other_person"),
-                 display_fps: float = 15.0, max_frames: int | None = None) -> None:
+                 display_fps: float = 15.0, max_frames: int | None = None, max_side: int | None = 640,
+                 rotate: int = 0) -> None:
         import ipywidgets as w
         stop_all()  # a LiveApp made by an earlier run of the cell would otherwise keep the webcam
         self.config = config or LiveConfig()
         self.max_frames = max_frames
+        self.opened = {"max_side": max_side, "rotate": rotate}
         self.display_period = 1.0 / display_fps
         self.runner: LiveRunner | None = None
         self._last_shown = 0.0
@@ -55,7 +60,7 @@ class LiveApp:
 
     @staticmethod
     def _source_value(name: str) -> Source:
-        return int(name.split()[-1]) if name.startswith("webcam") else name
+        return int(name.split()[-1]) if name.startswith("webcam ") and name.split()[-1].isdigit() else name
 
     def _on_frame(self, out: np.ndarray, pipeline: LivePipeline) -> None:
         now = time.perf_counter()
@@ -75,7 +80,8 @@ class LiveApp:
             cfg = LiveConfig(**{**self.config.__dict__, "landmarks": self.landmarks.value, "emotion": self.emotion.value})
             pipeline = LivePipeline(cfg)
             self.runner = LiveRunner(pipeline, self._source_value(self.source.value), on_frame=self._on_frame,
-                                     on_end=self._on_end, max_frames=self.max_frames, loop=True, realtime=True)
+                                     on_end=self._on_end, max_frames=self.max_frames, loop=True, realtime=True,
+                                     **self.opened)
             self.runner.message = self.runner.message.replace(  # in the UI the dropdown is the way to choose
                 "set SOURCE = 'sample' to use the built-in sample video", "choose 'sample' in the source dropdown")
         except Exception as exc:  # CourseError says what to do; anything else is shown too, never swallowed
