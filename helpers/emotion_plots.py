@@ -48,6 +48,21 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def top_confusions(results: dict[str, dict[str, Any]], n: int = 3, min_rate: float = 0.1) -> str:
+    """Each evaluation's ``n`` largest mix-ups (true -> predicted, as a share of the true class's faces, at least
+    ``min_rate``): the confusion matrices' off-diagonal cells, in words, for printing."""
+    lines = []
+    for name, res in results.items():
+        cm = np.array(res["confusion"], float)
+        rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        np.fill_diagonal(rates, 0)
+        order = np.argsort(rates, axis=None)[::-1][:n]
+        pairs = [np.unravel_index(k, rates.shape) for k in order if rates.flat[k] >= min_rate]
+        said = ", ".join(f"{EMOTIONS[i]} -> {EMOTIONS[j]} {rates[i, j]:.2f}" for i, j in pairs) or "none"
+        lines.append(f"{name:<24s} largest mix-ups: {said}")
+    return "\n".join(lines)
+
+
 def contact_sheet(x: np.ndarray, y: np.ndarray, *, per_class: int = 8, tags: np.ndarray | None = None, title: str = ""):
     """One row per emotion: ``per_class`` faces spread evenly over that class (tag, e.g. origin, under each); returns
     the figure."""

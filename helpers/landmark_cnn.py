@@ -177,7 +177,7 @@ def train_model(kind: str, train: FaceData, held_out: FaceData | None = None, *,
     bar = tqdm(total=(max_epochs or None) if by_epoch else round(seconds),
                initial=state["epoch"] if by_epoch else min(round(state["seconds"]), round(seconds)),
                desc=f"training {kind}", unit=unit, disable=not progress,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} " + unit + " [{postfix}]")
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} " + unit + "{postfix}")  # ", epoch ..."
     stop = False
     pool = ThreadPoolExecutor(1)
     try:

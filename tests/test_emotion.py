@@ -197,3 +197,15 @@ def test_loader_cost_measures_the_loader_not_the_process_that_asks(tmp_path):
     assert ballast.sum() == ballast.size
     assert cost["rows"] == 30 and cost["seconds"] > 0
     assert cost["rss_before"] <= cost["peak_rss"] < 300 * 2**20, cost
+
+
+def test_top_confusions_names_the_largest_mix_ups():
+    from helpers.emotion_plots import top_confusions
+    cm = np.zeros((7, 7), int)
+    np.fill_diagonal(cm, 10)
+    cm[4, 6] = 5  # sad -> neutral: 5 of 15 sad faces
+    cm[2, 5] = 2  # fear -> surprise: 2 of 12
+    cm[0, 1] = 1  # angry -> disgust: 1 of 11, below min_rate
+    text = top_confusions({"m": {"confusion": cm.tolist()}}, n=3, min_rate=0.1)
+    assert text.endswith("largest mix-ups: sad -> neutral 0.33, fear -> surprise 0.17"), text
+    assert "none" in top_confusions({"m": {"confusion": np.eye(7, dtype=int).tolist()}})

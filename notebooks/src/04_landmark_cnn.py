@@ -388,9 +388,9 @@ print("course model, other person, NME per region:",
       {k: f"{v:.1%}" for k, v in lcnn.region_nme(evals["course"]["other_person"]["pred"], other.points).items()})
 
 # %% [markdown]
-# Look at where the blue points go wrong (and at the error per region printed above): the eyes and brows sit
-# closest to dlib's on him, the jaw and the mouth least. On him the course model is at 3.1 %, 0.42 × the mean
-# shape's error, as close to dlib as on the woman's own held-out frames; the 85 photo faces of about 65 other
+# Look at where the blue points go wrong (and at the error per region printed above): the eyes sit
+# closest to dlib's on him, the jaw and the mouth least. On him the course model is at 3.2 %, 0.43 × the mean
+# shape's error, about as close to dlib as on the woman's own held-out frames (2.9 %); the 85 photo faces of about 65 other
 # people (each repeated, differently augmented, in every epoch) are there to carry it to a man it never saw
 # (exercise 7 trains without them). But
 # the figures so far all answer one question, *how well does the model copy dlib?* The next section asks the
@@ -438,14 +438,15 @@ axes[0].legend(fontsize=7, loc="lower left")
 plt.show()
 
 # %% [markdown]
-# Read the table by columns. **Against dlib**, the course model is at 3.1 % on both test sets. **Against
-# people**, it is at 9.7 %: 2.25 times dlib's own 4.3 %, and half of the mean shape's 20.2 % (0.48 ×). A perfect
-# copy of dlib would score dlib's 4.3 % here, so at least the other 5.4 points are the model's own: on these
-# four faces its points are at least 5.4 % (of the eye distance) away from dlib's, against 3.1 % on the woman's
-# held-out frames and on the other person. It copies dlib less well on faces unlike its training faces. Its
-# worst face is the turned one in `breakingbad` (15.6 %, where dlib scores 3.5 %): in the figure its points
-# keep a more frontal shape than the people's. Takeo, a frontal face in a plain setting, is the closest
-# (4.8 %). The original-style CNN, at 23.3 %, is worse than the mean shape here (20.2 %).
+# Read the table by columns. **Against dlib**, the course model is at 2.9 % on the held-out frames and 3.2 % on
+# the other person. **Against people**, it is at 10.2 %: 2.36 times dlib's own 4.3 %, and half of the mean
+# shape's 20.2 % (0.50 ×). A perfect copy of dlib would score dlib's 4.3 % here, so at least the other
+# 10.2 − 4.3 = 5.9 points are the model's own: on these four faces its points are at least 5.9 % (of the eye
+# distance) away from dlib's, against 2.9 % and 3.2 % on the two videos. It copies dlib less well on faces
+# unlike its training faces. Its worst face is the turned one in `breakingbad` (16.3 %, where dlib scores
+# 3.5 %): in the figure its points keep a more frontal shape than the people's. Takeo, a frontal face in a
+# plain setting, is the closest (4.8 %). The original-style CNN, at 25.2 %, is worse than the mean shape here
+# (20.2 %).
 #
 # What these four faces do **not** show: four faces are few, and the mean moves with each one. Each face is a
 # quarter of it, so a change that helps the one turned face by 8 percentage points moves the mean by 2; compare
@@ -617,14 +618,14 @@ plt.show()
 
 # %% [markdown]
 # With `NAME = "sample"` the generic model has already trained on this woman's earlier frames, so
-# fine-tuning can only specialise it further, and in this run it changes nothing measurable (the ratio
+# fine-tuning can only specialise it further, and in this run it changes little (the ratio
 # printed below; the figure above shows it better on some frames and regions, worse on others); for the sample the check below only asks that the
 # personal model is no worse (within 5 %), for anyone else that it is better. The interesting case is a face the generic model never saw.
 # Try it with the second sample video as "you": notebook 01 with `SOURCE = "other_person"` and
 # `NAME = "me"`, then 02, 03 and this notebook with `NAME = "me"` (the chain the course's tests run).
 # In that chain, run while we built the course (`pytest -s tests/test_chain.py` prints the figures),
 # the generic model of this notebook (40 epochs, the same training as this run's) scored 2.9 % on that person's
-# last 14 frames (on all 72 of his frames, this run's generic model scores 3.1 %: section 9), and the personal
+# last 14 frames (on all 72 of his frames, this run's generic model scores 3.2 %: section 9), and the personal
 # model, fine-tuned for 60 steps (the chain's `PERSONAL_STEPS`; 8 s on a shared machine) on his first 43 frames (about 1.4 s of video), 1.7 %. A personal model is a model *of you*: on anyone else,
 # use the generic model or dlib's predictor.
 

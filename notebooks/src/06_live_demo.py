@@ -343,13 +343,15 @@ axes[1].set_yticks([0, 1], ["adaptive", "interval"]); axes[1].set_ylim(-0.6, 1.6
 axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); fig.tight_layout()
 
 # %% [markdown]
-# In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame with a
-# box on nothing; the fixed interval took up to 7 frames after a cut and left 16 frames with a box where no
-# face was. The adaptive rule also ran the detector less often (30 times against 40): the sample's face
-# keeps moving, so most of its detections are the regular ones for a moving face. Between cuts the picture
-# changed by at most 5.3 grey levels, at the cuts by 45.5 or more: the threshold of 15 has room on both
-# sides. What this does not show: a slow pan or a person walking in changes the picture gradually, below
-# the threshold; then the regular detections (every `DETECT_EVERY` frames while faces move) find them.
+# In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
+# box on every face or with a box on nothing. The fixed interval first found the new face 2-5 frames after a
+# cut, and in all left 22 frames without a box on every face (the red marks: more than the frames to the first
+# recovery, because a box can be lost again after it) and 13 with a box where no face was. The adaptive rule also ran the
+# detector less often (25 times against 32): the sample's face keeps moving, so most of its detections are the
+# regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
+# 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
+# walking in changes the picture gradually, below the threshold; then the regular detections (every
+# `DETECT_EVERY` frames while faces move) find them.
 
 # %%
 assert len(recovery["adaptive"]["frames_to_recover"]) == len(clip.cuts) - 1  # one figure per cut, on any clip
@@ -391,6 +393,11 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
+# Smoothing more than halved how often the shown label changes (from 0.91 to 0.41 a second in this run), at a price: a
+# real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
+# long that takes on your face).
+
+# %% [markdown]
 # ### 4b. Steadier points: the original author's temporal wish
 #
 # The landmarks jitter too: each frame is predicted on its own, so even a still face's points tremble
@@ -425,6 +432,9 @@ for kind, marker in (("one-euro", "o-"), ("exponential", "s--"), ("moving averag
         ax.annotate(f"{r['min_cutoff'] if r['k'] is None else r['k']:g}", (r["lag_frames"], r["jitter_ratio"]),
                     xytext=(3, 3), textcoords="offset points", fontsize=6, color=line.get_color())
 ax.plot([steady["lag_frames"]], [steady["jitter_ratio"]], "r*", ms=14, label="the pipeline's setting")
+print("lag (frames) / jitter ratio per setting: " + "; ".join(
+    f"{r['filter']} {r['min_cutoff'] if r['k'] is None else r['k']:g}: {r['lag_frames']:.1f} / {r['jitter_ratio']:.2f}"
+    for r in curve))
 ax.axhline(0.5, color="grey", lw=0.8); ax.axvline(1.0, color="grey", lw=0.8)
 ax.set_xlabel("lag on fast moves (frames)"); ax.set_ylabel("jitter, filtered / raw"); ax.set_ylim(0, 1.05)
 ax.legend(fontsize=8); fig.tight_layout()
@@ -437,8 +447,10 @@ checks.expect(steady["lag_frames"] <= 1.0, f"the filter lags at most one frame (
 
 # %% [markdown]
 # Each curve trades jitter (down is steadier) for lag (left is quicker). A moving average or a plain
-# exponential filter buys steadiness only with lag; the One-Euro filter reaches the bottom-left
-# corner because it adapts to speed. When would a *learned* temporal model (the author's LSTM) be
+# exponential filter buys steadiness with lag; on this video the exponential filter at 4 Hz and the 3-frame
+# moving average also get inside both targets (0.8 frames of lag for 0.44 of the jitter, printed above), and
+# the One-Euro filter of the pipeline gets the same steadiness with less lag (0.5 frames for 0.43), because it
+# adapts to speed. When would a *learned* temporal model (the author's LSTM) be
 # worth it? When the remaining error is not jitter but a systematic one that context can fix: points
 # lost behind a hand, a head turning out of view, expressions the per-frame model gets wrong. On this
 # video the filter removes most of the jitter with under a frame of lag; an LSTM would need labelled
@@ -578,8 +590,8 @@ fig.tight_layout()
 # Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
 # call, and for the group its four faces cost one call, made in the worker thread: what is left in the
 # loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
-# thread. The group's landmarks bar is lower after: half of its faces are found in the second process
-# (item 6; with the process off, below, the same stage takes longer). Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
+# thread. The group's landmarks bar is lower after, with half of its faces found in the second process
+# (item 6); the cost cell below compares the stage with the process on and off in one run, a closer test. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
 # for the GIL, and the landmark filter, off in "before", adds its own cost to the landmarks bar. The read
 # bars show the read-ahead: the loop no longer decodes, it only picks up a frame that is already decoded
 # (for the group photo, "reading" is only a copy of the image). The detect bars show what the loop *waits*
@@ -637,23 +649,22 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 2.55 ms per face for one face, 1.37 times the predictor alone (1.86 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.95 ms per face, 1.05
-# times the predictor alone (1.86 ms): half of them were found in the second process meanwhile (item 6
-# above); with every face in the loop the same stage took 2.51 ms per face.
+# In this run the stage took 0.95 ms per face for one face, 1.46 times the predictor alone (0.65 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.80 ms per face, 1.29
+# times the predictor alone (0.62 ms); with every face in the loop (no second process) it took 0.93 ms per face.
 #
-# The profiler says where the one face's time goes: of the stage's 2.627 ms per frame, 2.345 ms are the
-# predictor call (the conversion of its points to NumPy, 0.125 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 0.928 ms per frame, 0.799 ms are the
+# predictor call (the conversion of its points to NumPy, 0.053 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
-# tenth of a millisecond. The stage's own code is about a tenth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 2.35 ms per call, against 1.86 ms in a tight loop, and 2.27 ms
+# twentieth of a millisecond: the stage's own code is about a seventh of it. The rest of the gap is the
+# predictor itself: inside the loop it took 0.85 ms per call, against 0.65 ms in a tight loop, and 0.74 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains most of that gap (2.27 ms flushed against 2.35 ms in the loop), and the reader and detector
-# threads took no share of it: with them off the stage took 2.53 ms per face, about the 2.55 ms with them
-# on. Nothing in the stage's code can win that back for a lone face: the target holds against the
-# predictor as it runs in the loop, not against the predictor in a tight loop.
+# explains less than half of that gap (0.74 ms flushed against 0.85 ms in the loop), and the reader and
+# detector threads a small share: with them off the stage took 0.93 ms per face, against 0.95 ms with them
+# on. The stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor
+# as it runs in the loop (0.85 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.46.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -674,11 +685,12 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 538 fps for one face and 134 for four; the
-# group ran at 91 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1537 fps for one face and 403 for four; the
+# group ran at 188 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 2.88 ms each in the group run, against 1.86 ms
+# the other core predicts too: the loop's own calls took 0.87 ms each in the group run, against 0.62 ms
 # alone.
+
 
 # %% [markdown]
 # ## 6. Why the original project's loop was slow, and what we know about its memory
@@ -694,7 +706,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (59.3 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (37.5 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -755,10 +767,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -5.6 MB and the compiled call at +2.6 MB, and the cell above warns
+# after 600 calls `predict` was at -5.3 MB and the compiled call at +5.3 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.3 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -919,17 +931,20 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # %% [markdown]
 # Where the models disagree says more than where they agree: the peer was trained on 28,709 FER2013
-# faces, the course model on the stand-in data of notebook 05, and neither has seen this person. Use
-# the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN and
-# the course model run through the same stages).
+# faces, the course model on the stand-in data of notebook 05, and neither has seen this person. Here the
+# landmark model hardly matters (dlib's points and the CNN's give the same counts with each emotion model),
+# and the emotion model does: the course model says happy 8 frames more often than the peer (112 against
+# 104). Use the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN
+# and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 4.9 ms per frame
-#   (median) and 8.3 ms at the 99th percentile (section 5), and the group of four at 1280 px 9.9 and
-#   18.6 ms (section 5b): both inside the budget, neither at the course machine's targets (250 and 110
-#   fps). Section 5b measures why: dlib's predictor took 1.86 ms per face alone in this run (and more
-#   inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps one
-#   face at 538 fps and four, on one core, at 134 before any other stage runs.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.2 ms per frame
+#   (median) and 4.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 5.0 and
+#   8.9 ms (section 5b): both well inside the budget, and above the course machine's fps targets (434 and
+#   188 fps against 250 and 110), though one face's 99th percentile was just over twice its median (the cell
+#   warned). Section 5b measures what bounds them: dlib's predictor took 0.65 ms per face alone in this run
+#   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
+#   one face at 1537 fps and four, on one core, at 403 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   up to 7 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
