@@ -276,8 +276,9 @@ fig.legend(loc="upper center", ncol=2, fontsize=8); fig.tight_layout()
 # that can happen a few frames late. So the pipeline hands a copy of the current grey frame to a
 # **worker thread** (`detect_async=True`, the default) and goes on tracking; when the result comes
 # back, each tracked face's box is re-anchored against its points *of the frame that was detected*
-# (kept with the request), so the late answer is still exact. dlib releases Python's lock (the GIL)
-# while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
+# (kept with the request), so the late answer is still exact. dlib releases Python's lock (the GIL: only one
+# thread at a time runs Python code, but a C library can release the lock while it computes, and only then does
+# another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
