@@ -34,6 +34,7 @@ Set-up and plumbing
     landmark_layers       their custom Keras objects: the soft-argmax layer and the wing loss
     landmark_cnn          training and serving the landmark CNN (NME, soft-argmax, TFLite)
     landmark_experiments  the measurements: latency of each calling style, the landmark benchmark
+    landmark_plots        notebook 04's figures: augmentations, learning curves, regions, points over crops
     personal              your own face: NAME's record sets and a personal landmark CNN (03, 04, 06)
     training              resumable, seeded training runs (the one checkpoint layout of both trainers)
     saved_models          the one layout of a saved model (.keras + sidecar + .tflite + recipe) and the one TFLite converter
@@ -65,6 +66,7 @@ Set-up and plumbing
     live.experiments  the measurements behind notebook 06 and the live benchmark
     live.costs        what the landmark stage costs next to dlib's predictor, one face and four
     live.cuts         cuts and jumps spliced into the sample: how many frames the tracks need to recover
+    live.plots        notebook 06's figures and tables of those measurements
     live.__main__     the command line (OpenCV window, or headless into a video file)
 Benchmarks
     bench           ``python -m helpers.bench landmarks|emotion|live``: one JSON object

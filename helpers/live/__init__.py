@@ -15,7 +15,8 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 - :mod:`.ui` is the ipywidgets app (:class:`LiveApp`) on top of the runner.
 - :mod:`.experiments` holds the measurements of notebook 06 and :func:`benchmark`
   (``python -m helpers.bench live``); :mod:`.costs` what the landmark stage costs next to its model;
-  :mod:`.cuts` how fast the tracks recover from a cut; :mod:`.original` the original project's loop and why it was slow.
+  :mod:`.cuts` how fast the tracks recover from a cut; :mod:`.original` the original project's loop and why it was slow;
+  :mod:`.plots` the notebook's figures and tables of those measurements.
 - ``python -m helpers.live`` (:mod:`.__main__`) opens an OpenCV window (``q`` or Esc quits) or, with
   ``--output``, writes an annotated video.
 """
@@ -30,6 +31,8 @@ from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLand
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
 from .overlay import draw_overlay
 from .pipeline import LiveConfig, LivePipeline
+from .plots import (before_after_plot, before_after_table, emotion_trace_plot, recovery_plot, recovery_table,
+                    smoothing_plot, smoothing_table, tracking_tradeoff_plot)
 from .timer import STAGES, StageTimer
 from .predictor_process import PredictorProcess, close_shared, shared_process
 from .runner import (FrameSource, LiveRunner, RunReport, StillSource, as_frame_source, iter_annotated, rss_mb,
@@ -46,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "NO_THREADS", "STAGES", "TARGETS",
-           "align_face", "as_frame_source", "baseline_model", "before_after", "benchmark", "close_shared",
+           "align_face", "as_frame_source", "baseline_model", "before_after", "before_after_plot", "before_after_table",
+           "benchmark", "close_shared", "emotion_trace_plot", "recovery_plot", "recovery_table", "smoothing_plot",
+           "smoothing_table", "tracking_tradeoff_plot",
            "compare_models", "cut_recovery", "DlibLandmarker", "draw_overlay", "emotion_trace", "FrameSource",
            "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "LiteEmotion",
            "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "load_emotion", "load_landmarker", "main",

@@ -57,10 +57,10 @@ import numpy as np
 
 import helpers
 from helpers import landmark_cnn as lcnn
-from helpers import landmark_data, landmark_nets, machine
+from helpers import landmark_data, landmark_nets, landmark_plots, machine
 from helpers.draw import bgr_to_rgb, draw_landmarks, show_grid
 from helpers.checks import Checks
-from helpers.landmarks import FLIP_PERMUTATION, REGIONS
+from helpers.landmarks import FLIP_PERMUTATION
 
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
@@ -139,16 +139,9 @@ x_flip, p_flip = landmark_data.augment(crops[:1], points[:1], rng, INPUT_SIZE,
                               aug=landmark_data.Augment(rotate=0, scale=0, shift=0, brightness=0, contrast=0, blur=0, noise=0, shape=0,
                                                        background=0, turn=0),
                               force_flip=True)
-fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
 x0, p0 = landmark_data.prepare(crops[:1], points[:1], INPUT_SIZE)
-for ax, img, pts, title in zip(axes, [x0[0], *x_aug, x_flip[0]], [p0[0], *p_aug, p_flip[0]],
-                               ["original"] + [f"augmented {i + 1}" for i in range(6)] + ["mirrored"]):
-    ax.imshow(img[:, :, 0], cmap="gray", vmin=0, vmax=1)
-    ax.scatter(pts[:, 0] * INPUT_SIZE, pts[:, 1] * INPUT_SIZE, s=3, c="lime")
-    ax.scatter(*(pts[36] * INPUT_SIZE), s=25, c="red")   # subject's right outer eye corner
-    ax.scatter(*(pts[45] * INPUT_SIZE), s=25, c="cyan")  # subject's left outer eye corner
-    ax.set_title(title, fontsize=8)
-    ax.axis("off")
+fig = landmark_plots.show_augmentations([x0[0], *x_aug, x_flip[0]], [p0[0], *p_aug, p_flip[0]],
+                                        ["original"] + [f"augmented {i + 1}" for i in range(6)] + ["mirrored"], INPUT_SIZE)
 plt.show()
 
 # %% [markdown]
@@ -245,15 +238,7 @@ if ABLATION:  # the middle steps: everything but the heat-maps, with and without
 # right panel compares the models.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-for key, r in results.items():
-    t = [h["elapsed"] for h in r.history]
-    axes[0].plot(t, [h["loss"] for h in r.history], label=r.name)
-    axes[1].plot(t, [h["held_out_nme"] for h in r.history], label=r.name)
-axes[0].set(xlabel="training seconds", ylabel="training loss (own units)", yscale="log", title="training loss")
-axes[1].axhline(mean_shape["held_out"], color="gray", ls="--", label="mean shape")
-axes[1].set(xlabel="training seconds", ylabel="NME", ylim=(0, 0.5), title="held-out NME")
-axes[1].legend(fontsize=8)
+fig = landmark_plots.learning_curves(results, mean_shape["held_out"])
 plt.show()
 
 # %% [markdown]
@@ -290,15 +275,10 @@ for key, r in results.items():
 # Which parts of the face are hardest?
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3))
-width = 0.8 / len(results)
-for i, (key, r) in enumerate(results.items()):
-    reg = lcnn.region_nme(evals[key]["held_out"]["pred"], data["held_out"].points)
-    ax.bar(np.arange(len(reg)) + i * width, list(reg.values()), width, label=r.name)
-    print(f"{r.name:40s}", {k: f"{v:.1%}" for k, v in reg.items()})
-ax.set_xticks(np.arange(len(REGIONS)) + width * (len(results) - 1) / 2, list(REGIONS), fontsize=8)
-ax.set(ylabel="held-out NME", title="error per region")
-ax.legend(fontsize=8)
+regions = {r.name: lcnn.region_nme(evals[key]["held_out"]["pred"], data["held_out"].points) for key, r in results.items()}
+for name, reg in regions.items():
+    print(f"{name:40s}", {k: f"{v:.1%}" for k, v in reg.items()})
+fig = landmark_plots.region_errors(regions, "held-out error per region")
 plt.show()
 
 # %% [markdown]
@@ -316,17 +296,11 @@ plt.show()
 held = data["held_out"]
 pick = np.linspace(0, len(held) - 1, SHOW_FRAMES).astype(int)
 worst = np.argsort(evals["course"]["held_out"]["per_frame"])[-SHOW_FRAMES:][::-1]
-fig, axes = plt.subplots(2, SHOW_FRAMES, figsize=(3 * SHOW_FRAMES, 6.4))
-for row, frames in zip(axes, (pick, worst)):
-    for ax, i in zip(row, frames):
-        ax.imshow(bgr_to_rgb(held.crops[i]))
-        ax.scatter(*held.points[i].T, s=4, c="lime", label="dlib")
-        ax.scatter(*evals["baseline"]["held_out"]["pred"][i].T, s=4, c="red", label="baseline")
-        ax.scatter(*evals["course"]["held_out"]["pred"][i].T, s=4, c="deepskyblue", label="course")
-        ax.set_title(("worst: " if frames is worst else "") + f"baseline {evals['baseline']['held_out']['per_frame'][i]:.1%}, "
-                     f"course {evals['course']['held_out']['per_frame'][i]:.1%}", fontsize=8)
-        ax.axis("off")
-axes[0, 0].legend(fontsize=7, loc="lower left")
+frame_nme = {key: evals[key]["held_out"]["per_frame"] for key in ("baseline", "course")}
+titles = [[f"{tag}baseline {frame_nme['baseline'][i]:.1%}, course {frame_nme['course'][i]:.1%}" for i in frames]
+          for tag, frames in (("", pick), ("worst: ", worst))]
+fig = landmark_plots.overlay_grid(held.crops, {"dlib": held.points, "baseline": evals["baseline"]["held_out"]["pred"],
+                                               "course": evals["course"]["held_out"]["pred"]}, [pick, worst], titles)
 plt.show()
 
 # %% [markdown]
@@ -344,12 +318,7 @@ plt.show()
 show = {"right eye corner (36)": 36, "nose tip (30)": 30, "mouth corner (48)": 48, "chin (8)": 8}
 x_held, _ = landmark_data.prepare(held.crops[pick[:1]], held.points[pick[:1]], INPUT_SIZE)
 maps = landmark_nets.heatmaps(course.model, x_held)[0]
-fig, axes = plt.subplots(1, len(show), figsize=(3 * len(show), 3))
-for ax, (title, k) in zip(axes, show.items()):
-    ax.imshow(x_held[0, :, :, 0], cmap="gray", extent=(0, INPUT_SIZE, INPUT_SIZE, 0))
-    ax.imshow(maps[:, :, k], cmap="magma", alpha=0.6, extent=(0, INPUT_SIZE, INPUT_SIZE, 0))
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
+fig = landmark_plots.heatmap_figure(x_held[0], maps, show)
 plt.show()
 
 # %% [markdown]
@@ -375,14 +344,9 @@ for key, r in results.items():
 # %%
 other = data["other_person"]
 show_other = np.linspace(0, len(other) - 1, SHOW_FRAMES).astype(int)
-fig, axes = plt.subplots(1, SHOW_FRAMES, figsize=(3 * SHOW_FRAMES, 3.2))
-for ax, i in zip(axes, show_other):
-    ax.imshow(bgr_to_rgb(other.crops[i]))
-    ax.scatter(*other.points[i].T, s=4, c="lime", label="dlib")
-    ax.scatter(*evals["course"]["other_person"]["pred"][i].T, s=4, c="deepskyblue", label="course")
-    ax.set_title(f"course {evals['course']['other_person']['per_frame'][i]:.1%}", fontsize=8)
-    ax.axis("off")
-axes[0].legend(fontsize=7, loc="lower left")
+fig = landmark_plots.overlay_grid(other.crops, {"dlib": other.points, "course": evals["course"]["other_person"]["pred"]},
+                                  [show_other], [[f"course {evals['course']['other_person']['per_frame'][i]:.1%}"
+                                                  for i in show_other]])
 plt.show()
 print("course model, other person, NME per region:",
       {k: f"{v:.1%}" for k, v in lcnn.region_nme(evals["course"]["other_person"]["pred"], other.points).items()})
@@ -424,17 +388,12 @@ for name in ("dlib", "course"):
     print(f"{name:7s} per face:", {face: f"{e:.1%}" for face, e in human[name]["per_face"].items()})
 
 # %%
-fig, axes = plt.subplots(1, len(human_faces), figsize=(3.2 * len(human_faces), 3.5))
-for i, ax in enumerate(axes):
-    ax.imshow(bgr_to_rgb(human_faces.crops[i]))
-    ax.scatter(*human_faces.points[i].T, s=8, c="lime", label="people")
-    ax.scatter(*human["dlib"]["pred"][i].T, s=10, c="red", marker="x", lw=0.8, label="dlib")
-    ax.scatter(*human["course"]["pred"][i].T, s=8, c="deepskyblue", label="course")
-    face = human_faces.names[i]
-    ax.set_title(f"{face}: dlib {human['dlib']['per_face'][face]:.1%}, course {human['course']['per_face'][face]:.1%}",
-                 fontsize=8)
-    ax.axis("off")
-axes[0].legend(fontsize=7, loc="lower left")
+titles = [f"{face}: dlib {human['dlib']['per_face'][face]:.1%}, course {human['course']['per_face'][face]:.1%}"
+          for face in human_faces.names]
+fig = landmark_plots.overlay_grid(human_faces.crops, {"people": (human_faces.points, {"s": 8}),
+                                                      "dlib": (human["dlib"]["pred"], {"c": "red", "marker": "x", "s": 10, "lw": 0.8}),
+                                                      "course": (human["course"]["pred"], {"s": 8})},
+                                  [list(range(len(human_faces)))], [titles], height=3.5)
 plt.show()
 
 # %% [markdown]

@@ -72,7 +72,6 @@ SEED = 42
 import time
 import warnings
 
-import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -255,14 +254,7 @@ for row in tradeoff:
           f"{row['drift']:.3f} / {row['drift_p95']:.3f}")
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3))
-ns = [r["detect_every"] for r in tradeoff]
-ax.plot(ns, [r["ms_per_frame"] for r in tradeoff], "o-", label="ms per frame")
-ax2 = ax.twinx()
-ax2.plot(ns, [100 * r["drift"] for r in tradeoff], "s--", color="tab:red", label="drift, % of eye distance")
-ax.set_ylim(0, None); ax2.set_ylim(0, None)
-ax.set_xlabel("detect every N frames"); ax.set_ylabel("ms per frame"); ax2.set_ylabel("drift (%)", color="tab:red")
-fig.legend(loc="upper center", ncol=2, fontsize=8); fig.tight_layout()
+fig = live.tracking_tradeoff_plot(tradeoff)
 
 # %% [markdown]
 # Read the drift column: detecting every 5 frames removes most of the detector's cost while the points
@@ -322,26 +314,10 @@ recovery = live.cut_recovery(clip, landmarks=LANDMARKS, emotion=EMOTION, detect_
 print(f"{len(clip.frames)} frames; cuts at {recovery['cuts']}: " + ", ".join(clip.labels[1:]))
 print(f"picture change: at most {recovery['change_within_max']} grey levels between cuts, "
       f"{recovery['change_at_cuts']} at the cuts (cut_threshold {pipeline.config.cut_threshold})")
-print(f"{'rule':9s} {'frames to recover, per cut':>27s} {'max':>4s} {'frames off':>11s} {'wrong-box frames':>17s} "
-      f"{'detections':>11s}  why")
-for policy in ("adaptive", "interval"):
-    r = recovery[policy]
-    off = sum(not on for on in r["on_face"])  # every frame without a box on every face, after a cut or later
-    print(f"{policy:9s} {str(r['frames_to_recover']):>27s} {r['max']:4d} {off:11d} {r['wrong_box_frames']:17d} "
-          f"{r['detections']:11d}  " + ", ".join(f"{k} {v}" for k, v in r["detect_reasons"].items()))
+print(live.recovery_table(recovery))
 
 # %%
-fig, axes = plt.subplots(2, 1, figsize=(11, 3.6), gridspec_kw={"height_ratios": [2, 1]})
-axes[0].imshow(bgr_to_rgb(np.hstack([cv2.resize(clip.frames[c], (256, 144)) for c in clip.cuts])))
-axes[0].set_title("the first frame of each segment: " + " | ".join(clip.labels), fontsize=8); axes[0].axis("off")
-for row, policy in enumerate(("adaptive", "interval")):
-    on = np.array(recovery[policy]["on_face"], bool)
-    axes[1].scatter(np.flatnonzero(~on), np.full((~on).sum(), row), marker="|", color="tab:red", s=120)
-    axes[1].scatter(np.flatnonzero(on), np.full(on.sum(), row), marker="|", color="tab:green", s=120)
-for c in recovery["cuts"]:
-    axes[1].axvline(c - 0.5, color="k", lw=0.8)
-axes[1].set_yticks([0, 1], ["adaptive", "interval"]); axes[1].set_ylim(-0.6, 1.6); axes[1].invert_yaxis()
-axes[1].set_xlabel("frame (green: every face has a box on it; red: not yet)"); fig.tight_layout()
+fig = live.recovery_plot(clip, recovery)
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
@@ -380,12 +356,7 @@ trace = live.emotion_trace("sample", smooth=SMOOTH, emotion=EMOTION, landmarks=L
                            detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 flips_raw = live.label_flips_per_second(trace["raw"], trace["fps"])
 flips_smooth = live.label_flips_per_second(trace["smoothed"], trace["fps"])
-fig, axes = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True)
-for ax, key, title in ((axes[0], "raw", "raw (SMOOTH = 1)"), (axes[1], "smoothed", f"smoothed (SMOOTH = {SMOOTH})")):
-    for k, name in enumerate(EMOTIONS):
-        ax.plot(trace["t"], trace[key][:, k], lw=1, label=name)
-    ax.set_ylim(0, 1); ax.set_ylabel("probability"); ax.set_title(title, fontsize=10)
-axes[1].set_xlabel("seconds"); axes[0].legend(ncol=7, fontsize=7, loc="upper center"); fig.tight_layout()
+fig = live.emotion_trace_plot(trace, SMOOTH)
 print(f"label changes per second: {flips_raw:.2f} raw, {flips_smooth:.2f} with SMOOTH = {SMOOTH}")
 
 # %%
@@ -425,20 +396,8 @@ curve = live.smoothing_tradeoff(points["raw"])
 print(f"{steady['still_frames']} still and {steady['fast_frames']} fast frames of {len(points['raw'])}")
 print(f"jitter on still frames: raw {steady['jitter_raw_px']:.2f} px, filtered {steady['jitter_filtered_px']:.2f} px "
       f"-> ratio {steady['jitter_ratio']:.2f}; lag on fast moves: {steady['lag_frames']:.1f} frames")
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
-for kind, marker in (("one-euro", "o-"), ("exponential", "s--"), ("moving average", "^:")):
-    rows = [r for r in curve if r["filter"] == kind]
-    line, = ax.plot([r["lag_frames"] for r in rows], [r["jitter_ratio"] for r in rows], marker, label=kind)
-    for r in rows:  # min_cutoff (Hz) of the filters, k (frames) of the moving averages
-        ax.annotate(f"{r['min_cutoff'] if r['k'] is None else r['k']:g}", (r["lag_frames"], r["jitter_ratio"]),
-                    xytext=(3, 3), textcoords="offset points", fontsize=6, color=line.get_color())
-ax.plot([steady["lag_frames"]], [steady["jitter_ratio"]], "r*", ms=14, label="the pipeline's setting")
-print("lag (frames) / jitter ratio per setting: " + "; ".join(
-    f"{r['filter']} {r['min_cutoff'] if r['k'] is None else r['k']:g}: {r['lag_frames']:.1f} / {r['jitter_ratio']:.2f}"
-    for r in curve))
-ax.axhline(0.5, color="grey", lw=0.8); ax.axvline(1.0, color="grey", lw=0.8)
-ax.set_xlabel("lag on fast moves (frames)"); ax.set_ylabel("jitter, filtered / raw"); ax.set_ylim(0, 1.05)
-ax.legend(fontsize=8); fig.tight_layout()
+print(live.smoothing_table(curve))
+fig = live.smoothing_plot(curve, steady)
 
 # %%
 checks.expect(steady["jitter_ratio"] <= 0.5, f"the filter halves the jitter (ratio {steady['jitter_ratio']:.2f})",
@@ -570,22 +529,8 @@ print("before:", live.BEFORE)
 ab = live.before_after(AB_FRAMES, AB_FRAMES // 2, landmarks=LANDMARKS, emotion=EMOTION, detect_policy=DETECT_POLICY,
                        detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                        detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
-print(f"{'':9s} {'':7s} {'fps':>6s} {'faces':>6s} {'p50 ms':>7s} {'p99 ms':>7s} {'detections':>11s}  "
-      + "  ".join(f"{s:>9s}" for s in live.STAGES))
-for name, runs in ab.items():
-    for key in ("before", "after"):
-        r = runs[key]
-        print(f"{name:9s} {key:7s} {r['fps']:6.0f} {r['faces']:6.1f} {r['frame_ms_p50']:7.1f} {r['frame_ms_p99']:7.1f} "
-              f"{r['detections']:11d}  " + "  ".join(f"{r['stage_ms'][s]:9.2f}" for s in live.STAGES))
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-for ax, (name, runs) in zip(axes, ab.items()):
-    y = np.arange(len(live.STAGES))
-    for k, (key, color) in enumerate((("before", "tab:grey"), ("after", "tab:blue"))):
-        ax.barh(y + 0.4 * k, [runs[key]["stage_ms"][s] for s in live.STAGES], 0.4, color=color,
-                label=f"{key}: {runs[key]['fps']:.0f} fps, p99 {runs[key]['frame_ms_p99']:.0f} ms")
-    ax.set_yticks(y + 0.2, live.STAGES); ax.invert_yaxis(); ax.set_xlabel("ms per frame (mean)")
-    ax.set_title(name); ax.legend(fontsize=8)
-fig.tight_layout()
+print(live.before_after_table(ab))
+fig = live.before_after_plot(ab)
 
 # %% [markdown]
 # Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
