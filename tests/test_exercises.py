@@ -366,6 +366,8 @@ for name, clf in classifiers.items():
 """
 
 LIVE_EXERCISES = """
+import cv2
+
 from helpers import expressions
 from helpers.video import read_frames
 
