@@ -30,17 +30,41 @@ def test_face_crop_keeps_the_box_and_stays_inside_the_frame():
 
 def test_the_process_finds_the_same_points_as_the_loop(group):
     gray, boxes = group
-    proc = live.shared_process()
+    proc = PredictorProcess()
     assert proc.wait_ready(), proc.error
-    with proc.lock:
-        proc.submit(gray, boxes)
-        got = proc.result()
     want = np.stack([predict_points(gray, b) for b in boxes])
-    np.testing.assert_array_equal(got, want)
     edge = (-40, 30, 120, 190)  # a face box that leaves the frame
-    with proc.lock:
-        proc.submit(gray, [edge])
-        np.testing.assert_array_equal(proc.result()[0], predict_points(gray, edge))
+    try:
+        for shared in (True, False):  # the crops in shared memory, then through the pipe (the fallback)
+            proc.shared = shared
+            proc.submit(gray, boxes)
+            np.testing.assert_array_equal(proc.result(), want)
+            assert proc._block is not None or not shared
+            proc.submit(gray, [edge])
+            np.testing.assert_array_equal(proc.result()[0], predict_points(gray, edge))
+    finally:
+        proc.close()
+
+
+def test_a_larger_group_gets_a_larger_block_and_close_frees_it(group):
+    gray, boxes = group
+    proc = PredictorProcess()
+    assert proc.wait_ready(), proc.error
+    try:
+        proc.submit(gray, boxes[:1])
+        proc.result()
+        first = proc._block
+        proc._drop_block()
+        proc._block = type(first)(create=True, size=16)  # a block too small for the next faces: a new one is made
+        proc.submit(gray, boxes)
+        np.testing.assert_array_equal(proc.result(), np.stack([predict_points(gray, b) for b in boxes]))
+        block = proc._block
+        assert block.size >= sum(face_crop(gray, b)[0].size for b in boxes)
+    finally:
+        proc.close()
+    assert proc._block is None
+    with pytest.raises(FileNotFoundError):  # freed: nothing is left behind in the system's shared memory
+        type(block)(name=block.name)
 
 
 def test_a_group_shares_its_faces_with_the_process_and_gets_the_same_points(group):
