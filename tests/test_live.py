@@ -513,6 +513,17 @@ def test_any_object_with_read_and_release_is_a_frame_source(face_frame):
         as_frame_source(object())
 
 
+def test_a_still_source_takes_a_path_and_says_what_to_do_without_an_image(tmp_path):
+    from helpers import data
+    from helpers.live.runner import StillSource
+    src = StillSource(data.fetch("multi_face"), frames=1)
+    assert src.read().shape == cv2.imread(str(data.fetch("multi_face"))).shape and src.read() is None
+    with pytest.raises(CourseError, match="cannot read"):
+        StillSource(tmp_path / "missing.jpg")
+    with pytest.raises(CourseError, match="read_image"):
+        StillSource(None)
+
+
 def test_draw_points_stamps_the_same_pixels_as_cv2_circle():
     from helpers.live.overlay import _POINT_COLORS, draw_points
     rng = np.random.default_rng(1)

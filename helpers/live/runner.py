@@ -21,6 +21,7 @@ interface (a browser-camera widget, a generator of frames, a test double):
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import CourseError
-from ..video import Source, open_capture_with_fallback, resize_image, rotate_image
+from ..video import Source, open_capture_with_fallback, read_image, resize_image, rotate_image
 from .pipeline import LivePipeline
 from .timer import STAGES
 from .prefetch import Prefetcher
@@ -145,10 +146,13 @@ class StillSource:
     is_camera = False
     rewinds = 0
 
-    def __init__(self, image: np.ndarray, frames: int | None = None, *, fps: float = 30.0,
+    def __init__(self, image: np.ndarray | str | os.PathLike, frames: int | None = None, *, fps: float = 30.0,
                  message: str = "still image") -> None:
+        if isinstance(image, (str, os.PathLike)):  # a photo's path: read it (a clear error if it cannot be read)
+            image = read_image(image)
         if image is None or np.asarray(image).size == 0:
-            raise CourseError("StillSource needs an image; cv2.imread returns None for a missing file: check the path.")
+            raise CourseError("StillSource needs an image: give it a photo's path, or the array of "
+                              "helpers.video.read_image(path), which says why a file cannot be read.")
         self.image = np.ascontiguousarray(image)
         self._buf = np.empty_like(self.image)
         self.frames, self.fps, self.message = frames, float(fps), message
