@@ -4,7 +4,7 @@ A check about the **code** (a shape, a round trip, a resumed training, a ratio o
 same work) holds on any recording and at any setting: the notebooks keep it as a plain ``assert``.
 
 A check about **the sample's content** (this frame has one face, a sideways frame has none) or about
-**quality and speed at the shipped settings** (the course model beats the baseline after 40 epochs)
+**quality and speed at the shipped settings** (the course model beats the baseline after 80 epochs)
 holds only where it was written for: the course's own sample, with every parameter as shipped. Such a
 check goes through :meth:`Checks.expect`: an assertion when the notebook runs as shipped, and
 otherwise a printed finding (what was expected on the sample, what this run found, and what that

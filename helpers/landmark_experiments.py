@@ -13,7 +13,7 @@ import numpy as np
 
 from .annotated import Annotated, human_faces
 from .landmark_cnn import CNNLandmarker, evaluate, mean_shape_nme, save_model, train_model
-from .landmark_data import INPUT_SIZE, FaceData, load_face_data, prepare
+from .landmark_data import EPOCHS, INPUT_SIZE, FaceData, load_face_data, prepare
 from .landmark_nets import COURSE_KIND
 from .landmarks import crop_face, nme, to_gray
 from .machine import load_average, machine_info
@@ -75,11 +75,13 @@ def machine_report(load_start: float | None) -> dict[str, Any]:
                              "note": "epochs and latencies depend on the load: compare figures measured on an idle machine"}
 
 
-def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
+def benchmark(quick: bool = False, seconds: float | None = None, epochs: int | None = None) -> dict[str, Any]:
     """Train baseline and course model with the same budget on notebook 04's training set; report NME and latency.
 
     Training set: the sample video's first part plus the training stills' faces, each ``STILL_REPEATS`` times
-    (``load_face_data()["train"]``), never the second video. Budget: 180 s of training each (``quick``: 8 s).
+    (``load_face_data()["train"]``), never the second video. Budget: ``epochs`` passes each (default notebook 04's
+    :data:`~helpers.landmark_data.EPOCHS`; ``quick``: 2), the same on every machine; or, with ``seconds``, that much
+    training time each (fewer epochs on a slower or busier machine).
     NME against dlib's points on the held-out (last 20 %) frames and on the other person's video, with the mean
     shape (a model that learnt nothing) for scale; NME against the points people placed on four faces (``human``,
     :func:`helpers.annotated.human_scores`) for both models, dlib's predictor and the mean shape;
@@ -92,12 +94,12 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
     from .landmarks import load_models, predict_points
     from .video import read_frames
     helpers.setup(42, tensorflow=True)
-    budget = seconds or (8.0 if quick else 180.0)
-    load_start = load_average()  # the budget is wall-clock time: a busy machine trains fewer epochs in it
+    epochs = None if seconds else (epochs or (2 if quick else EPOCHS))
+    load_start = load_average()  # with a time budget, a busy machine trains fewer epochs in it
     data = load_face_data(progress=False)
     folder = work_dir("04_landmark_cnn") / "bench"
     out: dict[str, Any] = {
-        "budget_seconds_each": budget, "input_size": INPUT_SIZE, "quick": quick,
+        "budget_epochs_each": epochs, "budget_seconds_each": seconds or None, "input_size": INPUT_SIZE, "quick": quick,
         "train_faces": {"video_frames": len(data["video_train"]), "still_faces": len(data["stills"]),
                         "rows_per_epoch": len(data["train"])},
         "held_out_frames": len(data["held_out"]), "other_person_frames": len(data["other_person"]),
@@ -105,8 +107,8 @@ def benchmark(quick: bool = False, seconds: float | None = None) -> dict[str, An
                        "nme_other_person": round(mean_shape_nme(data["train"], data["other_person"]), 4)}}
     results = {}
     for key, kind in (("baseline", "baseline"), ("course", COURSE_KIND)):
-        r = train_model(kind, data["train"], None, seconds=budget, resume=False, checkpoint=folder / f"checkpoint_{kind}",
-                        progress=False)
+        r = train_model(kind, data["train"], None, seconds=seconds or 0, max_epochs=epochs, resume=False,
+                        checkpoint=folder / f"checkpoint_{kind}", progress=False)
         results[key] = r
         ev = {part: evaluate(r.model, data[part], r.size)["nme"]
               for part in ("video_train", "stills", "held_out", "other_person")}

@@ -13,9 +13,10 @@ import numpy as np
 from .draw import bgr_to_rgb
 from .landmarks import REGIONS
 
-COLOURS = {"dlib": "lime", "people": "lime", "baseline": "red", "course": "deepskyblue"}
+COLOURS = {"dlib": "lime", "people": "lime", "baseline": "red", "course": "deepskyblue", "generic": "red",
+           "personal": "deepskyblue"}
 """One colour per source of points, the same in every figure: dlib's (or people's) points green, the original-style
-net red, the course model blue."""
+net red, the course model blue; in section 13's comparison, the generic course model red, the personal one blue."""
 
 
 def show_augmentations(images: list[np.ndarray], points: list[np.ndarray], titles: list[str], size: int):
@@ -57,7 +58,7 @@ def region_errors(per_model: dict[str, dict[str, float]], title: str = "error pe
     fig, ax = plt.subplots(figsize=(8, 3))
     width = 0.8 / len(per_model)
     for i, (name, reg) in enumerate(per_model.items()):
-        ax.bar(np.arange(len(reg)) + i * width, list(reg.values()), width, label=name)
+        ax.bar(np.arange(len(reg)) + i * width, list(reg.values()), width, label=name, color=COLOURS.get(name))
     ax.set_xticks(np.arange(len(REGIONS)) + width * (len(per_model) - 1) / 2, list(REGIONS), fontsize=8)
     ax.set(ylabel="NME", title=title)
     ax.legend(fontsize=8)

@@ -215,6 +215,11 @@ def beats_generic(name: str, metrics: dict[str, float]) -> bool:
     return metrics["nme_held_out"] < limit * metrics["nme_held_out_generic"]
 
 
+def check_rule(name: str) -> str:
+    """What :func:`beats_generic` asks of ``name``'s personal model against the generic one, in words."""
+    return "no worse (within 5 %) than" if name == "sample" else "better than"
+
+
 def source_warning(model_path: str | Path, source: Any) -> str | None:
     """A warning when the landmark CNN at ``model_path`` never saw the person in ``source``; None when it did.
 
@@ -252,39 +257,23 @@ def _sample_sha() -> str:
 
 # ------------------------------------------------------------------------------------------------- figure
 def plot_comparison(held_out, cmp: dict[str, Any], *, frames: int = 4, title: str = ""):
-    """Held-out crops with dlib's points (green), the generic (red) and the personal model (blue).
+    """Two figures: held-out crops with dlib's points (green), the generic (red) and the personal model's (blue), each
+    titled with both models' NME on it; and both models' error per face region.
 
-    Also per-region error bars.
+    ``cmp`` as :func:`compare` gives it. Drawn by :mod:`helpers.landmark_plots`, like notebook 04's other figures.
     """
-    import matplotlib.pyplot as plt
-    from .draw import bgr_to_rgb
+    from .landmark_plots import overlay_grid, region_errors
     n = max(1, min(frames, len(held_out)))
-    pick = np.linspace(0, len(held_out) - 1, n).round().astype(int)
-    fig = plt.figure(figsize=(3 * n + 5, 3.4))
-    grid = fig.add_gridspec(1, n + 2)
-    for k, i in enumerate(pick):
-        ax = fig.add_subplot(grid[0, k])
-        ax.imshow(bgr_to_rgb(held_out.crops[i]))
-        ax.scatter(*held_out.points[i].T, s=4, c="lime", label="dlib")
-        ax.scatter(*cmp["generic"]["pred"][i].T, s=4, c="red", label="generic")
-        ax.scatter(*cmp["personal"]["pred"][i].T, s=4, c="deepskyblue", label="personal")
-        ax.set_title(f"generic {cmp['generic']['per_frame'][i]:.1%}\npersonal {cmp['personal']['per_frame'][i]:.1%}",
-                     fontsize=8)
-        ax.axis("off")
-        if k == 0:
-            ax.legend(fontsize=6, loc="lower left")
-    ax = fig.add_subplot(grid[0, n:])
-    regions = list(cmp["generic"]["regions"])
-    x = np.arange(len(regions))
-    ax.bar(x - 0.2, [cmp["generic"]["regions"][r] for r in regions], 0.4, color="red", label="generic")
-    ax.bar(x + 0.2, [cmp["personal"]["regions"][r] for r in regions], 0.4, color="deepskyblue", label="personal")
-    ax.set_xticks(x, regions, fontsize=7, rotation=30)
-    ax.set(ylabel="held-out NME", title="error per region")
-    ax.legend(fontsize=7)
+    pick = [int(i) for i in np.linspace(0, len(held_out) - 1, n).round()]
+    titles = [f"generic {cmp['generic']['per_frame'][i]:.1%}\npersonal {cmp['personal']['per_frame'][i]:.1%}" for i in pick]
+    frames_fig = overlay_grid(held_out.crops, {"dlib": held_out.points, "generic": cmp["generic"]["pred"],
+                                               "personal": cmp["personal"]["pred"]}, [pick], [titles])
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        frames_fig.suptitle(title, fontsize=10)
+    frames_fig.tight_layout()
+    regions_fig = region_errors({key: cmp[key]["regions"] for key in ("generic", "personal")},
+                                "held-out error per region")
+    return frames_fig, regions_fig
 
 
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:

@@ -49,16 +49,16 @@ notebook   ex.   tested how                                         what the run
 03         6     cell: records.time_pipeline(..., options=options)  ms per batch with and without the pretend
                  with map_and_batch_fusion on and off, step 0 and   step, fusion on and off, twice: p, p + c,
                  step_ms, twice (run "me_chain")                    max(p, c)
-04         1     EPOCHS=2 in the "me_chain" 04 step (NAME="me":     held-out NME at 2 and 40 epochs per model,
+04         1     EPOCHS=2 in the "me_chain" 04 step (NAME="me":     held-out NME at 2 and 80 epochs per model,
                  04 ex 1, 2, 4, 6 and 03 ex 2 do not depend on      which gains more
-                 NAME) + cell: the course's finished 40-epoch
+                 NAME) + cell: the course's finished 80-epoch
                  runs, evaluated
 04         2     ABLATION=True at EPOCHS=2: proves the two extra    the two middle rows of the table. The
                  trainings run and print their rows                 answer needs EPOCHS=40 (two ~3-minute
                                                                     trainings): not checked in CI
 04         3     NAME="me" after 01-03 (run "me_chain", with the    NME per region generic vs personal; 200 vs
                  04 exercises below) + cell: section 13's calls     100 steps
-                 from the course's finished 40-epoch model, 100
+                 from the course's finished 80-epoch model, 100
                  and 200 steps (section 13 itself: EPOCHS=2 model,
                  PERSONAL_STEPS=10)
 04         4     cell: heatmap trained with rotate=0 (EPOCHS=2;     held-out NME with rotate off vs all on
@@ -206,17 +206,18 @@ for repeat in range(2):
 
 PERSONAL_REGIONS = """
 # exercise 3 (04): which regions gain most from fine-tuning, and do more steps than the default 100 help? Section 13
-# fine-tuned this run's EPOCHS-epoch model; a learner fine-tunes the generic model trained at the shipped 40 epochs
+# fine-tuned this run's EPOCHS-epoch model; a learner fine-tunes the generic model trained at the shipped EPOCHS
 # (the course's finished run, loaded by exercise 1), with section 13's own calls
 generic = long_model.get("course", course.model)
 if "course" not in long_model:
-    print(f"exercise 3: no finished 40-epoch course model: fine-tuned from this run's {EPOCHS}-epoch model")
+    print(f"exercise 3: no finished {landmark_data.EPOCHS}-epoch course model: "
+          f"fine-tuned from this run's {EPOCHS}-epoch model")
 per_steps = {steps: personal.compare(personal.fine_tune(NAME, generic, steps=steps, seed=SEED, resume=RESUME,
                                                         progress=False).model, generic, mine["held_out"])
              for steps in (100, 200)}
 gen_r, per_r = per_steps[100]["generic"]["regions"], per_steps[100]["personal"]["regions"]
 gains = {k: gen_r[k] - per_r[k] for k in gen_r}
-print("exercise 3: NME per region, generic (40 epochs) -> personal (100 steps): "
+print(f"exercise 3: NME per region, generic ({landmark_data.EPOCHS} epochs) -> personal (100 steps): "
       + ", ".join(f"{k} {gen_r[k]:.1%} -> {per_r[k]:.1%}" for k in sorted(gains, key=gains.get, reverse=True)))
 print(f"exercise 3: gains most: {max(gains, key=gains.get)}, least: {min(gains, key=gains.get)}")
 print(f"exercise 3: held-out NME on {NAME}: generic {per_steps[100]['metrics']['nme_held_out_generic']:.1%}, "
@@ -230,25 +231,26 @@ AUG_OFF = ("rotate",)  # exercise 4: the first switch the exercise names (flip=0
 
 from helpers.training import run_folder
 
-# exercise 1: the course's finished runs at the shipped 40 epochs against this run's EPOCHS
+# exercise 1: the course's finished runs at the shipped EPOCHS (landmark_data.EPOCHS) against this run's EPOCHS
 long_nme, long_model = {}, {}
 for key, kind in (("baseline", "baseline"), ("course", "heatmap")):
-    cfg = lcnn.training_config(kind, data["train"], seconds=0, max_epochs=40, size=INPUT_SIZE, batch_size=BATCH_SIZE,
-                               seed=SEED)
+    cfg = lcnn.training_config(kind, data["train"], seconds=0, max_epochs=landmark_data.EPOCHS, size=INPUT_SIZE,
+                               batch_size=BATCH_SIZE, seed=SEED)
     state = run_folder("04_landmark_cnn", kind, cfg) / "state.json"
     if not (state.is_file() and json.loads(state.read_text())["state"]["finished"]):
-        print(f"exercise 1: no finished 40-epoch {kind} run to compare with ({state.parent.name})")
+        print(f"exercise 1: no finished {landmark_data.EPOCHS}-epoch {kind} run to compare with ({state.parent.name})")
         continue
-    r40 = lcnn.train_model(kind, data["train"], data["held_out"], seconds=0, max_epochs=40, size=INPUT_SIZE,
-                           batch_size=BATCH_SIZE, seed=SEED, resume=True)
-    long_nme[key], long_model[key] = lcnn.evaluate(r40.model, data["held_out"], INPUT_SIZE)["nme"], r40.model
+    r_long = lcnn.train_model(kind, data["train"], data["held_out"], seconds=0, max_epochs=landmark_data.EPOCHS,
+                           size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=True)
+    long_nme[key], long_model[key] = lcnn.evaluate(r_long.model, data["held_out"], INPUT_SIZE)["nme"], r_long.model
 for key in long_nme:
     short = evals[key]["held_out"]["nme"]
-    print(f"exercise 1: {key}: held-out NME {short:.1%} after {EPOCHS} epochs, {long_nme[key]:.1%} after 40 "
+    print(f"exercise 1: {key}: held-out NME {short:.1%} after {EPOCHS} epochs, "
+          f"{long_nme[key]:.1%} after {landmark_data.EPOCHS} "
           f"(gain {100 * (short - long_nme[key]):+.1f} points)")
 if len(long_nme) == 2:
     gain = {k: evals[k]["held_out"]["nme"] - long_nme[k] for k in long_nme}
-    print(f"exercise 1: gains more from {EPOCHS} to 40 epochs: {max(gain, key=gain.get)}")
+    print(f"exercise 1: gains more from {EPOCHS} to {landmark_data.EPOCHS} epochs: {max(gain, key=gain.get)}")
 
 # exercise 2 of notebook 03: a random split of the sample's frames instead of the time split
 rng_split = np.random.default_rng(SEED)
@@ -731,7 +733,7 @@ def ans_03_6(o: Outcome) -> str:
 
 
 def ans_04_1(o: Outcome) -> str:
-    return " | ".join(find(r"exercise 1: (baseline|course): held-out NME .* after 40|gains more from", o.runs[3].text,
+    return " | ".join(find(r"exercise 1: (baseline|course): held-out NME .* after \d+|gains more from", o.runs[3].text,
                            "how far each model gets, which gains more"))
 
 

@@ -53,3 +53,22 @@ def test_augmentations_and_heatmaps_and_curves():
     fig = lp.learning_curves({"m": Run()}, 0.25)
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2  # the model's curve and the mean-shape line
     plt.close(fig)
+
+
+def test_personal_comparison_draws_both_models_on_the_frames_it_picks():
+    from helpers import personal
+    held = type("Held", (), {"crops": np.zeros((7, 128, 128, 3), np.uint8), "points": _points(7),
+                             "__len__": lambda self: 7})()
+    cmp = {key: {"pred": _points(7, seed), "per_frame": np.full(7, 0.01 * seed),
+                 "regions": {k: 0.01 * seed for k in REGIONS}} for key, seed in (("generic", 3), ("personal", 2))}
+    frames, regions = personal.plot_comparison(held, cmp, frames=3, title="t")
+    assert [ax.get_title() for ax in frames.axes] == ["generic 3.0%\npersonal 2.0%"] * 3
+    last = frames.axes[2].collections  # frames 0, 3, 6: the last one's points
+    assert np.allclose(last[0].get_offsets(), held.points[6])
+    assert np.allclose(last[2].get_offsets(), cmp["personal"]["pred"][6])
+    heights = {round(b.get_height(), 3) for b in regions.axes[0].patches}
+    legend = [t.get_text() for t in regions.axes[0].get_legend().get_texts()]
+    assert heights == {0.03, 0.02} and legend == ["generic", "personal"]
+    plt.close(frames)
+    plt.close(regions)
+    assert personal.check_rule("sample").startswith("no worse") and personal.check_rule("me") == "better than"

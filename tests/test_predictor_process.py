@@ -138,3 +138,23 @@ def test_an_error_between_hand_over_and_answer_leaves_the_next_frame_right(group
         assert not pipe.process_note and len(a) == len(b) >= 2
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x.raw, y.raw)
+
+
+def test_a_session_that_ends_without_closing_leaves_no_shared_memory_behind():
+    """A notebook's kernel that ends with the landmark process still open frees the shared memory at exit (no
+    "leaked shared_memory" warning from Python's resource tracker)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("from helpers import live\nfrom helpers.landmarks import to_gray, detect_faces\n"
+            "gray = to_gray(live.group_frame())\nboxes = [tuple(b) for b, _ in detect_faces(gray)][:2]\n"
+            "proc = live.shared_process()\nassert proc.wait_ready(), proc.error\nproc.submit(gray, boxes)\n"
+            "proc.result()\nprint(proc._block.name)\n"
+            "import builtins\nbuiltins.kept = proc\n")  # alive until the very end, as in a notebook's kernel
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    assert "leaked" not in run.stderr, run.stderr
+    with pytest.raises(FileNotFoundError):
+        from multiprocessing import shared_memory
+        shared_memory.SharedMemory(name=run.stdout.split()[-1])

@@ -17,6 +17,7 @@ points are those of :func:`helpers.landmarks.predict_points` on the whole frame 
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -280,8 +281,10 @@ def shared_process() -> PredictorProcess:
         return _SHARED[0]
 
 
+@atexit.register
 def close_shared() -> None:
-    """End the session's landmark process, if one runs (the tests do; otherwise it ends with Python)."""
+    """End the session's landmark process, if one runs, and free its shared memory (the tests call it; Python does at
+    exit, or its resource tracker would warn of a "leaked shared_memory object" it then frees)."""
     with _SHARED_LOCK:
         while _SHARED:
             _SHARED.pop().close()

@@ -902,7 +902,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
 #   both dlib calls), so half of a group's faces go to a second process, with its own GIL, and a lone
-#   face stays in the loop and sets its ceiling.
+#   face stays in the loop and sets its ceiling. Hand the second process its pixels through shared memory:
+#   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece.
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
 #   the whole process abort ("terminate called without an active exception"); the pipeline's threads
 #   now end in `close()` and, for a pipeline nobody closed, at exit.
