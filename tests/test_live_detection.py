@@ -102,3 +102,31 @@ def test_profile_splits_the_landmarks_stage():
     assert 0 < prof["predictor (dlib)"] <= 1.05 * prof["stage"]
     parts = sum(v for k, v in prof.items() if k not in ("stage", "points to NumPy", "rest"))
     assert parts + prof["rest"] == pytest.approx(prof["stage"], abs=0.01)
+
+
+def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own(face_frame):
+    """Linux: the detector's thread is niced by ``detect_nice``, the loop's thread is not; elsewhere nothing changes."""
+    import os
+    import sys
+    import threading
+
+    from helpers.live.detection import DetectorThread
+
+    def own_nice(gray):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if hasattr(os, "getpriority") else None
+
+    before = own_nice(None)
+    worker = DetectorThread(own_nice, nice=5)
+    try:
+        assert worker.submit(np.zeros((4, 4), np.uint8))
+        done = worker.wait()
+    finally:
+        worker.close()
+    linux = sys.platform.startswith("linux")
+    assert worker.lowered == linux
+    if linux:
+        assert done.found == min(19, before + 5) and own_nice(None) == before
+    with LivePipeline(draw_emoji=False, detect_every=1, detect_idle=1) as pipe:  # the pipeline's detector gets detect_nice
+        for _ in range(4):
+            pipe.process(face_frame)
+        assert pipe._worker is not None and pipe._worker.nice == pipe.config.detect_nice == 10

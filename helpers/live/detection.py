@@ -10,6 +10,8 @@ on a second core.
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import time
 import weakref
@@ -40,11 +42,16 @@ class DetectorThread:
     False at once if the thread is still busy (or resting): the caller simply tries again on a later
     frame. ``take()`` returns the finished :class:`Detection` once, or None. After each detection the
     thread rests ``rest`` times as long as it worked, so it uses at most ``1 / (1 + rest)`` of a core.
+    ``nice`` > 0 lowers the thread's priority with the operating system (:func:`lower_priority`): background work
+    that gives way to the frame loop and the landmark process when they need the same core.
     """
 
-    def __init__(self, detect: Callable[..., Any], *, rest: float = 1.0, name: str = "live-detector") -> None:
+    def __init__(self, detect: Callable[..., Any], *, rest: float = 1.0, name: str = "live-detector",
+                 nice: int = 0) -> None:
         self._detect = detect
         self.rest = float(rest)
+        self.nice = int(nice)
+        self.lowered = False  # whether the thread's priority was lowered (only where the system allows it)
         self._cond = threading.Condition()
         self._job: tuple[np.ndarray, Any, dict] | None = None
         self._busy = False
@@ -100,6 +107,7 @@ class DetectorThread:
         _RUNNING.discard(self)
 
     def _run(self) -> None:
+        self.lowered = lower_priority(self.nice)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._job is not None or self._closed)
@@ -120,6 +128,22 @@ class DetectorThread:
                 self._ready_at = time.perf_counter() + self.rest * ms / 1000
                 self._busy = False
                 self._cond.notify_all()
+
+
+def lower_priority(nice: int) -> bool:
+    """Lower the calling thread's priority by ``nice`` steps (its "nice value"); True if it was lowered.
+
+    On Linux every thread has its own nice value, so this touches only the calling thread. Elsewhere (macOS,
+    Windows) the value belongs to the whole process, so nothing changes and the answer is False.
+    """
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except OSError:
+        return False
 
 
 _RUNNING: "weakref.WeakSet[DetectorThread]" = weakref.WeakSet()

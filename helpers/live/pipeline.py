@@ -9,8 +9,9 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   at a stroke, :class:`~helpers.live.detection.FrameChange`) or when a face's points jumped (the track looks
   lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
   (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
-  faces are tracked, the regular detections run **in a worker thread** (``detect_async``), so the frame loop
-  never waits for them; in between, each face's box is re-made from its previous 68 points (the landmarks *are*
+  faces are tracked, the regular detections run **in a worker thread** (``detect_async``) of lower priority
+  (``detect_nice``), so the frame loop never waits for them, and they give way when the loop or the landmark
+  process needs the core; in between, each face's box is re-made from its previous 68 points (the landmarks *are*
   the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
@@ -28,6 +29,7 @@ Per-stage timings are kept in a fixed-size ring buffer (memory stays flat).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass
@@ -52,8 +54,7 @@ DETECT_REASONS = ("start", "cut", "lost", "moving", "idle", "interval")
 MOVING_SHIFT = 0.01  # a face whose points' centre moved more than this many face widths since the last frame is moving
 LOST_SHIFT = 0.25    # ... more than this, or whose points' width changed by more than a third, looks lost
 LOST_SCALE = (0.75, 1.33)
-POINTS_DT = 1 / 30
-"""Time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)."""
+POINTS_DT = 1 / 30  # time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)
 
 
 # --------------------------------------------------------------------------- per-frame work of the stages
@@ -107,6 +108,7 @@ class LiveConfig:
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
+    detect_nice: int = 10         # ... that thread's priority is this much lower (Linux): it gives way to loop and process
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
@@ -194,10 +196,8 @@ class LivePipeline:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     # -- detection
     def _start_side(self) -> int:
@@ -254,7 +254,7 @@ class LivePipeline:
                 self._detect_now(gray)
         else:
             if self._worker is None:
-                self._worker = DetectorThread(_find_faces)  # a plain function: the thread holds no reference to self
+                self._worker = DetectorThread(_find_faces, nice=cfg.detect_nice)  # a plain function: no reference to self
             done = self._worker.take()
             if done is not None:
                 if done.error is not None:

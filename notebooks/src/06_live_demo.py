@@ -271,6 +271,10 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # (kept with the request), so the late answer is still exact. dlib releases Python's lock (the GIL: only one
 # thread at a time runs Python code, but a C library can release the lock while it computes, and only then does
 # another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
+# That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
+# detection of a still scene can: on Linux the thread runs at a lower priority (`detect_nice`, 10 steps of the
+# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere a
+# thread cannot have its own priority, and it runs at the normal one.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
@@ -322,9 +326,9 @@ fig = live.recovery_plot(clip, recovery)
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
 # box on every face or with a box on nothing. The fixed interval first found the new face 0-6 frames after a
-# cut, and in all left 21 frames without a box on every face (the red marks: more than the frames to the first
-# recovery, because a box can be lost again after it) and 12 with a box where no face was. The adaptive rule also ran the
-# detector less often (29 times against 40): the sample's face keeps moving, so most of its detections are the
+# cut, and in all left 34 frames without a box on every face (the red marks: more than the frames to the first
+# recovery, because a box can be lost again after it) and 22 with a box where no face was. The adaptive rule also ran the
+# detector less often (29 times against 39): the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
 # 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
@@ -365,7 +369,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 0.97 to 0.41 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 0.86 to 0.41 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 
@@ -596,23 +600,23 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.01 ms per face for one face, 1.41 times the predictor alone (0.72 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.74 ms per face, 1.07
-# times the predictor alone (0.69 ms), within it; with every face in the loop (no second process) it took 0.90 ms
+# In this run the stage took 1.00 ms per face for one face, 1.38 times the predictor alone (0.72 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.70 ms per face, 1.06
+# times the predictor alone (0.66 ms), within it; with every face in the loop (no second process) it took 0.93 ms
 # per face.
 #
-# The profiler says where the one face's time goes: of the stage's 0.983 ms per frame, 0.844 ms are the
-# predictor call (the conversion of its points to NumPy, 0.055 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.034 ms per frame, 0.882 ms are the
+# predictor call (the conversion of its points to NumPy, 0.064 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
 # twentieth of a millisecond: the stage's own code is about a seventh of it. The rest of the gap is the
-# predictor itself: inside the loop it took 0.90 ms per call, against 0.72 ms in a tight loop, and 0.77 ms
+# predictor itself: inside the loop it took 0.89 ms per call, against 0.72 ms in a tight loop, and 0.80 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains less than half of that gap (0.77 ms flushed against 0.90 ms in the loop), and the reader and
-# detector threads a small share: with them off the stage took 0.96 ms per face, against 1.01 ms with them
+# explains less than half of that gap (0.80 ms flushed against 0.89 ms in the loop), and the reader and
+# detector threads a small share: with them off the stage took 0.98 ms per face, against 1.00 ms with them
 # on. The stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor
-# as it runs in the loop (0.90 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.41.
+# as it runs in the loop (0.89 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.38.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -633,9 +637,9 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1388 fps for one face and 362 for four; the group ran at 183 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1384 fps for one face and 380 for four; the group ran at 194 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 0.90 ms each in the group run, against 0.69 ms alone.
+# the other core predicts too: the loop's own calls took 0.97 ms each in the group run, against 0.66 ms alone.
 
 
 # %% [markdown]
@@ -652,7 +656,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (42.5 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (42.8 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -713,7 +717,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -4.5 MB and the compiled call at +0.0 MB, and the cell above warns
+# after 600 calls `predict` was at -2.4 MB and the compiled call at +0.0 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -883,13 +887,13 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.4 ms per frame
-#   (median) and 5.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.9 and
-#   10.0 ms (section 5b): both well inside the budget, and above the course machine's fps targets (396 and
-#   183 fps against 250 and 110), though each 99th percentile was just over twice its median (the cells
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.3 ms per frame
+#   (median) and 4.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.6 and
+#   10.5 ms (section 5b): both well inside the budget, and above the course machine's fps targets (405 and
+#   194 fps against 250 and 110), though each 99th percentile was just over twice its median (the cells
 #   warned). Section 5b measures what bounds them: dlib's predictor took 0.72 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 1388 fps and four, on one core, at 362 before any other stage runs.
+#   one face at 1384 fps and four, on one core, at 380 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   up to 6 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
