@@ -241,7 +241,7 @@ for key, kind in (("baseline", "baseline"), ("course", "heatmap")):
         print(f"exercise 1: no finished {landmark_data.EPOCHS}-epoch {kind} run to compare with ({state.parent.name})")
         continue
     r_long = lcnn.train_model(kind, data["train"], data["held_out"], seconds=0, max_epochs=landmark_data.EPOCHS,
-                           size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=True)
+                            size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=True)
     long_nme[key], long_model[key] = lcnn.evaluate(r_long.model, data["held_out"], INPUT_SIZE)["nme"], r_long.model
 for key in long_nme:
     short = evals[key]["held_out"]["nme"]

@@ -231,3 +231,14 @@ def test_progress_bar_counts_epochs_of_an_epoch_budget(tmp_path, capsys):
                   progress=True, checkpoint_every=0)
     err = capsys.readouterr().err
     assert "2/2 epochs" in err and "100%" in err, err[-300:]
+
+
+def test_notebook_04_trains_the_epochs_the_benchmark_and_chain_assume():
+    """04's parameters cell spells out ``EPOCHS``; the benchmark, exercises and chain read ``D.EPOCHS``."""
+    import ast
+    from pathlib import Path
+    source = (Path(__file__).resolve().parents[1] / "notebooks" / "src" / "04_landmark_cnn.py").read_text()
+    values = [node.value.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == "EPOCHS" for t in node.targets)
+              and isinstance(node.value, ast.Constant)]
+    assert values == [D.EPOCHS], f"notebook 04 sets EPOCHS to {values}, helpers.landmark_data.EPOCHS is {D.EPOCHS}"

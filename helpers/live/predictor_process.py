@@ -244,8 +244,8 @@ class PredictorProcess:
     def close(self) -> None:
         """End the process: its input ends, so it finishes the face it is on and exits (or is killed after 2 s)."""
         proc, self._proc = self._proc, None
+        self._drop_block()
         if proc is None:
-            self._drop_block()
             return
         for stream in (proc.stdin, proc.stdout):
             try:
@@ -257,7 +257,6 @@ class PredictorProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=2)
-        self._drop_block()
 
     def __del__(self) -> None:
         try:
