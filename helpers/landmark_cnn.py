@@ -48,10 +48,16 @@ def _schedule(progress: float, peak: float, warmup: float = 0.03) -> float:
 
 
 def evaluate(model, data: FaceData, size: int = INPUT_SIZE) -> dict[str, Any]:
-    """NME of ``model`` against ``data``'s points (dlib's, or people's): mean, median, per frame, predictions (crop px)."""
+    """NME of ``model`` against ``data``'s points (dlib's, or people's): mean, median, per frame, predictions (crop px).
+
+    ``model`` is a Keras model, or a :class:`CNNLandmarker` (e.g. its TFLite file with int8 weights), run face by face.
+    """
     x, _ = prepare(data.crops, data.points, size)
     crop_size = data.crops.shape[1]
-    pred = predict_batch(model, x) * size
+    if isinstance(model, CNNLandmarker):
+        pred = np.stack([model.predict_input(x[i:i + 1]) for i in range(len(x))]) * size
+    else:
+        pred = predict_batch(model, x) * size
     m = crop_geometry(size, crop_size)
     pred_crop = (pred - m[:, 2]) / m[0, 0]  # input pixels -> crop pixels (pure scale, no rotation)
     per = nme(pred_crop, data.points)
@@ -322,10 +328,11 @@ class CNNLandmarker:
     Crops exactly as training did (:func:`helpers.landmarks.crop_face` with the sidecar's crop size and
     margin, then :func:`prepare`), runs a TFLite interpreter if the model was converted (else a direct
     call wrapped in ``tf.function``, never ``model.predict``), and maps the points back with
-    :func:`helpers.landmarks.from_crop`.
+    :func:`helpers.landmarks.from_crop`. ``tflite`` (a flat buffer from :func:`helpers.saved_models.to_tflite`)
+    runs instead of the saved ``.tflite`` file, e.g. to compare float32 and int8 weights.
     """
 
-    def __init__(self, path: str | Path | None = None, *, use_tflite: bool = True):
+    def __init__(self, path: str | Path | None = None, *, use_tflite: bool = True, tflite: bytes | None = None):
         path = Path(path or default_model_path())
         self.model, self.meta = load_model(path)
         self.path = path
@@ -336,13 +343,16 @@ class CNNLandmarker:
         self._m = crop_geometry(self.size, self.crop_size)
         self._interp = None
         tfl = path.with_suffix(".tflite")
-        if use_tflite and self.meta.get("tflite") and tfl.exists():
+        # the weights the sidecar says the saved file holds (a model saved before sidecars said so: float32)
+        self.tflite_weights = self.meta.get("tflite_weights", "float32") if tflite is None else "given"
+        if use_tflite and (tflite is not None or (self.meta.get("tflite") and tfl.exists())):
             try:
                 import warnings
                 tf = tf_module()
                 with warnings.catch_warnings():  # tf.lite.Interpreter warns it will move to the ai-edge-litert package
                     warnings.simplefilter("ignore")
-                    self._interp = tf.lite.Interpreter(model_path=str(tfl), num_threads=1)
+                    self._interp = (tf.lite.Interpreter(model_content=tflite, num_threads=1) if tflite is not None
+                                    else tf.lite.Interpreter(model_path=str(tfl), num_threads=1))
                 self._interp.allocate_tensors()
                 self._in = self._interp.get_input_details()[0]["index"]
                 self._out = self._interp.get_output_details()[0]["index"]

@@ -18,6 +18,7 @@ from .landmark_nets import COURSE_KIND
 from .landmarks import crop_face, nme, to_gray
 from .machine import load_average, machine_info
 from .paths import work_dir
+from .saved_models import to_tflite
 from .timing import latency_ms
 
 
@@ -26,8 +27,8 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
     """Milliseconds per face (median) of the ways to run a saved model on one face, and of dlib's predictor.
 
     ``model.predict`` (a whole ``tf.data`` machinery per call), a direct ``model(x)`` call, the call
-    inside ``tf.function`` (a traced graph), TFLite (if converted); the crop and the mapping back are
-    included in the last two, as the live demo runs them.
+    inside ``tf.function`` (a traced graph), TFLite with float32 and with int8 weights; the crop and the
+    mapping back are included in the last three, as the live demo runs them.
     """
     from .landmarks import load_models, predict_points
     served = CNNLandmarker(model_path, use_tflite=False)
@@ -39,9 +40,11 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
     out = {"model.predict": latency_ms(lambda: model.predict(x, verbose=0), repeats=max(10, repeats // 5), warmup=3),
            "direct call model(x)": latency_ms(lambda: model(x, training=False), repeats=repeats),
            "tf.function (crop + map back)": latency_ms(lambda: served.predict(frame, box), repeats=repeats)}
-    lite = CNNLandmarker(model_path)
-    if lite.backend == "tflite":
-        out["TFLite (crop + map back)"] = latency_ms(lambda: lite.predict(frame, box), repeats=repeats)
+    for weights in ("float32", "int8"):
+        lite = CNNLandmarker(model_path, tflite=to_tflite(model, int8_weights=weights == "int8"))
+        if lite.backend == "tflite":
+            out[f"TFLite, {weights} weights (crop + map back)"] = latency_ms(lambda: lite.predict(frame, box),
+                                                                             repeats=repeats)
     out["dlib predictor"] = latency_ms(lambda: predict_points(gray, box), repeats=repeats)
     return {k: round(v, 2) for k, v in out.items()}
 
@@ -69,6 +72,23 @@ def human_scores(models: dict[str, Any], train, faces: Annotated | None = None,
     return out
 
 
+def served_scores(model_path: str | Path, parts: dict[str, FaceData], train: FaceData,
+                  faces: Annotated | None = None) -> dict[str, dict[str, float]]:
+    """NME of a saved landmark model run two ways on the same faces: its Keras model, and its saved TFLite file (what
+    the live demo runs; int8 weights, :func:`helpers.saved_models.to_tflite`).
+
+    ``parts``: named face sets against their own points (dlib's); the people's points of ``faces`` (default:
+    :func:`helpers.annotated.human_faces`) are added as ``"people"``. Returns ``{part: {way: mean NME}}``.
+    """
+    keras_lm, lite = CNNLandmarker(model_path, use_tflite=False), CNNLandmarker(model_path)
+    served = f"TFLite, {lite.tflite_weights} weights" if lite.backend == "tflite" else "tf.function (no TFLite file)"
+    out = {part: {"Keras": evaluate(keras_lm.model, d, lite.size)["nme"], served: evaluate(lite, d, lite.size)["nme"]}
+           for part, d in parts.items()}
+    people = human_scores({"Keras": keras_lm.model, served: lite}, train, faces, size=lite.size)
+    out["people"] = {way: people[way]["nme"] for way in ("Keras", served)}
+    return out
+
+
 def machine_report(load_start: float | None) -> dict[str, Any]:
     """The benchmark's ``machine`` entry: :func:`helpers.machine.machine_info` now, plus the load average at the start."""
     return machine_info() | {"load_average_1min_start": load_start,
@@ -85,6 +105,7 @@ def benchmark(quick: bool = False, seconds: float | None = None, epochs: int | N
     NME against dlib's points on the held-out (last 20 %) frames and on the other person's video, with the mean
     shape (a model that learnt nothing) for scale; NME against the points people placed on four faces (``human``,
     :func:`helpers.annotated.human_scores`) for both models, dlib's predictor and the mean shape;
+    the same two NME for the saved course model as the live demo serves it (``served``: TFLite, int8 weights);
     latency per face of the served course CNN and of dlib's predictor,
     in ms (median; figures move with the machine's load). Models are written under
     ``data/work/04_landmark_cnn/bench/``, never over the learner's ``data/models/``.
@@ -141,6 +162,11 @@ def benchmark(quick: bool = False, seconds: float | None = None, epochs: int | N
            "course_cnn_per_face_from_bgr_frame": latency_ms(lambda: lm.predict(frame, box), repeats=repeats),
            "course_cnn_tf_function_per_face": latency_ms(lambda: keras_only.predict(gray, box), repeats=repeats),
            "dlib_predictor_per_face": latency_ms(lambda: predict_points(gray, box), repeats=repeats)}
+    served = served_scores(path, {"held_out": data["held_out"]}, data["train"])
+    out["served"] = {"tflite_weights": lm.tflite_weights, "backend": lm.backend,
+                     "note": "the saved model as the live demo runs it (TFLite), beside its Keras model",
+                     "nme_held_out": {way: round(v, 4) for way, v in served["held_out"].items()},
+                     "human_nme": {way: round(v, 4) for way, v in served["people"].items()}}
     out["latency_ms"] = {k: round(v, 3) for k, v in lat.items()} | {
         "course_cnn_backend": lm.backend,
         "tflite_vs_keras_max_diff_px": round(float(np.abs(lm.predict(gray, box) - keras_only.predict(gray, box)).max()), 4)}

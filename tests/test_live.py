@@ -305,26 +305,33 @@ def test_emotion_trace_and_flips():
 # --------------------------------------------------------------------------- speed per face, groups
 
 @pytest.mark.parametrize("kind", ["peer", "course"])
-def test_tflite_emotion_matches_keras(kind, tmp_path):
-    """TensorFlow Lite gives the Keras model's probabilities (max abs difference <= 1e-4), for a batch of faces."""
+@pytest.mark.parametrize("int8_weights", [False, True])
+def test_tflite_emotion_matches_keras(kind, int8_weights, tmp_path):
+    """TensorFlow Lite gives the Keras model's probabilities for a batch of faces: to 1e-4 with float32 weights,
+    to 0.05 with int8 weights (a file under half the size)."""
     from helpers.emotion import EmotionClassifier, build_course_model
-    from helpers.live.models import LiteEmotion, load_emotion
+    from helpers.live.models import LiteEmotion, _tflite_bytes, load_emotion
     if kind == "peer":
         keras_clf = load_emotion("peer", "keras")
         from helpers.data import fetch
-        lite = LiteEmotion(keras_clf, fetch("emotion_model"), cache=False)
+        source = fetch("emotion_model")
     else:  # the course architecture (untrained weights: the conversion does not care)
         model = build_course_model()
-        model.save(tmp_path / "course.keras")
+        source = tmp_path / "course.keras"
+        model.save(source)
         keras_clf = EmotionClassifier.from_model(model, "course")
-        lite = LiteEmotion(keras_clf, tmp_path / "course.keras", cache=False)
+    lite = LiteEmotion(keras_clf, source, cache=False, int8_weights=int8_weights)
     faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)  # resized to the input size inside
     keras_probs = np.stack([keras_clf.predict_proba(f) for f in faces])
     lite_probs = lite.predict_batch(faces)
+    tolerance = 0.05 if int8_weights else 1e-4
     assert lite_probs.shape == (3, 7) and lite_probs.dtype == np.float32
-    assert np.abs(lite_probs - keras_probs).max() <= 1e-4
-    assert np.abs(lite.predict_proba(faces[1]) - keras_probs[1]).max() <= 1e-4  # one face, after a batch of 3
+    assert np.abs(lite_probs - keras_probs).max() <= tolerance
+    assert np.abs(lite.predict_proba(faces[1]) - keras_probs[1]).max() <= tolerance  # one face, after a batch of 3
     assert lite.predict_batch(faces[:0]).shape == (0, 7)
+    if int8_weights:
+        sizes = [len(_tflite_bytes(keras_clf.model, source, cache=False, int8_weights=w)) for w in (False, True)]
+        assert sizes[1] < sizes[0] / 2, sizes
 
 
 def test_tflite_info_line_is_not_printed(capfd):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from .costs import NO_THREADS, group_frame, landmark_cost, profile_landmarks, two_thread_speedup
 from .cuts import cut_recovery, spliced_clip
 from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, label_flips_per_second,
-                          points_trace, smoothing_tradeoff, tracking_tradeoff)
+                          points_trace, smoothing_tradeoff, tracking_tradeoff, weights_cost)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
 from .original import baseline_model, memory_per_call, original_loop, predict_vs_call
@@ -57,4 +57,5 @@ __all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "N
            "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "load_emotion", "load_landmarker", "main",
            "memory_per_call", "OneEuroFilter", "original_loop", "points_trace", "predict_vs_call", "PredictorProcess",
            "profile_landmarks", "rss_mb", "run_headless", "RunReport", "shared_process", "smoothing_tradeoff",
-           "spliced_clip", "StageTimer", "StillSource", "stop_all", "Track", "tracking_tradeoff", "two_thread_speedup"]
+           "spliced_clip", "StageTimer", "StillSource", "stop_all", "Track", "tracking_tradeoff", "two_thread_speedup",
+           "weights_cost"]

@@ -364,6 +364,35 @@ def compare_models(source: Source = "other_person", frames: int = 150, combos: t
             "shown": {c: [kept[c][i][1:] for i in picked if i in kept[c]] for c in combos}}
 
 
+def weights_cost(kind: str = "peer", source: str = "sample", repeats: int = 300) -> dict:
+    """What the emotion model's 8-bit weights cost and buy, on every face of a landmark set (default: the sample's).
+
+    Both TensorFlow Lite conversions of the ``kind`` emotion model (``load_emotion(kind, "tflite")`` with float32
+    weights, ``"tflite-int8"`` with int8) classify the same aligned faces. Returns the number of faces, how far
+    the probabilities move (largest and mean absolute difference), how often the top emotion stays the same,
+    and the median ms of one call for one face and for four (same process, alternating).
+    """
+    from ..landmark_sets import ensure_landmark_set
+    from ..timing import latency_ms
+    from .models import align_face, load_emotion
+    ls = ensure_landmark_set(source, progress=False)
+    faces = np.stack([align_face(c, p) for c, p in zip(ls.crops, ls.points)])
+    lite = {w: load_emotion(kind, backend) for w, backend in (("float32", "tflite"), ("int8", "tflite-int8"))}
+    probs = {w: np.concatenate([m.predict_batch(faces[i:i + 4]) for i in range(0, len(faces), 4)])
+             for w, m in lite.items()}
+    diff = np.abs(probs["int8"] - probs["float32"])
+    ms: dict[str, dict[str, float]] = {"one face": {}, "four faces": {}}
+    for _ in range(2):  # alternate, so that a change of the machine's load hits both alike
+        for w, m in lite.items():
+            for label, batch in (("one face", faces[:1]), ("four faces", faces[:4])):
+                t = latency_ms(lambda: m.predict_batch(batch), repeats=repeats // 2)
+                ms[label][w] = min(ms[label].get(w, np.inf), t)
+    return {"model": lite["int8"].name, "faces": len(faces), "max_prob_diff": float(diff.max()),
+            "mean_prob_diff": float(diff.mean()),
+            "same_top_emotion": float((probs["int8"].argmax(1) == probs["float32"].argmax(1)).mean()),
+            "ms": ms, "top_emotions": {w: [EMOTIONS[i] for i in p.argmax(1)] for w, p in probs.items()}}
+
+
 def _crop_around(image: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:
     """A ``side`` x ``side`` copy of ``image`` centred on the face box, shifted to stay inside the frame."""
     h, w = image.shape[:2]

@@ -33,6 +33,7 @@ LANDMARK_MODELS: dict[str, str] = {"dlib": "dlib 68-point predictor", "cnn": "co
 EMOTION_MODELS: dict[str, str] = {"peer": "published mini-Xception (FER2013)", "course": "course CNN (notebook 05)"}
 """The emotion models the live demo can use: key -> description."""
 EMOTION_BACKENDS: dict[str, str] = {"tflite": "TensorFlow Lite (XNNPACK, one thread, all faces in one call)",
+                                    "tflite-int8": "the same with 8-bit weights (faster for some models, not all)",
                                     "keras": "Keras model through a compiled tf.function, one face per call"}
 """How the emotion model runs: key -> description."""
 
@@ -83,8 +84,9 @@ def load_emotion(kind: str = "peer", backend: str = "tflite"):
     """``"peer"`` or ``"course"`` -> a classifier with ``name``, ``input_size``, ``predict_proba(crop) -> (7,)``
     and ``predict_batch(crops) -> (N, 7)``; loaded once per (kind, backend).
 
-    ``backend="tflite"`` (default) runs the model with TensorFlow Lite (:class:`LiteEmotion`);
-    ``"keras"`` runs the Keras model through a compiled call (``helpers.emotion.EmotionClassifier``).
+    ``backend="tflite"`` (default) runs the model with TensorFlow Lite (:class:`LiteEmotion`), ``"tflite-int8"``
+    the same with 8-bit weights; ``"keras"`` runs the Keras model through a compiled call
+    (``helpers.emotion.EmotionClassifier``).
     ``"course"`` trains a small model first if notebook 05's model is missing (``ensure_emotion_model``).
     """
     if kind not in EMOTION_MODELS:
@@ -99,7 +101,9 @@ def load_emotion(kind: str = "peer", backend: str = "tflite"):
         from ..emotion_data import ensure_emotion_model
         path = ensure_emotion_model()
         keras_clf = EmotionClassifier.course(path)
-    return LiteEmotion(keras_clf, path) if backend == "tflite" else keras_clf
+    if backend == "keras":
+        return keras_clf
+    return LiteEmotion(keras_clf, path, int8_weights=backend == "tflite-int8")
 
 
 @contextlib.contextmanager
@@ -121,22 +125,23 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _tflite_bytes(model, source: Path, cache: bool = True) -> bytes:
+def _tflite_bytes(model, source: Path, cache: bool = True, int8_weights: bool = False) -> bytes:
     """The Keras ``model`` (from the file ``source``) as a TFLite flat buffer with a free batch size; cached on disk.
 
     Converting takes a few seconds, so the result is kept in ``data/work/live/`` under the sha256 of
-    the model file and the TensorFlow version: a retrained model gets a new conversion.
+    the model file, the weights' type and the TensorFlow version: a retrained model gets a new conversion.
     ``cache=False`` converts without reading or writing that file.
     """
     import tensorflow as tf
     digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
-    path = work_dir("live") / f"{Path(source).stem}-{digest}-tf{tf.__version__}.tflite"
+    kind = "int8" if int8_weights else "float32"
+    path = work_dir("live") / f"{Path(source).stem}-{digest}-{kind}-tf{tf.__version__}.tflite"
     if cache and path.is_file():
         return path.read_bytes()
     from ..saved_models import to_tflite
     with warnings.catch_warnings(), _quiet_stderr():
         warnings.simplefilter("ignore")
-        blob = to_tflite(model, batch=None)
+        blob = to_tflite(model, batch=None, int8_weights=int8_weights)
     if cache:
         with atomic_path(path, ".tflite") as tmp:
             tmp.write_bytes(blob)
@@ -147,18 +152,21 @@ class LiteEmotion:
     """An emotion model run by TensorFlow Lite with XNNPACK: small inputs, no Python graph machinery per call.
 
     Wraps a Keras ``EmotionClassifier`` (same preprocessing, same output order); the probabilities
-    equal the Keras model's up to float rounding. All faces of a frame go through in **one** ``invoke``
-    (``predict_batch``); the input is resized only when the number of faces changes. One thread, so
-    the other core stays free for the face detector.
+    equal the Keras model's up to float rounding; with ``int8_weights=True`` they move by a few hundredths, and
+    the call is faster or slower depending on the model's layers (measured in notebook 06). All faces of a frame go
+    through in **one** ``invoke`` (``predict_batch``); the input is resized only when the number of faces
+    changes. One thread, so the other core stays free for the face detector.
     """
 
-    def __init__(self, keras_classifier, source: str | os.PathLike, num_threads: int = 1, cache: bool = True) -> None:
+    def __init__(self, keras_classifier, source: str | os.PathLike, num_threads: int = 1, cache: bool = True,
+                 int8_weights: bool = False) -> None:
         import tensorflow as tf
         self.keras = keras_classifier
         self.name = keras_classifier.name
         self.input_size = keras_classifier.input_size
         self._order = np.asarray(getattr(keras_classifier, "_order_idx", range(len(EMOTIONS))))
-        blob = _tflite_bytes(keras_classifier.model, Path(source), cache)
+        self.int8_weights = int8_weights
+        blob = _tflite_bytes(keras_classifier.model, Path(source), cache, int8_weights)
         with warnings.catch_warnings(), _quiet_stderr():  # the interpreter warns it will move to ai-edge-litert
             warnings.simplefilter("ignore")
             self._interp = tf.lite.Interpreter(model_content=blob, num_threads=num_threads)

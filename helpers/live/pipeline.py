@@ -97,7 +97,7 @@ class LiveConfig:
 
     landmarks: str = "dlib"       # "dlib" | "cnn"
     emotion: str = "peer"         # "peer" | "course"
-    # "tflite": TensorFlow Lite, all faces in one call | "keras": a compiled Keras call per face
+    # "tflite" | "tflite-int8" (8-bit weights) | "keras" (a compiled call per face): see models.EMOTION_BACKENDS
     emotion_backend: str = "tflite"
     # "adaptive": detect at once on a cut or a lost-looking face, every detect_every frames while faces move, every
     # detect_idle frames while they hold still | "interval": every detect_every frames (the rule before)
@@ -145,7 +145,7 @@ class LivePipeline:
         self.landmarker = load_landmarker(cfg.landmarks)
         self._dlib = isinstance(self.landmarker, DlibLandmarker)  # only dlib's predictor can go to the second process
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
-        self._batch = cfg.emotion_backend == "tflite"  # all faces in one call; the Keras model is called per face
+        self._batch = cfg.emotion_backend.startswith("tflite")  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
         self.timer = StageTimer()
         self.tracks: list[Track] = []

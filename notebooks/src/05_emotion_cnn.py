@@ -376,7 +376,8 @@ plt.show()
 # ## 6. Save the course model for the live demo
 #
 # Notebook 06 loads `data/models/emotion_cnn.keras` through `EmotionClassifier.course()`. We also
-# try a TFLite export (handy on small devices), then reload the saved file and check that it gives
+# try a TFLite export (handy on small devices; its weights stored as 8-bit integers, see notebook 06, section 5c),
+# then reload the saved Keras file and check that it gives
 # the same answers, and time one face through a direct call (no `model.predict` per frame).
 
 # %%

@@ -325,10 +325,10 @@ fig = live.recovery_plot(clip, recovery)
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
-# box on every face or with a box on nothing. The fixed interval first found the new face 0-6 frames after a
-# cut, and in all left 34 frames without a box on every face (the red marks: more than the frames to the first
-# recovery, because a box can be lost again after it) and 22 with a box where no face was. The adaptive rule also ran the
-# detector less often (29 times against 39): the sample's face keeps moving, so most of its detections are the
+# box on every face or with a box on nothing. The fixed interval first found the new face 3 frames after each
+# cut, and in all left 22 frames without a box on every face (the red marks: more than the frames to the first
+# recovery, because a box can be lost again after it) and 13 with a box where no face was. The adaptive rule also ran the
+# detector less often (29 times against 40): the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
 # 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
@@ -369,7 +369,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 0.86 to 0.41 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 0.97 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 
@@ -488,6 +488,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    section 6) still goes through TensorFlow's graph runtime, made for big batches; TensorFlow Lite, a runtime
 #    for small models on phones and CPUs, with XNNPACK (its library of fast CPU kernels), is made for single small inputs. All faces of a frame go through in **one** call. The
 #    probabilities are the Keras model's to 1e-4 (a unit test checks it, for the peer and the course model).
+#    Its weights stay 32-bit floats here; section 5c measures what 8-bit weights would change.
 # 2. **Detection beside the loop** (`detect_async=True`, section 3): no frame waits for the detector.
 # 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this
 #    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
@@ -600,23 +601,23 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.00 ms per face for one face, 1.38 times the predictor alone (0.72 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.70 ms per face, 1.06
-# times the predictor alone (0.66 ms), within it; with every face in the loop (no second process) it took 0.93 ms
-# per face.
+# In this run the stage took 1.34 ms per face for one face, 1.34 times the predictor alone (1.00 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.16 ms per face, 1.58
+# times the predictor alone (0.73 ms), above it too; with every face in the loop (no second process) it took
+# 1.24 ms per face, so the second process saved little in this run.
 #
-# The profiler says where the one face's time goes: of the stage's 1.034 ms per frame, 0.882 ms are the
-# predictor call (the conversion of its points to NumPy, 0.064 ms, included); the box from the points,
-# the motion check of section 3b, the filter and the loop over the faces take the rest, each under a
-# twentieth of a millisecond: the stage's own code is about a seventh of it. The rest of the gap is the
-# predictor itself: inside the loop it took 0.89 ms per call, against 0.72 ms in a tight loop, and 0.80 ms
+# The profiler says where the one face's time goes: of the stage's 1.361 ms per frame, 1.183 ms are the
+# predictor call (the conversion of its points to NumPy, 0.071 ms, included); the box from the points,
+# the motion check of section 3b, the filter and the loop over the faces take the rest, each under
+# 0.06 ms: the stage's own code is about an eighth of it. The rest of the gap is the
+# predictor itself: inside the loop it took 1.22 ms per call, against 1.00 ms in a tight loop, and 1.16 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains less than half of that gap (0.80 ms flushed against 0.89 ms in the loop), and the reader and
-# detector threads a small share: with them off the stage took 0.98 ms per face, against 1.00 ms with them
+# explains most of that gap (1.16 ms flushed against 1.22 ms in the loop), and the reader and
+# detector threads a share: with them off the stage took 1.22 ms per face, against 1.34 ms with them
 # on. The stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor
-# as it runs in the loop (0.89 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.38.
+# as it runs in the loop (1.22 ms) the stage costs 1.10 times, against the predictor in a tight loop 1.34.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -637,10 +638,42 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1384 fps for one face and 380 for four; the group ran at 194 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1004 fps for one face and 342 for four; the group ran at 131 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 0.97 ms each in the group run, against 0.66 ms alone.
+# the other core predicts too: the loop's own calls took 1.47 ms each in the group run, against 0.73 ms alone.
 
+
+# %% [markdown]
+# ## 5c. Eight-bit weights: measure before you switch
+#
+# Notebook 04 saves the landmark CNN for TensorFlow Lite with its weights as 8-bit integers, which made it
+# several times faster there at a negligible cost in accuracy. Would the emotion model gain the same way?
+# `live.weights_cost` converts each emotion model twice (`emotion_backend="tflite"`: float32 weights, as the
+# pipeline runs it; `"tflite-int8"`: 8-bit weights), classifies every aligned face of the sample video with both,
+# and times one call for one face and for four, alternating the two.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+weights = {kind: live.weights_cost(kind) for kind in ("peer", "course")}
+for kind, w in weights.items():
+    one, four = w["ms"]["one face"], w["ms"]["four faces"]
+    print(f"{w['model']}: {w['faces']} faces; top emotion unchanged on {w['same_top_emotion']:.1%}, probabilities "
+          f"move by {w['mean_prob_diff']:.3f} on average, {w['max_prob_diff']:.2f} at most")
+    print(f"    ms per call, float32 -> int8 weights: one face {one['float32']:.2f} -> {one['int8']:.2f}, "
+          f"four faces {four['float32']:.2f} -> {four['int8']:.2f}")
+
+# %% [markdown]
+# On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
+# models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
+# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.53 -> 0.28 ms,
+# four faces 6.55 -> 1.09 ms); the published mini-Xception's got slower (0.49 -> 0.56 ms and 1.62 -> 1.99 ms).
+# The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
+# integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
+# time goes to its activations, which stay float, and converting between the two costs more than the integer
+# products save (the likely reason; what this run shows is only the two timings). So the pipeline keeps float
+# weights by default (the peer is the default emotion model); `LiveConfig(emotion="course",
+# emotion_backend="tflite-int8")` takes the faster course model. What this does not show: accuracy. Agreement
+# with the float model is not accuracy on labelled faces; notebook 05 measures that for the float model only.
 
 # %% [markdown]
 # ## 6. Why the original project's loop was slow, and what we know about its memory
@@ -656,7 +689,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (42.8 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (56.3 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -887,20 +920,21 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.3 ms per frame
-#   (median) and 4.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.6 and
-#   10.5 ms (section 5b): both well inside the budget, and above the course machine's fps targets (405 and
-#   194 fps against 250 and 110), though each 99th percentile was just over twice its median (the cells
-#   warned). Section 5b measures what bounds them: dlib's predictor took 0.72 ms per face alone in this run
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.9 ms per frame
+#   (median) and 5.9 ms at the 99th percentile (section 5), and the group of four at 1280 px 6.7 and
+#   12.8 ms (section 5b): both well inside the budget, and above the course machine's fps targets (325 and
+#   131 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
+#   cell warned). Section 5b measures what bounds them: dlib's predictor took 1.00 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 1384 fps and four, on one core, at 380 before any other stage runs.
+#   one face at 1004 fps and four, on one core, at 342 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
-#   up to 6 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
+#   3 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
 #   worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
-#   of a frame in one call: section 5b shows the emotion stage before and after.
+#   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
+#   course's emotion CNN five times faster and the published one slower (section 5c): measure, per model.
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
 #   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
@@ -948,5 +982,6 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # ## Going further
 # - Train a small recurrent model over landmark *sequences* (the original author's wish: temporal
 #   context) and compare it with the One-Euro filter on jitter, lag and points hidden behind a hand.
-# - Quantise the TensorFlow Lite emotion model to 8 bits and measure speed and agreement with float.
+# - Quantise the activations too (TensorFlow Lite's full-integer conversion, with a few hundred faces as calibration
+#   data) and measure speed and agreement with float, as section 5c does for the weights.
 # - MediaPipe's face mesh tracks 468 points at video rate with the same detect-then-track idea.
