@@ -411,6 +411,17 @@ def test_keras_inline_settings_still_work(face_frame):
         LivePipeline(emotion_backend="onnx")
 
 
+def test_int8_emotion_backend_runs_the_group_in_one_call(group_1280):
+    """``emotion_backend="tflite-int8"``: 8-bit weights, still all faces in one call, probabilities that sum to 1."""
+    from helpers.live.runner import StillSource
+    with LivePipeline(emotion_backend="tflite-int8", emotion_async=False) as pipe:
+        assert pipe.classifier.int8_weights and pipe._batch
+        report = run_headless(pipe, StillSource(group_1280), 4, keep=1, warmup=1)
+        _, faces = pipe.process(group_1280)
+    assert report.faces_per_frame == pytest.approx(4.0) and len(faces) == 4
+    assert all(abs(float(f.probs.sum()) - 1) < 1e-3 for f in faces)
+
+
 def test_emotion_in_the_worker_gives_the_inline_probabilities_a_frame_later(group_1280):
     """Several faces: their crops are classified in a thread; the result lands on the next frame, unchanged."""
     runs = {}
