@@ -329,12 +329,14 @@ class CNNLandmarker:
     margin, then :func:`prepare`), runs a TFLite interpreter if the model was converted (else a direct
     call wrapped in ``tf.function``, never ``model.predict``), and maps the points back with
     :func:`helpers.landmarks.from_crop`. ``tflite`` (a flat buffer from :func:`helpers.saved_models.to_tflite`)
-    runs instead of the saved ``.tflite`` file, e.g. to compare float32 and int8 weights.
+    runs instead of the saved ``.tflite`` file, e.g. to compare float32 and int8 weights. ``loaded``: the
+    ``(model, meta)`` of :func:`load_model` for ``path``, already in memory (nothing is read again).
     """
 
-    def __init__(self, path: str | Path | None = None, *, use_tflite: bool = True, tflite: bytes | None = None):
+    def __init__(self, path: str | Path | None = None, *, use_tflite: bool = True, tflite: bytes | None = None,
+                 loaded: tuple[Any, dict] | None = None):
         path = Path(path or default_model_path())
-        self.model, self.meta = load_model(path)
+        self.model, self.meta = loaded if loaded is not None else load_model(path)
         self.path = path
         self.size = int(self.meta.get("input_size", INPUT_SIZE))
         self.crop_size = int(self.meta.get("crop_size", CROP_SIZE))

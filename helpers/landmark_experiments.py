@@ -41,7 +41,8 @@ def compare_latency(model_path: str | Path, frame: np.ndarray, box: tuple[int, i
            "direct call model(x)": latency_ms(lambda: model(x, training=False), repeats=repeats),
            "tf.function (crop + map back)": latency_ms(lambda: served.predict(frame, box), repeats=repeats)}
     for weights in ("float32", "int8"):
-        lite = CNNLandmarker(model_path, tflite=to_tflite(model, int8_weights=weights == "int8"))
+        lite = CNNLandmarker(model_path, tflite=to_tflite(model, int8_weights=weights == "int8"),
+                             loaded=(model, served.meta))
         if lite.backend == "tflite":
             out[f"TFLite, {weights} weights (crop + map back)"] = latency_ms(lambda: lite.predict(frame, box),
                                                                              repeats=repeats)
@@ -80,11 +81,11 @@ def served_scores(model_path: str | Path, parts: dict[str, FaceData], train: Fac
     ``parts``: named face sets against their own points (dlib's); the people's points of ``faces`` (default:
     :func:`helpers.annotated.human_faces`) are added as ``"people"``. Returns ``{part: {way: mean NME}}``.
     """
-    keras_lm, lite = CNNLandmarker(model_path, use_tflite=False), CNNLandmarker(model_path)
+    lite = CNNLandmarker(model_path)  # its .model is the Keras model the file was converted from
     served = f"TFLite, {lite.tflite_weights} weights" if lite.backend == "tflite" else "tf.function (no TFLite file)"
-    out = {part: {"Keras": evaluate(keras_lm.model, d, lite.size)["nme"], served: evaluate(lite, d, lite.size)["nme"]}
+    out = {part: {"Keras": evaluate(lite.model, d, lite.size)["nme"], served: evaluate(lite, d, lite.size)["nme"]}
            for part, d in parts.items()}
-    people = human_scores({"Keras": keras_lm.model, served: lite}, train, faces, size=lite.size)
+    people = human_scores({"Keras": lite.model, served: lite}, train, faces, size=lite.size)
     out["people"] = {way: people[way]["nme"] for way in ("Keras", served)}
     return out
 
@@ -153,7 +154,7 @@ def benchmark(quick: bool = False, seconds: float | None = None, epochs: int | N
     save_model(results["course"], path, {"held_out_nme": out["course"]["nme_held_out"],
                                          "other_person_nme": out["course"]["nme_other_person"]})
     lm = CNNLandmarker(path)
-    keras_only = CNNLandmarker(path, use_tflite=False)
+    keras_only = CNNLandmarker(path, use_tflite=False, loaded=(lm.model, lm.meta))
     gray = to_gray(frame)
     load_models()
     repeats = 100 if quick else 500

@@ -163,6 +163,16 @@ def test_saved_model_serves_frames(tmp_path):
         np.testing.assert_allclose(exact.predict(frame, box), direct.predict(frame, box), atol=1e-2)
         # evaluate() runs a served model face by face and scores it like the Keras model
         assert L.evaluate(exact, data, 32)["nme"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
+        # loaded=: the model already in memory, nothing read again (the file may even be gone)
+        moved = tmp_path / "gone.keras"
+        again = L.CNNLandmarker(moved, tflite=to_tflite(result.model), loaded=(direct.model, direct.meta))
+        assert again.model is direct.model and not moved.exists()
+        np.testing.assert_allclose(again.predict(frame, box), exact.predict(frame, box), atol=1e-5)
+        # served_scores: the Keras model and the served file on the same faces, each part and the people's points
+        from helpers.landmark_experiments import served_scores
+        scores = served_scores(path, {"tiny": data}, data)
+        assert set(scores) == {"tiny", "people"} and set(scores["tiny"]) == {"Keras", "TFLite, int8 weights"}
+        assert scores["tiny"]["Keras"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
     with pytest.raises(CourseError, match="notebook 04"):
         L.CNNLandmarker(tmp_path / "missing.keras")
 

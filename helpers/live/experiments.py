@@ -370,7 +370,8 @@ def weights_cost(kind: str = "peer", source: str = "sample", repeats: int = 300)
     Both TensorFlow Lite conversions of the ``kind`` emotion model (``load_emotion(kind, "tflite")`` with float32
     weights, ``"tflite-int8"`` with int8) classify the same aligned faces. Returns the number of faces, how far
     the probabilities move (largest and mean absolute difference), how often the top emotion stays the same,
-    and the median ms of one call for one face and for four (same process, alternating).
+    and the ms of one call for one face and for four: two alternating rounds (same process), each a median over
+    ``repeats // 2`` calls, and the lower of the two kept (the round a passing load spike missed).
     """
     from ..landmark_sets import ensure_landmark_set
     from ..timing import latency_ms

@@ -41,7 +41,7 @@ from ..errors import CourseError
 from ..labels import EMOTIONS
 from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
 from .detection import Detection, DetectorThread, FrameChange
-from .models import EMOTION_BACKENDS, DlibLandmarker, align_face, load_emotion, load_landmarker
+from .models import EMOTION_BACKENDS, DlibLandmarker, LiteEmotion, align_face, load_emotion, load_landmarker
 from .overlay import draw_overlay
 from .predictor_process import PredictorProcess, shared_process
 from .smoothing import OneEuroFilter
@@ -145,7 +145,7 @@ class LivePipeline:
         self.landmarker = load_landmarker(cfg.landmarks)
         self._dlib = isinstance(self.landmarker, DlibLandmarker)  # only dlib's predictor can go to the second process
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
-        self._batch = cfg.emotion_backend.startswith("tflite")  # all faces in one call; the Keras model is called per face
+        self._batch = isinstance(self.classifier, LiteEmotion)  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
         self.timer = StageTimer()
         self.tracks: list[Track] = []
