@@ -61,10 +61,10 @@ def test_two_faces(pipeline, face_frame):
 
 
 def test_tracking_between_detections(pipeline, face_frame, monkeypatch):
-    import helpers.live.pipeline as live_pipeline
+    import helpers.live.detection as live_detection
     calls = []
-    real = live_pipeline.detect_faces
-    monkeypatch.setattr(live_pipeline, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = live_detection.detect_faces
+    monkeypatch.setattr(live_detection, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
     pipeline.reset()
     shifted = np.roll(face_frame, 6, axis=1)  # the face moves 6 px to the right
     _, faces = pipeline.process(face_frame)
@@ -363,16 +363,16 @@ def test_default_pipeline_finds_every_face_of_the_group(group_1280):
 
 def test_detection_in_the_worker_does_not_block_the_loop(group_1280, monkeypatch):
     """While faces are tracked, a slow detection runs beside the loop: frames keep coming, the result lands later."""
-    import helpers.live.pipeline as live_pipeline
+    import helpers.live.detection as live_detection
     gate = threading.Event()
-    real = live_pipeline.detect_faces
+    real = live_detection.detect_faces
 
     def slow(*a, **k):
         if threading.current_thread() is not threading.main_thread():
             gate.wait(10)  # the worker's detection "takes" until the test opens the gate
         return real(*a, **k)
 
-    monkeypatch.setattr(live_pipeline, "detect_faces", slow)
+    monkeypatch.setattr(live_detection, "detect_faces", slow)
     with LivePipeline(detect_every=2, detect_policy="interval") as pipe:  # the fixed rule: a detection every 2nd frame
         _, faces = pipe.process(group_1280)  # no track yet: detected on this frame
         assert len(faces) == 4 and pipe.detections == 1

@@ -115,18 +115,25 @@ def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own
     def own_nice(gray):
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if hasattr(os, "getpriority") else None
 
-    before = own_nice(None)
-    worker = DetectorThread(own_nice, nice=5)
-    try:
-        assert worker.submit(np.zeros((4, 4), np.uint8))
-        done = worker.wait()
-    finally:
-        worker.close()
+    def own_class(gray):
+        return os.sched_getscheduler(threading.get_native_id()) if hasattr(os, "sched_getscheduler") else None
+
+    before, before_class = own_nice(None), own_class(None)
     linux = sys.platform.startswith("linux")
-    assert worker.lowered == linux
-    if linux:
-        assert done.found == min(19, before + 5) and own_nice(None) == before
+    for job, kwargs in ((own_nice, {"nice": 5}), (own_class, {"spare_cpu": True})):
+        worker = DetectorThread(job, **kwargs)
+        try:
+            assert worker.submit(np.zeros((4, 4), np.uint8))
+            done = worker.wait()
+        finally:
+            worker.close()
+        assert worker.lowered == linux
+        if linux and job is own_nice:
+            assert done.found == min(19, before + 5) and own_nice(None) == before
+        if linux and job is own_class:  # SCHED_IDLE: a core only when nothing else wants it; the caller's class stays
+            assert done.found == os.SCHED_IDLE and own_class(None) == before_class != os.SCHED_IDLE
     with LivePipeline(draw_emoji=False, detect_every=1, detect_idle=1) as pipe:  # the pipeline's detector gets detect_nice
         for _ in range(4):
             pipe.process(face_frame)
         assert pipe._worker is not None and pipe._worker.nice == pipe.config.detect_nice == 10
+        assert pipe._worker.spare_cpu is pipe.config.detect_spare_cpu is True

@@ -10,6 +10,7 @@ on a second core.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -20,6 +21,8 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
+
+from ..landmarks import detect_faces
 
 
 @dataclass
@@ -43,14 +46,16 @@ class DetectorThread:
     frame. ``take()`` returns the finished :class:`Detection` once, or None. After each detection the
     thread rests ``rest`` times as long as it worked, so it uses at most ``1 / (1 + rest)`` of a core.
     ``nice`` > 0 lowers the thread's priority with the operating system (:func:`lower_priority`): background work
-    that gives way to the frame loop and the landmark process when they need the same core.
+    that gives way to the frame loop and the landmark process when they need the same core; ``spare_cpu`` (Linux)
+    goes further: the thread runs only when no other thread or process wants the core.
     """
 
     def __init__(self, detect: Callable[..., Any], *, rest: float = 1.0, name: str = "live-detector",
-                 nice: int = 0) -> None:
+                 nice: int = 0, spare_cpu: bool = False) -> None:
         self._detect = detect
         self.rest = float(rest)
         self.nice = int(nice)
+        self.spare_cpu = bool(spare_cpu)
         self.lowered = False  # whether the thread's priority was lowered (only where the system allows it)
         self._cond = threading.Condition()
         self._job: tuple[np.ndarray, Any, dict] | None = None
@@ -107,7 +112,7 @@ class DetectorThread:
         _RUNNING.discard(self)
 
     def _run(self) -> None:
-        self.lowered = lower_priority(self.nice)
+        self.lowered = lower_priority(self.nice, self.spare_cpu)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._job is not None or self._closed)
@@ -130,20 +135,27 @@ class DetectorThread:
                 self._cond.notify_all()
 
 
-def lower_priority(nice: int) -> bool:
-    """Lower the calling thread's priority by ``nice`` steps (its "nice value"); True if it was lowered.
+def lower_priority(nice: int, spare_cpu: bool = False) -> bool:
+    """Lower the calling thread's priority by ``nice`` steps (its "nice value") and, with ``spare_cpu``, put it in
+    Linux's ``SCHED_IDLE`` class (it gets a core only when nothing else wants it); True if it was lowered.
 
-    On Linux every thread has its own nice value, so this touches only the calling thread. Elsewhere (macOS,
-    Windows) the value belongs to the whole process, so nothing changes and the answer is False.
+    On Linux every thread has its own nice value and class, so this touches only the calling thread. Elsewhere
+    (macOS, Windows) the value belongs to the whole process, so nothing changes and the answer is False.
+    A nice value alone still gives the thread a slice of a busy core now and then, and each slice is a frame of
+    the loop (or of the landmark process) that waits: the benchmark's group shows it in its slowest frames.
     """
-    if nice <= 0 or not sys.platform.startswith("linux"):
+    if (nice <= 0 and not spare_cpu) or not sys.platform.startswith("linux"):
         return False
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-        return True
-    except OSError:
-        return False
+    tid, lowered = threading.get_native_id(), False
+    with contextlib.suppress(OSError):
+        if nice > 0:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+            lowered = True
+    with contextlib.suppress(OSError, AttributeError):  # sched_setscheduler is Linux-only in Python
+        if spare_cpu:
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            lowered = True
+    return lowered
 
 
 _RUNNING: "weakref.WeakSet[DetectorThread]" = weakref.WeakSet()
@@ -183,3 +195,10 @@ class FrameChange:
         change = 0.0 if self._prev is None else float(np.abs(thumb - self._prev).mean())
         self._prev = thumb
         return change
+
+
+def find_faces(gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
+    """The detector call of both the frame loop and the worker thread: (faces, the finest side it needed)."""
+    sides: list[int] = []
+    found = detect_faces(gray, detect_min_side=min_side, detect_max_side=max_side, sides_tried=sides)
+    return found, sides[-1] if sides else min_side

@@ -38,7 +38,7 @@ EMOTION_BACKENDS: dict[str, str] = {"tflite": "TensorFlow Lite (XNNPACK, one thr
 """How the emotion model runs: key -> description."""
 
 __all__ = ["EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "DlibLandmarker", "LiteEmotion", "align_face",
-           "load_emotion", "load_landmarker"]
+           "align_faces", "classify", "load_emotion", "load_landmarker"]
 
 
 class DlibLandmarker:
@@ -194,3 +194,26 @@ class LiteEmotion:
     def predict_proba(self, face: np.ndarray) -> np.ndarray:
         """One grey uint8 face crop -> (7,) float32 probabilities in EMOTIONS order."""
         return self.predict_batch(np.asarray(face)[None])[0]
+
+
+def align_faces(gray: np.ndarray, points: list[np.ndarray], size: int) -> tuple[list[bool], np.ndarray | None]:
+    """Each face's FER2013-style crop, aligned by its 68 points: (aligned or not, (n, size, size) crops or None).
+
+    A face whose points are degenerate (shrinking out of view) gets no crop: it keeps its last emotion.
+    """
+    crops, aligned = [], []
+    for p in points:
+        try:
+            crops.append(align_face(gray, p, size))
+            aligned.append(True)
+        except CourseError:
+            aligned.append(False)
+    return aligned, (np.stack(crops) if crops else None)
+
+
+def classify(crops: np.ndarray, classifier, batch: bool = True) -> np.ndarray:
+    """(n, size, size) grey face crops -> (n, 7) probabilities: all in one call (TensorFlow Lite), or one
+    compiled Keras call per face."""
+    if batch:
+        return np.asarray(classifier.predict_batch(crops), np.float32)
+    return np.stack([np.asarray(classifier.predict_proba(c), np.float32) for c in crops])

@@ -10,9 +10,9 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
   (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
   faces are tracked, the regular detections run **in a worker thread** (``detect_async``) of lower priority
-  (``detect_nice``), so the frame loop never waits for them, and they give way when the loop or the landmark
-  process needs the core; in between, each face's box is re-made from its previous 68 points (the landmarks *are*
-  the tracker);
+  (``detect_nice``; on Linux only on spare CPU time, ``detect_spare_cpu``), so the frame loop never waits for them,
+  and they give way when the loop or the landmark process needs the core; in between, each face's box is re-made
+  from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
   and, for several faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL,
@@ -39,9 +39,9 @@ import numpy as np
 
 from ..errors import CourseError
 from ..labels import EMOTIONS
-from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, detect_faces, to_gray
-from .detection import Detection, DetectorThread, FrameChange
-from .models import EMOTION_BACKENDS, DlibLandmarker, LiteEmotion, align_face, load_emotion, load_landmarker
+from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, to_gray
+from .detection import Detection, DetectorThread, FrameChange, find_faces
+from .models import EMOTION_BACKENDS, DlibLandmarker, LiteEmotion, align_faces, classify, load_emotion, load_landmarker
 from .overlay import draw_overlay
 from .predictor_process import PredictorProcess, shared_process
 from .smoothing import OneEuroFilter
@@ -55,38 +55,6 @@ MOVING_SHIFT = 0.01  # a face whose points' centre moved more than this many fac
 LOST_SHIFT = 0.25    # ... more than this, or whose points' width changed by more than a third, looks lost
 LOST_SCALE = (0.75, 1.33)
 POINTS_DT = 1 / 30  # time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)
-
-
-# --------------------------------------------------------------------------- per-frame work of the stages
-
-def _align_faces(gray: np.ndarray, points: list[np.ndarray], size: int) -> tuple[list[bool], np.ndarray | None]:
-    """Each face's FER2013-style crop, aligned by its 68 points: (aligned or not, (n, size, size) crops or None).
-
-    A face whose points are degenerate (shrinking out of view) gets no crop: it keeps its last emotion.
-    """
-    crops, aligned = [], []
-    for p in points:
-        try:
-            crops.append(align_face(gray, p, size))
-            aligned.append(True)
-        except CourseError:
-            aligned.append(False)
-    return aligned, (np.stack(crops) if crops else None)
-
-
-def _classify(crops: np.ndarray, classifier, batch: bool = True) -> np.ndarray:
-    """(n, size, size) grey face crops -> (n, 7) probabilities: all in one call (TensorFlow Lite), or one
-    compiled Keras call per face."""
-    if batch:
-        return np.asarray(classifier.predict_batch(crops), np.float32)
-    return np.stack([np.asarray(classifier.predict_proba(c), np.float32) for c in crops])
-
-
-def _find_faces(gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
-    """The detector call of both the frame loop and the worker thread: (faces, the finest side it needed)."""
-    sides: list[int] = []
-    found = detect_faces(gray, detect_min_side=min_side, detect_max_side=max_side, sides_tried=sides)
-    return found, sides[-1] if sides else min_side
 
 
 # --------------------------------------------------------------------------- configuration and pipeline
@@ -109,6 +77,7 @@ class LiveConfig:
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     detect_nice: int = 10         # ... that thread's priority is this much lower (Linux): it gives way to loop and process
+    detect_spare_cpu: bool = True  # ... and it runs only on spare CPU time (Linux SCHED_IDLE): no slice of a busy core
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
@@ -209,7 +178,7 @@ class LivePipeline:
         if self._worker is not None and self._worker.busy:
             self._worker.wait()  # one detector at a time: let the thread finish (its result is for an older frame)
         t0 = time.perf_counter()
-        found, self._side = _find_faces(gray, self._start_side(), self.config.detect_max_side)
+        found, self._side = find_faces(gray, self._start_side(), self.config.detect_max_side)
         self.detections += 1
         self.detect_ms += (time.perf_counter() - t0) * 1000
         self._apply(found, None)
@@ -254,7 +223,8 @@ class LivePipeline:
                 self._detect_now(gray)
         else:
             if self._worker is None:
-                self._worker = DetectorThread(_find_faces, nice=cfg.detect_nice)  # a plain function: no reference to self
+                self._worker = DetectorThread(find_faces, nice=cfg.detect_nice,  # a plain function: no reference to self
+                                              spare_cpu=cfg.detect_spare_cpu)
             done = self._worker.take()
             if done is not None:
                 if done.error is not None:
@@ -389,16 +359,16 @@ class LivePipeline:
             self._apply_emotion(worker.wait() if worker.busy else worker.take())
         if not self.tracks:
             return
-        aligned, crops = _align_faces(gray, [t.points for t in self.tracks], self.crop_size)
+        aligned, crops = align_faces(gray, [t.points for t in self.tracks], self.crop_size)
         if crops is None:
             return
         tag = (self._generation, [t.id for t, ok in zip(self.tracks, aligned) if ok])
         if self.config.emotion_async and len(self.tracks) > 1 and all(t.count for t in self.tracks):
             if worker is None:  # several known faces: their one model call runs in the thread, beside the loop
-                worker = self._emotion_worker = DetectorThread(_classify, rest=0.0, name="live-emotion")
+                worker = self._emotion_worker = DetectorThread(classify, rest=0.0, name="live-emotion")
             worker.submit(crops, tag, classifier=self.classifier, batch=self._batch)
             return
-        self._apply_emotion(Detection(tag, _classify(crops, self.classifier, self._batch), 0.0))  # at once
+        self._apply_emotion(Detection(tag, classify(crops, self.classifier, self._batch), 0.0))  # at once
 
     def _apply_emotion(self, done: Detection | None) -> None:
         """Add finished emotion probabilities to the faces they were made for (if those are still followed)."""

@@ -273,8 +273,10 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
 # That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
 # detection of a still scene can: on Linux the thread runs at a lower priority (`detect_nice`, 10 steps of the
-# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere a
-# thread cannot have its own priority, and it runs at the normal one.
+# operating system's "nice" scale) and in the "idle" scheduling class (`detect_spare_cpu`, Linux's `SCHED_IDLE`),
+# so it takes a core only when nothing else wants it. A nice value alone is not enough: it still hands the thread
+# a slice of a busy core now and then, and each slice is a frame of the loop that waits. Elsewhere a thread cannot
+# have its own priority, and it runs at the normal one.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
