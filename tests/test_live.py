@@ -30,6 +30,30 @@ def test_no_face_frame(pipeline):
     assert out[320:, :140].std() > 0 and out[320:, 140:].std() == 0  # ... only "no face" at the bottom left
 
 
+def test_the_header_shows_banner_and_a_readout_refreshed_every_few_frames(pipeline):
+    """The top strip is the banner and the timer's readout as text drawn on black (the cached strip gives the same
+    pixels as drawing it); the readout changes only every READOUT_EVERY frames, so it can be read."""
+    import cv2
+
+    from helpers.live.overlay import draw_overlay
+    from helpers.live.pipeline import READOUT_EVERY
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    ref = frame.copy()
+    cv2.rectangle(ref, (0, 0), (640, 36), (0, 0, 0), -1)
+    for text, y, colour in (("a banner", 14, (255, 255, 255)), ("99 fps | read 0.1 ms", 31, (0, 255, 255))):
+        cv2.putText(ref, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, colour, 1, cv2.LINE_AA)
+    np.testing.assert_array_equal(draw_overlay(frame.copy(), [], banner="a banner", readout="99 fps | read 0.1 ms")[:37],
+                                  ref[:37])
+    pipeline.reset()
+    strips = []
+    for _ in range(2 * READOUT_EVERY + 1):
+        out, _ = pipeline.process(frame)
+        strips.append(out[21:37].copy())  # the readout's line
+    changed = [i for i in range(1, len(strips)) if not np.array_equal(strips[i], strips[i - 1])]
+    assert changed and all(i % READOUT_EVERY == 1 for i in changed), changed
+    assert (strips[0] == 128).all() and strips[1].min() == 0  # no readout (line) before the first frame is timed
+
+
 def test_one_face_gives_box_points_and_probabilities(pipeline, face_frame):
     pipeline.reset()
     out, faces = pipeline.process(face_frame)

@@ -1,6 +1,8 @@
 """The overlay drawn on each live frame: box, 68 points, emotion label with a probability bar, emoji, banner."""
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -89,8 +91,19 @@ def draw_overlay(image: np.ndarray, tracks: list, *, banner: str = "", readout: 
         cv2.putText(image, "no face", (8, h - 12), font, 0.7, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(image, "no face", (8, h - 12), font, 0.7, (0, 200, 255), 1, cv2.LINE_AA)
     if banner or readout:
-        cv2.rectangle(image, (0, 0), (w, 36 if readout else 20), (0, 0, 0), -1)
-        cv2.putText(image, banner, (6, 14), font, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
-        if readout:
-            cv2.putText(image, readout, (6, 31), font, 0.42, (0, 255, 255), 1, cv2.LINE_AA)
+        strip = _header(w, banner, readout)
+        image[:len(strip)] = strip[:h]
     return image
+
+
+@functools.lru_cache(maxsize=8)
+def _header(w: int, banner: str, readout: str) -> np.ndarray:
+    """The black strip at the top with the banner and the readout (BGR, read-only): drawn once per text, then
+    copied, since the same text comes back frame after frame (the pipeline refreshes its readout a few times a second)."""
+    strip = np.zeros((37 if readout else 21, w, 3), np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(strip, banner, (6, 14), font, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+    if readout:
+        cv2.putText(strip, readout, (6, 31), font, 0.42, (0, 255, 255), 1, cv2.LINE_AA)
+    strip.flags.writeable = False
+    return strip

@@ -54,6 +54,8 @@ DETECT_REASONS = ("start", "cut", "lost", "moving", "idle", "interval")
 MOVING_SHIFT = 0.01  # a face whose points' centre moved more than this many face widths since the last frame is moving
 LOST_SHIFT = 0.25    # ... more than this, or whose points' width changed by more than a third, looks lost
 LOST_SCALE = (0.75, 1.33)
+READOUT_EVERY = 10  # the fps/ms readout is re-made every 10 frames (3 times a second at 30 fps): one that changes
+# every frame cannot be read, and re-making it (and re-drawing its text) every frame costs the loop time
 POINTS_DT = 1 / 30  # time step (s) the landmark filter assumes between frames: one frame of a 30 fps webcam (or video)
 
 
@@ -131,6 +133,7 @@ class LivePipeline:
         self._worker: DetectorThread | None = None
         self._emotion_worker: DetectorThread | None = None
         self._canvas: np.ndarray | None = None
+        self._readout = ""
         self.process_faces = 0  # faces whose points the second process found
         self.process_note = ""  # why the second process is not used, if it failed
         self.banner = f"landmarks: {cfg.landmarks}  |  emotion: {self.classifier.name}"
@@ -389,7 +392,10 @@ class LivePipeline:
             self._canvas = np.empty_like(image)
         out = self._canvas
         np.copyto(out, image)
-        draw_overlay(out, self.tracks, banner=self.banner, readout=self.timer.text() if self.timer.frames else "",
+        frames = self.timer.frames
+        if frames == 0 or frames % READOUT_EVERY == 1 or not self._readout:
+            self._readout = self.timer.text() if frames else ""
+        draw_overlay(out, self.tracks, banner=self.banner, readout=self._readout,
                      points=self.config.draw_points, emoji=self.config.draw_emoji)
         return out
 
