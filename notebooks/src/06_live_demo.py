@@ -327,10 +327,12 @@ fig = live.recovery_plot(clip, recovery)
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
-# box on every face or with a box on nothing. The fixed interval first found the new face 3 frames after each
-# cut, and in all left 22 frames without a box on every face (the red marks: more than the frames to the first
-# recovery, because a box can be lost again after it) and 13 with a box where no face was. The adaptive rule also ran the
-# detector less often (29 times against 40): the sample's face keeps moving, so most of its detections are the
+# box on every face or with a box on nothing. The fixed interval first found the new face 2 to 7 frames after a
+# cut: its detections are asked for every 5th frame and run in the worker thread, on spare CPU time only, so they
+# land one or more frames after they were asked for. In all it left 38 frames without a box on every face (the red
+# marks: more than the frames to the first recovery, because a box can be lost again after it) and 24 with a box
+# where no face was. The adaptive rule also ran the
+# detector less often (29 times against 39): the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
 # 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
@@ -371,7 +373,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 0.97 to 0.36 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 1.12 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 
@@ -603,23 +605,23 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.34 ms per face for one face, 1.34 times the predictor alone (1.00 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 1.16 ms per face, 1.58
-# times the predictor alone (0.73 ms), above it too; with every face in the loop (no second process) it took
-# 1.24 ms per face, so the second process saved little in this run.
+# In this run the stage took 1.09 ms per face for one face, 1.37 times the predictor alone (0.79 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.84 ms per face, 1.20
+# times the predictor alone (0.70 ms), inside it; with every face in the loop (no second process) it took
+# 1.03 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
 #
-# The profiler says where the one face's time goes: of the stage's 1.361 ms per frame, 1.183 ms are the
-# predictor call (the conversion of its points to NumPy, 0.071 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.131 ms per frame, 0.979 ms are the
+# predictor call (the conversion of its points to NumPy, 0.064 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
-# 0.06 ms: the stage's own code is about an eighth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 1.22 ms per call, against 1.00 ms in a tight loop, and 1.16 ms
+# 0.05 ms: the stage's own code is about an eighth of it. The rest of the gap is the
+# predictor itself: inside the loop it took 0.98 ms per call, against 0.79 ms in a tight loop, and 0.94 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains most of that gap (1.16 ms flushed against 1.22 ms in the loop), and the reader and
-# detector threads a share: with them off the stage took 1.22 ms per face, against 1.34 ms with them
-# on. The stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor
-# as it runs in the loop (1.22 ms) the stage costs 1.10 times, against the predictor in a tight loop 1.34.
+# explains most of that gap (0.94 ms flushed against 0.98 ms in the loop); the reader and detector threads
+# cost nothing measurable: with them off the stage took 1.11 ms per face, against 1.09 ms with them on. The
+# stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor as it runs
+# in the loop (0.98 ms) the stage costs 1.11 times, against the predictor in a tight loop 1.37.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -640,9 +642,10 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1004 fps for one face and 342 for four; the group ran at 131 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1263 fps for one face and 358 for four; the group ran
+# at 204 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.47 ms each in the group run, against 0.73 ms alone.
+# the other core predicts too: the loop's own calls took 1.12 ms each in the group run, against 0.70 ms alone.
 
 
 # %% [markdown]
@@ -667,8 +670,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.53 -> 0.28 ms,
-# four faces 6.55 -> 1.09 ms); the published mini-Xception's got slower (0.49 -> 0.56 ms and 1.62 -> 1.99 ms).
+# The speed went opposite ways. The course CNN's call got about six times faster (one face 1.39 -> 0.24 ms,
+# four faces 5.64 -> 0.95 ms); the published mini-Xception's got slower (0.43 -> 0.47 ms and 1.41 -> 1.70 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -691,7 +694,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (56.3 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (44.7 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -752,7 +755,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -2.4 MB and the compiled call at +0.0 MB, and the cell above warns
+# after 600 calls `predict` was at -3.9 MB and the compiled call at +1.2 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -922,21 +925,21 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.9 ms per frame
-#   (median) and 5.9 ms at the 99th percentile (section 5), and the group of four at 1280 px 6.7 and
-#   12.8 ms (section 5b): both well inside the budget, and above the course machine's fps targets (325 and
-#   131 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
-#   cell warned). Section 5b measures what bounds them: dlib's predictor took 1.00 ms per face alone in this run
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.5 ms per frame
+#   (median) and 5.1 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.7 and
+#   8.2 ms (section 5b): both well inside the budget, and above the course machine's fps targets (382 and
+#   204 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
+#   cell warned). Section 5b measures what bounds them: dlib's predictor took 0.79 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 1004 fps and four, on one core, at 342 before any other stage runs.
+#   one face at 1263 fps and four, on one core, at 358 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
-#   3 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
+#   2 to 7 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
 #   worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
-#   course's emotion CNN five times faster and the published one slower (section 5c): measure, per model.
+#   course's emotion CNN about six times faster and the published one slower (section 5c): measure, per model.
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
 #   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
