@@ -136,4 +136,4 @@ def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own
         for _ in range(4):
             pipe.process(face_frame)
         assert pipe._worker is not None and pipe._worker.nice == pipe.config.detect_nice == 10
-        assert pipe._worker.spare_cpu is pipe.config.detect_spare_cpu is True
+        assert pipe._worker.spare_cpu is pipe.config.detect_spare_cpu is False  # off by default: see LiveConfig

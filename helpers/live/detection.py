@@ -142,7 +142,9 @@ def lower_priority(nice: int, spare_cpu: bool = False) -> bool:
     On Linux every thread has its own nice value and class, so this touches only the calling thread. Elsewhere
     (macOS, Windows) the value belongs to the whole process, so nothing changes and the answer is False.
     A nice value alone still gives the thread a slice of a busy core now and then, and each slice is a frame of
-    the loop (or of the landmark process) that waits: the benchmark's group shows it in its slowest frames.
+    the loop (or of the landmark process) that waits. ``SCHED_IDLE`` avoids that, at a price: the thread holds
+    Python's GIL in the Python code around dlib's calls, and a thread starved by other programs while it holds it
+    makes every other thread of the process wait until it gets a core again (a priority inversion).
     """
     if (nice <= 0 and not spare_cpu) or not sys.platform.startswith("linux"):
         return False

@@ -10,7 +10,7 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
   (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
   faces are tracked, the regular detections run **in a worker thread** (``detect_async``) of lower priority
-  (``detect_nice``; on Linux only on spare CPU time, ``detect_spare_cpu``), so the frame loop never waits for them,
+  (``detect_nice``; ``detect_spare_cpu`` would go further, see there), so the frame loop never waits for them,
   and they give way when the loop or the landmark process needs the core; in between, each face's box is re-made
   from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
@@ -79,7 +79,10 @@ class LiveConfig:
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
     detect_nice: int = 10         # ... that thread's priority is this much lower (Linux): it gives way to loop and process
-    detect_spare_cpu: bool = True  # ... and it runs only on spare CPU time (Linux SCHED_IDLE): no slice of a busy core
+    # ... True: it runs only on spare CPU time (Linux SCHED_IDLE). Off by default: on a quiet machine a group ran faster
+    # (no slice of a busy core goes to it), but with every core busy with other programs the starved thread can hold
+    # Python's GIL when it is pushed off its core, and the loop then waits for it (frames of a tenth of a second)
+    detect_spare_cpu: bool = False
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop

@@ -273,10 +273,14 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
 # That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
 # detection of a still scene can: on Linux the thread runs at a lower priority (`detect_nice`, 10 steps of the
-# operating system's "nice" scale) and in the "idle" scheduling class (`detect_spare_cpu`, Linux's `SCHED_IDLE`),
-# so it takes a core only when nothing else wants it. A nice value alone is not enough: it still hands the thread
-# a slice of a busy core now and then, and each slice is a frame of the loop that waits. Elsewhere a thread cannot
-# have its own priority, and it runs at the normal one.
+# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere a
+# thread cannot have its own priority, and it runs at the normal one. Why not the lowest priority of all,
+# Linux's "idle" class (`detect_spare_cpu=True`), where the thread only gets a core nobody else wants? While
+# building the course it made a group run faster on a quiet machine; but with every core busy with other
+# programs the loop froze now and then for several frames. The thread runs a little Python around each dlib
+# call, and a thread that is pushed off its core while it holds Python's lock (the GIL) keeps every other
+# thread of the kernel waiting until it gets a core back: a *priority inversion*. A live view that freezes is
+# worse than one that runs a little slower, so that setting stays off.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
@@ -327,12 +331,12 @@ fig = live.recovery_plot(clip, recovery)
 
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
-# box on every face or with a box on nothing. The fixed interval first found the new face 2 to 7 frames after a
-# cut: its detections are asked for every 5th frame and run in the worker thread, on spare CPU time only, so they
-# land one or more frames after they were asked for. In all it left 38 frames without a box on every face (the red
-# marks: more than the frames to the first recovery, because a box can be lost again after it) and 24 with a box
+# box on every face or with a box on nothing. The fixed interval first found the new face 3 to 4 frames after a
+# cut: its detections are asked for every 5th frame and run in the worker thread, so they land one or more frames
+# after they were asked for. In all it left 29 frames without a box on every face (the red
+# marks: more than the frames to the first recovery, because a box can be lost again after it) and 20 with a box
 # where no face was. The adaptive rule also ran the
-# detector less often (29 times against 39): the sample's face keeps moving, so most of its detections are the
+# detector less often (29 times against 40): the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
 # 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
@@ -373,7 +377,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 1.12 to 0.36 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 1.07 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 
@@ -605,23 +609,23 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.09 ms per face for one face, 1.37 times the predictor alone (0.79 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.84 ms per face, 1.20
-# times the predictor alone (0.70 ms), inside it; with every face in the loop (no second process) it took
-# 1.03 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
+# In this run the stage took 1.20 ms per face for one face, 1.26 times the predictor alone (0.96 ms), just above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.85 ms per face, 0.98
+# times the predictor alone (0.88 ms), inside it; with every face in the loop (no second process) it took
+# 1.11 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
 #
-# The profiler says where the one face's time goes: of the stage's 1.131 ms per frame, 0.979 ms are the
-# predictor call (the conversion of its points to NumPy, 0.064 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.160 ms per frame, 1.011 ms are the
+# predictor call (the conversion of its points to NumPy, 0.061 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
 # 0.05 ms: the stage's own code is about an eighth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 0.98 ms per call, against 0.79 ms in a tight loop, and 0.94 ms
+# predictor itself: inside the loop it took 1.09 ms per call, against 0.96 ms in a tight loop, and 1.02 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains most of that gap (0.94 ms flushed against 0.98 ms in the loop); the reader and detector threads
-# cost nothing measurable: with them off the stage took 1.11 ms per face, against 1.09 ms with them on. The
+# explains about half of that gap (1.02 ms flushed against 1.09 ms in the loop); the reader and detector threads
+# cost nothing measurable: with them off the stage took 1.24 ms per face, against 1.20 ms with them on. The
 # stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor as it runs
-# in the loop (0.98 ms) the stage costs 1.11 times, against the predictor in a tight loop 1.37.
+# in the loop (1.09 ms) the stage costs 1.10 times, against the predictor in a tight loop 1.26.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -642,10 +646,10 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1263 fps for one face and 358 for four; the group ran
-# at 204 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1046 fps for one face and 285 for four; the group ran
+# at 160 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.12 ms each in the group run, against 0.70 ms alone.
+# the other core predicts too: the loop's own calls took 1.14 ms each in the group run, against 0.88 ms alone.
 
 
 # %% [markdown]
@@ -670,8 +674,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got about six times faster (one face 1.39 -> 0.24 ms,
-# four faces 5.64 -> 0.95 ms); the published mini-Xception's got slower (0.43 -> 0.47 ms and 1.41 -> 1.70 ms).
+# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.30 -> 0.25 ms,
+# four faces 5.72 -> 0.98 ms); the published mini-Xception's got slower (0.44 -> 0.49 ms and 1.49 -> 1.69 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -694,7 +698,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (44.7 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (47.6 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -755,7 +759,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -3.9 MB and the compiled call at +1.2 MB, and the cell above warns
+# after 600 calls `predict` was at -4.5 MB and the compiled call at +0.4 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -926,20 +930,20 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # ## Summary
 # - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.5 ms per frame
-#   (median) and 5.1 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.7 and
-#   8.2 ms (section 5b): both well inside the budget, and above the course machine's fps targets (382 and
-#   204 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
-#   cell warned). Section 5b measures what bounds them: dlib's predictor took 0.79 ms per face alone in this run
+#   (median) and 5.0 ms at the 99th percentile (section 5), and the group of four at 1280 px 5.5 and
+#   11.5 ms (section 5b): both well inside the budget, and above the course machine's fps targets (377 and
+#   160 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
+#   cell warned). Section 5b measures what bounds them: dlib's predictor took 0.96 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 1263 fps and four, on one core, at 358 before any other stage runs.
+#   one face at 1046 fps and four, on one core, at 285 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
-#   2 to 7 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
+#   3 to 4 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
 #   worker thread, so no frame waits for it.
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
-#   course's emotion CNN about six times faster and the published one slower (section 5c): measure, per model.
+#   course's emotion CNN five to six times faster and the published one slower (section 5c): measure, per model.
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread, the
 #   detector runs in one, and a group's emotion call in a third, because OpenCV's decoder, dlib's
 #   detector and TensorFlow Lite release Python's GIL; dlib's predictor holds it (section 5b measures
