@@ -273,14 +273,20 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
 # That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
 # detection of a still scene can: on Linux the thread runs at a lower priority (`detect_nice`, 10 steps of the
-# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere a
-# thread cannot have its own priority, and it runs at the normal one. Why not the lowest priority of all,
-# Linux's "idle" class (`detect_spare_cpu=True`), where the thread only gets a core nobody else wants? While
-# building the course it made a group run faster on a quiet machine; but with every core busy with other
-# programs the loop froze now and then for several frames. The thread runs a little Python around each dlib
-# call, and a thread that is pushed off its core while it holds Python's lock (the GIL) keeps every other
-# thread of the kernel waiting until it gets a core back: a *priority inversion*. A live view that freezes is
-# worse than one that runs a little slower, so that setting stays off.
+# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere
+# Python cannot give one thread its own nice value, so it runs at the normal priority.
+#
+# Why not go lower still, to Linux's "idle" scheduling class (`detect_spare_cpu=True`), where the thread gets a
+# core only when no other thread on the machine wants one? While building the course this made a group run faster
+# on an otherwise quiet machine: at nice 10 the detector still takes short turns on a core that the loop or the
+# second process is waiting for; in the idle class it never does. But with every core kept busy by other
+# programs, the loop sometimes froze for several frames. The cause is the GIL. The thread releases it inside dlib,
+# but it needs it for the little Python it runs before and after each call. If the operating system takes its
+# core away at that moment, it keeps the GIL while it waits, and in the idle class it waits as long as other
+# programs keep the cores busy. Meanwhile the frame loop, which needs the GIL for any Python, waits as well: the
+# most important thread waits for the least important one, which waits for everyone else. That is a *priority
+# inversion*. At nice 10 the same can happen, but the thread gets a turn again within milliseconds. A live view
+# that freezes is worse than one that runs a little slower, so the setting stays off.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
@@ -332,11 +338,12 @@ fig = live.recovery_plot(clip, recovery)
 # %% [markdown]
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
 # box on every face or with a box on nothing. The fixed interval first found the new face 3 to 4 frames after a
-# cut: its detections are asked for every 5th frame and run in the worker thread, so they land one or more frames
-# after they were asked for. In all it left 29 frames without a box on every face (the red
+# cut. In this clip every cut falls on a frame where an interval detection is due, so the whole delay is the worker
+# thread: its answer arrives a few frames after the frame it was asked on (a cut between those frames would wait up
+# to 4 frames more). In all it left 29 frames without a box on every face (the red
 # marks: more than the frames to the first recovery, because a box can be lost again after it) and 20 with a box
 # where no face was. The adaptive rule also ran the
-# detector less often (29 times against 40): the sample's face keeps moving, so most of its detections are the
+# detector less often: 29 detections against 40: the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
 # 45.5 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
@@ -611,7 +618,7 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 # %% [markdown]
 # In this run the stage took 1.20 ms per face for one face, 1.26 times the predictor alone (0.96 ms), just above
 # the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.85 ms per face, 0.98
-# times the predictor alone (0.88 ms), inside it; with every face in the loop (no second process) it took
+# times the predictor alone (0.88 ms), well under the 1.25; with every face in the loop (no second process) it took
 # 1.11 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
 #
 # The profiler says where the one face's time goes: of the stage's 1.160 ms per frame, 1.011 ms are the
@@ -623,9 +630,10 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
 # explains about half of that gap (1.02 ms flushed against 1.09 ms in the loop); the reader and detector threads
-# cost nothing measurable: with them off the stage took 1.24 ms per face, against 1.20 ms with them on. The
-# stage's own code cannot win the predictor's slowdown back for a lone face: against the predictor as it runs
-# in the loop (1.09 ms) the stage costs 1.10 times, against the predictor in a tight loop 1.26.
+# cost nothing measurable: with them off the stage took 1.24 ms per face, against 1.20 ms with them on (off was
+# even slightly slower: run-to-run noise). What pushes the lone face over 1.25 is the predictor's own slowdown in
+# the loop, not the stage's code: against the predictor as it runs in the loop (1.09 ms) the stage costs 1.10
+# times, against the predictor in a tight loop 1.26.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -649,7 +657,8 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # own GIL (item 6). On one core the predictor alone allows 1046 fps for one face and 285 for four; the group ran
 # at 160 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.14 ms each in the group run, against 0.88 ms alone.
+# the other core predicts too: the loop's own calls took 1.14 ms each in the group run, against 0.88 ms alone, a
+# slowdown twice the lone face's in the loop (1.09 against 0.96 ms), which has no second process.
 
 
 # %% [markdown]
@@ -932,8 +941,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.5 ms per frame
 #   (median) and 5.0 ms at the 99th percentile (section 5), and the group of four at 1280 px 5.5 and
 #   11.5 ms (section 5b): both well inside the budget, and above the course machine's fps targets (377 and
-#   160 fps against 250 and 110), though the one face's 99th percentile was just over twice its median (the
-#   cell warned). Section 5b measures what bounds them: dlib's predictor took 0.96 ms per face alone in this run
+#   160 fps against 250 and 110), though both 99th percentiles were about twice their medians (5.0 against
+#   2.5 ms, 11.5 against 5.5 ms; both cells warned). Section 5b measures what bounds them: dlib's predictor took 0.96 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
 #   one face at 1046 fps and four, on one core, at 285 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
