@@ -54,9 +54,9 @@ Set-up and plumbing
     live.models       the landmarker and the emotion classifier, loaded once
     live.pipeline     configuration and the per-frame pipeline
     live.timer        the per-stage timings of the last frames (a ring buffer)
-    live.predictor_process  dlib's predictor in a second process: a group's faces on both cores
+    live.predictor_process  dlib's predictor and detector in helper processes: a group's faces on both cores
     live.tracks       face tracks: one face over frames, its box kept from its points between detections
-    live.detection    face detection off the frame loop, in a worker thread
+    live.detection    face detection off the frame loop (a worker thread, handing it to a process)
     live.prefetch     read the next video frame in a thread while this one is processed
     live.smoothing    steadier landmarks (One-Euro filter) and how to measure jitter and lag
     live.overlay      what is drawn on each frame: box, points, label, emoji, banner

@@ -30,7 +30,7 @@ def test_no_face_frame(pipeline):
     assert out[320:, :140].std() > 0 and out[320:, 140:].std() == 0  # ... only "no face" at the bottom left
 
 
-def test_the_header_shows_banner_and_a_readout_refreshed_every_few_frames(pipeline):
+def test_the_header_shows_banner_and_a_readout_refreshed_every_few_frames(pipeline, monkeypatch):
     """The top strip is the banner and the timer's readout as text drawn on black (the cached strip gives the same
     pixels as drawing it); the readout changes only every READOUT_EVERY frames, so it can be read."""
     import cv2
@@ -52,6 +52,14 @@ def test_the_header_shows_banner_and_a_readout_refreshed_every_few_frames(pipeli
     changed = [i for i in range(1, len(strips)) if not np.array_equal(strips[i], strips[i - 1])]
     assert changed and all(i % READOUT_EVERY == 1 for i in changed), changed
     assert (strips[0] == 128).all() and strips[1].min() == 0  # no readout (line) before the first frame is timed
+    from helpers.live import pipeline as module
+    monkeypatch.setattr(module, "READOUT_EVERY", 1)  # every frame: each frame's readout is its own
+    pipeline.reset()
+    texts = []
+    for _ in range(4):
+        pipeline.process(frame)
+        texts.append(pipeline._readout)
+    assert texts[0] == "" and all(texts[i] is not texts[i - 1] for i in range(2, 4)), texts
 
 
 def test_one_face_gives_box_points_and_probabilities(pipeline, face_frame):

@@ -66,6 +66,33 @@ def test_a_cut_is_detected_on_its_own_frame(face_frame):
         assert not faces or iou(faces[0].box, moved) < 0.5
 
 
+def test_a_cut_does_not_wait_for_a_regular_detection_in_progress(face_frame, monkeypatch):
+    """The worker is still on a slow detection of an older frame when the picture jumps: the loop detects the cut's
+    frame itself at once, and the older result, when it comes, is thrown away."""
+    import threading
+    import time
+
+    from helpers.live import pipeline
+    started, release = threading.Event(), threading.Event()
+
+    def slow(gray, **sides):
+        started.set()
+        release.wait(10)
+        return [], sides["min_side"]  # "no face": applied, it would drop the track
+    monkeypatch.setattr(pipeline, "find_faces_far", slow)
+    with LivePipeline(detect_every=1, detect_idle=1) as pipe:
+        for _ in range(3):
+            pipe.process(face_frame)
+        assert started.wait(5) and pipe._worker.busy
+        t0 = time.perf_counter()
+        _, faces = pipe.process(_shift(face_frame, -160))
+        assert time.perf_counter() - t0 < 2 and pipe.detect_reasons["cut"] == 1 and len(faces) == 1
+        release.set()
+        pipe._worker.wait()
+        _, faces = pipe.process(_shift(face_frame, -160))
+        assert len(faces) == 1, "the result of the frame before the cut was applied"
+
+
 def test_unknown_policy_is_refused():
     with pytest.raises(CourseError, match="detect_policy"):
         LivePipeline(detect_policy="sometimes")
@@ -136,4 +163,5 @@ def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own
         for _ in range(4):
             pipe.process(face_frame)
         assert pipe._worker is not None and pipe._worker.nice == pipe.config.detect_nice == 10
-        assert pipe._worker.spare_cpu is pipe.config.detect_spare_cpu is False  # off by default: see LiveConfig
+        # the thread never goes to the idle class (see LiveConfig.detect_spare_cpu): the detector process does
+        assert pipe._worker.spare_cpu is False and pipe.config.detect_spare_cpu is True

@@ -1,12 +1,17 @@
-"""dlib's predictor in a second process: the same points as in the loop, and a loop that survives the process dying."""
+"""dlib's predictor and detector in helper processes: the same points and faces as in the loop, at the priority asked
+for, and a loop that survives a process dying."""
 from __future__ import annotations
+
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from helpers import live
 from helpers.landmarks import detect_faces, predict_points, to_gray
-from helpers.live.predictor_process import PredictorProcess, face_crop
+from helpers.live.detection import find_faces
+from helpers.live.predictor_process import DetectorProcess, PredictorProcess, face_crop, find_faces_far, shared_detector
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +165,63 @@ def test_a_session_that_ends_without_closing_leaves_no_shared_memory_behind():
     with pytest.raises(FileNotFoundError):
         from multiprocessing import shared_memory
         shared_memory.SharedMemory(name=run.stdout.split()[-1])
+
+
+def test_the_detector_process_finds_the_same_faces_as_the_loop(group, face_frame):
+    gray, _ = group
+    one = to_gray(face_frame)
+    proc = DetectorProcess()
+    assert proc.wait_ready(), proc.error
+    try:
+        for shared in (True, False):  # the frame in shared memory, then through the pipe (the fallback)
+            proc.shared = shared
+            for frame, sides in ((gray, (640, 1280)), (one, (320, 640)), (np.zeros((90, 160), np.uint8), (160, 160))):
+                assert proc.detect(frame, *sides) == find_faces(frame, *sides)
+        assert proc.frames == 6 and len(proc.detect(gray, 640, 1280)[0]) >= 2
+    finally:
+        proc.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a process's scheduling class is Linux's")
+def test_the_detector_process_runs_at_the_priority_asked_for():
+    import os
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    for spare_cpu, cls in ((True, os.SCHED_IDLE), (False, os.SCHED_OTHER)):
+        proc = DetectorProcess(nice=5, spare_cpu=spare_cpu)
+        try:
+            assert proc.wait_ready(), proc.error
+            pid = proc._proc.pid
+            assert os.sched_getscheduler(pid) == cls and os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + 5)
+        finally:
+            proc.close()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER and os.getpriority(os.PRIO_PROCESS, 0) == own  # the loop's stay
+
+
+def test_detection_falls_back_to_the_calling_thread_when_the_process_dies(group):
+    gray, _ = group
+    helper = shared_detector()
+    assert helper.wait_ready(), helper.error
+    want = find_faces(gray, 640, 1280)
+    assert find_faces_far(gray, 640, 1280) == want and helper.frames == 1
+    helper._proc.kill()
+    helper._proc.wait()
+    assert find_faces_far(gray, 640, 1280) == want  # the frame is still answered ...
+    assert "detector process" in helper.error and not helper.ready  # ... and the failure is kept
+    assert shared_detector() is not helper and shared_detector().wait_ready(), "a failed process is started again"
+    live.close_shared()
+
+
+def test_the_pipeline_detects_in_the_process_unless_told_not_to(group):
+    image = live.group_frame()
+    for in_process in (True, False):
+        helper = shared_detector()
+        helper.wait_ready()
+        frames = helper.frames
+        with live.LivePipeline(draw_emoji=False, detect_every=1, detect_idle=1, detect_process=in_process) as pipe:
+            for _ in range(12):
+                _, tracks = pipe.process(image)
+                worker = pipe._worker
+                while worker is not None and (worker.busy or time.perf_counter() < worker._ready_at):
+                    time.sleep(0.005)  # each regular detection ends (and rests) before the next frame, which takes it
+        assert len(tracks) >= 2 and pipe.detections >= 10
+        assert (helper.frames - frames >= 9) if in_process else helper.frames == frames

@@ -6,8 +6,9 @@ One module per role; everything a notebook or test uses is re-exported here (``f
 - :mod:`.pipeline` is the per-frame work (its timings: :mod:`.timer`): :class:`LiveConfig` and
   :class:`LivePipeline` (detect every N frames, track with the landmarks in between, emotion, overlay);
   :mod:`.tracks` holds the face tracks (:class:`Track`) and how a box follows the points between detections;
-  :mod:`.detection` runs the detector in a worker thread, :mod:`.smoothing` filters the points (One-Euro),
-  :mod:`.overlay` draws the result; :mod:`.predictor_process` finds a share of a group's points in a second process.
+  :mod:`.detection` runs the detector beside the loop, :mod:`.smoothing` filters the points (One-Euro),
+  :mod:`.overlay` draws the result; :mod:`.predictor_process` finds a share of a group's points in a second process,
+  and the detector's faces in a third, at the lowest priority.
 - :mod:`.runner` reads frames (:class:`FrameSource`, with the webcam -> sample-video fallback, or any object
   with the frame-source interface documented there) and runs a pipeline in a background thread
   (:class:`LiveRunner`, whose ``stop()`` always ends the loop and releases the camera) or headless
@@ -34,7 +35,7 @@ from .pipeline import LiveConfig, LivePipeline
 from .plots import (before_after_plot, before_after_table, emotion_trace_plot, recovery_plot, recovery_table,
                     smoothing_plot, smoothing_table, tracking_tradeoff_plot)
 from .timer import STAGES, StageTimer
-from .predictor_process import PredictorProcess, close_shared, shared_process
+from .predictor_process import DetectorProcess, PredictorProcess, close_shared, shared_detector, shared_process
 from .runner import (FrameSource, LiveRunner, RunReport, StillSource, as_frame_source, iter_annotated, rss_mb,
                      run_headless, stop_all)
 from .smoothing import OneEuroFilter, jitter_and_lag
@@ -52,10 +53,12 @@ __all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "N
            "align_face", "as_frame_source", "baseline_model", "before_after", "before_after_plot", "before_after_table",
            "benchmark", "close_shared", "emotion_trace_plot", "recovery_plot", "recovery_table", "smoothing_plot",
            "smoothing_table", "tracking_tradeoff_plot",
-           "compare_models", "cut_recovery", "DlibLandmarker", "draw_overlay", "emotion_trace", "FrameSource",
+           "compare_models", "cut_recovery", "DetectorProcess", "DlibLandmarker", "draw_overlay", "emotion_trace",
+           "FrameSource",
            "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "LiteEmotion",
            "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "load_emotion", "load_landmarker", "main",
            "memory_per_call", "OneEuroFilter", "original_loop", "points_trace", "predict_vs_call", "PredictorProcess",
-           "profile_landmarks", "rss_mb", "run_headless", "RunReport", "shared_process", "smoothing_tradeoff",
+           "profile_landmarks", "rss_mb", "run_headless", "RunReport", "shared_detector", "shared_process",
+           "smoothing_tradeoff",
            "spliced_clip", "StageTimer", "StillSource", "stop_all", "Track", "tracking_tradeoff", "two_thread_speedup",
            "weights_cost"]

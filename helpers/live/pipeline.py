@@ -9,9 +9,10 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   at a stroke, :class:`~helpers.live.detection.FrameChange`) or when a face's points jumped (the track looks
   lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
   (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
-  faces are tracked, the regular detections run **in a worker thread** (``detect_async``) of lower priority
-  (``detect_nice``; ``detect_spare_cpu`` would go further, see there), so the frame loop never waits for them,
-  and they give way when the loop or the landmark process needs the core; in between, each face's box is re-made
+  faces are tracked, the regular detections run **beside the loop** (``detect_async``): a worker thread hands them
+  to a process of their own (``detect_process``, :class:`~helpers.live.predictor_process.DetectorProcess`) at the
+  lowest priority (``detect_nice``, ``detect_spare_cpu``), so the frame loop never waits for them, and they take
+  only the CPU time the loop and the landmark process leave; in between, each face's box is re-made
   from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
@@ -33,6 +34,7 @@ import contextlib
 import time
 import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -43,7 +45,7 @@ from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, to_gray
 from .detection import Detection, DetectorThread, FrameChange, find_faces
 from .models import EMOTION_BACKENDS, DlibLandmarker, LiteEmotion, align_faces, classify, load_emotion, load_landmarker
 from .overlay import draw_overlay
-from .predictor_process import PredictorProcess, shared_process
+from .predictor_process import PredictorProcess, find_faces_far, shared_process
 from .smoothing import OneEuroFilter
 from .timer import StageTimer
 from .tracks import Track, box_from_points, iou, match_boxes, points_motion, relative_box
@@ -78,11 +80,11 @@ class LiveConfig:
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
     detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
-    detect_nice: int = 10         # ... that thread's priority is this much lower (Linux): it gives way to loop and process
-    # ... True: it runs only on spare CPU time (Linux SCHED_IDLE). Off by default: on a quiet machine a group ran faster
-    # (no slice of a busy core goes to it), but with every core busy with other programs the starved thread can hold
-    # Python's GIL when it is pushed off its core, and the loop then waits for it (frames of a tenth of a second)
-    detect_spare_cpu: bool = False
+    detect_nice: int = 10         # ... at this much lower priority (Linux, macOS): it gives way to loop and process
+    detect_process: bool = True   # ... in a process of its own (its own GIL), not in the worker thread itself
+    # ... that process runs only on spare CPU time (Linux SCHED_IDLE). Never the thread: a thread starved by other
+    # programs while it holds Python's GIL stops the loop until it gets a core again (frames of a tenth of a second)
+    detect_spare_cpu: bool = True
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
@@ -181,8 +183,6 @@ class LivePipeline:
         return self._side if self.tracks and self._side else self.config.detect_min_side
 
     def _detect_now(self, gray: np.ndarray) -> None:
-        if self._worker is not None and self._worker.busy:
-            self._worker.wait()  # one detector at a time: let the thread finish (its result is for an older frame)
         t0 = time.perf_counter()
         found, self._side = find_faces(gray, self._start_side(), self.config.detect_max_side)
         self.detections += 1
@@ -229,8 +229,9 @@ class LivePipeline:
                 self._detect_now(gray)
         else:
             if self._worker is None:
-                self._worker = DetectorThread(find_faces, nice=cfg.detect_nice,  # a plain function: no reference to self
-                                              spare_cpu=cfg.detect_spare_cpu)
+                far = partial(find_faces_far, nice=cfg.detect_nice, spare_cpu=cfg.detect_spare_cpu)
+                self._worker = DetectorThread(far if cfg.detect_process else find_faces,  # no reference to self
+                                              nice=cfg.detect_nice)
             done = self._worker.take()
             if done is not None:
                 if done.error is not None:
@@ -396,7 +397,7 @@ class LivePipeline:
         out = self._canvas
         np.copyto(out, image)
         frames = self.timer.frames
-        if frames == 0 or frames % READOUT_EVERY == 1 or not self._readout:
+        if frames == 0 or (frames - 1) % READOUT_EVERY == 0:  # frames 1, 11, 21, ... (every frame if 1)
             self._readout = self.timer.text() if frames else ""
         draw_overlay(out, self.tracks, banner=self.banner, readout=self._readout,
                      points=self.config.draw_points, emoji=self.config.draw_emoji)

@@ -13,7 +13,7 @@
 # **What you will learn**
 # - how a real-time vision loop spends its milliseconds, stage by stage, and where to cut;
 # - detecting faces every N frames and *tracking* them with their own landmarks in between (the trade-off,
-#   measured), with the detector in a worker thread so the loop never waits for it, and detecting at once
+#   measured), with the detector beside the loop (a low-priority process) so the loop never waits for it, and detecting at once
 #   when the picture jumps or a track looks lost (recovery after a cut, measured);
 # - picking the detection size from the image, so a group's small faces are found too;
 # - why `model.predict` in a loop is slow, and what to call instead (a compiled call, then TensorFlow Lite);
@@ -266,27 +266,33 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # detector: a few ms for one face at 320 pixels, tens of ms for a group at 1280. While faces are
 # tracked, the detector is only needed to find new faces and to re-anchor the tracked boxes, and
 # that can happen a few frames late. So the pipeline hands a copy of the current grey frame to a
-# **worker thread** (`detect_async=True`, the default) and goes on tracking; when the result comes
+# **worker** (`detect_async=True`, the default) and goes on tracking; when the result comes
 # back, each tracked face's box is re-anchored against its points *of the frame that was detected*
-# (kept with the request), so the late answer is still exact. dlib releases Python's lock (the GIL: only one
-# thread at a time runs Python code, but a C library can release the lock while it computes, and only then does
-# another thread run in parallel) while it detects, so the thread really runs on the second core. Section 5b measures what it buys.
+# (kept with the request), so the late answer is still exact. The worker is a thread that passes the frame on to
+# a **process of its own** (`detect_process=True`: `live.DetectorProcess`, a plain `python -c` child like the
+# landmark process of section 5b; the grey frame goes through shared memory, the boxes come back as JSON) and
+# waits for the answer. Waiting releases Python's lock (the GIL: only one thread at a time runs Python code, but
+# a thread that waits, or a C library that computes, can release the lock, and only then does another thread run
+# in parallel), so the loop runs on meanwhile, and the detector runs on the second core. Section 5b measures what
+# it buys.
 # That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
-# detection of a still scene can: on Linux the thread runs at a lower priority (`detect_nice`, 10 steps of the
-# operating system's "nice" scale), so it takes the core only when nothing more urgent wants it. Elsewhere
-# Python cannot give one thread its own nice value, so it runs at the normal priority.
+# detection of a still scene can. So the detector process runs at the lowest priority the system offers: 10 steps
+# lower on the operating system's "nice" scale (`detect_nice`; Linux and macOS; on Windows it keeps the normal
+# priority) and, on Linux, in the "idle" scheduling class (`detect_spare_cpu=True`), where it gets a core only
+# when no other thread on the machine wants one.
 #
-# Why not go lower still, to Linux's "idle" scheduling class (`detect_spare_cpu=True`), where the thread gets a
-# core only when no other thread on the machine wants one? While building the course this made a group run faster
-# on an otherwise quiet machine: at nice 10 the detector still takes short turns on a core that the loop or the
-# second process is waiting for; in the idle class it never does. But with every core kept busy by other
-# programs, the loop sometimes froze for several frames. The cause is the GIL. The thread releases it inside dlib,
-# but it needs it for the little Python it runs before and after each call. If the operating system takes its
-# core away at that moment, it keeps the GIL while it waits, and in the idle class it waits as long as other
-# programs keep the cores busy. Meanwhile the frame loop, which needs the GIL for any Python, waits as well: the
-# most important thread waits for the least important one, which waits for everyone else. That is a *priority
-# inversion*. At nice 10 the same can happen, but the thread gets a turn again within milliseconds. A live view
-# that freezes is worse than one that runs a little slower, so the setting stays off.
+# Why a process, when dlib releases the GIL while it detects, so that a thread alone would run in parallel too?
+# The course first did it in the thread, and putting that thread in the idle class made a group run faster on a
+# quiet machine. But with every core kept busy by other programs, the loop sometimes froze for several frames.
+# The cause is the GIL. The thread releases it inside dlib, but it needs it for the little Python it runs before
+# and after each call. If the operating system takes its core away at that moment, it keeps the GIL while it
+# waits, and in the idle class it waits as long as other programs keep the cores busy. Meanwhile the frame loop,
+# which needs the GIL for any Python, waits as well: the most important thread waits for the least important
+# one, which waits for everyone else. That is a *priority inversion*. A process has its own GIL, so in the idle
+# class it can only make its own answer late, never stop the loop. The price: on a machine whose cores are all
+# busy, the regular detections come back seldom, so a new face waits longer to be found (a cut or a lost face is
+# still detected at once, in the loop). With `detect_process=False` the thread detects itself, at `detect_nice`
+# (on Linux only: elsewhere a thread cannot have its own nice value), never in the idle class.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
@@ -302,7 +308,7 @@ checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is n
 # `DETECT_EVERY` frames on nothing new (on the group at 1280 pixels, tens of ms on the second core, which
 # the loop feels: the two cores share the memory the predictor reads). And when the picture jumps (the
 # camera is bumped, the clip is cut, someone else steps in) the boxes stay on the old place until the next
-# detection, which with the detector in its worker thread can come a few frames later still: points drawn on
+# detection, which with the detector beside the loop can come a few frames later still: points drawn on
 # the wall. The default rule,
 # `DETECT_POLICY = "adaptive"`, decides on each frame from two measures the pipeline gets almost for free:
 #
@@ -504,7 +510,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    for small models on phones and CPUs, with XNNPACK (its library of fast CPU kernels), is made for single small inputs. All faces of a frame go through in **one** call. The
 #    probabilities are the Keras model's to 1e-4 (a unit test checks it, for the peer and the course model).
 #    Its weights stay 32-bit floats here; section 5c measures what 8-bit weights would change.
-# 2. **Detection beside the loop** (`detect_async=True`, section 3): no frame waits for the detector.
+# 2. **Detection beside the loop** (`detect_async=True`, `detect_process=True`, section 3): no frame waits for the
+#    detector, and the detector takes only the CPU time nothing else wants.
 # 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this
 #    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
 #    other core. A camera is not read ahead: it delivers at its own pace.
@@ -949,7 +956,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   3 to 4 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
-#   worker thread, so no frame waits for it.
+#   process of its own at the lowest priority, so no frame waits for it (a thread there could stop the loop: the
+#   GIL and a priority inversion, section 3).
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
 #   course's emotion CNN five to six times faster and the published one slower (section 5c): measure, per model.
@@ -981,7 +989,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #    peer get right? Try `EMOTION = "course"` after training notebook 05 on the **full FER2013**.
 # 2. Set `DETECT_POLICY = "interval"`, `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many
 #    fps are left (section 5), and how many frames actually got a detection (`pipeline.detections` against the
-#    frames run)? The worker thread takes a frame only when it is free. Then build the pipeline with
+#    frames run)? The worker takes a frame only when it is free. Then build the pipeline with
 #    `live.LivePipeline(..., detect_async=False)` and compare. Walk out of the frame with `DETECT_POLICY = "interval"` and `DETECT_EVERY = 20`, then with the
 #    adaptive default: what happens to the box in each case, and why (section 3b)?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam (re-run the pipeline cell of section 2 and the UI cell). What
