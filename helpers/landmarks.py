@@ -145,7 +145,14 @@ def load_models(path: str | None = None) -> tuple:
     except RuntimeError as exc:
         raise CourseError(f"{model} is not a valid dlib shape predictor ({exc}): run `python course.py setup` "
                           "(or `python -m helpers.data`), which re-fetches a corrupt copy and checks its sha256.") from exc
-    return dlib.get_frontal_face_detector(), predictor
+    return load_detector(), predictor
+
+
+@functools.lru_cache(maxsize=None)
+def load_detector():
+    """dlib's HOG face detector alone, once (no 100 MB predictor: the live demo's detector process needs only this)."""
+    import dlib
+    return dlib.get_frontal_face_detector()
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -205,7 +212,7 @@ def detect_faces(gray: np.ndarray, *, detect_max_side: int | None = DETECT_MAX_S
     80 / 2**upsample px. The sides actually used are appended to ``sides_tried`` when given. A ``threshold``
     below 0 also returns less certain detections (a turned face), and more false ones.
     """
-    detector, _ = load_models()
+    detector = load_detector()
     longer = max(gray.shape[:2])
     limit = LIMIT_PX / 2 ** upsample
     out: list[tuple[tuple[int, int, int, int], float]] = []

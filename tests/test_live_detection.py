@@ -159,9 +159,11 @@ def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own
             assert done.found == min(19, before + 5) and own_nice(None) == before
         if linux and job is own_class:  # SCHED_IDLE: a core only when nothing else wants it; the caller's class stays
             assert done.found == os.SCHED_IDLE and own_class(None) == before_class != os.SCHED_IDLE
-    with LivePipeline(draw_emoji=False, detect_every=1, detect_idle=1) as pipe:  # the pipeline's detector gets detect_nice
-        for _ in range(4):
-            pipe.process(face_frame)
-        assert pipe._worker is not None and pipe._worker.nice == pipe.config.detect_nice == 10
-        # the thread never goes to the idle class (see LiveConfig.detect_spare_cpu): the detector process does
-        assert pipe._worker.spare_cpu is False and pipe.config.detect_spare_cpu is True
+    for in_process in (False, True):  # detect_nice goes to the thread that detects, or to the process (its own test)
+        with LivePipeline(draw_emoji=False, detect_every=1, detect_idle=1, detect_process=in_process) as pipe:
+            for _ in range(4):
+                pipe.process(face_frame)
+            assert pipe._worker is not None and pipe.config.detect_nice == 10
+            assert pipe._worker.nice == (0 if in_process else 10)  # a thread that only hands over keeps its priority
+            # the thread never goes to the idle class (see LiveConfig.detect_spare_cpu): the detector process does
+            assert pipe._worker.spare_cpu is False and pipe.config.detect_spare_cpu is True

@@ -115,11 +115,16 @@ def cut_recovery(clip: Spliced | None = None, truth: list | None = None, *,
     ends = clip.cuts[1:] + [len(clip.frames)]
     for policy in policies:
         with LivePipeline(draw_points=False, draw_emoji=False, **{**config, "detect_policy": policy}) as pipe:
+            pipe.settle()  # the detector process started (both rules find it ready)
             on_face, wrong = [], 0
             start_at = time.perf_counter()
             for i, (frame, want) in enumerate(zip(clip.frames, truth)):
-                if fps:  # wait for the frame's time, as a camera would
-                    time.sleep(max(0.0, start_at + i / fps - time.perf_counter()))
+                if fps:  # wait for the frame's time, as a camera would; a frame late moves the schedule on
+                    wait = start_at + i / fps - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    elif wait < -1 / fps:
+                        start_at -= wait
                 _, tracks = pipe.process(frame)
                 boxes = [t.box for t in tracks]
                 on_face.append(bool(want) and all(any(iou(b, w) >= RECOVERED_IOU for b in boxes) for w in want))

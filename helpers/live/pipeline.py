@@ -10,9 +10,9 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
   (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
   faces are tracked, the regular detections run **beside the loop** (``detect_async``): a worker thread hands them
-  to a process of their own (``detect_process``, :class:`~helpers.live.predictor_process.DetectorProcess`) at the
-  lowest priority (``detect_nice``, ``detect_spare_cpu``), so the frame loop never waits for them, and they take
-  only the CPU time the loop and the landmark process leave; in between, each face's box is re-made
+  to a process of their own (``detect_process``, :class:`~helpers.live.predictor_process.DetectorProcess`) at a
+  low priority (``detect_nice``; on Linux the idle class, ``detect_spare_cpu``), so the frame loop never waits for
+  them, and they take only the CPU time the loop and the landmark process leave; in between, each face's box is re-made
   from its previous 68 points (the landmarks *are* the tracker);
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
@@ -45,7 +45,7 @@ from ..landmarks import DETECT_MAX_SIDE, DETECT_MIN_SIDE, to_gray
 from .detection import Detection, DetectorThread, FrameChange, find_faces
 from .models import EMOTION_BACKENDS, DlibLandmarker, LiteEmotion, align_faces, classify, load_emotion, load_landmarker
 from .overlay import draw_overlay
-from .predictor_process import PredictorProcess, find_faces_far, shared_process
+from .predictor_process import PredictorProcess, find_faces_far, shared_detector, shared_process
 from .smoothing import OneEuroFilter
 from .timer import StageTimer
 from .tracks import Track, box_from_points, iou, match_boxes, points_motion, relative_box
@@ -79,8 +79,8 @@ class LiveConfig:
     cut_threshold: float = 15.0   # "adaptive": a frame whose 32x18 thumbnail changed by more grey levels than this is a cut
     detect_min_side: int = DETECT_MIN_SIDE  # detect on a copy this large first (longer side, px) ...
     detect_max_side: int = DETECT_MAX_SIDE  # ... and up to this large when the faces are small (see detect_faces)
-    detect_async: bool = True     # while faces are tracked, detect in a worker thread: the loop never waits for it
-    detect_nice: int = 10         # ... at this much lower priority (Linux, macOS): it gives way to loop and process
+    detect_async: bool = True     # while faces are tracked, detect beside the loop (a worker): the loop never waits
+    detect_nice: int = 10         # ... at this much lower priority (Linux, macOS; Windows: a lower class): it gives way
     detect_process: bool = True   # ... in a process of its own (its own GIL), not in the worker thread itself
     # ... that process runs only on spare CPU time (Linux SCHED_IDLE). Never the thread: a thread starved by other
     # programs while it holds Python's GIL stops the loop until it gets a core again (frames of a tenth of a second)
@@ -229,9 +229,13 @@ class LivePipeline:
                 self._detect_now(gray)
         else:
             if self._worker is None:
-                far = partial(find_faces_far, nice=cfg.detect_nice, spare_cpu=cfg.detect_spare_cpu)
-                self._worker = DetectorThread(far if cfg.detect_process else find_faces,  # no reference to self
-                                              nice=cfg.detect_nice)
+                # no reference to self; with the process, the thread only hands over and waits: normal priority (a
+                # lowered thread holding the GIL for the hand-over could hold up the loop, see detect_spare_cpu)
+                if cfg.detect_process:
+                    far = partial(find_faces_far, nice=cfg.detect_nice, spare_cpu=cfg.detect_spare_cpu)
+                    self._worker = DetectorThread(far)
+                else:
+                    self._worker = DetectorThread(find_faces, nice=cfg.detect_nice)
             done = self._worker.take()
             if done is not None:
                 if done.error is not None:
@@ -352,10 +356,13 @@ class LivePipeline:
         return helper if helper.ready else None
 
     def settle(self, timeout: float = 60.0) -> None:
-        """Wait until a landmark process that is starting is ready (benchmarks call this after their warm-up, so
-        that the timed frames are the steady state); no-op when the pipeline does not use one."""
+        """Wait until the helper processes this pipeline uses are ready (benchmarks call this after their warm-up, so
+        that the timed frames are the steady state): the landmark process for several faces, the detector process."""
         if len(self.tracks) > 1 and self._process_wanted():
             shared_process().wait_ready(timeout)
+        cfg = self.config
+        if cfg.detect_async and cfg.detect_process:
+            shared_detector(cfg.detect_nice, cfg.detect_spare_cpu).wait_ready(timeout)
 
     def _process_wanted(self) -> bool:
         return self._dlib and self.config.landmark_process and not self.process_note

@@ -133,10 +133,11 @@ def _points_job() -> Job:
 
 
 def _faces_job(nice: int = 0, spare_cpu: bool = False) -> Job:
-    """Lower this process's priority, load dlib's detector; the job: the faces of one grey frame, as JSON."""
+    """Lower this process's priority, load dlib's detector (only the detector); the job: the faces of one grey frame,
+    as JSON."""
     from .detection import find_faces, lower_priority
     if not lower_priority(nice, spare_cpu) and nice > 0 and hasattr(os, "nice"):
-        os.nice(nice)  # macOS: a process's nice value (Linux sets it per thread above; Windows: unchanged)
+        os.nice(nice)  # macOS: a process's nice value (Linux sets it per thread above; Windows: its priority class)
     find_faces(np.zeros((64, 64), np.uint8), 64, 64)  # loads the detector now
 
     def job(header: dict, flat: np.ndarray) -> bytes:
@@ -192,14 +193,14 @@ class _HelperProcess:
     KIND = ""
     WHAT = "helper process"
 
-    def __init__(self, **options) -> None:
+    def __init__(self, creationflags: int = 0, **options) -> None:
         root = str(Path(__file__).resolve().parents[2])  # the folder that holds ``helpers``
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])}
         code = f"from helpers.live.predictor_process import serve; import json, sys; " \
                f"serve(kind={self.KIND!r}, options=json.loads(sys.argv[1]))"
         self._proc: subprocess.Popen | None = subprocess.Popen(
             [sys.executable, "-c", code, json.dumps(options)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root, creationflags=creationflags)
         self._block: shared_memory.SharedMemory | None = None  # the pixels' shared memory (made on the first request)
         self.shared = True  # False once shared memory could not be made: the pixels then go through the pipe
         self._started = threading.Event()
@@ -242,14 +243,14 @@ class _HelperProcess:
                 start += a.size
             del flat
             _send(self._proc.stdin, json.dumps({**header, "shm": block.name}).encode())
-        except (OSError, ValueError, AttributeError) as exc:
+        except (OSError, ValueError, AttributeError, BufferError) as exc:  # also: closed meanwhile by another thread
             self._fail(exc)
 
     def _reply(self) -> bytes:
         """The answer to the last request (waits for it; the wait releases the GIL)."""
         try:
             return _recv(self._proc.stdout)
-        except (EOFError, OSError, AttributeError) as exc:
+        except (EOFError, OSError, AttributeError, ValueError) as exc:  # ValueError: closed meanwhile by another thread
             self._fail(exc)
 
     def _shared_block(self, size: int) -> shared_memory.SharedMemory | None:
@@ -335,14 +336,19 @@ class PredictorProcess(_HelperProcess):
 
 class DetectorProcess(_HelperProcess):
     """A process running dlib's detector (:func:`helpers.live.detection.find_faces`) at a lower priority: ``nice``
-    steps lower and, with ``spare_cpu`` (Linux), in the ``SCHED_IDLE`` class, where it gets a core only when nothing
-    else wants one. Safe in a process: it holds no lock the loop needs. :meth:`detect` waits for the answer."""
+    steps lower (Linux, macOS) and, with ``spare_cpu``, in Linux's ``SCHED_IDLE`` class, where it gets a core only
+    when nothing else wants one (on Windows: the idle priority class, or below normal without ``spare_cpu``). Safe in
+    a process: it holds no lock the loop needs. :meth:`detect` waits for the answer; one caller at a time (``lock``:
+    :func:`find_faces_far` holds it)."""
 
     KIND = "faces"
     WHAT = "detector process"
 
     def __init__(self, nice: int = 10, spare_cpu: bool = True) -> None:
-        super().__init__(nice=int(nice), spare_cpu=bool(spare_cpu))
+        # Windows has no nice values: the process gets a lower priority class at its start instead
+        flags = getattr(subprocess, "IDLE_PRIORITY_CLASS" if spare_cpu else "BELOW_NORMAL_PRIORITY_CLASS", 0) \
+            if nice > 0 or spare_cpu else 0
+        super().__init__(creationflags=flags, nice=int(nice), spare_cpu=bool(spare_cpu))
         self.frames = 0  # frames detected here
 
     def detect(self, gray: np.ndarray, min_side: int, max_side: int) -> tuple[list, int]:
@@ -384,7 +390,8 @@ def shared_detector(nice: int = 10, spare_cpu: bool = True) -> DetectorProcess:
 def find_faces_far(gray: np.ndarray, min_side: int, max_side: int, *, nice: int = 10,
                    spare_cpu: bool = True) -> tuple[list, int]:
     """:func:`~helpers.live.detection.find_faces` in the session's detector process; here, in the calling thread,
-    while that process is starting, busy with another pipeline's frame, or failed (a failure is not retried)."""
+    while that process is starting, busy with another pipeline's frame, or failed (that frame is then found here, and
+    the next call starts a new process)."""
     from .detection import find_faces
     helper = shared_detector(nice, spare_cpu)
     if helper.ready and helper.lock.acquire(blocking=False):

@@ -276,10 +276,11 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # in parallel), so the loop runs on meanwhile, and the detector runs on the second core. Section 5b measures what
 # it buys.
 # That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
-# detection of a still scene can. So the detector process runs at the lowest priority the system offers: 10 steps
-# lower on the operating system's "nice" scale (`detect_nice`; Linux and macOS; on Windows it keeps the normal
-# priority) and, on Linux, in the "idle" scheduling class (`detect_spare_cpu=True`), where it gets a core only
-# when no other thread on the machine wants one.
+# detection of a still scene can. So the detector process runs at a low priority: 10 steps lower on the operating
+# system's "nice" scale (`detect_nice`; on Linux and macOS; Windows has no nice values and gives the process a
+# lower priority class instead) and, on Linux, in the "idle" scheduling class (`detect_spare_cpu=True`), the
+# lowest there is, where it gets a core only when no other thread on the machine wants one. The worker thread
+# itself keeps the normal priority: it only hands the frame over and waits.
 #
 # Why a process, when dlib releases the GIL while it detects, so that a thread alone would run in parallel too?
 # The course first did it in the thread, and putting that thread in the idle class made a group run faster on a
@@ -289,7 +290,7 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # waits, and in the idle class it waits as long as other programs keep the cores busy. Meanwhile the frame loop,
 # which needs the GIL for any Python, waits as well: the most important thread waits for the least important
 # one, which waits for everyone else. That is a *priority inversion*. A process has its own GIL, so in the idle
-# class it can only make its own answer late, never stop the loop. The price: on a machine whose cores are all
+# class it can only make its own answer late, not stop the loop. The price: on a machine whose cores are all
 # busy, the regular detections come back seldom, so a new face waits longer to be found (a cut or a lost face is
 # still detected at once, in the loop). With `detect_process=False` the thread detects itself, at `detect_nice`
 # (on Linux only: elsewhere a thread cannot have its own nice value), never in the idle class.
@@ -350,7 +351,8 @@ fig = live.recovery_plot(clip, recovery)
 # In this run the adaptive rule had every box on the new face on the cut's own frame, and no frame without a
 # box on every face or with a box on nothing. The fixed interval first found the new face 2 to 5 frames after a
 # cut: it waits for the next frame on which a detection is due (0 to 4 frames, depending on where in the cycle the
-# cut falls), and the worker's answer arrives on the frame after that. In all it left 20 frames without a box on
+# cut falls; here 1 to 4, for cuts at frames 42, 84, 126 and 168), and the worker's answer arrives on the frame
+# after that. In all it left 20 frames without a box on
 # every face (the red marks: more than the frames to the first recovery, because a box can be lost again after
 # it) and 15 with a box where no face was. The adaptive rule also ran the
 # detector less often: 31 detections against 42: the sample's face keeps moving, so most of its detections are the
@@ -960,8 +962,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
 #   group's small faces are found and one face costs one small pass; and detect beside the loop, in a
-#   process of its own at the lowest priority, so no frame waits for it (a thread there could stop the loop: the
-#   GIL and a priority inversion, section 3).
+#   process of its own at a low priority (Linux: the lowest), so no frame waits for it (a lowered thread there
+#   could stop the loop: the GIL and a priority inversion, section 3).
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
 #   course's emotion CNN five to six times faster and the published one slower (section 5c): measure, per model.
@@ -970,7 +972,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   dlib's predictor holds it (section 5b measures both dlib calls), so half of a group's faces go to a second
 #   process, with its own GIL, and a lone face stays in the loop and sets its ceiling. dlib's detector releases
 #   the GIL too, but it runs in a process of its own all the same: only there can it take the lowest priority
-#   without ever stopping the loop (section 3). Hand a process its pixels through shared memory:
+#   without holding up the loop (section 3). Hand a process its pixels through shared memory:
 #   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece.
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
 #   the whole process abort ("terminate called without an active exception"); the pipeline's threads
