@@ -396,7 +396,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 1.12 to 0.46 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 0.91 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 
@@ -629,24 +629,24 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.51 ms per face for one face, 1.39 times the predictor alone (1.08 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.98 ms per face, 0.96
-# times the predictor alone (1.03 ms), under the 1.25; with every face in the loop (no second process) it took
-# 1.41 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
+# In this run the stage took 1.36 ms per face for one face, 1.42 times the predictor alone (0.96 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.97 ms per face, 1.08
+# times the predictor alone (0.90 ms), under the 1.25; with every face in the loop (no second process) it took
+# 1.24 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
 #
-# The profiler says where the one face's time goes: of the stage's 1.560 ms per frame, 1.354 ms are the
-# predictor call (the conversion of its points to NumPy, 0.085 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.329 ms per frame, 1.139 ms are the
+# predictor call (the conversion of its points to NumPy, 0.076 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
-# 0.07 ms: the stage's own code is about an eighth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 1.36 ms per call, against 1.08 ms in a tight loop, and 1.26 ms
+# 0.06 ms: the stage's own code is about a seventh of it. The rest of the gap is the
+# predictor itself: inside the loop it took 1.22 ms per call, against 0.96 ms in a tight loop, and 1.08 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains about two thirds of that gap (1.26 ms flushed against 1.36 ms in the loop); the reader and detector
-# threads cost nothing measurable: with them off the stage took 1.55 ms per face, against 1.51 ms with them on (off
-# was even slightly slower: run-to-run noise). What pushes the lone face over 1.25 is the predictor's own slowdown
-# in the loop, not the stage's code: against the predictor as it runs in the loop (1.36 ms) the stage costs 1.11
-# times, against the predictor in a tight loop 1.39.
+# explains about half of that gap (1.08 ms flushed against 1.22 ms in the loop); the reader and detector
+# threads cost nothing measurable: with them off the stage took 1.46 ms per face, against 1.36 ms with them on (off
+# was even slower: run-to-run noise). What pushes the lone face over 1.25 is the predictor's own slowdown
+# in the loop, not the stage's code: against the predictor as it runs in the loop (1.22 ms) the stage costs 1.11
+# times, against the predictor in a tight loop 1.42.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -667,11 +667,11 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 922 fps for one face and 244 for four; the group ran
-# at 140 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1042 fps for one face and 278 for four; the group ran
+# at 160 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.42 ms each in the group run, against 1.03 ms alone, a
-# larger slowdown than the lone face's in the loop (1.36 against 1.08 ms), which has no second process.
+# the other core predicts too: the loop's own calls took 1.32 ms each in the group run, against 0.90 ms alone, a
+# larger slowdown than the lone face's in the loop (1.22 against 0.96 ms), which has no second process.
 
 
 # %% [markdown]
@@ -696,8 +696,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.46 -> 0.28 ms,
-# four faces 6.43 -> 1.07 ms); the published mini-Xception's got slower (0.49 -> 0.58 ms and 1.66 -> 2.00 ms).
+# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.48 -> 0.27 ms,
+# four faces 6.29 -> 1.06 ms); the published mini-Xception's got slower (0.49 -> 0.55 ms and 1.59 -> 1.97 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -720,7 +720,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (57.7 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (57.3 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -781,10 +781,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -6.5 MB and the compiled call at +1.1 MB, and the cell above warns
+# after 600 calls `predict` was at -4.3 MB and the compiled call at +0.3 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.3 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -951,13 +951,13 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 3.0 ms per frame
-#   (median) and 5.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 6.4 and
-#   13.9 ms (section 5b): both well inside the budget, and above the course machine's fps targets (315 and
-#   140 fps against 250 and 110). The lone face's 99th percentile stayed under twice its median (5.8 against
-#   3.0 ms), the group's did not (13.9 against 6.4 ms; its cell warned). Section 5b measures what bounds them: dlib's predictor took 1.08 ms per face alone in this run
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.9 ms per frame
+#   (median) and 6.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 5.8 and
+#   10.2 ms (section 5b): both well inside the budget, and above the course machine's fps targets (321 and
+#   160 fps against 250 and 110). The group's 99th percentile stayed under twice its median (10.2 against
+#   5.8 ms), the lone face's did not (6.2 against 2.9 ms; its cell warned). Section 5b measures what bounds them: dlib's predictor took 0.96 ms per face alone in this run
 #   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 922 fps and four, on one core, at 244 before any other stage runs.
+#   one face at 1042 fps and four, on one core, at 278 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
