@@ -6,8 +6,8 @@ detector is only needed to find new faces and to re-anchor the tracked ones, so 
 loop: the loop hands it a copy of the current grey frame when it is free, and picks up the result a
 few frames later. dlib releases Python's GIL while it detects, so the thread really runs in parallel
 on a second core. The live pipeline's thread hands each frame on to a process of its own
-(:func:`helpers.live.predictor_process.find_faces_far`), which can run at the lowest priority without ever
-holding up the loop (see :func:`lower_priority`).
+(:func:`helpers.live.predictor_process.find_faces_far`), which can run at the lowest priority without holding
+up the loop (see :func:`lower_priority`).
 """
 from __future__ import annotations
 

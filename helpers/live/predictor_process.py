@@ -37,6 +37,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from ..errors import CourseError
+from .detection import find_faces, lower_priority
 
 MARGIN = 0.5
 """Each face's crop reaches this many box sizes beyond its box on every side."""
@@ -135,7 +136,6 @@ def _points_job() -> Job:
 def _faces_job(nice: int = 0, spare_cpu: bool = False) -> Job:
     """Lower this process's priority, load dlib's detector (only the detector); the job: the faces of one grey frame,
     as JSON."""
-    from .detection import find_faces, lower_priority
     if not lower_priority(nice, spare_cpu) and nice > 0 and hasattr(os, "nice"):
         os.nice(nice)  # macOS: a process's nice value (Linux sets it per thread above; Windows: its priority class)
     find_faces(np.zeros((64, 64), np.uint8), 64, 64)  # loads the detector now
@@ -392,7 +392,6 @@ def find_faces_far(gray: np.ndarray, min_side: int, max_side: int, *, nice: int 
     """:func:`~helpers.live.detection.find_faces` in the session's detector process; here, in the calling thread,
     while that process is starting, busy with another pipeline's frame, or failed (that frame is then found here, and
     the next call starts a new process)."""
-    from .detection import find_faces
     helper = shared_detector(nice, spare_cpu)
     if helper.ready and helper.lock.acquire(blocking=False):
         try:
