@@ -104,7 +104,7 @@ def test_tracking_between_detections(pipeline, face_frame, monkeypatch):
     for _ in range(2):
         _, faces = pipeline.process(shifted)
     assert len(calls) == 1  # detect_every=3: frames 1 and 2 are tracked by their landmarks
-    assert len(faces) == 1 and faces[0].count == 3  # the same face, 3 predictions smoothed
+    assert len(faces) == 1 and faces[0].count == 2  # the same face: frames 0 and 2 classified (emotion_every=2)
     assert 3 < faces[0].points[:, 0].mean() - x0 < 9  # the points followed the face
 
 
@@ -458,7 +458,7 @@ def test_emotion_in_the_worker_gives_the_inline_probabilities_a_frame_later(grou
     """Several faces: their crops are classified in a thread; the result lands on the next frame, unchanged."""
     runs = {}
     for key in (False, True):
-        with LivePipeline(emotion_async=key, detect_async=False, filter_points=False) as pipe:
+        with LivePipeline(emotion_async=key, detect_async=False, filter_points=False, emotion_every=1) as pipe:
             for _ in range(4):
                 _, faces = pipe.process(group_1280)
             runs[key] = {t.id: (t.count, t.probs.copy()) for t in faces}
@@ -472,10 +472,40 @@ def test_emotion_in_the_worker_gives_the_inline_probabilities_a_frame_later(grou
 
 
 def test_one_face_is_classified_inline(face_frame):
-    with LivePipeline() as pipe:
+    with LivePipeline(emotion_every=1) as pipe:
         for _ in range(3):
             _, faces = pipe.process(face_frame)
         assert faces[0].count == 3 and pipe._emotion_worker is None  # one call is too short to hand off
+
+
+def test_emotion_every_n_frames_averages_the_same_frames(face_frame, group_1280, monkeypatch):
+    """``emotion_every=3``: a face is classified on its first frame, then every 3rd; the average holds the
+    predictions of the last ``smooth`` frames (ceil(7 / 3) = 3 of them); a new face is classified at once."""
+    import helpers.live.pipeline as live_pipeline
+    calls = []
+    real = live_pipeline.classify
+    monkeypatch.setattr(live_pipeline, "classify", lambda crops, *a, **k: calls.append(len(crops)) or real(crops, *a, **k))
+    with LivePipeline(emotion_every=3, smooth=7, detect_async=False, emotion_async=False) as pipe:
+        counts = [pipe.process(face_frame)[1][0].count for _ in range(7)]
+        assert counts == [1, 1, 1, 2, 2, 2, 3] and len(pipe.tracks[0].history) == 3
+        assert calls == [1, 1, 1]
+        calls.clear()
+        _, faces = pipe.process(group_1280)  # a cut: four new faces, classified on their first frame
+        assert len(faces) == 4 and all(f.count == 1 for f in faces) and calls == [4]
+    with pytest.raises(CourseError, match="emotion_every"):
+        LivePipeline(emotion_every=0)
+
+
+def test_emotion_worker_is_not_waited_for_between_due_frames(group_1280):
+    """Several faces, ``emotion_every=2``: the crops handed to the thread on one frame are taken up by the next
+    frame they are due on at the latest; every face is classified every other frame."""
+    with LivePipeline(emotion_every=2, detect_async=False, filter_points=False) as pipe:
+        for _ in range(7):
+            _, faces = pipe.process(group_1280)
+        assert pipe._emotion_worker is not None
+        pipe._emotion_worker.wait()
+    # frame 0 inline (new faces), frames 2, 4, 6 in the thread: 3 results landed by frame 6, the 4th is pending
+    assert len(faces) == 4 and all(f.count == 3 for f in faces)
 
 
 def test_threads_still_working_at_exit_do_not_abort_python(tmp_path):

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from .costs import NO_THREADS, group_frame, landmark_cost, profile_landmarks, two_thread_speedup
 from .cuts import cut_recovery, spliced_clip
-from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_trace, label_flips_per_second,
+from .experiments import (BEFORE, TARGETS, before_after, benchmark, compare_models, emotion_cadence, emotion_trace,
+                          label_flips_per_second,
                           points_trace, smoothing_tradeoff, tracking_tradeoff, weights_cost)
 from .models import (EMOTION_BACKENDS, EMOTION_MODELS, LANDMARK_MODELS, DlibLandmarker, LiteEmotion, align_face,
                      load_emotion, load_landmarker)
@@ -53,8 +54,8 @@ __all__ = ["BEFORE", "EMOTION_BACKENDS", "EMOTION_MODELS", "LANDMARK_MODELS", "N
            "align_face", "as_frame_source", "baseline_model", "before_after", "before_after_plot", "before_after_table",
            "benchmark", "close_shared", "emotion_trace_plot", "recovery_plot", "recovery_table", "smoothing_plot",
            "smoothing_table", "tracking_tradeoff_plot",
-           "compare_models", "cut_recovery", "DetectorProcess", "DlibLandmarker", "draw_overlay", "emotion_trace",
-           "FrameSource",
+           "compare_models", "cut_recovery", "DetectorProcess", "DlibLandmarker", "draw_overlay", "emotion_cadence",
+           "emotion_trace", "FrameSource",
            "group_frame", "iter_annotated", "jitter_and_lag", "label_flips_per_second", "landmark_cost", "LiteEmotion",
            "LiveApp", "LiveConfig", "LivePipeline", "LiveRunner", "load_emotion", "load_landmarker", "main",
            "memory_per_call", "OneEuroFilter", "original_loop", "points_trace", "predict_vs_call", "PredictorProcess",

@@ -73,9 +73,11 @@ def emotion_trace(source: Source = "sample", frames: int | None = None, smooth: 
 
     Returns ``{"t": (T,) seconds, "raw": (T, 7), "smoothed": (T, 7), "fps": video fps}``; rows are NaN
     on frames without a face. ``frames=None`` reads the whole file once (no loop). The emotion model runs in the loop
-    (``emotion_async=False`` unless ``config`` says otherwise), so each row is that frame's own prediction.
+    on every frame (``emotion_async=False``, ``emotion_every=1`` unless ``config`` says otherwise), so each row is that
+    frame's own prediction.
     """
-    pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False, **{"emotion_async": False, **config})
+    pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False,
+                        **{"emotion_async": False, "emotion_every": 1, **config})
     raw, smoothed = [], []
     with FrameSource(source, loop=False) as src:
         fps = src.fps
@@ -98,6 +100,27 @@ def label_flips_per_second(probs: np.ndarray, fps: float) -> float:
     ok = ~np.isnan(probs).any(axis=1)
     labels = np.argmax(probs[ok], axis=1)
     return float((labels[1:] != labels[:-1]).sum() / (len(probs) / fps)) if len(labels) > 1 else 0.0
+
+
+def emotion_cadence(source: Source = "sample", every: int = 2, smooth: int = 8, reference: dict | None = None,
+                    **config) -> dict:
+    """The shown emotion with the model run on every frame and on every ``every``-th: does it change?
+
+    Both runs average the predictions of the last ``smooth`` frames (with ``every`` > 1 that is fewer predictions).
+    ``reference`` is an :func:`emotion_trace` of the same source run on every frame, if already made. Returns the
+    share of frames (with a face in both) whose shown label is the same, the largest difference of a shown
+    probability (mean and largest), and label changes per second of each run.
+    """
+    ref = reference if reference is not None else emotion_trace(source, smooth=smooth, **config)
+    sparse = emotion_trace(source, smooth=smooth, **{**config, "emotion_every": every})
+    n = min(len(ref["smoothed"]), len(sparse["smoothed"]))
+    a, b = ref["smoothed"][:n], sparse["smoothed"][:n]
+    ok = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
+    same = np.argmax(a[ok], axis=1) == np.argmax(b[ok], axis=1)
+    return {"every": every, "frames": int(ok.sum()), "same_label": float(same.mean()) if ok.any() else float("nan"),
+            "mean_prob_diff": float(np.abs(a[ok] - b[ok]).mean()) if ok.any() else float("nan"),
+            "max_prob_diff": float(np.abs(a[ok] - b[ok]).max()) if ok.any() else float("nan"),
+            "flips_per_second": {1: label_flips_per_second(a, ref["fps"]), every: label_flips_per_second(b, ref["fps"])}}
 
 
 # --------------------------------------------------------------------------- steadier points
@@ -169,8 +192,8 @@ def smoothing_tradeoff(raw: np.ndarray, *, min_cutoffs: tuple[float, ...] = (0.3
 # --------------------------------------------------------------------------- the speed-ups, before and after
 
 BEFORE: dict = {"emotion_backend": "keras", "emotion_async": False, "detect_async": False, "prefetch": False,
-               "filter_points": False, "detect_policy": "interval", "landmark_process": False}
-"""The speed-ups switched off: the emotion model through a compiled Keras call, one face per call;
+               "filter_points": False, "detect_policy": "interval", "landmark_process": False, "emotion_every": 1}
+"""The speed-ups switched off: the emotion model through a compiled Keras call, one face per call, every frame;
 detection inline, on the frame that needs it; frames read when needed, not ahead; no landmark filter (which costs
 time, not saves it); every face's points found in the loop (no second process)."""
 

@@ -89,7 +89,10 @@ class LiveConfig:
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
     max_faces: int = 4            # follow at most this many faces (largest first)
-    smooth: int = 8               # average the emotion over the last N predictions of a face
+    smooth: int = 8               # average a face's emotion over the predictions of its last N frames
+    # re-estimate a followed face's emotion every N frames (a new face at once); the average above spans the same
+    # frames either way, so it holds ceil(smooth / N) predictions. 1 = every frame (the rule before)
+    emotion_every: int = 2
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
     min_cutoff: float = 1.0       # ... its cut-off for a still face (Hz): lower = steadier
     beta: float = 0.05            # ... how fast the cut-off rises with speed: higher = less lag
@@ -111,8 +114,8 @@ class LivePipeline:
         cfg = config or LiveConfig()
         if overrides:
             cfg = LiveConfig(**{**cfg.__dict__, **overrides})
-        if cfg.detect_every < 1 or cfg.detect_idle < 1 or cfg.max_faces < 1 or cfg.smooth < 1:
-            raise CourseError("detect_every, detect_idle, max_faces and smooth must be 1 or more.")
+        if min(cfg.detect_every, cfg.detect_idle, cfg.max_faces, cfg.smooth, cfg.emotion_every) < 1:
+            raise CourseError("detect_every, detect_idle, max_faces, smooth and emotion_every must be 1 or more.")
         if cfg.detect_policy not in DETECT_POLICIES:
             raise CourseError(f"unknown detect_policy {cfg.detect_policy!r}: use one of {', '.join(DETECT_POLICIES)}.")
         if cfg.emotion_backend not in EMOTION_BACKENDS:
@@ -123,6 +126,7 @@ class LivePipeline:
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
         self._batch = isinstance(self.classifier, LiteEmotion)  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
+        self._history = -(-cfg.smooth // cfg.emotion_every)  # predictions averaged: those of the last `smooth` frames
         self.timer = StageTimer()
         self.tracks: list[Track] = []
         self.frame_index = 0
@@ -256,7 +260,7 @@ class LivePipeline:
         self._next_id += 1
         flt = OneEuroFilter(self.config.min_cutoff, self.config.beta) if self.config.filter_points else None
         return Track(self._next_id - 1, tuple(box), np.zeros((68, 2), np.float32), None,
-                     np.zeros((self.config.smooth, len(EMOTIONS)), np.float32), filter=flt)
+                     np.zeros((self._history, len(EMOTIONS)), np.float32), filter=flt)
 
     def _apply(self, found: list, snapshot: dict | None) -> None:
         """Update the tracks with detected faces: of this frame (``snapshot`` None) or of an earlier one.
@@ -368,16 +372,20 @@ class LivePipeline:
         return self._dlib and self.config.landmark_process and not self.process_note
 
     def _emotion(self, gray: np.ndarray) -> None:
+        every = self.config.emotion_every
+        due = [t for t in self.tracks if t.emotion_frame is None or self.frame_index - t.emotion_frame >= every]
         worker = self._emotion_worker
-        if worker is not None:  # the previous frame's classification, finished meanwhile (or wait for it)
-            self._apply_emotion(worker.wait() if worker.busy else worker.take())
-        if not self.tracks:
+        if worker is not None and (due or not worker.busy):  # the classification handed over earlier, done meanwhile
+            self._apply_emotion(worker.wait() if worker.busy else worker.take())  # (waited for only if faces are due)
+        if not due:
             return
-        aligned, crops = align_faces(gray, [t.points for t in self.tracks], self.crop_size)
+        aligned, crops = align_faces(gray, [t.points for t in due], self.crop_size)
         if crops is None:
             return
-        tag = (self._generation, [t.id for t, ok in zip(self.tracks, aligned) if ok])
-        if self.config.emotion_async and len(self.tracks) > 1 and all(t.count for t in self.tracks):
+        for t in due:
+            t.emotion_frame = self.frame_index
+        tag = (self._generation, [t.id for t, ok in zip(due, aligned) if ok])
+        if self.config.emotion_async and len(due) > 1 and all(t.count for t in due):
             if worker is None:  # several known faces: their one model call runs in the thread, beside the loop
                 worker = self._emotion_worker = DetectorThread(classify, rest=0.0, name="live-emotion")
             worker.submit(crops, tag, classifier=self.classifier, batch=self._batch)

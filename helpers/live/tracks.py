@@ -29,6 +29,7 @@ class Track:
     probs: np.ndarray = field(default_factory=lambda: np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32))
     raw: np.ndarray | None = None  # (68, 2) this frame's unfiltered points: the tracker follows these
     filter: OneEuroFilter | None = None
+    emotion_frame: int | None = None  # the frame whose crop was last classified (None: not yet)
 
     def push(self, p: np.ndarray) -> None:
         """Add one prediction and update the smoothed ``probs`` (mean of the last ``len(history)``)."""
