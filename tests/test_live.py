@@ -682,3 +682,26 @@ def test_two_thread_speedup_measures_both_dlib_calls():
     from helpers.live.experiments import two_thread_speedup
     out = two_thread_speedup(calls=8)
     assert set(out) == {"predictor", "detector"} and all(0 < v < 4 for v in out.values())
+
+
+def test_overlay_goes_on_the_frame_only_when_asked(face_frame):
+    """``process`` leaves the caller's frame clean; ``in_place=True`` draws on it and returns it (no copy)."""
+    frame = face_frame.copy()
+    with LivePipeline(detect_async=False) as pipe:
+        out, _ = pipe.process(frame)
+        assert out is not frame and np.array_equal(frame, face_frame) and not np.array_equal(out, face_frame)
+        out, _ = pipe.process(frame, in_place=True)
+        assert out is frame and not np.array_equal(frame, face_frame)
+
+
+def test_still_source_is_drawn_on_in_place_and_not_read_ahead(face_frame):
+    """A still image is not read ahead (its read is a copy: nothing to overlap); the overlay goes onto the source's
+    buffer, and the image it repeats stays clean."""
+    import threading
+    from helpers.live.runner import StillSource, iter_annotated
+    src = StillSource(face_frame.copy(), frames=3)
+    with LivePipeline(detect_async=False) as pipe:
+        for out in iter_annotated(pipe, src):
+            assert out is src._buf
+            assert not any(t.name == "live-reader" for t in threading.enumerate())
+    assert np.array_equal(src.image, face_frame)

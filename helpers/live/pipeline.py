@@ -85,7 +85,7 @@ class LiveConfig:
     # ... that process runs only on spare CPU time (Linux SCHED_IDLE). Never the thread: a thread starved by other
     # programs while it holds Python's GIL stops the loop until it gets a core again (frames of a tenth of a second)
     detect_spare_cpu: bool = True
-    prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera)
+    prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera, a still)
     emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
     max_faces: int = 4            # follow at most this many faces (largest first)
@@ -406,11 +406,14 @@ class LivePipeline:
             if tid in by_id:
                 by_id[tid].push(p)
 
-    def _draw(self, image: np.ndarray) -> np.ndarray:
-        if self._canvas is None or self._canvas.shape != image.shape:
-            self._canvas = np.empty_like(image)
-        out = self._canvas
-        np.copyto(out, image)
+    def _draw(self, image: np.ndarray, in_place: bool) -> np.ndarray:
+        if in_place:
+            out = image
+        else:
+            if self._canvas is None or self._canvas.shape != image.shape:
+                self._canvas = np.empty_like(image)
+            out = self._canvas
+            np.copyto(out, image)
         frames = self.timer.frames
         if frames == 0 or (frames - 1) % READOUT_EVERY == 0:  # frames 1, 11, 21, ... (every frame if 1)
             self._readout = self.timer.text() if frames else ""
@@ -418,8 +421,12 @@ class LivePipeline:
                      points=self.config.draw_points, emoji=self.config.draw_emoji)
         return out
 
-    def process(self, image: np.ndarray) -> tuple[np.ndarray, list[Track]]:
-        """One BGR frame (H, W, 3) uint8 -> (annotated frame, faces). The annotated frame is reused: copy to keep."""
+    def process(self, image: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, list[Track]]:
+        """One BGR frame (H, W, 3) uint8 -> (annotated frame, faces). The annotated frame is reused: copy to keep.
+
+        ``in_place=True`` draws the overlay on ``image`` itself and returns it: no copy of the frame, for a caller
+        whose frame is a buffer of its own that it does not need clean again (the frame sources of :mod:`.runner`).
+        """
         if image is None or image.size == 0:
             raise CourseError("empty frame: the source delivered no image. Check the webcam or video file.")
         if image.ndim == 2:
@@ -438,7 +445,7 @@ class LivePipeline:
         tock = time.perf_counter()
         self.timer.add("emotion", (tock - tick) * 1000)
         tick = tock
-        out = self._draw(image)
+        out = self._draw(image, in_place and image.flags.writeable)
         self.timer.add("draw", (time.perf_counter() - tick) * 1000)
         self.timer.end_frame()
         self.frame_index += 1

@@ -16,6 +16,8 @@ interface (a browser-camera widget, a generator of frames, a test double):
   was used), ``fps: float`` (the source's own rate, used to pace a file when ``realtime``; 30.0 if
   unknown), ``is_camera: bool`` (a live source: never paced, never looped) and ``rewinds: int`` (how
   often a looping file restarted; 0 for a camera; the pipeline forgets its faces when it changes).
+  Optional: ``decodes: bool`` (default True): False for a source whose read is only a copy (:class:`StillSource`),
+  which is then not read ahead in a thread.
 
 :func:`as_frame_source` checks an object for this interface and says what is missing.
 """
@@ -144,6 +146,7 @@ class StillSource:
     """
 
     is_camera = False
+    decodes = False  # reading is one copy: nothing for a read-ahead thread to overlap (it would only add a copy)
     rewinds = 0
 
     def __init__(self, image: np.ndarray | str | os.PathLike, frames: int | None = None, *, fps: float = 30.0,
@@ -189,12 +192,17 @@ def iter_annotated(pipeline: LivePipeline, source: Any, frames: int | None = Non
     """Yield annotated frames (the reused buffer) until the source ends or ``frames`` were processed; times 'read'.
 
     With ``pipeline.config.prefetch`` a file (not a camera) is read ahead in a thread (:class:`.prefetch.Prefetcher`):
-    'read' is then only the wait for a frame that is already decoded.
+    'read' is then only the wait for a frame that is already decoded. The course's own sources (:class:`FrameSource`,
+    :class:`StillSource`) get the overlay drawn on their frame buffer (``process(in_place=True)``): no copy per frame.
     """
     n = 0
     rewinds = source.rewinds
-    # a file is read ahead in a thread (decoding overlaps the work on the frame before); a camera is not
-    reader = Prefetcher(source) if pipeline.config.prefetch and not source.is_camera else source
+    # a file is read ahead (decoding overlaps the work on the frame before); a camera, or a source that does not
+    # decode (a still image: ``decodes = False``), is not
+    read_ahead = pipeline.config.prefetch and not source.is_camera and getattr(source, "decodes", True)
+    reader = Prefetcher(source) if read_ahead else source
+    # the course's own sources hand out a buffer that the next read overwrites: the overlay can go straight onto it
+    in_place = isinstance(source, (FrameSource, StillSource))
     try:
         while frames is None or n < frames:
             tick = time.perf_counter()
@@ -205,7 +213,7 @@ def iter_annotated(pipeline: LivePipeline, source: Any, frames: int | None = Non
             if reader.rewinds != rewinds:  # a looping file jumped back to its start: the faces there are new
                 rewinds = reader.rewinds
                 pipeline.reset(timings=False)
-            out, _ = pipeline.process(image)
+            out, _ = pipeline.process(image, in_place=in_place)
             yield out
             n += 1
     finally:
