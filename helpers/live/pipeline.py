@@ -5,26 +5,26 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
 - detection is **coarse to fine** (``detect_min_side`` .. ``detect_max_side``): a webcam face is found
   on a small copy of the frame, a group's small faces on a larger one (one rule, shared with
   :func:`helpers.landmarks.detect_landmarks`);
-- detection runs only when it may pay (``detect_policy="adaptive"``): **at once** on a cut (the picture changed
-  at a stroke, :class:`~helpers.live.detection.FrameChange`) or when a face's points jumped (the track looks
-  lost), every ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still
-  (a new face waits at most that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While
-  faces are tracked, the regular detections run **beside the loop** (``detect_async``): a worker thread hands them
-  to a process of their own (``detect_process``, :class:`~helpers.live.predictor_process.DetectorProcess`) at a
-  low priority (``detect_nice``; on Linux the idle class, ``detect_spare_cpu``), so the frame loop never waits for
-  them, and they take only the CPU time the loop and the landmark process leave; in between, each face's box is re-made
-  from its previous 68 points (the landmarks *are* the tracker);
+- detection runs only when it may pay (``detect_policy="adaptive"``): **at once** on a cut (the picture changed at a
+  stroke, :class:`~helpers.live.detection.FrameChange`) or when a face's points jumped (the track looks lost), every
+  ``detect_every`` frames while faces move, every ``detect_idle`` frames while they hold still (a new face waits at most
+  that long). ``"interval"`` is the old rule: every ``detect_every`` frames. While faces are tracked, the regular
+  detections run **beside the loop** (``detect_async``): a worker thread hands them to a process of their own
+  (``detect_process``, :class:`~helpers.live.predictor_process.DetectorProcess`) at a low priority (``detect_nice``; on
+  Linux the idle class, ``detect_spare_cpu``), so the loop never waits for them, and they take only the CPU time the
+  loop and the landmark process leave; in between, each face's box is re-made from its previous 68 points;
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
-- the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``),
-  and, for several faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL,
-  so the thread runs the model on this frame's aligned crops on the other core while the loop draws
-  and finds the next frame's landmarks; the faces' emotion then shows one frame later. A new face,
-  and a lone face (whose call is too short to be worth the hand-over), are classified in the loop;
+- the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``), on a
+  followed face every ``emotion_every`` frames (its average spans the same frames, with fewer calls) and, for several
+  faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL, so the thread runs the model on
+  this frame's aligned crops on the other core while the loop draws and finds the next frame's landmarks; the faces'
+  emotion then shows one frame later. A new face, and a lone face (its call is too short to be worth the hand-over),
+  are classified in the loop;
 - with several faces, a share of them gets its 68 points **in a second process** (``landmark_process``,
   :mod:`.predictor_process`): dlib's predictor holds the GIL, so a thread could not run it beside the loop;
 - dlib's 68 points are read into NumPy in one call (:func:`helpers.landmarks.shape_to_array`);
 - the 68 points are **filtered over time** per face (``filter_points``, a One-Euro filter), and the
-  emotion is averaged over the last ``smooth`` predictions.
+  emotion is averaged over the predictions of the last ``smooth`` frames.
 
 Per-stage timings are kept in a fixed-size ring buffer (memory stays flat).
 """
@@ -126,7 +126,6 @@ class LivePipeline:
         self.classifier = load_emotion(cfg.emotion, cfg.emotion_backend)
         self._batch = isinstance(self.classifier, LiteEmotion)  # all faces in one call; the Keras model is called per face
         self.crop_size = int(cfg.crop_size or getattr(self.classifier, "input_size", 48))
-        self._history = -(-cfg.smooth // cfg.emotion_every)  # predictions averaged: those of the last `smooth` frames
         self.timer = StageTimer()
         self.tracks: list[Track] = []
         self.frame_index = 0
@@ -258,9 +257,10 @@ class LivePipeline:
 
     def _new_track(self, box) -> Track:
         self._next_id += 1
-        flt = OneEuroFilter(self.config.min_cutoff, self.config.beta) if self.config.filter_points else None
+        cfg = self.config  # the emotion history holds the predictions of the last `smooth` frames
+        flt = OneEuroFilter(cfg.min_cutoff, cfg.beta) if cfg.filter_points else None
         return Track(self._next_id - 1, tuple(box), np.zeros((68, 2), np.float32), None,
-                     np.zeros((self._history, len(EMOTIONS)), np.float32), filter=flt)
+                     np.zeros((-(-cfg.smooth // cfg.emotion_every), len(EMOTIONS)), np.float32), filter=flt)
 
     def _apply(self, found: list, snapshot: dict | None) -> None:
         """Update the tracks with detected faces: of this frame (``snapshot`` None) or of an earlier one.
@@ -372,8 +372,8 @@ class LivePipeline:
         return self._dlib and self.config.landmark_process and not self.process_note
 
     def _emotion(self, gray: np.ndarray) -> None:
-        every = self.config.emotion_every
-        due = [t for t in self.tracks if t.emotion_frame is None or self.frame_index - t.emotion_frame >= every]
+        due = [t for t in self.tracks  # a new face, or one classified emotion_every frames ago
+               if t.emotion_frame is None or self.frame_index - t.emotion_frame >= self.config.emotion_every]
         worker = self._emotion_worker
         if worker is not None and (due or not worker.busy):  # the classification handed over earlier, done meanwhile
             self._apply_emotion(worker.wait() if worker.busy else worker.take())  # (waited for only if faces are due)
@@ -407,9 +407,8 @@ class LivePipeline:
                 by_id[tid].push(p)
 
     def _draw(self, image: np.ndarray, in_place: bool) -> np.ndarray:
-        if in_place:
-            out = image
-        else:
+        out = image
+        if not in_place:
             if self._canvas is None or self._canvas.shape != image.shape:
                 self._canvas = np.empty_like(image)
             out = self._canvas
@@ -423,10 +422,7 @@ class LivePipeline:
 
     def process(self, image: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, list[Track]]:
         """One BGR frame (H, W, 3) uint8 -> (annotated frame, faces). The annotated frame is reused: copy to keep.
-
-        ``in_place=True`` draws the overlay on ``image`` itself and returns it: no copy of the frame, for a caller
-        whose frame is a buffer of its own that it does not need clean again (the frame sources of :mod:`.runner`).
-        """
+        ``in_place=True`` draws on ``image`` itself and returns it (no copy): for a frame the caller need not keep clean."""
         if image is None or image.size == 0:
             raise CourseError("empty frame: the source delivered no image. Check the webcam or video file.")
         if image.ndim == 2:

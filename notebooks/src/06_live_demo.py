@@ -50,7 +50,7 @@ DETECT_IDLE = 30         # "adaptive": while the faces hold still, detect every 
 DETECT_MIN_SIDE = 320    # detect on a copy of the frame shrunk to this longer side (pixels) first ...
 DETECT_MAX_SIDE = 1280   # ... and on up to this large a copy when the faces found there are small
 SMOOTH = 8               # average each face's emotion over the predictions of its last SMOOTH frames
-EMOTION_EVERY = 2        # re-estimate a followed face's emotion every N frames (a new face at once); 1 = every frame
+EMOTION_EVERY = 2        # re-estimate a followed face's emotion every N frames (a new face at once); 1: every frame
 FRAMES = 5000            # frames processed headless (the video loops); also the memory test
 SHOW = 4                 # annotated frames shown inline
 ORIGINAL_FRAMES = 60     # frames for the original project's loop (it is slow)
@@ -538,7 +538,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    detector, and the detector takes only the CPU time nothing else wants.
 # 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this
 #    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
-#    other core. A camera is not read ahead: it delivers at its own pace.
+#    other core. A camera is not read ahead: it delivers at its own pace; nor is a still image streamed as frames
+#    (the group photo below): reading it is one copy, so a thread would only add a second copy.
 # 4. **A lean landmarks stage**: nothing in it but the predictor, the box from the last points and
 #    the filter (checked below against the predictor alone). dlib hands back its 68 points as Python
 #    objects; they are read into NumPy in one call (parsing dlib's printout of them) instead of 136
@@ -566,10 +567,12 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # 7. **The emotion every other frame** (`emotion_every=2`, section 4): the average spans the same frames, the model
 #    runs half as often.
 #
-# Two more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
+# Three more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
 # assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
 # and each emoji is blended by two OpenCV calls on cached arrays instead of integer arithmetic on
-# every pixel. Unit tests check that both give the same pixels as the slow versions.
+# every pixel (unit tests check that both give the same pixels as the slow versions); and the overlay is drawn
+# straight onto the frame source's own buffer, which the next read overwrites anyway, instead of onto a copy
+# (`process(image, in_place=True)`; a frame you pass to `process` yourself is left clean).
 #
 # `live.before_after` runs the pipeline with the switchable ones off (`live.BEFORE`: the fixed detection
 # interval instead of the adaptive rule, Keras call per face, in the loop, on every frame; detection inline; no
