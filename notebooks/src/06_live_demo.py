@@ -398,7 +398,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 0.91 to 0.36 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 0.97 to 0.41 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 #
@@ -417,6 +417,13 @@ print(f"model every {EMOTION_EVERY} frames against every frame, {cadence['frames
       f"same label shown on {cadence['same_label']:.1%} of them; shown probabilities differ by "
       f"{cadence['mean_prob_diff']:.3f} on average, {cadence['max_prob_diff']:.2f} at most")
 print("label changes per second:", ", ".join(f"every {k} frame(s): {v:.2f}" for k, v in cadence["flips_per_second"].items()))
+
+# %% [markdown]
+# In this run the label shown was the same on 98.7 % of the frames, and it changed a little less often (0.36
+# against 0.41 times a second): four predictions two frames apart average away a little more of the frame-to-frame
+# noise than eight in a row. What this does *not* show: how much later a real change of expression appears. Both
+# averages span the same 8 frames, so the delay is about the same, but one video of one person is all it was
+# measured on. `EMOTION_EVERY = 1` brings back a prediction on every frame.
 
 # %% [markdown]
 # ### 4b. Steadier points: the original author's temporal wish
@@ -654,24 +661,22 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.36 ms per face for one face, 1.42 times the predictor alone (0.96 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.97 ms per face, 1.08
-# times the predictor alone (0.90 ms), under the 1.25; with every face in the loop (no second process) it took
-# 1.24 ms per face: the second process is what brings the group's stage under the predictor's own time per face.
+# In this run the stage took 1.15 ms per face for one face, 1.11 times the predictor alone (1.04 ms), under
+# the 1.25 the live benchmark asks for. For the four faces it took 0.69 ms per face, 0.88 times the predictor
+# alone (0.79 ms); with every face in the loop (no second process) it took 0.99 ms per face: the second process is
+# what brings the group's stage under the predictor's own time per face. The one-face ratio moves from run to run
+# by more than its margin, because the predictor alone moves with the machine's load: read it with its run.
 #
-# The profiler says where the one face's time goes: of the stage's 1.329 ms per frame, 1.139 ms are the
-# predictor call (the conversion of its points to NumPy, 0.076 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.131 ms per frame, 0.987 ms are the
+# predictor call (the conversion of its points to NumPy, 0.060 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
-# 0.06 ms: the stage's own code is about a seventh of it. The rest of the gap is the
-# predictor itself: inside the loop it took 1.22 ms per call, against 0.96 ms in a tight loop, and 1.08 ms
-# in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
-# the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
-# emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains about half of that gap (1.08 ms flushed against 1.22 ms in the loop); the reader and detector
-# threads cost nothing measurable: with them off the stage took 1.46 ms per face, against 1.36 ms with them on (off
-# was even slower: run-to-run noise). What pushes the lone face over 1.25 is the predictor's own slowdown
-# in the loop, not the stage's code: against the predictor as it runs in the loop (1.22 ms) the stage costs 1.11
-# times, against the predictor in a tight loop 1.42.
+# 0.05 ms: the stage's own code is about an eighth of it. The rest of any gap is the predictor itself. Called
+# again and again on one face, it finds its trees (about 100 MB of them) and the frame in the caches; in the loop,
+# the emotion model, the drawing and the next frame can push them out between its calls. In this run that did not
+# show: inside the loop it took 1.05 ms per call, against 1.04 ms in a tight loop and 0.99 ms in a tight loop with
+# the CPU's caches flushed before each call (faster than without flushing: the machine's own noise is as large as
+# the effect). The reader and detector threads cost nothing measurable either: with them off the stage took
+# 1.16 ms per face, against 1.15 ms with them on.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -692,11 +697,11 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1042 fps for one face and 278 for four; the group ran
-# at 160 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 961 fps for one face and 318 for four; the group ran
+# at 215 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.32 ms each in the group run, against 0.90 ms alone, a
-# larger slowdown than the lone face's in the loop (1.22 against 0.96 ms), which has no second process.
+# the other core predicts too: the loop's own calls took 1.01 ms each in the group run, against 0.79 ms alone, a
+# larger slowdown than the lone face's in the loop (1.05 against 1.04 ms), which has no second process.
 
 
 # %% [markdown]
@@ -721,8 +726,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.48 -> 0.27 ms,
-# four faces 6.29 -> 1.06 ms); the published mini-Xception's got slower (0.49 -> 0.55 ms and 1.59 -> 1.97 ms).
+# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.33 -> 0.23 ms,
+# four faces 5.18 -> 0.92 ms); the published mini-Xception's got slower (0.38 -> 0.44 ms and 1.36 -> 1.64 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -745,7 +750,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (57.3 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (49.1 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -806,10 +811,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -4.3 MB and the compiled call at +0.3 MB, and the cell above warns
+# after 600 calls `predict` was at -4.7 MB and the compiled call at +0.7 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.2 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# stayed flat (+0.5 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -970,19 +975,19 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # %% [markdown]
 # Where the models disagree says more than where they agree: the peer was trained on 28,709 FER2013
-# faces, the course model on the stand-in data of notebook 05, and neither has seen this person. Here the landmark model hardly matters (dlib's points and the CNN's give the same counts with the peer, and 112 against 110 happy frames with the course model),
-# and the emotion model does: the course model says happy 8 frames more often than the peer (112 against
+# faces, the course model on the stand-in data of notebook 05, and neither has seen this person. Here the landmark model hardly matters (dlib's points and the CNN's give the same counts with the peer, and with the course model),
+# and the emotion model does: the course model says happy 4 frames more often than the peer (108 against
 # 104). Use the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.9 ms per frame
-#   (median) and 6.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 5.8 and
-#   10.2 ms (section 5b): both well inside the budget, and above the course machine's fps targets (321 and
-#   160 fps against 250 and 110). The group's 99th percentile stayed under twice its median (10.2 against
-#   5.8 ms), the lone face's did not (6.2 against 2.9 ms; its cell warned). Section 5b measures what bounds them: dlib's predictor took 0.96 ms per face alone in this run
-#   (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop. Alone it caps
-#   one face at 1042 fps and four, on one core, at 278 before any other stage runs.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.2 ms per frame
+#   (median) and 4.8 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.2 and
+#   8.5 ms (section 5b): both well inside the budget, and above the course machine's fps targets (439 and
+#   215 fps against 250 and 110). Both 99th percentiles came out a little over twice their medians (the lone
+#   face's cell warned). Section 5b measures what bounds them: dlib's predictor took 1.04 ms per face alone in this
+#   run and holds Python's GIL, so no thread can take it out of the loop. Alone it caps one face at 961 fps and
+#   four, on one core, at 318 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
@@ -1005,8 +1010,10 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
 #   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
 #   both are always on), with the same points and the emoji within one grey level (unit tests).
-# - Smooth a per-frame prediction over the last frames, or the label flickers; filter the points with a
-#   One-Euro filter, which is steady when the face is still and quick when it moves (section 4b);
+# - Smooth a per-frame prediction over the last frames, or the label flickers; once it is averaged, it need not be
+#   predicted on every frame (every other frame showed the same label on 98.7 % of the sample's frames, section 4);
+#   filter the points with a One-Euro filter, which is steady when the face is still and quick when it moves
+#   (section 4b);
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
 # - Never call `model.predict` per frame: a direct call or a compiled `tf.function` is far cheaper
 #   (Keras documents `predict` for batches); with some Keras and TensorFlow versions it also grows memory
@@ -1026,7 +1033,9 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #    adaptive default: what happens to the box in each case, and why (section 3b)?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam (re-run the pipeline cell of section 2 and the UI cell). What
 #    is the trade-off between flicker and lag? Without a webcam: `live.emotion_trace("sample", smooth=1)` and
-#    `smooth=30` with `live.label_flips_per_second`, as in section 4.
+#    `smooth=30` with `live.label_flips_per_second`, as in section 4. Then set `EMOTION_EVERY` to 1 and to 4: does
+#    the label change, and what happens to the emotion bar of section 5b? (`live.emotion_cadence("sample", every=4)`
+#    measures the first part without a webcam.)
 # 4. Add a second face (a photo held up to the camera). How does the time per frame grow with faces?
 #    Compare with the group run of section 5b, and try `live.LivePipeline(detect_async=False)` and
 #    `live.LivePipeline(landmark_process=False)` (every face's points in the loop). Without a webcam:
