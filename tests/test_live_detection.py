@@ -121,6 +121,14 @@ def test_landmark_cost_measures_one_face_and_four():
     assert cost["fps_ceiling_four_faces"] == pytest.approx(1000 / (4 * cost["predictor_ms_group"]), rel=0.01)
 
 
+def test_predictor_probe_times_one_face_and_the_group_again_and_again():
+    from helpers.live.costs import predictor_probe
+    probe = predictor_probe()
+    first, second = probe(), probe()
+    for t in (first, second):
+        assert set(t) == {"one", "group"} and all(0 < v < 100 for v in t.values())
+
+
 def test_profile_splits_the_landmarks_stage():
     prof = live.profile_landmarks(20)
     assert list(prof)[0] == "stage" and list(prof)[-1] == "rest"

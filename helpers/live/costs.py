@@ -12,6 +12,7 @@ from __future__ import annotations
 import cProfile
 import itertools
 import pstats
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -54,6 +55,21 @@ def _predictor_alone(grays: list[np.ndarray], boxes: list[tuple[int, int, int, i
     return latency_ms(lambda: predictor(*job), repeats=300, warmup=30, before=next_job)
 
 
+def predictor_probe() -> Callable[[], dict[str, float]]:
+    """A timer of dlib's predictor alone: ``probe()`` -> ``{"one": ms, "group": ms}`` (median ms per call, on the
+    sample video's face and on the four faces of :func:`group_frame`), a second or so per call.
+
+    Run it right before and right after a measured run and compare the run with the mean: a ratio of two things
+    timed minutes apart measures the shared machine's change of speed in between as much as the code.
+    """
+    with FrameSource("sample", loop=True) as src:
+        grays = [to_gray(src.read()) for _ in range(30)]
+    box = detect_faces(grays[0])[0][0]
+    group_gray = to_gray(group_frame())
+    group_boxes = [b for b, _ in detect_faces(group_gray)][:4]
+    return lambda: {"one": _predictor_alone(grays, [box]), "group": _predictor_alone([group_gray], group_boxes)}
+
+
 def _stage(source, frames: int, warmup: int, **config) -> dict[str, float]:
     """One pipeline run with dlib's landmarker: the landmarks stage per face and the predictor's own ms per call in it."""
     with LivePipeline(draw_points=False, draw_emoji=False, **{**config, "landmarks": "dlib"}) as pipe:
@@ -68,9 +84,10 @@ def _stage(source, frames: int, warmup: int, **config) -> dict[str, float]:
 def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) -> dict:
     """The landmarks stage per face in the pipeline vs dlib's predictor, one face and four, in one run (ms).
 
-    - ``predictor_ms``: the predictor by itself, median of a tight loop over frames of the sample video (its face);
+    - ``predictor_ms``: the predictor by itself, median of a tight loop over frames of the sample video (its face),
+      timed right before and right after the one-face stage run (their mean, :func:`predictor_probe`);
       ``predict_points_ms``: with the conversion of the 68 points to NumPy; ``predictor_ms_group``: the same tight
-      loop over the four faces of :func:`group_frame`.
+      loop over the four faces of :func:`group_frame`, right before and after the group's stage run.
     - ``stage_ms_per_face``: the pipeline's landmarks stage (box from the last points, predictor, conversion, the
       motion check, the filter) per face, on the sample video with ``config``; ``predictor_in_loop_ms``: the
       predictor's own time per call inside that run; ``stage_ms_per_face_no_threads``: the stage with the pipeline's
@@ -91,15 +108,16 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
         grays = [to_gray(src.read()) for _ in range(30)]
     box = detect_faces(grays[0])[0][0]
     group = group_frame()
-    group_gray = to_gray(group)
-    group_boxes = [b for b, _ in detect_faces(group_gray)][:4]
-    alone = _predictor_alone(grays, [box])
+    probe = predictor_probe()
     full = latency_ms(lambda: predict_points(grays[0], box), repeats=300, warmup=30)
-    alone_group = _predictor_alone([group_gray], group_boxes)
     flushed = _predictor_alone(grays, [box], flush=True)
+    first = probe()
     one = _stage("sample", frames, 20, **config)
-    bare = _stage("sample", frames, 20, **{**config, **NO_THREADS})
+    middle = probe()
     grp = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10, **config)
+    last = probe()
+    alone, alone_group = (first["one"] + middle["one"]) / 2, (middle["group"] + last["group"]) / 2
+    bare = _stage("sample", frames, 20, **{**config, **NO_THREADS})
     grp_alone = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10,
                        **{**config, "landmark_process": False})
     return {"predictor_ms": round(alone, 3), "predict_points_ms": round(full, 3),
