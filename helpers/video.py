@@ -67,8 +67,11 @@ def _first_frame(cap: cv2.VideoCapture) -> bool:
     return True
 
 
-def open_capture(source: Source) -> tuple[cv2.VideoCapture, str | int]:
-    """Open a source with OpenCV, checking every way it can fail. Returns ``(capture, resolved_source)``."""
+def open_capture(source: Source, decode_threads: int | None = None) -> tuple[cv2.VideoCapture, str | int]:
+    """Open a source with OpenCV, checking every way it can fail. Returns ``(capture, resolved_source)``.
+
+    ``decode_threads``: for a file, ask FFmpeg's decoder for that many threads (default: its own choice, one per
+    core); if this OpenCV cannot (another backend), the file is opened as usual."""
     src = resolve(source)
     if isinstance(src, int):
         cap = cv2.VideoCapture(src)
@@ -90,7 +93,12 @@ def open_capture(source: Source) -> tuple[cv2.VideoCapture, str | int]:
     if path.stat().st_size == 0:
         raise CourseError(f"video file {path} is empty (0 bytes): the copy or recording was interrupted. "
                           "Copy or record it again.")
-    cap = cv2.VideoCapture(str(path))
+    cap = None
+    if decode_threads:
+        with quiet_opencv():
+            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decode_threads)])
+    if cap is None or not cap.isOpened():
+        cap = cv2.VideoCapture(str(path))
     if cap.isOpened():
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # apply the file's rotation tag while decoding
     if not cap.isOpened() or not cap.grab():
@@ -198,20 +206,22 @@ class quiet_opencv:
         cv2.utils.logging.setLogLevel(self._level)
 
 
-def open_capture_with_fallback(source: Source) -> tuple[cv2.VideoCapture, str | int, str]:
-    """Open ``source``; a webcam that cannot be opened falls back to the sample video.
+def open_capture_with_fallback(source: Source, decode_threads: int | None = None
+                               ) -> tuple[cv2.VideoCapture, str | int, str]:
+    """Open ``source`` (``decode_threads``: see :func:`open_capture`); a webcam that cannot be opened falls back to the
+    sample video.
 
     Returns ``(open capture, resolved_source, message)``; the message says what is used (and why,
     after a fallback). Errors about files are not hidden: a wrong path is a mistake to fix.
     """
     try:
         with quiet_opencv():  # our own message says what went wrong
-            cap, src = open_capture(source)
+            cap, src = open_capture(source, decode_threads)
         return cap, src, f"using {'webcam ' + str(src) if isinstance(src, int) else Path(src).name}"
     except CourseError as exc:
         if not isinstance(resolve(source), int):
             raise
-        cap, src = open_capture("sample")
+        cap, src = open_capture("sample", decode_threads)
         return cap, src, f"{exc} -> falling back to the sample video {Path(src).name}."
 
 

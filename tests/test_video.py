@@ -216,3 +216,23 @@ def test_record_webcam_without_frames_writes_nothing(tmp_path, monkeypatch):
     with pytest.raises(CourseError, match="delivered no frames"):
         video.record_webcam(0, tmp_path / "me.mp4", seconds=2.0)
     assert not list(tmp_path.iterdir())
+
+
+def test_decode_threads_gives_the_same_frames_and_falls_back(sample_video, monkeypatch):
+    """One decoder thread (the live sources' setting) decodes the same frames; an OpenCV that cannot take the
+    setting (another backend) opens the file as usual."""
+    import cv2
+    import helpers.video as video
+    frames = {}
+    for threads in (None, 1):
+        cap, _ = video.open_capture(sample_video, decode_threads=threads)
+        if threads:
+            assert cap.get(cv2.CAP_PROP_N_THREADS) == 1
+        frames[threads] = [cap.read()[1] for _ in range(3)]
+        cap.release()
+    assert all(np.array_equal(a, b) for a, b in zip(frames[None], frames[1]))
+    real = cv2.VideoCapture
+    monkeypatch.setattr(video.cv2, "VideoCapture", lambda *a: real("no such file.mp4") if len(a) > 1 else real(*a))
+    cap, _ = video.open_capture(sample_video, decode_threads=1)
+    assert cap.isOpened() and np.array_equal(cap.read()[1], frames[None][0])
+    cap.release()

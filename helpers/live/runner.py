@@ -59,7 +59,9 @@ class FrameSource:
     """
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640, rotate: int = 0) -> None:
-        self._cap, src, self.message = open_capture_with_fallback(source)
+        # one decoder thread: a file is decoded beside the loop by the read-ahead thread already; FFmpeg's own decoder
+        # threads (one per core) would take the loop's core now and then (06 and the live benchmark: stutters)
+        self._cap, src, self.message = open_capture_with_fallback(source, decode_threads=1)
         self.rotate = rotate % 360
         self.source = src
         self.is_camera = isinstance(src, int)
