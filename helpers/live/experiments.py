@@ -108,8 +108,8 @@ def emotion_cadence(source: Source = "sample", every: int = 2, smooth: int = 8, 
 
     Both runs average the predictions of the last ``smooth`` frames (with ``every`` > 1 that is fewer predictions).
     ``reference`` is an :func:`emotion_trace` of the same source run on every frame, if already made. Returns the
-    share of frames (with a face in both) whose shown label is the same, the largest difference of a shown
-    probability (mean and largest), and label changes per second of each run.
+    share of frames (with a face in both) whose shown label is the same, how far the shown probabilities differ (mean
+    and largest), and label changes per second of each run.
     """
     ref = reference if reference is not None else emotion_trace(source, smooth=smooth, **config)
     sparse = emotion_trace(source, smooth=smooth, **{**config, "emotion_every": every})
