@@ -496,16 +496,44 @@ def test_emotion_every_n_frames_averages_the_same_frames(face_frame, group_1280,
         LivePipeline(emotion_every=0)
 
 
-def test_emotion_worker_is_not_waited_for_between_due_frames(group_1280):
-    """Several faces, ``emotion_every=2``: the crops handed to the thread on one frame are taken up by the next
-    frame they are due on at the latest; every face is classified every other frame."""
+def test_emotion_worker_is_not_waited_for_between_due_frames(group_1280, monkeypatch):
+    """Several faces, ``emotion_every=2``: the crops handed to the (slow) thread on one frame are waited for only on
+    the next frame they are due on, not on the frame in between; every face is classified every other frame."""
+    import time
+    import helpers.live.pipeline as live_pipeline
+    real = live_pipeline.classify
+    monkeypatch.setattr(live_pipeline, "classify", lambda *a, **k: time.sleep(0.05) or real(*a, **k))
     with LivePipeline(emotion_every=2, detect_async=False, filter_points=False) as pipe:
+        waited = []
         for _ in range(7):
+            worker = pipe._emotion_worker
+            if worker is not None and not hasattr(worker, "_spied"):
+                real_wait = worker.wait
+                worker.wait = lambda *a, real_wait=real_wait, **k: waited.append(pipe.frame_index) or real_wait(*a, **k)
+                worker._spied = True
             _, faces = pipe.process(group_1280)
-        assert pipe._emotion_worker is not None
+        during = list(waited)
         pipe._emotion_worker.wait()
-    # frame 0 inline (new faces), frames 2, 4, 6 in the thread: 3 results landed by frame 6, the 4th is pending
+    assert during == [4, 6]  # handed over on frames 2, 4, 6; waited for on 4 and 6, never on 3 or 5
+    # frame 0 in the loop (new faces), frames 2, 4, 6 in the thread: 3 results landed by frame 6, the 4th is pending
     assert len(faces) == 4 and all(f.count == 3 for f in faces)
+
+
+def test_a_new_face_joins_the_emotion_turn_of_the_faces_followed(face_frame, monkeypatch):
+    """A face found between two turns is classified at once, and then together with the others (one call)."""
+    import helpers.live.pipeline as live_pipeline
+    calls = []
+    real = live_pipeline.classify
+    monkeypatch.setattr(live_pipeline, "classify", lambda crops, *a, **k: calls.append(len(crops)) or real(crops, *a, **k))
+    with LivePipeline(emotion_every=2, detect_async=False, emotion_async=False) as pipe:
+        pipe.process(face_frame)  # frame 0: the face is found and classified
+        first = pipe.tracks[0]
+        pipe.tracks.append(pipe._new_track(first.box))  # frame 1: a second face (here: the same box again)
+        pipe.process(face_frame)
+        pipe.process(face_frame)  # frame 2: both due together
+        assert [t.emotion_frame for t in pipe.tracks] == [2, 2]
+    assert calls == [1, 1, 2]  # frame 0: the first face; frame 1: the new one; frame 2: both in one call
+
 
 
 def test_threads_still_working_at_exit_do_not_abort_python(tmp_path):
@@ -700,8 +728,26 @@ def test_still_source_is_drawn_on_in_place_and_not_read_ahead(face_frame):
     import threading
     from helpers.live.runner import StillSource, iter_annotated
     src = StillSource(face_frame.copy(), frames=3)
+    before = set(threading.enumerate())
     with LivePipeline(detect_async=False) as pipe:
         for out in iter_annotated(pipe, src):
             assert out is src._buf
-            assert not any(t.name == "live-reader" for t in threading.enumerate())
+            assert not any(t.name == "live-reader" for t in set(threading.enumerate()) - before)
     assert np.array_equal(src.image, face_frame)
+
+
+def test_a_small_video_is_decoded_by_one_thread_a_large_one_by_ffmpegs_own(tmp_path, sample_video):
+    """Up to 1280x720 one FFmpeg thread (the read-ahead thread decodes beside the loop); a larger video (a phone's
+    4K clip) keeps FFmpeg's own threads, or one thread could not keep up."""
+    import os
+    from helpers.live.runner import ONE_DECODER_MAX_PIXELS, FrameSource
+    big = tmp_path / "big.mp4"
+    writer = cv2.VideoWriter(str(big), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1600, 900))
+    for _ in range(3):
+        writer.write(np.full((900, 1600, 3), 128, np.uint8))
+    writer.release()
+    assert 1600 * 900 > ONE_DECODER_MAX_PIXELS
+    with FrameSource(sample_video) as small, FrameSource(big) as large:
+        assert small._cap.get(cv2.CAP_PROP_N_THREADS) == 1
+        assert large._cap.get(cv2.CAP_PROP_N_THREADS) != 1 or os.cpu_count() == 1
+        assert large.read().shape[1] == 640  # still read and shrunk as before

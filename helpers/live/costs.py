@@ -55,18 +55,25 @@ def _predictor_alone(grays: list[np.ndarray], boxes: list[tuple[int, int, int, i
     return latency_ms(lambda: predictor(*job), repeats=300, warmup=30, before=next_job)
 
 
-def predictor_probe() -> Callable[[], dict[str, float]]:
+def _probe_inputs() -> tuple[list[np.ndarray], tuple, np.ndarray, np.ndarray, list]:
+    """What the predictor is timed on: 30 grey frames of the sample video and its face box; the group photo at
+    1280 px, grey, and its four face boxes."""
+    with FrameSource("sample", loop=True) as src:
+        grays = [to_gray(src.read()) for _ in range(30)]
+    group = group_frame()
+    group_gray = to_gray(group)
+    return grays, detect_faces(grays[0])[0][0], group, group_gray, [b for b, _ in detect_faces(group_gray)][:4]
+
+
+def predictor_probe(inputs: tuple | None = None) -> Callable[[], dict[str, float]]:
     """A timer of dlib's predictor alone: ``probe()`` -> ``{"one": ms, "group": ms}`` (median ms per call, on the
     sample video's face and on the four faces of :func:`group_frame`), a second or so per call.
 
     Run it right before and right after a measured run and compare the run with the mean: a ratio of two things
-    timed minutes apart measures the shared machine's change of speed in between as much as the code.
+    timed minutes apart measures the shared machine's change of speed in between as much as the code. ``inputs``:
+    what :func:`_probe_inputs` returns, if already made.
     """
-    with FrameSource("sample", loop=True) as src:
-        grays = [to_gray(src.read()) for _ in range(30)]
-    box = detect_faces(grays[0])[0][0]
-    group_gray = to_gray(group_frame())
-    group_boxes = [b for b, _ in detect_faces(group_gray)][:4]
+    grays, box, _, group_gray, group_boxes = inputs or _probe_inputs()
     return lambda: {"one": _predictor_alone(grays, [box]), "group": _predictor_alone([group_gray], group_boxes)}
 
 
@@ -104,11 +111,9 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
       the caches between its calls, not because of anything the stage adds.
     The stage on a dlib landmarker only (the course CNN has no predictor to compare with).
     """
-    with FrameSource("sample", loop=True) as src:
-        grays = [to_gray(src.read()) for _ in range(30)]
-    box = detect_faces(grays[0])[0][0]
-    group = group_frame()
-    probe = predictor_probe()
+    inputs = _probe_inputs()
+    grays, box, group = inputs[:3]
+    probe = predictor_probe(inputs)
     full = latency_ms(lambda: predict_points(grays[0], box), repeats=300, warmup=30)
     flushed = _predictor_alone(grays, [box], flush=True)
     first = probe()

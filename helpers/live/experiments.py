@@ -74,10 +74,11 @@ def emotion_trace(source: Source = "sample", frames: int | None = None, smooth: 
     Returns ``{"t": (T,) seconds, "raw": (T, 7), "smoothed": (T, 7), "fps": video fps}``; rows are NaN
     on frames without a face. ``frames=None`` reads the whole file once (no loop). The emotion model runs in the loop
     on every frame (``emotion_async=False``, ``emotion_every=1`` unless ``config`` says otherwise), so each row is that
-    frame's own prediction.
+    frame's own prediction; the detector runs in the loop (``detect_async=False``), so two runs with the same settings
+    give the same rows (a detection beside the loop lands when the machine lets it, which moves the points a little).
     """
     pipe = LivePipeline(smooth=smooth, draw_points=False, draw_emoji=False,
-                        **{"emotion_async": False, "emotion_every": 1, **config})
+                        **{"emotion_async": False, "emotion_every": 1, "detect_async": False, **config})
     raw, smoothed = [], []
     with FrameSource(source, loop=False) as src:
         fps = src.fps
@@ -109,7 +110,8 @@ def emotion_cadence(source: Source = "sample", every: int = 2, smooth: int = 8, 
     Both runs average the predictions of the last ``smooth`` frames (with ``every`` > 1 that is fewer predictions).
     ``reference`` is an :func:`emotion_trace` of the same source run on every frame, if already made. Returns the
     share of frames (with a face in both) whose shown label is the same, how far the shown probabilities differ (mean
-    and largest), and label changes per second of each run.
+    and largest), and label changes per second of each run (``flips_per_second``: every frame, every ``every``-th).
+    Both runs are repeatable (see :func:`emotion_trace`), so what differs is the cadence alone.
     """
     ref = reference if reference is not None else emotion_trace(source, smooth=smooth, **config)
     sparse = emotion_trace(source, smooth=smooth, **{**config, "emotion_every": every})
@@ -120,7 +122,7 @@ def emotion_cadence(source: Source = "sample", every: int = 2, smooth: int = 8, 
     return {"every": every, "frames": int(ok.sum()), "same_label": float(same.mean()) if ok.any() else float("nan"),
             "mean_prob_diff": float(np.abs(a[ok] - b[ok]).mean()) if ok.any() else float("nan"),
             "max_prob_diff": float(np.abs(a[ok] - b[ok]).max()) if ok.any() else float("nan"),
-            "flips_per_second": {1: label_flips_per_second(a, ref["fps"]), every: label_flips_per_second(b, ref["fps"])}}
+            "flips_per_second": (label_flips_per_second(a, ref["fps"]), label_flips_per_second(b, ref["fps"]))}
 
 
 # --------------------------------------------------------------------------- steadier points

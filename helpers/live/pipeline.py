@@ -15,10 +15,10 @@ Each speed-up is one named setting of :class:`LiveConfig`, with its reason besid
   loop and the landmark process leave; in between, each face's box is re-made from its previous 68 points;
 - a video file's next frame is **read ahead** in a thread (``prefetch``): decoding overlaps the work on this one;
 - the emotion model runs with **TensorFlow Lite**, all faces of a frame in one call (``emotion_backend``), on a
-  followed face every ``emotion_every`` frames (its average spans the same frames, with fewer calls) and, for several
+  followed face every ``emotion_every`` frames (its average spans about the same frames, with fewer calls) and, for several
   faces, **in a worker thread** (``emotion_async``): TensorFlow Lite releases the GIL, so the thread runs the model on
   this frame's aligned crops on the other core while the loop draws and finds the next frame's landmarks; the faces'
-  emotion then shows one frame later. A new face, and a lone face (its call is too short to be worth the hand-over),
+  emotion then shows a frame or two later. A new face, and a lone face (its call is too short to be worth the hand-over),
   are classified in the loop;
 - with several faces, a share of them gets its 68 points **in a second process** (``landmark_process``,
   :mod:`.predictor_process`): dlib's predictor holds the GIL, so a thread could not run it beside the loop;
@@ -86,12 +86,12 @@ class LiveConfig:
     # programs while it holds Python's GIL stops the loop until it gets a core again (frames of a tenth of a second)
     detect_spare_cpu: bool = True
     prefetch: bool = True         # read a file's next frame in a thread while this one is processed (not a camera, a still)
-    emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (shown a frame later)
+    emotion_async: bool = True    # several faces: the emotion model in a worker thread beside the loop (1-2 frames later)
     landmark_process: bool = True  # several faces, dlib: half of them get their points in a second process, beside the loop
     max_faces: int = 4            # follow at most this many faces (largest first)
     smooth: int = 8               # average a face's emotion over the predictions of its last N frames
-    # re-estimate a followed face's emotion every N frames (a new face at once); the average above spans the same
-    # frames either way, so it holds ceil(smooth / N) predictions. 1 = every frame (the rule before)
+    # re-estimate a followed face's emotion every N frames (a new face at once); the average above holds ceil(smooth / N)
+    # predictions, so it spans about the same frames (exactly when N divides smooth). 1 = every frame (the rule before)
     emotion_every: int = 2
     filter_points: bool = True    # One-Euro filter on each face's 68 points (steadier points, little lag)
     min_cutoff: float = 1.0       # ... its cut-off for a still face (Hz): lower = steadier
@@ -372,8 +372,10 @@ class LivePipeline:
         return self._dlib and self.config.landmark_process and not self.process_note
 
     def _emotion(self, gray: np.ndarray) -> None:
-        due = [t for t in self.tracks  # a new face, or one classified emotion_every frames ago
-               if t.emotion_frame is None or self.frame_index - t.emotion_frame >= self.config.emotion_every]
+        every, now = self.config.emotion_every, self.frame_index
+        due = [t for t in self.tracks if t.emotion_frame is None or now - t.emotion_frame >= every]  # new, or due
+        phase = min([t.emotion_frame for t in self.tracks if t.emotion_frame is not None and now - t.emotion_frame < every],
+                    default=now)
         worker = self._emotion_worker
         if worker is not None and (due or not worker.busy):  # the classification handed over earlier, done meanwhile
             self._apply_emotion(worker.wait() if worker.busy else worker.take())  # (waited for only if faces are due)
@@ -382,8 +384,8 @@ class LivePipeline:
         aligned, crops = align_faces(gray, [t.points for t in due], self.crop_size)
         if crops is None:
             return
-        for t in due:
-            t.emotion_frame = self.frame_index
+        for t in due:  # a new face's next turn comes with the faces already followed: one call for all
+            t.emotion_frame = now if t.emotion_frame is not None else phase
         tag = (self._generation, [t.id for t, ok in zip(due, aligned) if ok])
         if self.config.emotion_async and len(due) > 1 and all(t.count for t in due):
             if worker is None:  # several known faces: their one model call runs in the thread, beside the loop
@@ -422,7 +424,7 @@ class LivePipeline:
 
     def process(self, image: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, list[Track]]:
         """One BGR frame (H, W, 3) uint8 -> (annotated frame, faces). The annotated frame is reused: copy to keep.
-        ``in_place=True`` draws on ``image`` itself and returns it (no copy): for a frame the caller need not keep clean."""
+        ``in_place=True`` draws on a colour ``image`` itself and returns it (no copy): for a frame not needed clean."""
         if image is None or image.size == 0:
             raise CourseError("empty frame: the source delivered no image. Check the webcam or video file.")
         if image.ndim == 2:
@@ -441,7 +443,7 @@ class LivePipeline:
         tock = time.perf_counter()
         self.timer.add("emotion", (tock - tick) * 1000)
         tick = tock
-        out = self._draw(image, in_place and image.flags.writeable)
+        out = self._draw(image, in_place and image.flags.writeable and image.flags.c_contiguous)
         self.timer.add("draw", (time.perf_counter() - tick) * 1000)
         self.timer.end_frame()
         self.frame_index += 1

@@ -39,6 +39,8 @@ from .pipeline import LivePipeline
 from .timer import STAGES
 from .prefetch import Prefetcher
 
+ONE_DECODER_MAX_PIXELS = 1280 * 720
+"""A video file up to this many pixels per frame is decoded with one FFmpeg thread (:class:`FrameSource`)."""
 FRAME_SOURCE_ATTRIBUTES = ("read", "release", "released", "message", "fps", "is_camera", "rewinds")
 """What an object needs to be used as a frame source (see the module docstring)."""
 
@@ -59,9 +61,14 @@ class FrameSource:
     """
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640, rotate: int = 0) -> None:
-        # one decoder thread: a file is decoded beside the loop by the read-ahead thread already; FFmpeg's own decoder
-        # threads (one per core) would take the loop's core now and then (06 and the live benchmark: stutters)
+        # one decoder thread for a video up to 1280x720: the read-ahead thread already decodes it beside the loop, and
+        # FFmpeg's own decoder threads (one per core) took the loop's core now and then (stutters); a larger video
+        # (a phone's 4K clip) keeps them, or one thread could not decode it in real time
         self._cap, src, self.message = open_capture_with_fallback(source, decode_threads=1)
+        if not isinstance(src, int) and (self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)
+                                         * self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT) > ONE_DECODER_MAX_PIXELS):
+            self._cap.release()
+            self._cap, src, self.message = open_capture_with_fallback(source)
         self.rotate = rotate % 360
         self.source = src
         self.is_camera = isinstance(src, int)

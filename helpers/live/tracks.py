@@ -24,7 +24,7 @@ class Track:
     box: tuple[int, int, int, int]
     points: np.ndarray  # (68, 2) float32: the points shown and used for the emotion crop (filtered if on)
     rel: np.ndarray | None  # detector box relative to the points' bounding box (4,), to re-make boxes between detections
-    history: np.ndarray  # (smooth, 7) ring buffer of emotion probabilities
+    history: np.ndarray  # (ceil(smooth / emotion_every), 7) ring buffer of emotion probabilities
     count: int = 0
     probs: np.ndarray = field(default_factory=lambda: np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32))
     raw: np.ndarray | None = None  # (68, 2) this frame's unfiltered points: the tracker follows these

@@ -404,8 +404,9 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
 #
 # An average of 8 frames in a row barely moves from one frame to the next, and neighbouring frames give almost the
 # same prediction. So the pipeline does not run the emotion model on every frame: a followed face is re-classified
-# every `EMOTION_EVERY` frames (a new face at once), and its average holds the predictions of the same last `SMOOTH`
-# frames (4 instead of 8 with the defaults). That saves a model call on every other frame: section 5b measures
+# every `EMOTION_EVERY` frames (a new face at once, then in step with the others), and its average holds the
+# predictions of the same last `SMOOTH` frames (4 instead of 8 with the defaults; a few frames more when
+# `EMOTION_EVERY` does not divide `SMOOTH`). That saves a model call on every other frame: section 5b measures
 # what it buys. What it costs, on the same video (the run above is the every-frame reference):
 
 # %%
@@ -416,7 +417,8 @@ cadence = live.emotion_cadence("sample", every=EMOTION_EVERY, smooth=SMOOTH, ref
 print(f"model every {EMOTION_EVERY} frames against every frame, {cadence['frames']} frames with a face: "
       f"same label shown on {cadence['same_label']:.1%} of them; shown probabilities differ by "
       f"{cadence['mean_prob_diff']:.3f} on average, {cadence['max_prob_diff']:.2f} at most")
-print("label changes per second:", ", ".join(f"every {k} frame(s): {v:.2f}" for k, v in cadence["flips_per_second"].items()))
+print("label changes per second: {:.2f} with the model on every frame, {:.2f} every {} frames".format(
+    *cadence["flips_per_second"], EMOTION_EVERY))
 
 # %% [markdown]
 # In this run the label shown was the same on 98.7 % of the frames, and it changed a little less often (0.36
@@ -554,7 +556,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # 5. **Emotion beside the loop, for several faces** (`emotion_async=True`): TensorFlow Lite also
 #    releases the GIL, so a worker thread runs the model on this frame's aligned face crops on the
 #    other core while the loop draws this frame and finds the next frame's landmarks. Their emotion shows
-#    one frame later, which an average over the last 8 predictions hardly notices. On a frame with a new
+#    a frame or two later, which an average over the last 8 frames hardly notices. On a frame with a new
 #    face, all faces are classified at once, in the loop, so a face never shows without an emotion. A lone
 #    face stays in the loop. Handing it over was tried while writing this section (not measured in this run):
 #    slightly more frames per second, but a clearly higher 99th percentile of the frame time, because the loop
@@ -571,8 +573,8 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 #    on the whole frame (a unit test checks it). A lone face stays in the loop: handing it over and waiting
 #    for it costs more than its call. It pays when the second core is free: on a machine busy with other
 #    programs the process waits for a core like everything else, and the split can cost a little instead.
-# 7. **The emotion every other frame** (`emotion_every=2`, section 4): the average spans the same frames, the model
-#    runs half as often.
+# 7. **The emotion every other frame** (`emotion_every=2`, section 4): the average spans the same 8 frames, the
+#    model runs half as often.
 #
 # Three more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
 # assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
