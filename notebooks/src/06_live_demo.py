@@ -398,7 +398,7 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
-# Smoothing more than halved how often the shown label changes (from 1.07 to 0.41 a second in this run), at a price: a
+# Smoothing more than halved how often the shown label changes (from 0.86 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 #
@@ -421,11 +421,11 @@ print("label changes per second: {:.2f} with the model on every frame, {:.2f} ev
     *cadence["flips_per_second"], EMOTION_EVERY))
 
 # %% [markdown]
-# In this run the label shown was the same on 98.7 % of the frames, and it changed a little less often (0.36
-# against 0.41 times a second): four predictions two frames apart average away a little more of the frame-to-frame
-# noise than eight in a row. What this does *not* show: how much later a real change of expression appears. Both
-# averages span the same 8 frames, so the delay is about the same, but one video of one person is all it was
-# measured on. `EMOTION_EVERY = 1` brings back a prediction on every frame.
+# In this run the label shown was the same on 99.2 % of the frames, and it changed as often (0.36 times a second
+# either way); the shown probabilities differed by 0.004 on average, 0.09 at most. Both runs detect faces in the loop,
+# so each is repeatable and the difference is the cadence's alone. What this does *not* show: how much later a real
+# change of expression appears. Both averages span the same 8 frames, so the delay is about the same, but one video
+# of one person is all it was measured on. `EMOTION_EVERY = 1` brings back a prediction on every frame.
 
 # %% [markdown]
 # ### 4b. Steadier points: the original author's temporal wish
@@ -663,25 +663,24 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.02 ms per face for one face, 1.41 times the predictor alone (0.73 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.60 ms per face, 0.81
-# times the predictor alone (0.74 ms); with every face in the loop (no second process) it took 0.89 ms per face:
+# In this run the stage took 1.25 ms per face for one face, 1.41 times the predictor alone (0.89 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.79 ms per face, 0.99
+# times the predictor alone (0.80 ms); with every face in the loop (no second process) it took 1.02 ms per face:
 # the second process is what brings the group's stage under the predictor's own time per face. The one-face ratio
 # moves from run to run by more than the margin, with the machine's load: read it with its run.
 #
-# The profiler says where the one face's time goes: of the stage's 0.996 ms per frame, 0.857 ms are the
-# predictor call (the conversion of its points to NumPy, 0.060 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.159 ms per frame, 1.004 ms are the
+# predictor call (the conversion of its points to NumPy, 0.066 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
 # 0.05 ms: the stage's own code is about a seventh of it. The rest of the gap is the
-# predictor itself: inside the loop it took 0.92 ms per call, against 0.73 ms in a tight loop, and 0.84 ms
+# predictor itself: inside the loop it took 1.12 ms per call, against 0.89 ms in a tight loop, and 1.00 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains more than half of that gap (0.84 ms flushed against 0.92 ms in the loop); the reader and detector
-# threads cost nothing measurable: with them off the stage took 1.04 ms per face, against 1.02 ms with them on.
-# What pushes the lone face over 1.25 is the predictor's own slowdown in the loop, not the stage's code: against
-# the predictor as it runs in the loop (0.92 ms) the stage costs 1.11 times, against the predictor in a tight
-# loop 1.41.
+# explains about half of that gap (1.00 ms flushed against 1.12 ms in the loop). The reader and detector threads
+# cost a little too: with them off the stage took 1.14 ms per face, against 1.25 ms with them on. What pushes the
+# lone face over 1.25 is the predictor's own slowdown in the loop, not the stage's code: against the predictor as it
+# runs in the loop (1.12 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.41.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -702,12 +701,11 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1372 fps for one face and 338 for four; the group ran
-# at 250 fps in section 5b. The process is not free: it loads its own copy of the predictor (a 100 MB file), and
-# the two cores share the memory the trees are read from, so a call can be slower while the other core predicts
-# too. In this run that did not show beyond the loop's own effect: the loop's calls took 0.86 ms each in the group
-# run, against 0.74 ms alone, no larger a slowdown than the lone face's in the loop (0.92 against 0.73 ms), where
-# no second process runs.
+# own GIL (item 6). On one core the predictor alone allows 1130 fps for one face and 312 for four; the group ran
+# at 231 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
+# the other core predicts too: the loop's own calls took 1.09 ms each in the group run, against 0.80 ms alone, a
+# larger slowdown than the lone face's in the loop (1.12 against 0.89 ms), which has no second process.
 
 
 # %% [markdown]
@@ -732,8 +730,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got five to six times faster (one face 1.32 -> 0.23 ms,
-# four faces 5.47 -> 0.95 ms); the published mini-Xception's got slower (0.38 -> 0.45 ms and 1.36 -> 1.66 ms).
+# The speed went opposite ways. The course CNN's call got about six times faster (one face 1.33 -> 0.23 ms,
+# four faces 5.51 -> 0.89 ms); the published mini-Xception's got slower (0.43 -> 0.50 ms and 1.43 -> 1.72 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -756,7 +754,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (42.6 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (45.5 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -817,7 +815,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -3.7 MB and the compiled call at +0.0 MB, and the cell above warns
+# after 600 calls `predict` was at -4.5 MB and the compiled call at +0.2 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -987,13 +985,13 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.0 ms per frame
-#   (median) and 4.4 ms at the 99th percentile (section 5), and the group of four at 1280 px 3.6 and
-#   6.8 ms (section 5b): both well inside the budget, and above the course machine's fps targets (500 and
-#   250 fps against 250 and 110). The group's 99th percentile stayed under twice its median, the lone face's came
-#   out a little over (its cell warned). Section 5b measures what bounds them: dlib's predictor took 0.73 ms per face
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.1 ms per frame
+#   (median) and 4.4 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.1 and
+#   8.1 ms (section 5b): both well inside the budget, and above the course machine's fps targets (471 and
+#   231 fps against 250 and 110). The group's 99th percentile stayed under twice its median, the lone face's came
+#   out a little over (its cell warned). Section 5b measures what bounds them: dlib's predictor took 0.89 ms per face
 #   alone in this run (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop.
-#   Alone it caps one face at 1372 fps and four, on one core, at 338 before any other stage runs.
+#   Alone it caps one face at 1130 fps and four, on one core, at 312 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
@@ -1002,7 +1000,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   could stop the loop: the GIL and a priority inversion, section 3).
 # - Run a small model on single inputs with an interpreter made for them (TensorFlow Lite), all faces
 #   of a frame in one call: section 5b shows the emotion stage before and after. Eight-bit weights made the
-#   course's emotion CNN five to six times faster and the published one slower (section 5c): measure, per model.
+#   course's emotion CNN about six times faster and the published one slower (section 5c): measure, per model.
 # - Overlap what can overlap, and know what cannot: the next video frame is decoded in a thread and a
 #   group's emotion call runs in another, because OpenCV's decoder and TensorFlow Lite release Python's GIL;
 #   dlib's predictor holds it (section 5b measures both dlib calls), so half of a group's faces go to a second
@@ -1017,7 +1015,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
 #   both are always on), with the same points and the emoji within one grey level (unit tests).
 # - Smooth a per-frame prediction over the last frames, or the label flickers; once it is averaged, it need not be
-#   predicted on every frame (every other frame showed the same label on 98.7 % of the sample's frames, section 4);
+#   predicted on every frame (every other frame showed the same label on 99.2 % of the sample's frames, section 4);
 #   filter the points with a One-Euro filter, which is steady when the face is still and quick when it moves
 #   (section 4b);
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
