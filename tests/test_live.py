@@ -736,6 +736,30 @@ def test_still_source_is_drawn_on_in_place_and_not_read_ahead(face_frame):
     assert np.array_equal(src.image, face_frame)
 
 
+def test_a_learners_source_keeps_its_frames_clean(face_frame):
+    """A source that does not say ``reuses_buffer = True`` may hand out frames it keeps: they are drawn on a copy."""
+    from helpers.live.runner import iter_annotated
+
+    class Mine:  # a minimal frame source of a learner's own, returning its one stored frame
+        released, message, fps, is_camera, rewinds = False, "mine", 30.0, False, 0
+
+        def __init__(self, image):
+            self.image, self.left = image, 3
+
+        def read(self):
+            self.left -= 1
+            return self.image if self.left >= 0 else None
+
+        def release(self):
+            self.released = True
+            return True
+
+    src = Mine(face_frame.copy())
+    with LivePipeline(detect_async=False) as pipe:
+        outs = [out is src.image for out in iter_annotated(pipe, src)]
+    assert outs == [False] * 3 and np.array_equal(src.image, face_frame)
+
+
 def test_a_small_video_is_decoded_by_one_thread_a_large_one_by_ffmpegs_own(tmp_path, sample_video):
     """Up to 1280x720 one FFmpeg thread (the read-ahead thread decodes beside the loop); a larger video (a phone's
     4K clip) keeps FFmpeg's own threads, or one thread could not keep up."""

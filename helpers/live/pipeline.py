@@ -374,8 +374,6 @@ class LivePipeline:
     def _emotion(self, gray: np.ndarray) -> None:
         every, now = self.config.emotion_every, self.frame_index
         due = [t for t in self.tracks if t.emotion_frame is None or now - t.emotion_frame >= every]  # new, or due
-        phase = min([t.emotion_frame for t in self.tracks if t.emotion_frame is not None and now - t.emotion_frame < every],
-                    default=now)
         worker = self._emotion_worker
         if worker is not None and (due or not worker.busy):  # the classification handed over earlier, done meanwhile
             self._apply_emotion(worker.wait() if worker.busy else worker.take())  # (waited for only if faces are due)
@@ -384,6 +382,8 @@ class LivePipeline:
         aligned, crops = align_faces(gray, [t.points for t in due], self.crop_size)
         if crops is None:
             return
+        phase = min([t.emotion_frame for t in self.tracks if t.emotion_frame is not None and now - t.emotion_frame < every],
+                    default=now)
         for t in due:  # a new face's next turn comes with the faces already followed: one call for all
             t.emotion_frame = now if t.emotion_frame is not None else phase
         tag = (self._generation, [t.id for t, ok in zip(due, aligned) if ok])

@@ -17,7 +17,8 @@ interface (a browser-camera widget, a generator of frames, a test double):
   unknown), ``is_camera: bool`` (a live source: never paced, never looped) and ``rewinds: int`` (how
   often a looping file restarted; 0 for a camera; the pipeline forgets its faces when it changes).
   Optional: ``decodes: bool`` (default True): False for a source whose read is only a copy (:class:`StillSource`),
-  which is then not read ahead in a thread.
+  which is then not read ahead in a thread; ``reuses_buffer: bool`` (default False): True when ``read()`` returns
+  the source's own buffer, which the next read overwrites anyway, so the overlay is drawn straight onto it.
 
 :func:`as_frame_source` checks an object for this interface and says what is missing.
 """
@@ -59,6 +60,8 @@ class FrameSource:
     0/90/180/270 degrees (a sideways video without a rotation tag: notebook 01's ``ROTATE``). Use as a
     context manager, or call ``release()``: the capture is released exactly once, and ``released`` tells.
     """
+
+    reuses_buffer = True  # every read decodes into the same buffer: the overlay may go onto it
 
     def __init__(self, source: Source = 0, *, loop: bool = False, max_side: int | None = 640, rotate: int = 0) -> None:
         # one decoder thread for a video up to 1280x720: the read-ahead thread already decodes it beside the loop, and
@@ -156,6 +159,7 @@ class StillSource:
 
     is_camera = False
     decodes = False  # reading is one copy: nothing for a read-ahead thread to overlap (it would only add a copy)
+    reuses_buffer = True  # every read copies the image into the same buffer
     rewinds = 0
 
     def __init__(self, image: np.ndarray | str | os.PathLike, frames: int | None = None, *, fps: float = 30.0,
@@ -210,8 +214,8 @@ def iter_annotated(pipeline: LivePipeline, source: Any, frames: int | None = Non
     # decode (a still image: ``decodes = False``), is not
     read_ahead = pipeline.config.prefetch and not source.is_camera and getattr(source, "decodes", True)
     reader = Prefetcher(source) if read_ahead else source
-    # the course's own sources hand out a buffer that the next read overwrites: the overlay can go straight onto it
-    in_place = isinstance(source, (FrameSource, StillSource))
+    # a source that hands out a buffer the next read overwrites (the course's own) gets the overlay straight onto it
+    in_place = getattr(source, "reuses_buffer", False)
     try:
         while frames is None or n < frames:
             tick = time.perf_counter()
