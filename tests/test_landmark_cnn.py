@@ -192,22 +192,36 @@ def test_shape_warp_moves_pixels_with_the_points():
     assert moved_any, "a warp of strength 1.5 should move some point by more than 2 px"
 
 
+@pytest.mark.parametrize("depth", [0.0, 1.0])
 @pytest.mark.parametrize("degrees", [-30, -12, 20])
-def test_turn_warp_moves_pixels_with_the_points(degrees):
+def test_turn_warp_moves_pixels_with_the_points(degrees, depth):
     pts = _mean_face()
-    for k in (30, 36, 45, 48, 8):  # nose tip, eye corners, a mouth corner, chin: one bright blob per image
+    for k in (30, 36, 45, 48, 51, 8):  # nose tip, eye corners, mouth corner and top, chin: one bright blob per image
         crop = np.zeros((128, 128), np.uint8)
         cv2.circle(crop, tuple(int(v) for v in pts[k].round()), 2, 255, -1)
-        img, new = D.turn_warp(crop, pts, degrees)
+        img, new = D.turn_warp(crop, pts, degrees, depth)
         assert img.shape == crop.shape and new.shape == (68, 2) and new.dtype == np.float32
-        ys, xs = np.nonzero(img > 100)
-        assert len(xs) > 4 and np.hypot(xs.mean() - new[k, 0], ys.mean() - new[k, 1]) < 1.0
+        ys, xs = np.nonzero(img > 100)  # a blob on the far side is squeezed to a few pixels
+        assert len(xs) >= 3 and np.hypot(xs.mean() - new[k, 0], ys.mean() - new[k, 1]) < 1.0
     assert np.array_equal(new[:, 1], pts[:, 1]), "a turn about a vertical axis leaves every row where it was"
     shift = new[30, 0] - pts[30, 0]
     assert np.sign(shift) == np.sign(degrees) and abs(shift) > 2, "the nose moves towards the turn"
     near, far = (0, 16) if degrees > 0 else (16, 0)  # the far side of the face narrows
     assert abs(new[far, 0] - new[27, 0]) < abs(pts[far, 0] - pts[27, 0])
     assert abs(new[near, 0] - new[27, 0]) > abs(pts[near, 0] - pts[27, 0]) - 1
+
+
+@pytest.mark.parametrize("degrees", [-30, 25])
+def test_turn_warp_relief_moves_the_nose_further_than_the_eyes(degrees):
+    pts = _mean_face()
+    _, flat = D.turn_warp(np.zeros((128, 128), np.uint8), pts, degrees)
+    _, relief = D.turn_warp(np.zeros((128, 128), np.uint8), pts, degrees, depth=1.0)
+    extra = relief[:, 0] - flat[:, 0]
+    want = D.PROTRUSION * D.inter_ocular(pts) * np.sin(np.radians(degrees))
+    assert abs(extra[30] - want[30]) < 0.25 * abs(want[30]), "the nose tip stands out by about its protrusion"
+    assert np.sign(extra[30]) == np.sign(degrees) and abs(extra[30]) > 3 * abs(extra[36]) + 1
+    assert np.abs(extra[[0, 16]]).max() < 1.0, "the jaw's ends stay on the cylinder"
+    assert np.array_equal(relief[:, 1], pts[:, 1])
 
 
 def test_new_background_keeps_the_face_and_changes_the_rest():
