@@ -174,8 +174,9 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
     The near side widens, the far side narrows against the cylinder's edge (its points gather on the
     silhouette, where a person would mark a turned face's jaw), and the background beside the face moves
     with the nearest edge. ``depth`` > 0 adds the relief: each point moves on by ``depth x PROTRUSION x eye
-    distance x sin(angle)`` (the nose tip most), and the pixels around it with it (a smooth field), so the nose
-    and lips of a turned face stand out towards the turn. Not a 3-D model: nothing gets hidden behind the nose.
+    distance x sin(angle)`` (the nose tip most), and the pixels around it with it (a smooth field, applied before the
+    cylinder squeezes the far side, so it never folds), so the nose and lips of a turned face stand out towards
+    the turn. Not a 3-D model: nothing gets hidden behind the nose.
     """
     pts = np.asarray(points, np.float64)
     h, w = image.shape[:2]
@@ -191,23 +192,24 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
         return np.where(x - cx < -r, x + (edge if a > 0 else 0.0),
                         np.where(x - cx > r, x - (edge if a < 0 else 0.0), inside))
 
-    new = np.stack([forward(pts[:, 0]), pts[:, 1]], axis=1)
     src_x = _inverse_on_pixels(forward, w)  # the pixels: where each output column comes from
     map_x = np.repeat(src_x[None, :], h, axis=0)
     map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
-    if depth:  # the relief: output pixel q shows the cylinder's pixel at q - field(q)
+    if depth:  # the relief first, on the face as it is (nothing squeezed yet): pixel q shows pixel q - field(q)
         d = float(inter_ocular(pts))
-        shift = depth * PROTRUSION * d * np.sin(a)
-        goal = new + np.stack([shift, np.zeros(68)], axis=1)  # the field lives where the points go
-        field = _smooth_field(goal, shift, h, w, sigma=0.12 * max(d, 1.0), grid=48)
-        xs = np.arange(w, dtype=np.float64)[None, :] - field
-        map_x = np.interp(xs.ravel(), np.arange(w), src_x).reshape(h, w)
-        moved = new.copy()
+        shift = depth * PROTRUSION * d * np.tan(a)  # the cylinder then shrinks the middle by cos(a): sin(a) d in all
+        goal = pts + np.stack([shift, np.zeros(68)], axis=1)  # the field lives where the points go
+        field = _smooth_field(goal, shift, h, w, sigma=0.12 * max(d, 1.0))
+        # then the cylinder: output column x shows relief column src_x[x], which shows source src_x[x] - field
+        map_x = map_x - cv2.remap(field, map_x.astype(np.float32), map_y, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        moved = pts.copy()
         for _ in range(4):  # each point goes where the field takes it: q = p + field(q)
             at = moved.astype(np.float32).T[:, None, :]  # x and y as (1, 68) maps
-            moved[:, 0] = new[:, 0] + cv2.remap(field, at[0], at[1], cv2.INTER_LINEAR,
+            moved[:, 0] = pts[:, 0] + cv2.remap(field, at[0], at[1], cv2.INTER_LINEAR,
                                                 borderMode=cv2.BORDER_REPLICATE)[0]
-        new = moved
+        pts = moved
+    new = np.stack([forward(pts[:, 0]), pts[:, 1]], axis=1)
     out = cv2.remap(image, map_x.astype(np.float32), map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out, new.astype(np.float32)
 
