@@ -87,10 +87,12 @@ def training_config(kind: str, train: FaceData, *, seconds: float = 60.0, max_ep
 
     A checkpoint resumes only under the same config, and a saved model's recipe is built from it.
     """
-    config = {"kind": kind, "seed": seed, "size": size, "batch_size": batch_size,
-              "augmentation": kind != "baseline" if aug is None else aug is not False,
+    augmentation = kind != "baseline" if aug is None else aug is not False
+    config = {"kind": kind, "seed": seed, "size": size, "batch_size": batch_size, "augmentation": augmentation,
               "seconds": float(seconds) if seconds else None, "max_epochs": max_epochs, "lr": lr,
-              "aug": dataclasses.asdict(aug) if isinstance(aug, Augment) else None, "data": train.fingerprint()}
+              # the ranges in full, defaults too: a change of Augment's defaults makes a new recipe, not a stale reuse
+              "aug": dataclasses.asdict(aug if isinstance(aug, Augment) else Augment()) if augmentation else None,
+              "data": train.fingerprint()}
     if init_from is not None:  # a fine-tuning run resumes only from the same starting weights
         config["init"] = fingerprint(*init_from.get_weights())
     return config

@@ -86,7 +86,7 @@ class Augment:
     background: float = 0.3    # probability of a new background (:func:`new_background`): plain, gradient or noise
     turn: float = 0.5          # probability of a turn warp (:func:`turn_warp`): the head turned sideways
     turn_degrees: float = 30.0  # how far a turn warp turns, uniform in [-turn_degrees, turn_degrees]
-    turn_depth: float = 0.0    # relief of a turn warp: 1 moves nose and lips by :data:`PROTRUSION`, 0 a flat cylinder
+    turn_depth: float = 1.0    # relief of a turn warp: 1 moves nose and lips by :data:`PROTRUSION`, 0 a flat cylinder
 
 
 def _inverse_on_pixels(forward, n: int) -> np.ndarray:
@@ -212,6 +212,18 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
     new = np.stack([forward(pts[:, 0]), pts[:, 1]], axis=1)
     out = cv2.remap(image, map_x.astype(np.float32), map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out, new.astype(np.float32)
+
+
+def turn_examples(crop: np.ndarray, points: np.ndarray, degrees: float = 30.0, depth: float = 1.0,
+                  size: int = INPUT_SIZE) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """One face turned both ways, flat and with its relief (:func:`turn_warp`), as network inputs for
+    :func:`helpers.landmark_plots.show_augmentations`: ``(images, points, titles)``, the face as it is first."""
+    grey = grey_crops(np.asarray(crop)[None])[0]
+    cases = [(0.0, 0.0, "as it is")] + [(sign * degrees, d, f"{sign * degrees:+g}°, {'relief' if d else 'flat'}")
+                                        for sign in (-1, 1) for d in (0.0, depth)]
+    warped = [turn_warp(grey, points, deg, d) if deg else (grey, np.float32(points)) for deg, d, _ in cases]
+    x, p = prepare(np.stack([w for w, _ in warped]), np.stack([q for _, q in warped]), size)
+    return list(x), list(p), [t for *_, t in cases]
 
 
 def face_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

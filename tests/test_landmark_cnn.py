@@ -274,3 +274,21 @@ def test_notebook_04_trains_the_epochs_the_benchmark_and_chain_assume():
               and any(isinstance(t, ast.Name) and t.id == "EPOCHS" for t in node.targets)
               and isinstance(node.value, ast.Constant)]
     assert values == [D.EPOCHS], f"notebook 04 sets EPOCHS to {values}, helpers.landmark_data.EPOCHS is {D.EPOCHS}"
+
+
+def test_training_config_holds_the_augmentation_ranges_defaults_too(monkeypatch):
+    """A change of Augment's defaults is a new recipe: a checkpoint or saved model of the old ranges is not reused."""
+    import dataclasses
+    from helpers import landmark_cnn as lcnn
+    tiny = _tiny_data(4)
+    before = lcnn.training_config("heatmap", tiny, seconds=0, max_epochs=3)
+    assert before["aug"] == dataclasses.asdict(D.Augment())
+    assert lcnn.training_config("baseline", tiny, seconds=0, max_epochs=3)["aug"] is None
+    assert lcnn.training_config("heatmap", tiny, seconds=0, max_epochs=3, aug=False)["aug"] is None
+
+    @dataclasses.dataclass
+    class Flat(D.Augment):
+        turn_depth: float = 0.0
+    monkeypatch.setattr(lcnn, "Augment", Flat)
+    after = lcnn.training_config("heatmap", tiny, seconds=0, max_epochs=3)
+    assert after["aug"]["turn_depth"] == 0.0 and after != before

@@ -121,8 +121,8 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # in each epoch: given other proportions most of the time (a *shape warp*: a longer or shorter lower
 # face, a wider or narrower jaw and mouth, eyes further apart or closer, the pixels moved with the
 # points), turned sideways half of the time (a *turn warp*: the face taken as a cylinder and turned by up to
-# ±30°, so one side widens and the other narrows against the silhouette; only a picture of a turn, the nose
-# does not stand out), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
+# ±30°, so one side widens and the other narrows against the silhouette, with the nose and lips standing out
+# towards the turn by rough depths of an adult face: the figure after the next one shows both parts), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
 # front of a new background (a plain grey, a gradient or blurred noise, 30 % of the time: the video's
 # wall and the photos' backdrops should not be clues), and mirrored half of the time. The shape warp
 # is there because most training rows show one woman: without it the net can learn *her* proportions
@@ -147,6 +147,17 @@ plt.show()
 # %% [markdown]
 # Red is point 36, cyan point 45, in every picture: after the mirror the red dot is still on the
 # subject's right eye (the image's left), because the points were renumbered.
+#
+# The turn warp on its own, both ways, first *flat* (the cylinder alone) and then with the face's *relief*:
+# a nose stands out of the face, so when the head turns, its tip moves further towards the turn than the cheeks
+# do, and the lips a little. The relief is a rough depth per point (`landmark_data.PROTRUSION`: the nose tip
+# 0.35 eye distances, the lips about 0.1), not a 3-D model: nothing gets hidden behind the nose. Most training
+# faces look straight at the camera, so these turned faces are the only turned faces most of the training sees.
+
+# %%
+x_turn, p_turn, turn_titles = landmark_data.turn_examples(crops[0], points[0], degrees=30)
+fig = landmark_plots.show_augmentations(x_turn, p_turn, turn_titles, INPUT_SIZE)
+plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -656,7 +667,9 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 # 3. Record your own face in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02, 03 and this notebook with
 #    `NAME = "me"` (section 13). Which regions gain most from fine-tuning? Does `PERSONAL_STEPS = 300` help?
 # 4. Turn off one augmentation at a time: `lcnn.train_model("heatmap", ..., aug=landmark_data.Augment(rotate=0))`, then
-#    `flip=0`, ... Which matters most on the held-out frames?
+#    `flip=0`, ... Which matters most on the held-out frames? Then `turn_depth=0` (the flat turn): watch the turned
+#    face in `breakingbad` in section 9b. Another `SEED` alone moves that face's error by points, so train two
+#    seeds of each before you conclude.
 # 5. (Advanced: it changes the helpers.) Add a heat-map loss: build the target maps (a Gaussian of 1 cell around
 #    each true point) and add their cross-entropy with the predicted maps to the wing loss. The loss sees only the
 #    points today: make the `heatmaps` layer a second output of the model in `helpers/landmark_nets.py` and sum
