@@ -129,6 +129,12 @@ def test_predictor_probe_times_one_face_and_the_group_again_and_again():
         assert set(t) == {"one", "group"} and all(0 < v < 100 for v in t.values())
 
 
+def test_around_takes_each_run_its_own_two_probes():
+    """The one-face run lies between the first two probes, the group run between the last two."""
+    from helpers.live.costs import around
+    assert around({"one": 1, "group": 90}, {"one": 3, "group": 5}, {"one": 90, "group": 7}) == (2.0, 6.0)
+
+
 def test_profile_splits_the_landmarks_stage():
     prof = live.profile_landmarks(20)
     assert list(prof)[0] == "stage" and list(prof)[-1] == "rest"

@@ -77,6 +77,12 @@ def predictor_probe(inputs: tuple | None = None) -> Callable[[], dict[str, float
     return lambda: {"one": _predictor_alone(grays, [box]), "group": _predictor_alone([group_gray], group_boxes)}
 
 
+def around(before: dict[str, float], middle: dict[str, float], after: dict[str, float]) -> tuple[float, float]:
+    """The predictor alone around a one-face run and the group run after it: (mean of the one-face probes before and
+    after the first run, mean of the group probes before and after the second), from three :func:`predictor_probe` calls."""
+    return (before["one"] + middle["one"]) / 2, (middle["group"] + after["group"]) / 2
+
+
 def _stage(source, frames: int, warmup: int, **config) -> dict[str, float]:
     """One pipeline run with dlib's landmarker: the landmarks stage per face and the predictor's own ms per call in it."""
     with LivePipeline(draw_points=False, draw_emoji=False, **{**config, "landmarks": "dlib"}) as pipe:
@@ -121,7 +127,7 @@ def landmark_cost(frames: int = 300, group_frames: int | None = None, **config) 
     middle = probe()
     grp = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10, **config)
     last = probe()
-    alone, alone_group = (first["one"] + middle["one"]) / 2, (middle["group"] + last["group"]) / 2
+    alone, alone_group = around(first, middle, last)
     bare = _stage("sample", frames, 20, **{**config, **NO_THREADS})
     grp_alone = _stage(StillSource(group, message="group photo"), group_frames or max(50, frames // 2), 10,
                        **{**config, "landmark_process": False})

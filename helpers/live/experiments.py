@@ -17,7 +17,7 @@ from ..video import Source
 from .original import baseline_model, original_loop
 from .pipeline import LiveConfig, LivePipeline
 from .timer import STAGES
-from .costs import group_frame, landmark_cost, predictor_probe, two_thread_speedup
+from .costs import around, group_frame, landmark_cost, predictor_probe, two_thread_speedup
 from .cuts import cut_recovery
 from .runner import FrameSource, RunReport, StillSource, iter_annotated, run_headless
 from .smoothing import OneEuroFilter, jitter_and_lag
@@ -289,7 +289,7 @@ def benchmark(quick: bool = False) -> dict:
     original["rss_growth_mb"] = round(original["rss_end_mb"] - original["rss_start_mb"], 1)
 
     probe = predictor_probe()  # the predictor alone, timed right before and after each run: the ceilings
-    around = [probe()]
+    probes = [probe()]
     with LivePipeline(LiveConfig()) as pipeline:
         report = run_headless(pipeline, "sample", n_course, keep=0, warmup=20)
         course = {**_summary(report, pipeline), "frames": report.frames,
@@ -298,12 +298,12 @@ def benchmark(quick: bool = False) -> dict:
                   "rss_slope_kb_per_frame": round(report.rss_slope_kb_per_frame, 3),
                   "landmarks": pipeline.landmarker.name, "emotion": pipeline.classifier.name,
                   "settings": {k: v for k, v in pipeline.config.__dict__.items() if not k.startswith("draw")}}
-    around.append(probe())
+    probes.append(probe())
     with LivePipeline(LiveConfig()) as pipeline:
         g = run_headless(pipeline, StillSource(group_frame(), message="group photo"), n_group, keep=0, warmup=10)
         group = _summary(g, pipeline)
-    around.append(probe())
-    one_ms, group_ms = (around[0]["one"] + around[1]["one"]) / 2, (around[1]["group"] + around[2]["group"]) / 2
+    probes.append(probe())
+    one_ms, group_ms = around(*probes)
     course["predictor_ms_around"], group["predictor_ms_around"] = round(one_ms, 3), round(group_ms, 3)
     course["fps_ceiling"], group["fps_ceiling"] = round(1000 / one_ms, 1), round(1000 / (4 * group_ms), 1)
     trace = points_trace("sample")
