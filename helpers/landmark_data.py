@@ -173,7 +173,7 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
     and 16, axis on the nose bridge): a column at ``x`` moves to ``cx + r sin(asin((x - cx) / r) + angle)``.
     The near side widens, the far side narrows against the cylinder's edge (its points gather on the
     silhouette, where a person would mark a turned face's jaw), and the background beside the face moves
-    with the nearest edge. ``depth`` > 0 adds the relief: each point moves on by ``depth x PROTRUSION x eye
+    with the nearest edge. ``depth`` > 0 adds the relief: each point moves on by about ``depth x PROTRUSION x eye
     distance x sin(angle)`` (the nose tip most), and the pixels around it with it (a smooth field, applied before the
     cylinder squeezes the far side, so it never folds), so the nose and lips of a turned face stand out towards
     the turn. Not a 3-D model: nothing gets hidden behind the nose.

@@ -292,3 +292,15 @@ def test_training_config_holds_the_augmentation_ranges_defaults_too(monkeypatch)
     monkeypatch.setattr(lcnn, "Augment", Flat)
     after = lcnn.training_config("heatmap", tiny, seconds=0, max_epochs=3)
     assert after["aug"]["turn_depth"] == 0.0 and after != before
+
+
+def test_turn_examples_show_the_face_then_each_way_flat_and_with_relief():
+    pts = _mean_face()
+    crop = np.zeros((128, 128, 3), np.uint8)
+    cv2.circle(crop, tuple(int(v) for v in pts[30].round()), 3, (255, 255, 255), -1)
+    xs, ps, titles = D.turn_examples(crop, pts, degrees=25, size=64)
+    assert titles == ["as it is", "-25°, flat", "-25°, relief", "+25°, flat", "+25°, relief"]
+    x0, p0 = D.prepare(crop[None], pts[None], 64)
+    assert np.allclose(xs[0], x0[0]) and np.allclose(ps[0], p0[0])
+    nose = [p[30, 0] for p in ps]  # the relief takes the nose tip further towards each turn than the flat turn
+    assert nose[2] < nose[1] < nose[0] < nose[3] < nose[4]
