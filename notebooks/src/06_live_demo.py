@@ -663,24 +663,24 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.25 ms per face for one face, 1.41 times the predictor alone (0.89 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.79 ms per face, 0.99
-# times the predictor alone (0.80 ms); with every face in the loop (no second process) it took 1.02 ms per face:
-# the second process is what brings the group's stage under the predictor's own time per face. The one-face ratio
+# In this run the stage took 1.13 ms per face for one face, 1.37 times the predictor alone (0.82 ms), above
+# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.76 ms per face, 1.03
+# times the predictor alone (0.74 ms); with every face in the loop (no second process) it took 1.06 ms per face:
+# the second process is what brings the group's stage down to about the predictor's own time per face. The one-face ratio
 # moves from run to run by more than the margin, with the machine's load: read it with its run.
 #
-# The profiler says where the one face's time goes: of the stage's 1.159 ms per frame, 1.004 ms are the
-# predictor call (the conversion of its points to NumPy, 0.066 ms, included); the box from the points,
+# The profiler says where the one face's time goes: of the stage's 1.084 ms per frame, 0.936 ms are the
+# predictor call (the conversion of its points to NumPy, 0.061 ms, included); the box from the points,
 # the motion check of section 3b, the filter and the loop over the faces take the rest, each under
 # 0.05 ms: the stage's own code is about a seventh of it. The rest of the gap is the
-# predictor itself: inside the loop it took 1.12 ms per call, against 0.89 ms in a tight loop, and 1.00 ms
+# predictor itself: inside the loop it took 1.01 ms per call, against 0.82 ms in a tight loop, and 0.96 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run flushing
-# explains about half of that gap (1.00 ms flushed against 1.12 ms in the loop). The reader and detector threads
-# cost a little too: with them off the stage took 1.14 ms per face, against 1.25 ms with them on. What pushes the
+# explains about three quarters of that gap (0.96 ms flushed against 1.01 ms in the loop). The reader and detector threads
+# showed no cost in this run: with them off the stage took 1.19 ms per face, against 1.13 ms with them on. What pushes the
 # lone face over 1.25 is the predictor's own slowdown in the loop, not the stage's code: against the predictor as it
-# runs in the loop (1.12 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.41.
+# runs in the loop (1.01 ms) the stage costs 1.12 times, against the predictor in a tight loop 1.37.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -698,14 +698,14 @@ print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.
 print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
 
 # %% [markdown]
-# dlib's detector releases the GIL (two threads got through its calls about twice as fast as one) and its
+# dlib's detector releases the GIL (two threads got through its calls 1.67 times as fast as one) and its
 # predictor does not (about 1x): a second thread would only wait for the loop. That is why the detector
 # and the emotion model run in threads, and a group's predictor calls in a second *process*, which has its
-# own GIL (item 6). On one core the predictor alone allows 1130 fps for one face and 312 for four; the group ran
-# at 231 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
+# own GIL (item 6). On one core the predictor alone allows 1213 fps for one face and 339 for four; the group ran
+# at 207 fps in section 5b. The process is not free: it loads its own copy of the predictor (a
 # 100 MB file), and the two cores share the memory the trees are read from, so each call is slower while
-# the other core predicts too: the loop's own calls took 1.09 ms each in the group run, against 0.80 ms alone, a
-# larger slowdown than the lone face's in the loop (1.12 against 0.89 ms), which has no second process.
+# the other core predicts too: the loop's own calls took 1.05 ms each in the group run, against 0.74 ms alone, a
+# larger slowdown than the lone face's in the loop (1.01 against 0.82 ms), which has no second process.
 
 
 # %% [markdown]
@@ -730,8 +730,8 @@ for kind, w in weights.items():
 # %% [markdown]
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them, for both
 # models; the probabilities moved by 0.003 (peer) and 0.002 (course CNN) on average, 0.06 and 0.03 at most.
-# The speed went opposite ways. The course CNN's call got about six times faster (one face 1.33 -> 0.23 ms,
-# four faces 5.51 -> 0.89 ms); the published mini-Xception's got slower (0.43 -> 0.50 ms and 1.43 -> 1.72 ms).
+# The speed went opposite ways. The course CNN's call got about six times faster (one face 1.40 -> 0.25 ms,
+# four faces 6.19 -> 0.99 ms); the published mini-Xception's got slower (0.39 -> 0.45 ms and 1.43 -> 1.72 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -754,7 +754,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (45.5 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (45.7 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -815,7 +815,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -4.5 MB and the compiled call at +0.2 MB, and the cell above warns
+# after 600 calls `predict` was at -4.5 MB and the compiled call at +0.0 MB, and the cell above warns
 # that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
 # avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
 # stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
@@ -986,12 +986,12 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # ## Summary
 # - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.1 ms per frame
-#   (median) and 4.4 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.1 and
-#   8.1 ms (section 5b): both well inside the budget, and above the course machine's fps targets (471 and
-#   231 fps against 250 and 110). The group's 99th percentile stayed under twice its median, the lone face's came
-#   out a little over (its cell warned). Section 5b measures what bounds them: dlib's predictor took 0.89 ms per face
+#   (median) and 5.0 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.3 and
+#   8.8 ms (section 5b): both well inside the budget, and above the course machine's fps targets (460 and
+#   207 fps against 250 and 110). Both 99th percentiles came out over twice their medians, the group's a little,
+#   the lone face's more (both cells warned). Section 5b measures what bounds them: dlib's predictor took 0.82 ms per face
 #   alone in this run (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop.
-#   Alone it caps one face at 1130 fps and four, on one core, at 312 before any other stage runs.
+#   Alone it caps one face at 1213 fps and four, on one core, at 339 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
