@@ -364,8 +364,8 @@ print("course model, other person, NME per region:",
 
 # %% [markdown]
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes sit
-# closest to dlib's on him, the jaw and the right brow least. On him the course model is at 3.3 %, 0.45 × the mean
-# shape's error, a little further from dlib than on the woman's own held-out frames (2.3 %); the 85 photo faces of about 65 other
+# closest to dlib's on him, the jaw and the right brow least. On him the course model is at 2.6 %, 0.36 × the mean
+# shape's error, about as close to dlib as on the woman's own held-out frames (2.6 %); the 85 photo faces of about 65 other
 # people (each repeated, differently augmented, in every epoch) are there to carry it to a man it never saw
 # (exercise 7 trains without them). But
 # the figures so far all answer one question, *how well does the model copy dlib?* The next section asks the
@@ -408,14 +408,14 @@ fig = landmark_plots.overlay_grid(human_faces.crops, {"people": (human_faces.poi
 plt.show()
 
 # %% [markdown]
-# Read the table by columns. **Against dlib**, the course model is at 2.3 % on the held-out frames and 3.3 % on
-# the other person. **Against people**, it is at 9.4 %: 2.18 times dlib's own 4.3 %, and less than half of the
-# mean shape's 20.2 % (0.46 ×). A perfect copy of dlib would score dlib's 4.3 % here, so at least the other
-# 9.4 − 4.3 = 5.1 points are the model's own: on these four faces its points are at least 5.1 % (of the eye
-# distance) away from dlib's, against 2.3 % and 3.3 % on the two videos. It copies dlib less well on faces
-# unlike its training faces. Its worst face is the turned one in `breakingbad` (17.1 %, where dlib scores
+# Read the table by columns. **Against dlib**, the course model is at 2.6 % on the held-out frames and 2.6 % on
+# the other person. **Against people**, it is at 8.5 %: 1.98 times dlib's own 4.3 %, and less than half of the
+# mean shape's 20.2 % (0.42 ×). A perfect copy of dlib would score dlib's 4.3 % here, so at least the other
+# 8.5 − 4.3 = 4.2 points are the model's own: on these four faces its points are at least 4.2 % (of the eye
+# distance) away from dlib's, against 2.6 % on each of the two videos. It copies dlib less well on faces
+# unlike its training faces. Its worst face is the turned one in `breakingbad` (14.4 %, where dlib scores
 # 3.5 %): in the figure its points keep a more frontal shape than the people's. Takeo, a frontal face in a
-# plain setting, is the closest (4.2 %). The original-style CNN, at 22.6 %, is worse than the mean shape here
+# plain setting, is the closest (4.5 %). The original-style CNN, at 22.6 %, is worse than the mean shape here
 # (20.2 %).
 #
 # What these four faces do **not** show: four faces are few, and the mean moves with each one. Each face is a
@@ -546,10 +546,10 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.66 ms per face against 1.09 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.76 ms).
-# The rounding cost nothing measurable: 2.34 % against 2.35 % on the held-out frames, 3.32 % against 3.33 % on
-# the other person, 9.35 % against 9.38 % against people's points. The small drops are chance (the rounded weights
+# In this run the 8-bit weights made the TFLite call 0.64 ms per face against 1.06 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.77 ms).
+# The rounding cost nothing measurable: 2.55 % against 2.56 % on the held-out frames, 2.65 % against 2.65 % on
+# the other person, 8.49 % against 8.53 % against people's points. The small drops are chance (the rounded weights
 # land a little differently on each face), not a gain. What these figures do not show: the speed on another kind
 # of CPU (a phone's or an Apple laptop's ARM cores have their own integer kernels; measure there), and the cost
 # for a model built otherwise. Notebook 06 (section 5c) finds that the published emotion model, made of
@@ -583,8 +583,8 @@ checks.expect(course_nme < mean_shape["held_out"], "the course model beats predi
 # ## 13. Your own model: `NAME`
 #
 # The course model is a **generic** model: it learnt the sample woman and the faces of the training stills,
-# never the second sample person. On him it is a little less close to dlib than on the woman's held-out frames
-# (section 9), but on four faces unlike its training faces it is more than twice dlib's error against people's points
+# never the second sample person. On him it is about as close to dlib as on the woman's held-out frames
+# (section 9), but on four faces unlike its training faces it is about twice dlib's error against people's points
 # (section 9b): a generic model is not equally good on every face. The original project
 # trained on its author's own face; so can you. Record yourself in notebook 01 (`SOURCE = 0` or a video
 # file, `NAME = "me"`), run 02 and 03 with `NAME = "me"`, then this notebook with `NAME = "me"`: this
