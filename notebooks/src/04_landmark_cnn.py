@@ -625,7 +625,7 @@ plt.show()
 # Try it with the second sample video as "you": notebook 01 with `SOURCE = "other_person"` and
 # `NAME = "me"`, then 02, 03 and this notebook with `NAME = "me"` (the chain the course's tests run).
 # In that chain, run while we built the course (`pytest -s tests/test_chain.py` prints the figures),
-# the generic model of this notebook (80 epochs, the same training as this run's) scored 3.1 % on that person's
+# the generic model of this notebook (80 epochs, the same training as this run's) scored 2.2 % on that person's
 # last 14 frames (on all 72 of his frames, this run's generic model scores 2.6 %: section 9), and the personal
 # model, fine-tuned for 60 steps (the chain's `PERSONAL_STEPS`; 8 s on a shared machine) on his first 43 frames (about 1.4 s of video), 1.5 %. A personal model is a model *of you*: on anyone else,
 # use the generic model or dlib's predictor.
