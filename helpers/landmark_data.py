@@ -157,11 +157,14 @@ def _smooth_field(anchors: np.ndarray, values: np.ndarray, h: int, w: int, sigma
     Gaussian radial basis functions of width ``sigma`` px (weights by a least-squares fit, a little damped where
     anchors crowd), evaluated on a ``grid`` x ``grid`` lattice and resized.
     """
+    def kernel(d2: np.ndarray) -> np.ndarray:  # squared distances -> Gaussian weights
+        return np.exp(-d2 / (2 * sigma ** 2))
+
     d2 = ((anchors[:, None, :] - anchors[None, :, :]) ** 2).sum(-1)
-    weights = np.linalg.solve(np.exp(-d2 / (2 * sigma ** 2)) + 3e-2 * np.eye(len(anchors)), values)
+    weights = np.linalg.solve(kernel(d2) + 3e-2 * np.eye(len(anchors)), values)
     gy, gx = np.linspace(0, h - 1, grid), np.linspace(0, w - 1, grid)
-    d2 = ((gx[None, :, None] - anchors[None, None, :, 0]) ** 2 + (gy[:, None, None] - anchors[None, None, :, 1]) ** 2)
-    field = np.exp(-d2 / (2 * sigma ** 2)) @ weights
+    field = kernel((gx[None, :, None] - anchors[None, None, :, 0]) ** 2
+                   + (gy[:, None, None] - anchors[None, None, :, 1]) ** 2) @ weights
     return cv2.resize(field.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -193,7 +196,7 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
                         np.where(x - cx > r, x - (edge if a < 0 else 0.0), inside))
 
     src_x = _inverse_on_pixels(forward, w)  # the pixels: where each output column comes from
-    map_x = np.repeat(src_x[None, :], h, axis=0)
+    map_x = np.repeat(src_x[None, :], h, axis=0).astype(np.float32)
     map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
     if depth:  # the relief first, on the face as it is (nothing squeezed yet): pixel q shows pixel q - field(q)
         d = float(inter_ocular(pts))
@@ -201,8 +204,7 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
         goal = pts + np.stack([shift, np.zeros(68)], axis=1)  # the field lives where the points go
         field = _smooth_field(goal, shift, h, w, sigma=0.12 * max(d, 1.0))
         # then the cylinder: output column x shows relief column src_x[x], which shows source src_x[x] - field
-        map_x = map_x - cv2.remap(field, map_x.astype(np.float32), map_y, cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)
+        map_x = map_x - cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         moved = pts.copy()
         for _ in range(4):  # each point goes where the field takes it: q = p + field(q)
             at = moved.astype(np.float32).T[:, None, :]  # x and y as (1, 68) maps
@@ -210,7 +212,7 @@ def turn_warp(image: np.ndarray, points: np.ndarray, degrees: float,
                                                 borderMode=cv2.BORDER_REPLICATE)[0]
         pts = moved
     new = np.stack([forward(pts[:, 0]), pts[:, 1]], axis=1)
-    out = cv2.remap(image, map_x.astype(np.float32), map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out, new.astype(np.float32)
 
 
