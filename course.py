@@ -317,7 +317,7 @@ def cmd_test(py: Path, args: argparse.Namespace) -> int:
             f"in {time.monotonic() - t0:.0f} s")
     if not args.nbval_only:
         t0 = time.monotonic()
-        codes["unit tests"] = run([py, "-m", "pytest", "-q", "--durations=8", *args.pytest_args, "tests"])
+        codes["unit tests"] = run([py, "-m", "pytest", "-q", "--durations=20", *args.pytest_args, "tests"])
         say(f"unit tests: exit {codes['unit tests']} in {time.monotonic() - t0:.0f} s")
     failed = [what for what, code in codes.items() if code != 0]  # pytest's 5 (no test ran) counts as a failure
     if failed:
