@@ -90,8 +90,8 @@ def figure_png(fig) -> bytes:
 def browse_landmarks(ls, video: str | None = None):
     """An ipywidgets slider over a :class:`~helpers.landmark_sets.LandmarkSet`: the frame with its points, and the crop.
 
-    ``video`` (the source path, default ``ls.meta["source"]``) is re-read by frame index, so nothing
-    big is kept in memory. Returns the widget (display it as the last line of a cell).
+    ``video`` (the source path, default ``ls.meta["source"]``) is re-read at each frame's timestamp (right for a
+    phone's variable-frame-rate clip too), so nothing big is kept in memory. Returns the widget (display it as the last line of a cell).
 
     Each view is drawn into a PNG and shown in an ``Image`` widget, not printed into an ``Output``
     widget: a headless executor (papermill, ``jupyter nbconvert --execute``, nbclient) answers every
@@ -112,7 +112,7 @@ def browse_landmarks(ls, video: str | None = None):
     label = widgets.Label()
 
     def show(i: int) -> None:
-        frames = list(read_frames(source, start=int(ls.frame_index[i]), max_frames=1,
+        frames = list(read_frames(source, start=int(ls.frame_index[i]), start_time=float(ls.timestamp[i]), max_frames=1,
                                   rotate=settings.get("rotate", 0), max_side=settings.get("max_side")))
         fig = Figure(figsize=(10, 3.6))  # not pyplot: nothing is displayed or kept open behind the widget
         axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [16, 9]})

@@ -145,13 +145,46 @@ def rotate_image(image: np.ndarray, degrees: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
+def _skip_to(cap: cv2.VideoCapture, start: int, start_time: float | None) -> bool:
+    """Move a file's capture on to frame ``start``; True if that frame is then grabbed but not yet retrieved.
+
+    OpenCV seeks by frame number through the average frame rate, which lands on another frame in a
+    variable-frame-rate clip (most phone recordings). So: with ``start_time`` (the frame's timestamp as
+    :func:`read_frames` gave it) seek to a second before it and grab on until the decoder's time reaches
+    it; without (or if that fails), grab ``start`` frames from the beginning (exact for any file; slower for a
+    late frame).
+    """
+    if start_time is not None:
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start_time - SEEK_BACK_S) * 1000)
+        first = True
+        while cap.grab():
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
+            if t >= start_time - 1e-3:
+                if not first or t <= start_time + 1e-3 or start_time <= SEEK_BACK_S:
+                    return True
+                break
+            first = False
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # landed past the frame, or the clip's times never reach it: count
+    for _ in range(start):
+        if not cap.grab():
+            break
+    return False
+
+
+SEEK_BACK_S = 1.0
+"""A seek by time goes this many seconds before the wanted frame, then decodes forward to it."""
+
+
 def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None, rotate: int = 0,
-                scale: float | None = None, max_side: int | None = None, start: int = 0) -> Iterator[Frame]:
+                scale: float | None = None, max_side: int | None = None, start: int = 0,
+                start_time: float | None = None) -> Iterator[Frame]:
     """Yield :class:`Frame`s from a video file, a webcam index or ``"sample"``.
 
     step: keep every ``step``-th frame; max_frames: stop after this many kept frames (a webcam never
     ends on its own, so give one); rotate: extra clockwise rotation in degrees, applied after the
     file's own rotation tag (use it for phone videos without the tag); scale / max_side: resize.
+    start: the first frame's index; start_time: its timestamp, if known (a landmark set's ``timestamp``),
+    which makes getting there fast; without it the frames before it are decoded (:func:`_skip_to`).
     Timestamps are seconds from the start (the decoder's presentation time for files, wall clock for webcams).
     The capture is released when the loop ends, breaks or fails.
     """
@@ -168,9 +201,10 @@ def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None,
     t0 = time.monotonic()
     kept = 0
     index = 0
+    pending = False  # a frame grabbed by _skip_to, still to be retrieved
     try:
         if start and not is_camera:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            pending = _skip_to(cap, start, start_time)
             index = start
         while max_frames is None or kept < max_frames:
             if (index - start) % step:
@@ -178,7 +212,8 @@ def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None,
                     break
                 index += 1
                 continue
-            ok, image = cap.read()
+            ok, image = cap.retrieve() if pending else cap.read()
+            pending = False
             if not ok or image is None:
                 if is_camera:
                     raise CourseError(f"the webcam at index {src} stopped delivering frames. "

@@ -236,3 +236,71 @@ def test_decode_threads_gives_the_same_frames_and_falls_back(sample_video, monke
     cap, _ = video.open_capture(sample_video, decode_threads=1)
     assert cap.isOpened() and np.array_equal(cap.read()[1], frames[None][0])
     cap.release()
+
+
+def _numbered_clip(path, n: int, fps: float = 30.0, size: tuple[int, int] = (160, 120)) -> None:
+    """An MP4 whose frame k shows k in binary: six vertical stripes, white for a 1 (survives lossy coding)."""
+    import cv2
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for k in range(n):
+        img = np.zeros((size[1], size[0], 3), np.uint8)
+        for b in range(6):
+            if k >> b & 1:
+                img[:, b * size[0] // 6:(b + 1) * size[0] // 6] = 255
+        out.write(img)
+    out.release()
+
+
+def _number(img: np.ndarray) -> int:
+    w = img.shape[1]
+    return sum(1 << b for b in range(6) if img[:, b * w // 6 + 2:(b + 1) * w // 6 - 2].mean() > 127)
+
+
+def _make_variable_rate(path, fast_from: int) -> None:
+    """Rewrite an MP4's time-to-sample table (``stts``) so that frames from ``fast_from`` on last half as long:
+    a variable-frame-rate clip, as phones record. The table grows by one entry; its parent boxes grow with it
+    (the media data comes before them in OpenCV's files, so no chunk offset moves)."""
+    import struct
+    buf = bytearray(path.read_bytes())
+
+    def child(start: int, end: int, kind: bytes) -> int:
+        while start < end:
+            size, k = struct.unpack(">I4s", buf[start:start + 8])
+            if k == kind:
+                return start
+            start += size
+        raise AssertionError(f"no {kind!r} box")
+
+    chain, at, end = [], 0, len(buf)
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"):
+        at = child(at, end, kind)
+        chain.append(at)
+        end = at + struct.unpack(">I", buf[at:at + 4])[0]
+        at += 8
+    stts = chain[-1]
+    size, count, n, d = struct.unpack(">I8xIII", buf[stts:stts + 24])
+    assert count == 1 and b"mdat" in bytes(buf[:chain[0]]), "expected one rate and the media data before moov"
+    table = struct.pack(">4xIIIII", 2, fast_from, d, n - fast_from, d // 2)
+    box = struct.pack(">I4s", 8 + len(table), b"stts") + table
+    buf[stts:stts + size] = box
+    for parent in chain[:-1]:
+        buf[parent:parent + 4] = struct.pack(">I", struct.unpack(">I", buf[parent:parent + 4])[0] + len(box) - size)
+    path.write_bytes(bytes(buf))
+
+
+def test_start_lands_on_the_frame_in_a_variable_frame_rate_clip(tmp_path):
+    """Seeking by frame number (OpenCV's way) goes through the average rate and lands elsewhere in a phone's
+    variable-rate clip: ``start`` (counted) and ``start`` + ``start_time`` (by the decoder's clock) must not."""
+    clip = tmp_path / "phone.mp4"
+    _numbered_clip(clip, 60)
+    _make_variable_rate(clip, fast_from=30)
+    frames = list(read_frames(clip))
+    assert [_number(f.image) for f in frames] == list(range(60))
+    steps = np.diff([f.timestamp for f in frames])
+    assert steps[:29].min() > 1.5 * steps[30:].max(), "the clip should change its frame rate at frame 30"
+    for k in (10, 29, 35, 45, 59):
+        assert _number(next(read_frames(clip, start=k, max_frames=1)).image) == k
+        at = next(read_frames(clip, start=k, start_time=frames[k].timestamp, max_frames=1))
+        assert _number(at.image) == k and at.timestamp == pytest.approx(frames[k].timestamp)
+    assert [_number(f.image) for f in read_frames(clip, start=40, start_time=frames[40].timestamp, step=7)] == [
+        40, 47, 54]
