@@ -67,7 +67,8 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
 
     The manifest holds the read settings, the source's sha256, ``faces_per_frame`` and the detector's
     ``best_score`` (confidence of the best face, 0 if none), ``face_side`` (its height in px) and
-    ``brightness`` (mean grey level) for every frame read, and ``kept`` (indices with exactly one face
+    ``brightness`` (mean grey level) and ``time`` (seconds: the decoder's clock, right for a phone's
+    variable frame rate) for every frame read, and ``kept`` (indices with exactly one face
     of at least :data:`~helpers.recording.MIN_FACE_SIDE` px), ``too_small``, ``no_face`` and
     ``several_faces``. :func:`helpers.recording.report` says what that means for the recording.
     """
@@ -84,6 +85,7 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
     scores: dict[int, float] = {}
     sides: dict[int, int] = {}
     light: dict[int, float] = {}
+    times: dict[int, float] = {}
     t0 = time.perf_counter()
     frames = read_frames(src, step=step, max_frames=max_frames, rotate=rotate, max_side=max_side)
     for frame in tqdm(frames, total=total, desc="scanning frames", disable=not progress, unit="frame"):
@@ -94,6 +96,7 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
         scores[frame.index] = round(best[1], 3) if best else 0.0
         sides[frame.index] = int(best[0][3] - best[0][1]) if best else 0
         light[frame.index] = round(float(gray.mean()), 1)
+        times[frame.index] = round(frame.timestamp, 4)
     seconds = time.perf_counter() - t0
     manifest = {
         "source": str(src),
@@ -105,6 +108,7 @@ def scan_source(source: Source, *, step: int = 1, max_frames: int | None = None,
         "best_score": {str(k): v for k, v in scores.items()},
         "face_side": {str(k): v for k, v in sides.items()},
         "brightness": {str(k): v for k, v in light.items()},
+        "time": {str(k): v for k, v in times.items()},
         "no_face": [i for i, n in counts.items() if n == 0],
         "several_faces": [i for i, n in counts.items() if n > 1],
         "seconds": round(seconds, 2),

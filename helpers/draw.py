@@ -91,7 +91,8 @@ def browse_landmarks(ls, video: str | None = None):
     """An ipywidgets slider over a :class:`~helpers.landmark_sets.LandmarkSet`: the frame with its points, and the crop.
 
     ``video`` (the source path, default ``ls.meta["source"]``) is re-read at each frame's timestamp (right for a
-    phone's variable-frame-rate clip too), so nothing big is kept in memory. Returns the widget (display it as the last line of a cell).
+    phone's variable-frame-rate clip too), so nothing big is kept in memory. Returns the widget (display it as
+    the last line of a cell).
 
     Each view is drawn into a PNG and shown in an ``Image`` widget, not printed into an ``Output``
     widget: a headless executor (papermill, ``jupyter nbconvert --execute``, nbclient) answers every

@@ -48,14 +48,25 @@ def _fps(manifest: dict[str, Any]) -> float:
     return float(fps) if fps and fps > 0 else 30.0
 
 
-def _ranges(indices: list[int], fps: float, step: int) -> list[tuple[float, float]]:
-    """Consecutive frame indices (``step`` apart) merged into (start s, end s) ranges."""
+def frame_times(manifest: dict[str, Any]) -> dict[int, float]:
+    """Seconds from the start of every frame read: the decoder's clock as the scan saw it (a manifest of an
+    older course version has none: then index / fps, which is off in a variable-frame-rate clip)."""
+    times = manifest.get("time")
+    if times:
+        return {int(k): float(v) for k, v in times.items()}
+    fps = _fps(manifest)
+    return {int(k): int(k) / fps for k in manifest.get("faces_per_frame", {})}
+
+
+def _ranges(indices: list[int], times: dict[int, float], fps: float, step: int) -> list[tuple[float, float]]:
+    """Consecutive frame indices (``step`` apart) merged into (start s, end s) ranges; a range ends one frame
+    (1 / fps) after its last frame starts."""
     out: list[list[float]] = []
     for i in sorted(indices):
         if out and i - out[-1][2] <= step:
-            out[-1][1], out[-1][2] = (i + 1) / fps, i
+            out[-1][1], out[-1][2] = times[i] + 1 / fps, i
         else:
-            out.append([i / fps, (i + 1) / fps, i])
+            out.append([times[i], times[i] + 1 / fps, i])
     return [(round(a, 2), round(b, 2)) for a, b, _ in out]
 
 
@@ -64,7 +75,8 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
     reasons = frame_reasons(manifest)
     fps, step = _fps(manifest), int(manifest["settings"].get("step") or 1)
     by_reason = {r: sorted(i for i, why in reasons.items() if why == r) for r in REASONS}
-    ranges = {r: _ranges(idx, fps, step) for r, idx in by_reason.items() if idx and r != "kept"}
+    times = frame_times(manifest)
+    ranges = {r: _ranges(idx, times, fps, step) for r, idx in by_reason.items() if idx and r != "kept"}
     kept = len(by_reason["kept"])
     lines = [f"{len(reasons)} frames read, {kept} kept (exactly one face)"]
     for r, spans in ranges.items():
@@ -93,13 +105,13 @@ def plot_timeline(manifest: dict[str, Any], ax=None):
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 2.5))
-    reasons, fps = frame_reasons(manifest), _fps(manifest)
+    reasons, times = frame_reasons(manifest), frame_times(manifest)
     for r, (colour, _) in REASONS.items():
-        t = [i / fps for i, why in reasons.items() if why == r]
+        t = [times[i] for i, why in reasons.items() if why == r]
         if t:
             ax.scatter(t, [-0.15] * len(t), marker="|", s=200, color=colour, label=f"{r} ({len(t)})")
     scores = manifest.get("best_score", {})
-    t = [int(k) / fps for k in scores]
+    t = [times[int(k)] for k in scores]
     ax.plot(t, list(scores.values()), lw=1, color="tab:blue")
     ax.set(xlabel="time (s)", ylabel="detector score", title="every frame read: kept or why it was skipped")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)

@@ -75,3 +75,26 @@ def test_point_jumps_ignore_head_motion_and_gaps():
     assert jumps[3] > 0.005
     ls.frame_index = np.array([0, 1, 5, 6])  # frames 2-4 dropped: no jump across the gap
     assert np.isnan(landmark_sets.point_jumps(ls)[2])
+
+
+def test_scan_keeps_the_decoders_times_of_a_variable_frame_rate_clip(tmp_path):
+    """A phone's clip changes its frame rate: the manifest holds each frame's time, and the report's ranges and the
+    timeline use it, not index / fps (which puts frame 45 of this clip at 1.12 s instead of 1.25 s)."""
+    from helpers import recording
+    from helpers.video import read_frames
+    from test_video import _make_variable_rate, _numbered_clip
+    clip = tmp_path / "phone.mp4"
+    _numbered_clip(clip, 60)
+    _make_variable_rate(clip, fast_from=30)  # 30 fps, then 60 fps
+    m = capture.scan_source(clip, progress=False)
+    stamps = [f.timestamp for f in read_frames(clip)]
+    assert [m["time"][str(k)] for k in range(60)] == [round(t, 4) for t in stamps]
+    assert recording.frame_times(m)[45] == round(stamps[45], 4) != 45 / m["info"]["fps"]
+    m["faces_per_frame"].update({str(k): 1 for k in range(40, 60)})  # as if a face came at frame 40
+    m["face_side"] = {str(k): 200 for k in range(60)}
+    m["brightness"] = {str(k): 120.0 for k in range(60)}  # (frame 0 is black: not "too dark" here)
+    (start, end), = recording.report(m)["ranges"]["no face"]
+    assert start == 0 and end == round(stamps[39] + 1 / m["info"]["fps"], 2)
+    old = dict(m)
+    del old["time"]  # a manifest of an older course version: index / fps
+    assert recording.report(old)["ranges"]["no face"] == [(0, round(40 / m["info"]["fps"], 2))]

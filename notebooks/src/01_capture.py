@@ -301,7 +301,8 @@ print(f"group photo: {len(group)} faces found, so it would not be kept")
 # ## 6. Save what notebook 02 needs
 #
 # We don't copy hundreds of frames to disk. We save a small JSON **manifest**: the video's path
-# and sha256, the reading settings, the face count of every frame, and the list of kept frames.
+# and sha256, the reading settings, the face count and time of every frame, and the list of kept frames.
+# (The time is the decoder's clock, not frame number / fps: a phone records at a variable frame rate.)
 # Notebook 02 re-reads exactly those frames. The write is *atomic*: it goes to a temporary file
 # that replaces the old one only once complete, so an interrupted run never leaves half a file.
 #
