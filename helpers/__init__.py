@@ -28,6 +28,7 @@ Set-up and plumbing
 03 · records
     records         TFRecord shards written atomically, read back as a tf.data pipeline
     record_sets     which faces are trained on, which held out, and how they are split
+    record_timing   03's timing experiments: PNG against raw, what cache and prefetch each buy
 04 · landmark CNN
     landmark_data         the crops as the networks see them, and their augmentation
     landmark_nets         the original project's regression net and the course's heat-map CNN

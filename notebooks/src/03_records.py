@@ -46,7 +46,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import CourseError, records
+from helpers import CourseError, record_timing, records
 from helpers.checks import Checks
 from helpers.landmark_sets import ensure_landmark_set
 from helpers.draw import draw_landmarks, show_grid
@@ -249,17 +249,13 @@ for check in record_sets.verify_course_sets(sample, split):  # the stills' faces
 # %%
 scratch = records.records_dir() / "scratch"
 train_rows = split["train"]
-sizes, speeds = {}, {}
-for enc in ("png", "raw"):
-    index = records.write_records("encoding_test", sample.crops[train_rows], sample.points[train_rows], encoding=enc,
-                                  folder=scratch / enc, progress=False)
-    sizes[enc] = index["bytes"] / index["examples"]
-    speeds[enc] = records.time_pipeline("encoding_test", epochs=PASSES + 1, batch_size=BATCH_SIZE,
-                                        folder=scratch / enc)["later"]
-for enc in sizes:
-    print(f"{enc}: {sizes[enc] / 1000:5.1f} KB per face, read at about {speeds[enc]:,.0f} faces/s")
-print(f"PNG files are {1 - sizes['png'] / sizes['raw']:.0%} smaller than raw; raw pixels were read "
-      f"{speeds['raw'] / speeds['png']:.1f}x as fast")
+encodings = record_timing.compare_encodings(sample.crops[train_rows], sample.points[train_rows], scratch,
+                                            epochs=PASSES + 1, batch_size=BATCH_SIZE)
+for enc, e in encodings.items():
+    print(f"{enc}: {e['bytes_per_face'] / 1000:5.1f} KB per face, read at about {e['faces_per_s']:,.0f} faces/s")
+png, raw = encodings["png"], encodings["raw"]
+print(f"PNG files are {1 - png['bytes_per_face'] / raw['bytes_per_face']:.0%} smaller than raw; raw pixels were read "
+      f"{raw['faces_per_s'] / png['faces_per_s']:.1f}x as fast")
 
 # %% [markdown]
 # With a few hundred faces either choice is fine. With a million, PNG's files would
@@ -324,16 +320,10 @@ print(f"reading + decoding one batch of {BATCH_SIZE}: {read_ms[False]:.1f} ms; f
       f"pretend training step: {step_ms} ms")
 
 # %%
-timings = {}
-for cache in (False, True):
-    for prefetch in (False, True):
-        t = records.time_pipeline("sample_train", epochs=PASSES + 1, batch_size=BATCH_SIZE, cache=cache,
-                                  prefetch=prefetch, parallel=False, step_ms=step_ms)
-        p = read_ms[cache]
-        expected = max(p, step_ms) if prefetch else p + step_ms
-        timings[(cache, prefetch)] = t
-        print(f"cache={cache!s:5} prefetch={prefetch!s:5}: {t['ms_per_batch']:5.1f} ms per batch "
-              f"(expected {'max(p, c)' if prefetch else 'p + c'} = {expected:5.1f}), {t['later']:,.0f} faces/s")
+timings = record_timing.cache_prefetch_grid("sample_train", step_ms, read_ms, epochs=PASSES + 1, batch_size=BATCH_SIZE)
+for (cache, prefetch), t in timings.items():
+    print(f"cache={cache!s:5} prefetch={prefetch!s:5}: {t['ms_per_batch']:5.1f} ms per batch "
+          f"(expected {t['rule']} = {t['expected']:5.1f}), {t['later']:,.0f} faces/s")
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 2.8))
