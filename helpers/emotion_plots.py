@@ -119,3 +119,24 @@ def show_predictions(x: np.ndarray, y: np.ndarray, probs: np.ndarray, *, n: int 
         ax.set_title(f"{EMOTIONS[y[i]][:4]}→{EMOTIONS[pred[i]][:4]}", fontsize=7, color="black" if ok else "red", pad=1)
     fig.tight_layout(pad=0.2)
     return fig
+
+
+ROW_KINDS = (("real", "real frames", 13), ("synthetic", "synthetic", 11), ("unseen_people", "unseen people", 15))
+"""The stand-in's kinds of test face (:func:`helpers.standin.evaluation_rows`): key, column title, column width."""
+
+
+def rows_table(probs: dict[str, np.ndarray], y: np.ndarray,
+               rows: dict[str, np.ndarray]) -> tuple[str, dict[str, dict[str, float]]]:
+    """Accuracy of each model on all test faces and on each kind of test face (``rows``: boolean masks).
+
+    Returns ``(text table, {model: {"all": accuracy, kind: accuracy or nan for an empty kind}})``.
+    """
+    lines = [f"{'accuracy on':22s}{'all':>8s}" + "".join(f"{title:>{w}s}" for _, title, w in ROW_KINDS),
+             f"{'(test faces)':22s}{len(y):8d}" + "".join(f"{int(rows[k].sum()):{w}d}" for k, _, w in ROW_KINDS)]
+    acc: dict[str, dict[str, float]] = {}
+    for name, p in probs.items():
+        hit = p.argmax(1) == y
+        acc[name] = {"all": float(hit.mean()),
+                     **{k: float(hit[rows[k]].mean()) if rows[k].any() else float("nan") for k, _, _ in ROW_KINDS}}
+        lines.append(f"{name:22s}{acc[name]['all']:8.2f}" + "".join(f"{acc[name][k]:{w}.2f}" for k, _, w in ROW_KINDS))
+    return "\n".join(lines), acc

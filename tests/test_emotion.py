@@ -209,3 +209,19 @@ def test_top_confusions_names_the_largest_mix_ups():
     text = top_confusions({"m": {"confusion": cm.tolist()}}, n=3, min_rate=0.1)
     assert text.endswith("largest mix-ups: sad -> neutral 0.33, fear -> surprise 0.17"), text
     assert "none" in top_confusions({"m": {"confusion": np.eye(7, dtype=int).tolist()}})
+
+
+def test_rows_table_scores_each_kind_of_test_face():
+    from helpers import emotion_plots
+    y = np.array([0, 1, 2, 3, 4, 5])
+    good = np.eye(7)[y]
+    wrong_on_real = good.copy()
+    wrong_on_real[:2] = np.eye(7)[[6, 6]]
+    rows = {"real": np.array([1, 1, 0, 0, 0, 0], bool), "synthetic": np.array([0, 0, 1, 1, 1, 1], bool),
+            "unseen_people": np.zeros(6, bool)}
+    text, acc = emotion_plots.rows_table({"good": good, "half": wrong_on_real}, y, rows)
+    assert acc["good"]["all"] == 1.0 and acc["half"]["real"] == 0.0 and acc["half"]["synthetic"] == 1.0
+    assert acc["half"]["all"] == pytest.approx(4 / 6) and np.isnan(acc["good"]["unseen_people"])
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["accuracy", "on", "all", "real"] and lines[1].split()[-4:] == ["6", "2", "4", "0"]
+    assert lines[3].startswith("half") and lines[3].split()[1:4] == ["0.67", "0.00", "1.00"]

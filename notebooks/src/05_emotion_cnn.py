@@ -277,16 +277,9 @@ acc = {name: r["accuracy"] for name, r in results.items()}
 gain = 100 * (acc["course CNN"] - acc["baseline (original CNN)"])
 print(f"course - baseline: {gain:+.1f} points with the same {EPOCHS}-epoch budget")
 if ON_STANDIN:  # the test split is a mix: report each kind of face as its own row
-    rows = standin.evaluation_rows(data)
-    print(f"\n{'accuracy on':22s}{'all':>8s}{'real frames':>13s}{'synthetic':>11s}{'unseen people':>15s}")
-    print(f"{'(test faces)':22s}{len(data.y_test):8d}" + "".join(f"{int(rows[k].sum()):{w}d}" for k, w in
-                                                            (("real", 13), ("synthetic", 11), ("unseen_people", 15))))
-    for name, p in probs.items():
-        hit = p.argmax(1) == data.y_test
-        print(f"{name:22s}{hit.mean():8.2f}" + "".join(f"{hit[rows[k]].mean():{w}.2f}" for k, w in
-                                                      (("real", 13), ("synthetic", 11), ("unseen_people", 15))))
-    real_gain = 100 * ((probs["course CNN"].argmax(1) == data.y_test)[rows["real"]].mean()
-                       - (probs["baseline (original CNN)"].argmax(1) == data.y_test)[rows["real"]].mean())
+    table, by_kind = emotion_plots.rows_table(probs, data.y_test, standin.evaluation_rows(data))
+    print("\n" + table)
+    real_gain = 100 * (by_kind["course CNN"]["real"] - by_kind["baseline (original CNN)"]["real"])
     print(f"\ncourse - baseline on real frames only: {real_gain:+.1f} points")
 if ON_STANDIN:  # the target is FER2013's: two people cannot decide it
     print(f"target 'course >= baseline + 5 points' is for FER2013: the stand-in cannot decide it (here {gain:+.1f} points at SEED={SEED})")
