@@ -22,6 +22,7 @@ import numpy as np
 
 from . import fer, standin
 from .emotion import EmotionClassifier, evaluate, train
+from .emotion_plots import rows_table
 from .machine import machine_info
 from .paths import work_dir
 from .storage import save_json, shipped_record
@@ -125,9 +126,9 @@ def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, 
     ev = evaluate(probs, data.y_test)
     out = {"accuracy": round(ev["accuracy"], 4), "balanced_accuracy": round(ev["balanced_accuracy"], 4),
            "recall": {k: (round(v, 3) if v is not None else None) for k, v in ev["recall"].items()}}
-    hit = probs.argmax(1) == data.y_test
-    for name, sel in rows.items():
-        out[f"accuracy_{name}"] = round(float(hit[sel].mean()), 4) if sel.any() else None
+    per_kind = rows_table({"model": probs}, data.y_test, rows)[1]["model"]  # the table 05 prints, same figures
+    for name in rows:
+        out[f"accuracy_{name}"] = None if np.isnan(per_kind[name]) else round(per_kind[name], 4)
     return out
 
 

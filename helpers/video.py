@@ -145,6 +145,10 @@ def rotate_image(image: np.ndarray, degrees: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
+SEEK_BACK_S = 1.0
+"""A seek by time goes this many seconds before the wanted frame, then decodes forward to it."""
+
+
 def _skip_to(cap: cv2.VideoCapture, start: int, start_time: float | None) -> bool:
     """Move a file's capture on to frame ``start``; True if that frame is then grabbed but not yet retrieved.
 
@@ -160,7 +164,9 @@ def _skip_to(cap: cv2.VideoCapture, start: int, start_time: float | None) -> boo
         while cap.grab():
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
             if t >= start_time - 1e-3:
-                if not first or t <= start_time + 1e-3 or start_time <= SEEK_BACK_S:
+                # the seek's first frame is already later than the one asked for, and frames before it exist
+                landed_past = first and t > start_time + 1e-3 and start_time > SEEK_BACK_S
+                if not landed_past:
                     return True
                 break
             first = False
@@ -169,10 +175,6 @@ def _skip_to(cap: cv2.VideoCapture, start: int, start_time: float | None) -> boo
         if not cap.grab():
             break
     return False
-
-
-SEEK_BACK_S = 1.0
-"""A seek by time goes this many seconds before the wanted frame, then decodes forward to it."""
 
 
 def read_frames(source: Source, *, step: int = 1, max_frames: int | None = None, rotate: int = 0,

@@ -1,7 +1,8 @@
 """A learner's own face goes through notebooks 01 -> 02 -> 03 -> 04 -> 06, set by parameters alone.
 
-The learner is played by the second sample video (``SOURCE = "other_person"``, a person the generic
-landmark model never saw) under ``NAME = "me"``, in an empty ``COURSE_DATA_DIR`` (only the verified
+The learner is played by the zoo's ``late_face`` recording: 1.2 s of an empty room (a learner who starts
+the recording and then sits down), then the second sample video's man (a person the generic landmark model
+never saw), as ``SOURCE = <its path>`` under ``NAME = "me"``, in an empty ``COURSE_DATA_DIR`` (only the verified
 sample files are linked in), with small sizes passed through papermill. The notebooks are built from
 their sources (``notebooks/src``; the drift test keeps the ``.ipynb`` identical; set ``CHAIN_SOURCES``
 to another folder of sources to try edits before they land). Checked: 04 saved
@@ -18,7 +19,8 @@ dark room, 1080p 60 fps ...) through the same notebooks: a recording with enough
 through 01-04 and 06, one without stops with a CourseError saying what to record instead; a traceback
 fails. It prints a table (``pytest -s``) and keeps it in ``build/zoo/chain_report.json``. It costs
 about 4 minutes per "personal" case on 2 cores: ``COURSE_ZOO_DEEP=a,b`` runs 04 and 06 for those cases
-only, ``COURSE_ZOO_UPTO=03_records`` stops every case after 03 (a quick triage).
+only (``none``: for no case; the own-face chain above is ``late_face``'s), ``COURSE_ZOO_UPTO=03_records`` stops
+every case after 03 (a quick triage).
 """
 from __future__ import annotations
 
@@ -32,12 +34,12 @@ from helpers.paths import data_dir
 
 from notebook_run import fresh_data_folder, run_notebook
 
-CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, not the quality targets)
-    "01_capture": {"SOURCE": "other_person", "NAME": "me", "GRID_FRAMES": 4},
+CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, not the quality targets); SOURCE: the test
+    "01_capture": {"NAME": "me", "GRID_FRAMES": 4},
     "02_landmarks": {"NAME": "me", "SHOW_CROPS": 4},
     "03_records": {"NAME": "me", "PASSES": 2},
     "04_landmark_cnn": {"NAME": "me", "PERSONAL_STEPS": 60, "SHOW_FRAMES": 2},  # EPOCHS as by default: 04 checks its models
-    "06_live_demo": {"NAME": "me", "LANDMARKS": "cnn", "SOURCE": "other_person", "FRAMES": 300, "SHOW": 1,
+    "06_live_demo": {"NAME": "me", "LANDMARKS": "cnn", "FRAMES": 300, "SHOW": 1,
                      "ORIGINAL_FRAMES": 20, "MEMORY_CALLS": 60, "TRADEOFF_FRAMES": 60, "AB_FRAMES": 120,
                      "COMPARE_FRAMES": 20, "VIDEO_FRAMES": 10, "MIN_RATIO": 1},
 }
@@ -45,6 +47,10 @@ CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, n
 
 @pytest.mark.slow
 def test_own_face_through_the_course(tmp_path, monkeypatch):
+    """Also the zoo's deep run of ``late_face`` (04 and 06 after a faceless start), at the chain's larger sizes: CI
+    sets ``COURSE_ZOO_DEEP=none``."""
+    import zoo
+    source = str(zoo.build("late_face"))  # built (or found cached) before COURSE_DATA_DIR moves
     root = tmp_path / "data"
     reused = fresh_data_folder(root, reuse_from=data_dir())
     print("copied from the course's own run on the sample:", reused or "nothing (04 and 06 train what they need)")
@@ -52,7 +58,8 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     texts, seconds = {}, {}
     for name, params in CHAIN.items():
-        run = run_notebook(name, params, save_to=tmp_path)
+        own = {"SOURCE": source} if name in ("01_capture", "06_live_demo") else {}
+        run = run_notebook(name, {**params, **own}, save_to=tmp_path)
         assert run.error is None, f"{name} stopped: {run.error}"
         seconds[name] = round(run.seconds)
         texts[name] = run.text
@@ -65,14 +72,14 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
     assert (root / "work" / "01_capture" / "me.json").exists()
     assert (root / "work" / "02_landmarks" / "me.npz").exists()
     split = json.loads((root / "work" / "03_records" / "split_me.json").read_text())
-    assert split["name"] == "me" and split["source"].endswith("single_face.mp4")
+    assert split["name"] == "me" and split["source"].endswith("late_face.mp4")
     model = root / "models" / "landmark_cnn_me.keras"
     assert model.exists() and model.with_suffix(".tflite").exists()
     side = json.loads(model.with_suffix(".json").read_text())
     metrics = side["metrics"]
     # the figures notebook 04 quotes (pytest -s shows them)
     print("personal model sidecar:", json.dumps(side, sort_keys=True))
-    assert side["person"] == "me" and side["source"] == "single_face.mp4"
+    assert side["person"] == "me" and side["source"] == "late_face.mp4"
     assert 0 < metrics["nme_held_out"] < metrics["nme_held_out_generic"], metrics
     assert "landmark model: landmark_cnn_me.keras" in texts["06_live_demo"]
     assert "landmark_cnn_me.keras" in texts["06_live_demo"].split("landmarks:", 1)[-1]  # the pipeline's banner
@@ -91,7 +98,7 @@ ZOO_CHAIN = {  # notebook -> parameters besides SOURCE / NAME / ROTATE (smaller 
 }
 PERSONAL_ONLY = ("04_landmark_cnn", "06_live_demo")  # a recording without enough of one face stops before these
 ZOO_UPTO = os.environ.get("COURSE_ZOO_UPTO", "")  # e.g. "03_records": stop every case there (a quick triage of 01-03)
-ZOO_DEEP = os.environ.get("COURSE_ZOO_DEEP", "all")  # the "personal" cases that go on to 04 and 06: "all" or "a,b"
+ZOO_DEEP = os.environ.get("COURSE_ZOO_DEEP", "all")  # the "personal" cases that go on to 04 and 06: "all", "a,b", "none"
 
 
 def _children_cpu() -> float:

@@ -18,7 +18,7 @@ from helpers.landmarks import detect_faces, to_gray
 from helpers.video import read_frames, video_info
 
 FORMAT = {  # case -> (frames, fps, width, height, rotation tag): width/height as read, after the tag
-    "late_face": (126, 24, 640, 360, 0),
+    "late_face": (108, 30, 640, 360, 0),
     "face_leaves": (132, 24, 640, 360, 0),
     "portrait_tagged": (120, 24, 360, 640, 90),
     "portrait_untagged": (120, 24, 640, 360, 0),
@@ -72,8 +72,8 @@ def test_format(name):
 
 def test_late_face_comes_after_an_empty_room():
     found = faces("late_face")
-    assert all(n == 0 for i, n in found.items() if i < 30), found
-    assert all(n == 1 for i, n in found.items() if i >= 30), found
+    assert all(n == 0 for i, n in found.items() if i < 36), found
+    assert all(n == 1 for i, n in found.items() if i >= 36), found
 
 
 def test_the_face_leaves():

@@ -39,6 +39,8 @@ ZOO_VERSION = 1
 """Bump to rebuild every case (a case's own builder code is hashed into its version as well)."""
 FPS = 24.0
 """Frame rate of most cases (the main sample's ~23.976 fps, rounded)."""
+OTHER_FPS = 30.0
+"""Frame rate of the second sample video (72 frames, 640x360)."""
 SIZE = (640, 360)
 """(width, height) of most cases: the main sample's."""
 
@@ -98,7 +100,8 @@ OTHER_FACE_X = 291
 # --- the builders: each returns (frames, fps) or writes its own file ---------------------------------------
 
 def _late_face() -> tuple[list[np.ndarray], float]:
-    return _no_face(30) + _frames("sample", 0, 96), FPS  # 1.25 s of a room, then 4 s of the woman
+    # 1.2 s of a room, then the second sample's 72 frames (2.4 s at its 30 fps): a new person, as a learner is
+    return _no_face(36) + _frames("other_person"), OTHER_FPS
 
 
 def _face_leaves() -> tuple[list[np.ndarray], float]:
@@ -221,7 +224,8 @@ def _no_face_case() -> tuple[list[np.ndarray], float]:
 
 
 CASES: dict[str, Case] = {c.name: c for c in [
-    Case("late_face", "1.25 s of a room without anyone, then 4 s of the woman facing the camera"),
+    Case("late_face", "1.2 s of a room without anyone, then 2.4 s of the man of the second sample (a person the "
+         "generic landmark model never saw) facing the camera; 30 fps"),
     Case("face_leaves", "4 s of the woman, then 1.5 s of the room after she has left"),
     Case("portrait_tagged", "5 s portrait phone clip (360x640) stored sideways (640x360 pixels) with rotation tag 90"),
     Case("portrait_untagged", "the same sideways pixels without a rotation tag: ROTATE = 90 stands them up", rotate=90),
@@ -281,7 +285,7 @@ def labelled_folder(folder: Path, sample: str, *, step: int, max_frames: int, sp
 def builder_version(name: str) -> str:
     """``ZOO_VERSION`` and a hash of the code that builds case ``name`` (its builder and the shared helpers)."""
     code = "".join(inspect.getsource(f) for f in (BUILDERS[name], *_SHARED))
-    code += repr((CASES[name], FPS, SIZE, SAMPLE_FACE_X, OTHER_FACE_X, HAND_FRAMES, HD_SIZE, HD_FPS, HD_FRAMES))
+    code += repr((CASES[name], FPS, OTHER_FPS, SIZE, SAMPLE_FACE_X, OTHER_FACE_X, HAND_FRAMES, HD_SIZE, HD_FPS, HD_FRAMES))
     return f"{ZOO_VERSION}-{hashlib.sha256(code.encode()).hexdigest()[:12]}"
 
 

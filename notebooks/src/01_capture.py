@@ -128,7 +128,8 @@ fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s"
 # (`CAP_PROP_ORIENTATION_AUTO`, switched on by `read_frames`). If your file has *no* tag but is still
 # sideways, set `ROTATE` in the parameters cell.
 #
-# The face detector we use (dlib's HOG detector) is trained on upright faces, so we expect it to find
+# The face detector we use (dlib's HOG detector: it describes the image by histograms of oriented gradients, the
+# directions of the edges in small cells, and compares them with those of a face) is trained on upright faces, so we expect it to find
 # nothing on a sideways frame. Let's check that on one frame turned by 90°, as a phone video without a tag
 # would look, and on the same frame turned back. The frame is the first of the overview with exactly one
 # face (read with `ROTATE`); if the overview has none, the recording is searched (four frames a second), and
@@ -172,8 +173,10 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # %% [markdown]
 # ## 4. Size: too small and too big
 #
-# The HOG detector slides an 80×80 window over an image pyramid, so it finds faces of **at least
-# about 80×80 pixels**. Shrink a frame too much and the face disappears. Make it big and the
+# The HOG detector slides an 80×80 window over an image pyramid (the image at ever smaller scales, so one
+# window size finds faces of every size above its own), so faces **much smaller than about 80 pixels are
+# lost**. Shrink a frame too much and the face disappears: in the table below it is still found at 160 px
+# and gone at 100 px. Make it big and the
 # detector still finds the face, but its cost grows with the number of pixels: each doubling of
 # the side makes it about 4× slower here (four times the pixels). That, more than a failure, is the original project's "your
 # picture is too big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged
@@ -254,7 +257,8 @@ print(f"frames read: {n}; kept (one face): {len(manifest['kept'])}, no face: {le
 # or skipped for one reason (no face, too dark, several faces, face too small), and the skipped ones are
 # listed as time ranges, so you can find them in your clip. The timeline below shows the same, with the
 # detector's **score** (its confidence in the best face) as a line: the lower the score, the closer the
-# detector is to its threshold, below which it drops the face.
+# detector is to its threshold, 0: a face that scores below 0 is dropped (`landmarks.detect_faces`'s
+# `threshold`).
 
 # %%
 rec = recording.report(manifest)
@@ -332,7 +336,9 @@ if not rec["enough"]:
 #
 # ## Exercises
 # 1. Record yourself: set `SOURCE = 0` (webcam) or the path of a phone video, and `NAME = "me"`. How many
-#    frames are kept? Hold your hand over your face for a second: what does the report of section 5 say?
+#    frames are kept? Turn your head fully to the side, or step out of the picture, for two seconds: which
+#    time range does the report of section 5 list as skipped, and why? (A hand over the face may not be enough:
+#    the sample's face is found behind a hand, section 5.)
 # 2. Record a phone video in portrait. Does it have a rotation tag (`info["rotation_tag"]`)? If it comes out
 #    sideways anyway (the overview shows it), which `ROTATE` fixes it?
 # 3. Set `MAX_SIDE = 240`. How many faces are still found? Why? (The sample's own manifest is kept: this

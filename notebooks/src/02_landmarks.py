@@ -122,7 +122,7 @@ plt.show()
 
 # %% [markdown]
 # Most of a frame's time goes into the *detector*: 4.4 ms against 1.84 ms for the predictor on this
-# frame (the `%timeit` figures above; `detect_faces` detected on a copy shrunk to 320 px, which was enough
+# frame in the committed run (the `%timeit` figures above, each the fastest of its runs: yours will differ; `detect_faces` detected on a copy shrunk to 320 px, which was enough
 # for this big face, see notebook 01). That is why the live demo (notebook 06) detects on a shrunk
 # frame, and not on every frame.
 
@@ -169,8 +169,9 @@ print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding 
 # Two ways to find doubtful frames without labelling anything by hand:
 # - **jitter** (the predictor): between neighbouring frames a face changes shape only a little. We
 #   measure how much the *shape* changed (the points centred on their mean, so sliding the head
-#   does not count, but turning or tilting it and changing expression do), relative to the eye
-#   distance. Big jumps mark frames worth checking; some are the predictor slipping, often when a
+#   does not count, but turning or tilting it, moving closer or farther, and changing expression do),
+#   relative to the eye distance (the inter-ocular distance, between the outer eye corners: section 7).
+#   Big jumps mark frames worth checking; some are the predictor slipping, often when a
 #   hand covers part of the face;
 # - **small faces** (the detector): shrink a frame and the face is missed; asking the detector to
 #   upsample (look at a doubled image, for faces below its 80-pixel window) finds it again on the sample's
@@ -262,7 +263,8 @@ print({k: f"{v:.1%}" for k, v in regions.items()})
 # The landmark set is saved as one compressed `.npz` file: plain arrays plus a JSON description
 # (source, sha256, model file, crop size). `np.load(..., allow_pickle=False)` reads it without
 # executing anything, unlike the original project's pickles. We also build the same set for a **second video of
-# another person**, which notebook 04 uses to test whether a CNN trained on one face generalises.
+# another person**, which notebook 04 uses to test whether a CNN trained on one face generalises. Where notebook
+# 01 has not scanned that video yet, the cell says so ("... is missing") and scans it first.
 
 # %%
 path = landmark_sets.save_landmark_set(NAME, ls)
@@ -289,8 +291,11 @@ assert np.array_equal(back.points, ls.points) and back.meta["crop_size"] == CROP
 #    (`ls.timestamp`). Use the points in frame pixels, `ls.frame_points` (`helpers.landmarks.inter_ocular` computes
 #    the distance): in the crops (`ls.points`) every face has about the same size. What does it tell you about how
 #    the person moved?
-# 3. Change `MARGIN` to 0.1. What fraction of crops still contains all 68 points?
-# 4. Find the frame with the widest open mouth (distance between points 62 and 66) and look at it in the browser.
+# 3. Change `MARGIN` to 0.1. What fraction of crops still contains all 68 points? Section 8 then saves the
+#    sample's landmark set with these tighter crops, and notebooks 03 and 04 use what this notebook saved (04
+#    trains again): set `MARGIN = 0.3` and run this notebook once more before you go on.
+# 4. Find the frame with the widest open mouth (distance between points 62 and 66) and look at it in the browser
+#    (its slider counts faces: move it to the face's position `i` in `ls`; `ls.frame_index[i]` is the frame number).
 # 5. Section 7's faces are files in `data/samples/human/`. Read one whole photo and its people's points:
 #    `import cv2` and `from helpers.data import fetch`, then `photo = cv2.imread(str(fetch("human/breakingbad.jpg")))`
 #    and `people = annotated.read_points(fetch("human/breakingbad.pts"))`. Show them with
