@@ -69,7 +69,9 @@ def test_own_face_through_the_course(tmp_path, monkeypatch):
                       "the chain's rebuild of the sample's records no longer matches the course's "
                       "(see train_model's fingerprint).")
 
-    assert (root / "work" / "01_capture" / "me.json").exists()
+    manifest = json.loads((root / "work" / "01_capture" / "me.json").read_text())
+    empty_room = 36  # zoo._late_face: the room's frames come first
+    assert set(range(empty_room)) <= set(manifest["no_face"]) and min(manifest["kept"]) >= empty_room, manifest["no_face"]
     assert (root / "work" / "02_landmarks" / "me.npz").exists()
     split = json.loads((root / "work" / "03_records" / "split_me.json").read_text())
     assert split["name"] == "me" and split["source"].endswith("late_face.mp4")
