@@ -216,6 +216,11 @@ for side in (100, 640):
     views.append(img)
 fig = show_grid(views, titles, cols=2, size=4)
 
+# %% [markdown]
+# The table's timings on log-log axes: the line of the full image rises about fourfold per doubling of the side
+# (its time grows with the number of pixels); the shrunk one stays flat from 640 px up, because those frames are
+# shrunk to 640 px before the detector sees them.
+
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(sides, [r["ms"] for r in raw], "o-", label="detector on the full image (seed)")
@@ -238,7 +243,7 @@ print("faces found at", sides, "px:", [r["faces"] for r in raw])
 #
 # Now the real pass: read every `STEP`-th frame (resized to `MAX_SIDE`, turned by `ROTATE`) and count the
 # faces in each. A frame joins the dataset only if it holds **exactly one** face, at least
-# `recording.MIN_FACE_SIDE` pixels tall: with none there is nothing to learn from (the seed saved these as
+# `recording.MIN_FACE_SIDE` pixels tall (its value is printed below): with none there is nothing to learn from (the seed saved these as
 # empty entries), with several we would not know which face the landmarks belong to, and a tiny face's
 # crop would be mostly upscaling.
 
@@ -249,8 +254,10 @@ print(f"{n} frames read in {manifest['seconds']:.1f} s")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"frames read: {n}; kept (one face): {len(manifest['kept'])}, no face: {len(manifest['no_face'])}, "
-      f"several faces: {len(manifest['several_faces'])}")
+print(f"frames read: {n}; kept (one face, at least {recording.MIN_FACE_SIDE} px tall): {len(manifest['kept'])}, "
+      f"no face: {len(manifest['no_face'])}, several faces: {len(manifest['several_faces'])}, "
+      f"face too small: {len(manifest['too_small'])}")
+assert sum(len(manifest[k]) for k in ("kept", "no_face", "several_faces", "too_small")) == n  # each frame, one reason
 
 # %% [markdown]
 # **The recording's report.** Before going on, look at what the recording gives: every frame read is kept
@@ -329,7 +336,7 @@ if not rec["enough"]:
 #   and turns a missing, empty or broken file into one clear error (try `SOURCE = "nope.mp4"`).
 # - Rotation: OpenCV applies a file's rotation tag; `ROTATE` fixes untagged sideways video. On our
 #   sideways frame the detector found no face.
-# - Size: below ~80 px a face is lost; big frames cost time in proportion to their pixels. Detect on a
+# - Size: a face much smaller than the detector's 80 px window is lost; big frames cost time in proportion to their pixels. Detect on a
 #   shrunk copy, measure on the full one.
 # - Only frames with exactly one face become data; the rest are counted, not stored.
 # - A JSON manifest (written atomically) tells notebook 02 which frames to use.
