@@ -24,7 +24,7 @@
 # emotion model is fetched on first use. A webcam is optional; without one (or on a CI server) the
 # notebook falls back to the sample video and says so. On a hosted or remote JupyterLab, the kernel's machine
 # has no camera: set `SOURCE = "browser"` to use your browser's camera (section 7b). The course's own models from notebooks 04 and
-# 05 are compared at the end; if they are missing, small ones are trained first (that adds 1-3 minutes).
+# 05 are compared at the end; if they are missing, small ones are trained first (that adds 2-4 minutes).
 # Otherwise the notebook takes a few minutes on a laptop CPU (the measurements are most of it).
 
 # %%
@@ -227,7 +227,8 @@ checks.expect(len(group_faces) == 4, f"the default detection sizes find the 4 de
 
 # %% [markdown]
 # Four of the five people are found, the half-hidden face at the back too. The young man in sunglasses
-# is missed at every size: the HOG detector relies on the eye region.
+# is missed at every size, probably because the sunglasses hide his eyes, which the HOG detector's face model
+# relies on (not tested here).
 #
 # ## 3. Detect every N frames, track in between
 #
@@ -259,8 +260,8 @@ for row in tradeoff:
 fig = live.tracking_tradeoff_plot(tradeoff)
 
 # %% [markdown]
-# Read the drift column: detecting every 5 frames removes most of the detector's cost while the points
-# move by a small fraction of the eye distance (the 95th percentile is larger: fast head turns). Going
+# Read the drift column (0.008 = 0.8 % of the eye distance, as on the plot): detecting every 5 frames removes
+# most of the detector's cost while the points move by a small fraction of the eye distance (the 95th percentile is larger: fast head turns). Going
 # further saves little time once the detector is a small part of each frame, and the delay before an
 # extra face is found, or before a face that left is dropped, grows with N. 5 is the default.
 #
@@ -491,6 +492,11 @@ print(report.message)
 print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.0f} fps, {report.faces_per_frame:.2f} faces per frame; "
       f"frame time {report.frame_ms_p50:.1f} ms median, {report.frame_ms_p99:.1f} ms 99th percentile")
 
+# %% [markdown]
+# The line on top of each kept frame is the pipeline's own readout: fps and ms per stage, averaged over its last
+# 120 frames and re-made every 10 frames. A frame kept early in the run shows a readout that still includes the
+# slow first frames, so it can read far below the fps printed above.
+
 # %%
 fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.kept))], cols=4, size=3.0)
 
@@ -589,7 +595,9 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # at 1280 pixels as a stream, alternating in short chunks so that a machine getting busier or quieter
 # affects both alike. The group photo holds perfectly still, so there the adaptive rule detects only every
 # `DETECT_IDLE` frames: its best case (a moving group detects every `DETECT_EVERY` frames); the *detections*
-# column says how often each run detected.
+# column counts the last chunk only (the counter restarts with each chunk: 110 frames for one face, 60 for the
+# group, warm-up included), so 22 for one face before is one detection every 5th frame, and in the group's 60
+# frames the adaptive rule asks for one or two.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -664,7 +672,8 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 
 # %% [markdown]
 # In this run the stage took 1.13 ms per face for one face, 1.37 times the predictor alone (0.82 ms), above
-# the 1.25 the live benchmark asks for, so the cell warned. For the four faces it took 0.76 ms per face, 1.03
+# the 1.25 that the course's live benchmark (`python -m helpers.bench live`, `live.TARGETS`) asks for, so the
+# cell warned. For the four faces it took 0.76 ms per face, 1.03
 # times the predictor alone (0.74 ms); with every face in the loop (no second process) it took 1.06 ms per face:
 # the second process is what brings the group's stage down to about the predictor's own time per face. The one-face ratio
 # moves from run to run by more than the margin, with the machine's load: read it with its run.
@@ -903,7 +912,8 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # figures with the course, in `helpers/browser_test_record.json`). The record printed below is from a run at
 # load 1.2 on the course machine: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
 # display (median), against 210 fps for the same pipeline on the sample file in the same kernel. The page asks
-# the camera for 30 fps, so 27.8 fps is close to the camera's own rate: the 210 fps of the file is the
+# for at most 30 frames a second (`fps=30`), so 27.8 fps is close to the page's own cap; the fake camera plays the
+# 24 fps sample clip, so some of the frames sent repeat the one before. The 210 fps of the file is the
 # pipeline's capacity, which no 30 fps camera uses. What the round trip (JPEG encode in the page, two hops
 # through the Jupyter server, decode and encode in the kernel) costs is latency, which a local webcam index
 # does not have. With 1 frame in flight it gave 16.2 fps at about
@@ -944,10 +954,13 @@ assert video_info(path)["frames"] == written == VIDEO_FRAMES
 # they are missing, they are trained now (small versions, a minute or two each). The course emotion
 # model has only seen the stand-in data of notebook 05, which is why the peer stays the default.
 #
-# To compare them honestly, they run on frames **none of them was trained on**: the second sample
-# video (`"other_person"`, a person who appears in no training set of the course). All four
-# combinations see the same `COMPARE_FRAMES` frames; the figure shows the frames where their labels
-# differ most, cut around the face at full resolution so the labels stay readable.
+# They run on the second sample video (`"other_person"`). Neither landmark model was trained on this person.
+# The course emotion model was: notebook 05's stand-in holds the first 60 % of each emotion's frames of this
+# video, labelled by the peer, so where it agrees with the peer here, that is partly by construction. All four
+# combinations see the same `COMPARE_FRAMES` frames. The clip has 72 frames, so 150 frames play it about twice
+# (frame 92 is frame 20 again, and the counts below count most frames twice). The figure shows up to three
+# frames, at least 25 apart, with the most different labels, cut around the face at full resolution so the
+# labels stay readable; few frames disagree, so a row may show all four agreeing.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -979,7 +992,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 
 # %% [markdown]
 # Where the models disagree says more than where they agree: the peer was trained on 28,709 FER2013
-# faces, the course model on the stand-in data of notebook 05, and neither has seen this person. Here the landmark model hardly matters (dlib's points and the CNN's give the same counts with the peer, and with the course model),
+# faces, the course model on the stand-in data of notebook 05, which holds this person's first frames with the
+# peer's labels; only the landmark models have not seen this person. Here the landmark model hardly matters (dlib's points and the CNN's give the same counts with the peer, and with the course model),
 # and the emotion model does: the course model says happy 4 frames more often than the peer (108 against
 # 104). Use the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN
 # and the course model run through the same stages).
@@ -1031,9 +1045,10 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # 1. Run the UI on **your own webcam** (`SOURCE = 0`) and make the seven expressions. Which does the
 #    peer get right? Try `EMOTION = "course"` after training notebook 05 on the **full FER2013**.
 # 2. Set `DETECT_POLICY = "interval"`, `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many
-#    fps are left (section 5), and how many frames actually got a detection (`pipeline.detections` against the
-#    frames run)? The worker takes a frame only when it is free. Then build the pipeline with
-#    `live.LivePipeline(..., detect_async=False)` and compare. Walk out of the frame with `DETECT_POLICY = "interval"` and `DETECT_EVERY = 20`, then with the
+#    fps are left (section 5), and how many frames actually got a detection (`pipeline.detections` read right after
+#    section 5's run, against its `FRAMES` + 5 warm-up frames)? The worker takes a frame only when it is free. Then
+#    build the pipeline with `live.LivePipeline(..., detect_async=False)` and compare. Walk out of the frame with
+#    `DETECT_POLICY = "interval"` and `DETECT_EVERY = 20` (re-run the pipeline cell of section 2 and the UI cell), then with the
 #    adaptive default: what happens to the box in each case, and why (section 3b)?
 # 3. Change `SMOOTH` to 1 and to 30 on your webcam (re-run the pipeline cell of section 2 and the UI cell). What
 #    is the trade-off between flicker and lag? Without a webcam: `live.emotion_trace("sample", smooth=1)` and
