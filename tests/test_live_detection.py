@@ -181,3 +181,13 @@ def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own
             assert pipe._worker.nice == (0 if in_process else 10)  # a thread that only hands over keeps its priority
             # the thread never goes to the idle class (see LiveConfig.detect_spare_cpu): the detector process does
             assert pipe._worker.spare_cpu is False and pipe.config.detect_spare_cpu is True
+
+
+def test_before_after_counts_the_detections_of_every_chunk():
+    """before_after runs each side in chunks, and each run_headless restarts the pipeline's counters: the detections
+    it reports are those of all chunks. "before" detects every 5th frame, so 100 frames (two chunks of 50, each with
+    10 warm-up frames) give about 24 detections; the last chunk alone would give about 12."""
+    ab = live.before_after(100, 50, detect_every=5)
+    one = ab["one face"]["before"]
+    assert one["detections"] >= 100 // 5, one
+    assert one["ms_per_detection"] > 0

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from helpers.live import plots  # noqa: E402
+from helpers.labels import EMOTIONS  # noqa: E402
 from helpers.live.timer import STAGES  # noqa: E402
 
 
@@ -65,4 +66,13 @@ def test_tradeoff_and_trace_plots():
     trace = {"t": np.arange(4) / 24, "raw": np.full((4, 7), 1 / 7), "smoothed": np.full((4, 7), 1 / 7)}
     fig = plots.emotion_trace_plot(trace, 8)
     assert len(fig.axes[0].lines) == 7 and "SMOOTH = 8" in fig.axes[1].get_title()
+    assert not fig.axes[0].patches
+    plt.close(fig)
+    from helpers.expressions import parse_label_csv
+    segments = parse_label_csv("start,end,label\n0.0,0.05,sad\n0.1,0.15,happy\n")
+    fig = plots.emotion_trace_plot(trace, 8, segments)
+    for ax in fig.axes:  # one shaded span per labelled stretch, in its emotion's line colour, named
+        assert len(ax.patches) == 2 and [t.get_text() for t in ax.texts] == ["sad (by eye)", "happy (by eye)"]
+        sad = ax.lines[EMOTIONS.index("sad")].get_color()
+        assert np.allclose(ax.patches[0].get_facecolor()[:3], matplotlib.colors.to_rgb(sad))
     plt.close(fig)

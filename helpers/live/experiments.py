@@ -201,11 +201,14 @@ time, not saves it); every face's points found in the loop (no second process)."
 
 
 
-def _summary(report: RunReport, pipe: LivePipeline) -> dict:
+def _summary(report: RunReport, pipe: LivePipeline, detected: tuple[int, float] | None = None) -> dict:
+    """A run's figures; ``detected``: (detector runs, their ms) when the run was several chunks (each
+    :func:`~helpers.live.runner.run_headless` restarts the pipeline's counters), else the pipeline's own."""
+    n, ms = detected if detected is not None else (pipe.detections, pipe.detect_ms)
     return {"fps": round(report.fps, 1), "faces": round(report.faces_per_frame, 2),
             "frame_ms_p50": round(report.frame_ms_p50, 2), "frame_ms_p99": round(report.frame_ms_p99, 2),
-            "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()}, "detections": pipe.detections,
-            "ms_per_detection": round(pipe.detect_ms / max(1, pipe.detections), 1)}
+            "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()}, "detections": n,
+            "ms_per_detection": round(ms / max(1, n), 1)}
 
 
 def before_after(frames: int = 600, group_frames: int = 300, *, before: dict | None = None, **config) -> dict:
@@ -222,11 +225,14 @@ def before_after(frames: int = 600, group_frames: int = 300, *, before: dict | N
     for name, source, n in (("one face", "sample", frames), ("group", None, group_frames)):
         pipes = {"before": LivePipeline(**before), "after": LivePipeline(**config)}
         parts: dict[str, list[RunReport]] = {k: [] for k in pipes}
+        detected = {k: [0, 0.0] for k in pipes}  # summed over the chunks: each run_headless restarts the counters
         chunk = max(50, n // 4)
         for start in range(0, n, chunk):
             for key, pipe in pipes.items():
                 src = StillSource(group) if source is None else source
                 parts[key].append(run_headless(pipe, src, min(chunk, n - start), keep=0, warmup=10))
+                detected[key][0] += pipe.detections
+                detected[key][1] += pipe.detect_ms
         out[name] = {}
         for key, pipe in pipes.items():
             reps = parts[key]
@@ -236,7 +242,7 @@ def before_after(frames: int = 600, group_frames: int = 300, *, before: dict | N
                                reps[0].rss_start_mb, reps[-1].rss_end_mb, [], reps[0].message,
                                sum(r.faces_per_frame * r.frames for r in reps) / frames_total,
                                frame_ms=np.concatenate([r.frame_ms for r in reps]))
-            out[name][key] = _summary(merged, pipe)
+            out[name][key] = _summary(merged, pipe, tuple(detected[key]))
             pipe.close()
     return out
 

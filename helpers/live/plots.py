@@ -5,7 +5,7 @@ cell reads as the step it shows (run the measurement, show it).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import cv2
 import numpy as np
@@ -13,6 +13,9 @@ import numpy as np
 from ..draw import bgr_to_rgb
 from ..labels import EMOTIONS
 from .timer import STAGES
+
+if TYPE_CHECKING:
+    from ..expressions import Segment
 
 
 def tracking_tradeoff_plot(tradeoff: list[dict]):
@@ -69,11 +72,21 @@ def recovery_plot(clip: Any, recovery: dict[str, Any], policies: tuple[str, ...]
     return fig
 
 
-def emotion_trace_plot(trace: dict[str, Any], smooth: int):
-    """Each emotion's probability over time, raw (top) and averaged over ``smooth`` predictions (bottom)."""
+def emotion_trace_plot(trace: dict[str, Any], smooth: int, segments: "Sequence[Segment]" = ()):
+    """Each emotion's probability over time, raw (top) and averaged over ``smooth`` predictions (bottom).
+
+    ``segments`` (e.g. the sample's by-eye labels, :data:`helpers.expressions.SAMPLE_LABELS` read with
+    :func:`helpers.expressions.parse_label_csv`) are shaded in their emotion's colour and named, so a line can be
+    read against what a person saw.
+    """
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True)
     for ax, key, title in ((axes[0], "raw", "raw (SMOOTH = 1)"), (axes[1], "smoothed", f"smoothed (SMOOTH = {smooth})")):
+        for seg in segments:  # colour k of the cycle: the same as the emotion's line below
+            colour = f"C{EMOTIONS.index(seg.label)}"
+            ax.axvspan(seg.start, seg.end, color=colour, alpha=0.12, lw=0)
+            ax.text((seg.start + seg.end) / 2, 0.97, f"{seg.label} (by eye)", ha="center", va="top", fontsize=7,
+                    color=colour, transform=ax.get_xaxis_transform())
         for k, name in enumerate(EMOTIONS):
             ax.plot(trace["t"], trace[key][:, k], lw=1, label=name)
         ax.set_ylim(0, 1)
