@@ -22,7 +22,7 @@ import numpy as np
 
 from . import fer, standin
 from .emotion import EmotionClassifier, evaluate, train
-from .emotion_plots import rows_table
+from .emotion_plots import kind_accuracy
 from .machine import machine_info
 from .paths import work_dir
 from .storage import save_json, shipped_record
@@ -126,7 +126,7 @@ def _summary(probs: np.ndarray, data, rows: dict[str, np.ndarray]) -> dict[str, 
     ev = evaluate(probs, data.y_test)
     out = {"accuracy": round(ev["accuracy"], 4), "balanced_accuracy": round(ev["balanced_accuracy"], 4),
            "recall": {k: (round(v, 3) if v is not None else None) for k, v in ev["recall"].items()}}
-    per_kind = rows_table({"model": probs}, data.y_test, rows)[1]["model"]  # the table 05 prints, same figures
+    per_kind = kind_accuracy(probs, data.y_test, rows)  # the figures of the table 05 prints
     for name in rows:
         out[f"accuracy_{name}"] = None if np.isnan(per_kind[name]) else round(per_kind[name], 4)
     return out

@@ -125,18 +125,23 @@ ROW_KINDS = (("real", "real frames", 13), ("synthetic", "synthetic", 11), ("unse
 """The stand-in's kinds of test face (:func:`helpers.standin.evaluation_rows`): key, column title, column width."""
 
 
+def kind_accuracy(probs: np.ndarray, y: np.ndarray, rows: dict[str, np.ndarray]) -> dict[str, float]:
+    """One model's accuracy on all test faces (``"all"``) and on each kind of test face (``rows``: boolean masks;
+    nan for a kind with no face)."""
+    hit = probs.argmax(1) == y
+    return {"all": float(hit.mean()), **{k: float(hit[m].mean()) if m.any() else float("nan") for k, m in rows.items()}}
+
+
 def rows_table(probs: dict[str, np.ndarray], y: np.ndarray,
                rows: dict[str, np.ndarray]) -> tuple[str, dict[str, dict[str, float]]]:
-    """Accuracy of each model on all test faces and on each kind of test face (``rows``: boolean masks).
+    """Accuracy of each model on all test faces and on each kind of test face (``rows``: boolean masks;
+    :func:`kind_accuracy`).
 
     Returns ``(text table, {model: {"all": accuracy, kind: accuracy or nan for an empty kind}})``.
     """
     lines = [f"{'accuracy on':22s}{'all':>8s}" + "".join(f"{title:>{w}s}" for _, title, w in ROW_KINDS),
              f"{'(test faces)':22s}{len(y):8d}" + "".join(f"{int(rows[k].sum()):{w}d}" for k, _, w in ROW_KINDS)]
-    acc: dict[str, dict[str, float]] = {}
-    for name, p in probs.items():
-        hit = p.argmax(1) == y
-        acc[name] = {"all": float(hit.mean()),
-                     **{k: float(hit[rows[k]].mean()) if rows[k].any() else float("nan") for k, _, _ in ROW_KINDS}}
-        lines.append(f"{name:22s}{acc[name]['all']:8.2f}" + "".join(f"{acc[name][k]:{w}.2f}" for k, _, w in ROW_KINDS))
+    acc = {name: kind_accuracy(p, y, rows) for name, p in probs.items()}
+    for name, a in acc.items():
+        lines.append(f"{name:22s}{a['all']:8.2f}" + "".join(f"{a[k]:{w}.2f}" for k, _, w in ROW_KINDS))
     return "\n".join(lines), acc

@@ -225,3 +225,8 @@ def test_rows_table_scores_each_kind_of_test_face():
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["accuracy", "on", "all", "real"] and lines[1].split()[-4:] == ["6", "2", "4", "0"]
     assert lines[3].startswith("half") and lines[3].split()[1:4] == ["0.67", "0.00", "1.00"]
+    from helpers import emotion_experiments
+    from types import SimpleNamespace
+    summary = emotion_experiments._summary(wrong_on_real, SimpleNamespace(y_test=y), rows)  # the benchmark's keys
+    assert summary["accuracy_real"] == 0.0 and summary["accuracy_synthetic"] == 1.0
+    assert summary["accuracy_unseen_people"] is None and summary["accuracy"] == pytest.approx(0.6667)

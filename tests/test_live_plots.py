@@ -75,4 +75,9 @@ def test_tradeoff_and_trace_plots():
         assert len(ax.patches) == 2 and [t.get_text() for t in ax.texts] == ["sad (by eye)", "happy (by eye)"]
         sad = ax.lines[EMOTIONS.index("sad")].get_color()
         assert np.allclose(ax.patches[0].get_facecolor()[:3], matplotlib.colors.to_rgb(sad))
+    assert not any(ax.get_legend() for ax in fig.axes)  # the key sits below both panels, hiding no stretch's name
+    fig.canvas.draw()
+    key = fig.legends[0].get_window_extent()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(EMOTIONS)
+    assert all(key.y1 <= ax.get_tightbbox().y0 + 1 for ax in fig.axes)
     plt.close(fig)

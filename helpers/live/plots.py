@@ -93,8 +93,8 @@ def emotion_trace_plot(trace: dict[str, Any], smooth: int, segments: "Sequence[S
         ax.set_ylabel("probability")
         ax.set_title(title, fontsize=10)
     axes[1].set_xlabel("seconds")
-    axes[0].legend(ncol=7, fontsize=7, loc="upper center")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room below for the key: inside a panel it would hide the stretches' names
+    fig.legend(*axes[0].get_legend_handles_labels(), ncol=7, fontsize=7, loc="lower center", frameon=False)
     return fig
 
 

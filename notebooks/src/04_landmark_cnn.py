@@ -290,9 +290,9 @@ for key, r in results.items():
 # Which parts of the face are hardest?
 
 # %%
-regions = {r.name: lcnn.region_nme(evals[key]["held_out"]["pred"], data["held_out"].points) for key, r in results.items()}
-for name, reg in regions.items():
-    print(f"{name:40s}", {k: f"{v:.1%}" for k, v in reg.items()})
+regions = {key: lcnn.region_nme(evals[key]["held_out"]["pred"], data["held_out"].points) for key in results}
+for key, reg in regions.items():
+    print(f"{results[key].name:40s}", {k: f"{v:.1%}" for k, v in reg.items()})
 fig = landmark_plots.region_errors(regions, "held-out error per region")
 plt.show()
 
