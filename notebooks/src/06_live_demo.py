@@ -673,26 +673,26 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                   "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.19 ms per face for one face, 1.54 times the predictor alone (0.77 ms), above
+# In this run the stage took 1.49 ms per face for one face, 1.48 times the predictor alone (1.01 ms), above
 # the 1.25 that the course's live benchmark (`python -m helpers.bench live`, `live.TARGETS`) asks for, so the
-# cell warned. For the four faces it took 1.14 ms per face, 1.55 times the predictor alone (0.74 ms); with every
-# face in the loop (no second process) it took 1.16 ms per face, so in this run the second process did not bring
-# the group's stage down (in other runs it has brought it close to the predictor's own time per face). Both ratios
+# cell warned. For the four faces it took 1.31 ms per face, 1.25 times the predictor alone (1.05 ms), just at the
+# target; with every face in the loop (no second process) it took 1.46 ms per face, so in this run the second
+# process took about a tenth off the group's stage (in other runs it has taken off more, or nothing). Both ratios
 # move from run to run by more than the margin, with the machine's load: read them with their run.
 #
-# The profiler says where the one face's time goes: of the stage's 1.696 ms per frame (slower under the
-# profiler), 1.559 ms are the predictor call (the conversion of its points to NumPy, 0.055 ms, included); the box
+# The profiler says where the one face's time goes: of the stage's 2.177 ms per frame (slower under the
+# profiler), 1.990 ms are the predictor call (the conversion of its points to NumPy, 0.074 ms, included); the box
 # from the points, the motion check of section 3b, the filter and the loop over the faces take the rest, each under
-# 0.05 ms: the stage's own code is less than a tenth of it. The rest of the gap is the
-# predictor itself: inside the loop it took 1.11 ms per call, against 0.77 ms in a tight loop, and 1.39 ms
+# 0.06 ms: the stage's own code is less than a tenth of it. The rest of the gap is the
+# predictor itself: inside the loop it took 1.45 ms per call, against 1.01 ms in a tight loop, and 1.66 ms
 # in a tight loop with the CPU's caches flushed before each call. Called again and again on one face,
 # the predictor finds its trees (about 100 MB of them) and the frame in the caches; in the loop, the
 # emotion model, the drawing and the next frame push them out between its calls. In this run cold caches are
-# enough to explain the whole gap (1.39 ms flushed, more than the 1.11 ms in the loop). Switching the reader and
-# detector threads off did not help in this run: with them off the stage took 1.41 ms per face, against 1.19 ms
+# enough to explain the whole gap (1.66 ms flushed, more than the 1.45 ms in the loop). Switching the reader and
+# detector threads off did not help in this run: with them off the stage took 2.15 ms per face, against 1.49 ms
 # with them on (two runs seconds apart on a shared machine). What pushes the lone face over 1.25 is the
 # predictor's own slowdown in the loop, not the stage's code: against the predictor as it runs in the loop
-# (1.11 ms) the stage costs 1.07 times, against the predictor in a tight loop 1.54.
+# (1.45 ms) the stage costs 1.03 times, against the predictor in a tight loop 1.48.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -710,14 +710,14 @@ print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.
 print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
 
 # %% [markdown]
-# dlib's detector releases the GIL (two threads got through its calls 1.79 times as fast as one) and its
-# predictor does not (0.87x, below 1: the two threads only took turns): a second thread would only wait for the
+# dlib's detector releases the GIL (two threads got through its calls 1.94 times as fast as one) and its
+# predictor does not (0.72x, below 1: the two threads only took turns): a second thread would only wait for the
 # loop. That is why the detector and the emotion model run in threads, and a group's predictor calls in a second
-# *process*, which has its own GIL (item 6). On one core the predictor alone allows 1294 fps for one face and 339
-# for four; the group ran at 147 fps in section 5b. The process is not free: it loads its own copy of the
+# *process*, which has its own GIL (item 6). On one core the predictor alone allows 994 fps for one face and 238
+# for four; the group ran at 127 fps in section 5b. The process is not free: it loads its own copy of the
 # predictor (a 100 MB file), and the two cores share the memory the trees are read from, so each call is slower
-# while the other core predicts too: the loop's own calls took 1.80 ms each in the group run, against 0.74 ms
-# alone, a larger slowdown than the lone face's in the loop (1.11 against 0.77 ms), which has no second process.
+# while the other core predicts too: the loop's own calls took 2.09 ms each in the group run, against 1.05 ms
+# alone, a larger slowdown than the lone face's in the loop (1.45 against 1.01 ms), which has no second process.
 
 
 # %% [markdown]
@@ -743,8 +743,8 @@ for kind, w in weights.items():
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them for the peer and
 # 99.6 % for the course CNN; the probabilities moved by 0.003 (peer) and 0.001 (course CNN) on average, 0.06 and
 # 0.03 at most. The speed went opposite ways. The course CNN's call got more than three times faster (one face
-# 0.78 -> 0.23 ms, four faces 3.28 -> 0.96 ms); the published mini-Xception's got slower (0.26 -> 0.28 ms and
-# 0.95 -> 1.10 ms).
+# 0.81 -> 0.23 ms, four faces 3.24 -> 0.91 ms); the published mini-Xception's got slower (0.25 -> 0.28 ms and
+# 0.96 -> 1.10 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
@@ -767,7 +767,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (58.7 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (66.3 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -828,10 +828,10 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did not:
-# after 600 calls `predict` was at -86.6 MB and the compiled call at +0.0 MB, and the cell above warns
-# that `predict` did not clearly grow more, so this run shows no leak from `predict`. The pipeline
-# avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its memory in section 5
-# stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
+# after 600 calls `predict` was at +4.7 MB and the compiled call at +3.1 MB, and the cell above warns
+# that `predict` did not clearly grow more, so this run shows no leak from `predict` (a few MB either way is the
+# allocator). The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
+# memory in section 5 stayed flat (+0.5 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
 # they leaked. Our UI below reads into one buffer and sends at most 15 pictures a second to the browser.
@@ -998,19 +998,19 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # Where the models disagree says more than where they agree: the peer was trained on 28,709 FER2013
 # faces, the course model on the stand-in data of notebook 05, which holds this person's first frames with the
 # peer's labels; only the landmark models have not seen this person. Here neither choice matters much: dlib's
-# points and the CNN's give the same counts with the peer, and differ by 4 frames with the course model (happy
-# 108 against 104); with dlib's points the course model says happy 4 frames more often than the peer (108
+# points and the CNN's give the same counts with the peer, and differ by 2 frames with the course model (happy
+# 108 against 106); with dlib's points the course model says happy 4 frames more often than the peer (108
 # against 104; the counts hold most frames twice). Use the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN
 # and the course model run through the same stages).
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 2.2 ms per frame
-#   (median) and 6.3 ms at the 99th percentile (section 5), and the group of four at 1280 px 6.4 and
-#   13.9 ms (section 5b): both well inside the budget, and above the course machine's fps targets (388 and
-#   147 fps against 250 and 110). Both 99th percentiles came out over twice their medians, the group's a little,
-#   the lone face's more (both cells warned). Section 5b measures what bounds them: dlib's predictor took 0.77 ms per face
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 3.6 ms per frame
+#   (median) and 7.5 ms at the 99th percentile (section 5), and the group of four at 1280 px 7.7 and
+#   16.4 ms (section 5b): both well inside the budget, and above the course machine's fps targets (269 and
+#   127 fps against 250 and 110). Both 99th percentiles came out a little over twice their medians (both cells
+#   warned). Section 5b measures what bounds them: dlib's predictor took 1.01 ms per face
 #   alone in this run (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop.
-#   Alone it caps one face at 1294 fps and four, on one core, at 339 before any other stage runs.
+#   Alone it caps one face at 994 fps and four, on one core, at 238 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
