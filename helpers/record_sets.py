@@ -139,12 +139,12 @@ def _write_set(set_name: str, crops: np.ndarray, points: np.ndarray, frame_index
 
 def records_recipe(name: str, params: dict[str, Any]) -> Recipe:
     """The recipe of ``name``'s records: split settings and the keys of the landmark sets (and stills) they hold."""
-    from .data import REGISTRY
     from .landmark_sets import landmarks_path
     inputs = {"faces": artifacts.key_of(landmarks_path(name))}
     if name == "sample":  # the course's extra sets
         inputs["other_person"] = artifacts.key_of(landmarks_path("other_person"))
-        inputs["stills"] = ",".join(REGISTRY[s].sha256[:16] for s in TRAINING_STILLS)
+        inputs["stills"] = ",".join(REGISTRY[s].sha256[:16] + (f"-{REGISTRY[s].leave_out}" if REGISTRY[s].leave_out else "")
+                                    for s in TRAINING_STILLS)  # a face left out or let in again rewrites them
     return Recipe("record_sets", FORMAT, params, inputs)
 
 

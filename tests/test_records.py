@@ -238,7 +238,9 @@ def test_a_left_out_face_is_not_a_training_face(monkeypatch):
     box = detect_landmarks(img, upsample=1)[1].box
     h, w = img.shape[:2]
     point = ((box[0] + box[2]) / 2 / w, (box[1] + box[3]) / 2 / h)
+    before = record_sets.records_recipe("sample", record_sets.SETTINGS).key
     monkeypatch.setitem(data.REGISTRY, "multi_face", dataclasses.replace(data.REGISTRY["multi_face"], leave_out=(point,)))
+    assert record_sets.records_recipe("sample", record_sets.SETTINGS).key != before  # the records are rewritten
     fewer = record_sets.still_faces(("multi_face",), crop_size=64)
     assert len(fewer["index"]) == len(full["index"]) - 1 and 1 not in fewer["index"]
     solvay = data.REGISTRY["faces/scrfd/solvay_conference_1927.jpg"]
