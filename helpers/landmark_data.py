@@ -330,11 +330,13 @@ frames 2.9, 2.4 and 2.3 %."""
 STILL_REPEATS = 8
 """How often each still face appears in the training set per copy of the video's frames.
 
-The stills hold 85 faces of about 65 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
-hundreds of near-identical frames of one woman. Repeated 8 times, the stills make up about two thirds of each
+The stills hold 154 faces of about 108 other people (:data:`helpers.record_sets.TRAINING_STILLS`), the video
+hundreds of near-identical frames of one woman. Repeated 8 times, the stills make up about three quarters of each
 epoch, so that the network learns other people's faces too (the other person's NME and the NME against
 people's points would show it; notebook 04's exercise 7 trains without them) instead of being drowned by hers,
-while every one of her frames is still seen in each epoch. Augmentation makes every copy differ."""
+while every one of her frames is still seen in each epoch. Augmentation makes every copy differ. (Measured while
+building the course, one seed each: 4 repeats scored 9.6 % against people's points, 8 repeats 8.6 %, 12 repeats
+8.2 % for 40 % more training time, within the 8.2-8.6 % that three seeds of 8 repeats span.)"""
 
 
 def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, name: str = "train") -> FaceData:
