@@ -59,6 +59,12 @@ class Sample:
     """Faces of a training photo that are not used: (x, y) as fractions of its width and height; a face whose box
     holds one of them is left out (e.g. a person of the test faces who is in a group photo too)."""
 
+    def leaves_out(self, box: tuple[int, int, int, int], shape: tuple[int, ...]) -> bool:
+        """Whether a face with ``box`` (left, top, right, bottom pixels) in this photo (``shape``: its height and
+        width first) holds one of the :attr:`leave_out` points, so it is not used."""
+        h, w = shape[:2]
+        return any(box[0] <= x * w <= box[2] and box[1] <= y * h <= box[3] for x, y in self.leave_out)
+
     @property
     def path(self) -> Path:
         """Where the verified file lives once fetched."""

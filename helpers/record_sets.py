@@ -112,10 +112,8 @@ def still_faces(names: tuple[str, ...] = TRAINING_STILLS, *, crop_size: int = CR
     for name in names:
         path = fetch(name)
         img = read_image(path)  # the BGRA photo too: crops are always BGR
-        h, w = img.shape[:2]
-        skip = [(x * w, y * h) for x, y in REGISTRY[name].leave_out]
         for k, face in enumerate(detect_landmarks(img, upsample=1)):  # upsample: the group's faces are small
-            if any(face.box[0] <= x <= face.box[2] and face.box[1] <= y <= face.box[3] for x, y in skip):
+            if REGISTRY[name].leaves_out(face.box, img.shape):
                 continue  # a test person (Sample.leave_out)
             crop, m = crop_face(img, face.box, crop_size, margin)
             crops.append(crop)
@@ -143,8 +141,8 @@ def records_recipe(name: str, params: dict[str, Any]) -> Recipe:
     inputs = {"faces": artifacts.key_of(landmarks_path(name))}
     if name == "sample":  # the course's extra sets
         inputs["other_person"] = artifacts.key_of(landmarks_path("other_person"))
-        inputs["stills"] = ",".join(REGISTRY[s].sha256[:16] + (f"-{REGISTRY[s].leave_out}" if REGISTRY[s].leave_out else "")
-                                    for s in TRAINING_STILLS)  # a face left out or let in again rewrites them
+        stills = [REGISTRY[s] for s in TRAINING_STILLS]  # a face left out or let in again rewrites them
+        inputs["stills"] = ",".join(s.sha256[:16] + (f"-{s.leave_out}" if s.leave_out else "") for s in stills)
     return Recipe("record_sets", FORMAT, params, inputs)
 
 

@@ -143,3 +143,14 @@ def test_alpha_photo_is_pinned_and_fetched_as_four_channels(sample_video):
     path = data.fetch("alpha_face_photo")
     assert data.sha256_of(path) == sample.sha256 and data.looks_complete(sample)
     assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape == (1036, 1524, 4)
+
+
+def test_leaves_out_holds_a_point_given_as_fractions_of_the_photo():
+    """A box holds a leave_out point (fractions of width and height, not of height and width); no points: none."""
+    import dataclasses
+    sample = dataclasses.replace(data.REGISTRY["multi_face"], leave_out=((0.25, 0.5),))
+    shape = (200, 400, 3)  # height 200, width 400: the point is at x = 100, y = 100
+    assert sample.leaves_out((90, 90, 110, 110), shape)
+    assert not sample.leaves_out((40, 90, 60, 110), shape)  # x = 50 would be 0.25 of the height: wrong axis
+    assert not sample.leaves_out((120, 90, 140, 110), shape)
+    assert not dataclasses.replace(sample, leave_out=()).leaves_out((0, 0, 400, 200), shape)
