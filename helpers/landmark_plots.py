@@ -35,13 +35,16 @@ def show_augmentations(images: list[np.ndarray], points: list[np.ndarray], title
 
 
 def learning_curves(results: dict[str, Any], mean_shape_nme: float):
-    """Training loss (left, each model in its own units) and held-out NME (right) against training seconds."""
+    """Training loss (left, each model in its own units) and held-out NME (right) against training seconds.
+
+    ``results``: ``{key: TrainResult}``; a key of :data:`COLOURS` ("baseline", "course") draws in its colour.
+    """
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-    for r in results.values():
+    for key, r in results.items():
         t = [h["elapsed"] for h in r.history]
-        axes[0].plot(t, [h["loss"] for h in r.history], label=r.name)
-        axes[1].plot(t, [h["held_out_nme"] for h in r.history], label=r.name)
+        axes[0].plot(t, [h["loss"] for h in r.history], label=r.name, color=COLOURS.get(key))
+        axes[1].plot(t, [h["held_out_nme"] for h in r.history], label=r.name, color=COLOURS.get(key))
     axes[0].set(xlabel="training seconds", ylabel="training loss (own units)", yscale="log", title="training loss")
     axes[1].axhline(mean_shape_nme, color="gray", ls="--", label="mean shape")
     axes[1].set(xlabel="training seconds", ylabel="NME", ylim=(0, 0.5), title="held-out NME")

@@ -53,6 +53,9 @@ def test_augmentations_and_heatmaps_and_curves():
     fig = lp.learning_curves({"m": Run()}, 0.25)
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2  # the model's curve and the mean-shape line
     plt.close(fig)
+    fig = lp.learning_curves({"baseline": Run(), "course": Run()}, 0.25)  # the course's colours, as in every figure
+    assert [line.get_color() for line in fig.axes[1].lines[:2]] == [lp.COLOURS["baseline"], lp.COLOURS["course"]]
+    plt.close(fig)
 
 
 def test_personal_comparison_draws_both_models_on_the_frames_it_picks():

@@ -4,7 +4,7 @@
 # A face **landmark** is a named point on the face: the corner of an eye, the tip of the nose. dlib's
 # shape predictor places 68 of them in a few milliseconds. In this course they are the
 # *labels* our own CNN learns to predict (notebook 04) and the key to aligning faces for emotion
-# recognition (05, 06). The seed project pickled one file per frame and needed a separate viewer
+# recognition (05, 06). The original project pickled one file per frame and needed a separate viewer
 # to look at them; here we compute them once, look at them properly and save them in a format
 # that cannot run code when loaded.
 #
@@ -80,7 +80,8 @@ for name, idx in REGIONS.items():
 # %% [markdown]
 # ## 2. Two models: a detector and a predictor
 #
-# Landmarks take two steps. The **detector** (HOG features + a linear classifier) finds a box
+# Landmarks take two steps. The **detector** (HOG features, histograms of oriented gradients: the directions of
+# edges in small cells, + a linear classifier) finds a box
 # around each face; the **shape predictor** (an ensemble of regression trees, Kazemi & Sullivan
 # 2014) starts from a mean face shape inside that box and refines the 68 points in a cascade.
 # The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) are taken out of the
@@ -104,8 +105,9 @@ print(f"detector: {1000 * t_detect.best:.1f} ms per {gray.shape[1]}x{gray.shape[
 # `extract_landmarks` re-reads the frames notebook 01 kept, runs both models on each, cuts a square
 # crop around the face (`CROP_SIZE` pixels, `MARGIN` around the box) and maps the points into the
 # crop. Where the square reaches past the edge of the frame, the crop is black (you will see that
-# at the bottom of some crops, when the chin is near the frame's edge). The progress bar shows the speed while
-# it runs; the line below prints the time per frame.
+# at the bottom of some crops, when the chin is near the frame's edge). A kept frame in which this pass finds no
+# face is skipped and counted as *lost*. The progress bar shows the speed while it runs; the line below prints the
+# time per frame.
 
 # %%
 ls = landmark_sets.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=MARGIN)
@@ -121,15 +123,16 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames", title="tim
 plt.show()
 
 # %% [markdown]
-# Most of a frame's time goes into the *detector*: 2.8 ms against 0.54 ms for the predictor on this
-# frame in the committed run (the `%timeit` figures above, each the fastest of its runs: yours will differ; `detect_faces` detected on a copy shrunk to 320 px, which was enough
-# for this big face, see notebook 01). That is why the live demo (notebook 06) detects on a shrunk
-# frame, and not on every frame.
+# Most of a frame's time goes into the *detector*: 2.8 ms against 0.55 ms for the predictor on this
+# frame in the committed run (the `%timeit` figures of section 2, each the fastest of its runs: yours will differ; `detect_faces` detected on a copy shrunk to 320 px, which was enough
+# for this big face, see notebook 01). The median per frame of section 3 is higher than their sum: it is a median
+# over every frame, not the fastest run, and it includes the grey conversion, the shrinking and the crop. That is
+# why the live demo (notebook 06) detects on a shrunk frame, and not on every frame.
 
 # %% [markdown]
 # ## 4. Browse the results
 #
-# The seed project needed a separate script to look at its pickles. Here a slider does it: drag it
+# The original project needed a separate script to look at its pickles. Here a slider does it: drag it
 # to see each frame with its points (and the crop next to it). It needs a live kernel: run the
 # notebook in JupyterLab (`make lab`, or `py course.py lab` / `python3 course.py lab` where there is no `make`).
 
@@ -194,8 +197,9 @@ ax.set(xlabel="frame index", ylabel="shape change (inter-ocular distances)",
 plt.show()
 
 # %% [markdown]
-# In the plot, the raised stretch in the first half of the video is the crying with a hand in front of the face
-# (from about 2.5 s, `expressions.SAMPLE_LABELS`). Most of the biggest jumps come with a hand over the mouth or cheek, where the predictor can put mouth
+# In the plot, the raised stretch in the first half of the video (about frames 60 to 230: 2.5 to 9.6 s at 24 frames
+# per second) is the crying and then the worried look, both with a hand in front of the face (the stretches of
+# `expressions.SAMPLE_LABELS`, read by eye by the course's authors). Most of the biggest jumps come with a hand over the mouth or cheek, where the predictor can put mouth
 # points on the fingers (you can also see it in the crop grid above, and in the browser); others come
 # with a head tilt or a change of expression, which this measure counts too. Keep that
 # in mind in notebook 04: a CNN trained on dlib's points can at best be as good as dlib.
@@ -265,7 +269,8 @@ print({k: f"{v:.1%}" for k, v in regions.items()})
 # The landmark set is saved as one compressed `.npz` file: plain arrays plus a JSON description
 # (source, sha256, model file, crop size). `np.load(..., allow_pickle=False)` reads it without
 # executing anything, unlike the original project's pickles. We also build the same set for a **second video of
-# another person**, which notebook 04 uses to test whether a CNN trained on one face generalises. Where notebook
+# another person**, which notebook 04 uses to test whether a CNN trained mostly on this woman's frames (plus the
+# still faces of other people that notebook 03 adds) generalises to a man it has never seen. Where notebook
 # 01 has not scanned that video yet, the cell says so ("... is missing") and scans it first.
 
 # %%

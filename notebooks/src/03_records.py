@@ -216,8 +216,9 @@ first = next(iter(by_hand))  # the first read happens here
 print({key: f"{value.dtype.name} {tuple(value.shape)}" for key, value in first.items()})
 
 # %% [markdown]
-# `records.read_records` builds the same chain, plus, when asked, `normalise=True` (pixels as float32 in [0, 1],
-# points divided by the crop size, what a network wants), the shuffling of section 7 and the `cache` of section 8;
+# `records.read_records` builds the same chain, plus normalising (on by default, `normalise=True`: pixels as float32
+# in [0, 1], points divided by the crop size, what a network wants) and, when asked, the shuffling of section 7 and
+# the `cache` of section 8;
 # section 8's `prefetch` is on by default. Here is its first batch, un-normalised, drawn with its points.
 
 # %%
@@ -241,7 +242,8 @@ for check in record_sets.verify_course_sets(sample, split):  # the stills' faces
 # ## 6. PNG or raw pixels?
 #
 # PNG is lossless, so the round trip is exact either way. The trade-off is size against decoding
-# time: raw pixels need no decoding but take `128 × 128 × 3` = 49,152 bytes per face; PNG saves
+# time: raw pixels need no decoding but take `128 × 128 × 3` = 49,152 bytes per face (plus the points and the
+# record's framing: the KB per face printed below); PNG saves
 # space but costs CPU on every read. Video frames are noisy, so PNG saves less than on a drawing.
 # We write the training set both ways to a scratch folder and time reading it (median of `PASSES`
 # passes after a warm-up pass, parallel decoding as in training, no shuffle).
@@ -478,10 +480,12 @@ assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training
 # ## Exercises
 # 1. Section 6 already wrote and timed both encodings once. Set `ENCODING = "raw"` and rerun: how do the MB
 #    printed in section 3 and the pipeline timings of section 8 change?
-# 2. Make a *random* split instead of a time split and train on it. In notebook 04 (after its training cell),
+# 2. Make a *random* split instead of a time split and train on it. In notebook 04 (after section 4's cell that
+#    trains the course model; pool two sets with `landmark_data.FaceData(np.concatenate([a.crops, b.crops]),
+#    np.concatenate([a.points, b.points]))`),
 #    pool `data["video_train"]` and `data["held_out"]`, draw as many held-out rows as before with
 #    `np.random.default_rng(SEED).permutation`, mix the rest with the stills as 04 does (`landmark_data.mix`),
-#    and train and evaluate like the course model. How much better does the held-out error look, and why is that
+#    and train (`lcnn.train_model("heatmap", ...)`) and evaluate like the course model. How much better does the held-out error look, and why is that
 #    number a lie?
 # 3. Record your own webcam video in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02 and this notebook with
 #    `NAME = "me"` (section 10).

@@ -135,7 +135,7 @@ else:
 # gradients, scanned with a sliding window: notebook 02) on a small grey
 # copy (`DETECT_MIN_SIDE` pixels; a 640-pixel copy has four times as many pixels to scan); predict the **68 landmarks** in
 # each face box and filter them over time; cut a face crop *aligned* with the landmarks (eyes level,
-# the face filling the square, like FER2013's images) and classify the **emotion**; **draw** the
+# the face filling the square, like FER2013's images; its side is the emotion model's input size) and classify the **emotion**; **draw** the
 # overlay. The models load once, when the pipeline is made; switching models later reuses them. (The
 # emotion model is converted to TensorFlow Lite the first time, a few seconds; section 5b says why.)
 
@@ -173,7 +173,7 @@ else:
 # %% [markdown]
 # The number next to the label is a softmax output, not a calibrated confidence: nothing makes the peer's
 # figure above mean "right that many times in 100" (FER2013 models are known to be over-confident). (On the
-# sample's first frame the label can well be right: the course's by-eye labels call its first 5.9 s sad.) Read it as "the model's favourite, by this margin", and look at how it behaves over time
+# sample's first frame the label is probably right: the course's by-eye labels call its first 5.9 s sad.) Read it as "the model's favourite, by this margin", and look at how it behaves over time
 # (section 4).
 
 # %% [markdown]
@@ -189,9 +189,10 @@ print(sheet.shape, len(EMOTIONS), "emoji")
 # %% [markdown]
 # **Several faces, and the detection size.** Every face found gets its own track, landmarks, emotion
 # history and emoji (up to `max_faces`, largest first). Shrinking before detection has a price here:
-# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image*. The group
-# photo below, scaled to 1280 pixels like a wide webcam frame, has faces of about 100-150 pixels: at
-# 320 pixels they shrink to 25-40 and none is found. A fixed size is wrong for someone: small for a
+# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (the boxes it reports are
+# tighter than that window: a face at the limit gets a box of about 73 px, `LIMIT_PX`). The group
+# photo below, scaled to 1280 pixels like a wide webcam frame, has faces whose boxes are about 100-150 pixels: at
+# 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and only the larger ones, at the limit, are. A fixed size is wrong for someone: small for a
 # group, wasteful for one face that fills the frame.
 #
 # So the size is picked from the image, coarse to fine (`helpers.landmarks.detect_faces`, the same
@@ -468,7 +469,8 @@ checks.expect(steady["lag_frames"] <= 1.0, f"the filter lags at most one frame (
               "A check of speed or tracking written for the shipped settings on the sample; see the figures above.")
 
 # %% [markdown]
-# Each curve trades jitter (down is steadier) for lag (left is quicker). A moving average or a plain
+# Each curve trades jitter (down is steadier) for lag (left is quicker); the grey lines are the two targets (a lag
+# of one frame, half the jitter) and the red star is the pipeline's own setting. A moving average or a plain
 # exponential filter buys steadiness with lag; on this video the exponential filter at 4 Hz and the 3-frame
 # moving average also get inside both targets (0.8 frames of lag for 0.44 of the jitter, printed above), and
 # the One-Euro filter of the pipeline gets the same steadiness with less lag (0.5 frames for 0.43), because it
@@ -611,8 +613,9 @@ print(live.before_after_table(ab))
 fig = live.before_after_plot(ab)
 
 # %% [markdown]
-# Read the emotion bars first: the TensorFlow Lite call is several times cheaper than the compiled Keras
-# call, and for the group its four faces cost one call, made in the worker thread: what is left in the
+# Read the emotion bars first. They show two changes together: the TensorFlow Lite call instead of the compiled
+# Keras call, and the model on every other frame (`EMOTION_EVERY`, item 7) instead of every frame. For one face
+# the bar fell from 3.33 to 0.37 ms, nine times less: more than the cadence's factor of two. For the group its four faces cost one call, made in the worker thread: what is left in the
 # loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
 # thread. The group's landmarks bar is lower after, with half of its faces found in the second process
 # (item 6); the cost cell below compares the stage with the process on and off in one run, a closer test. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
@@ -625,11 +628,14 @@ fig = live.before_after_plot(ab)
 # which one helped where. On a busy machine (other programs
 # running) each bar also holds time spent waiting for the CPU, which lands in whichever stage was
 # running when the operating system switched away: compare totals, emotion and detect, not the small
-# bars. The checks compare the two runs:
+# bars. The one-face *after* run (402 fps, 2.3 ms median) is faster than section 5's run with the same settings
+# (269 fps, 3.6 ms): the machine's load changed between the two (section 5's progress bar ended at 432 frames a
+# second, while its mean over the whole run was 269). Compare *before* with *after*, measured back to back, not with
+# section 5. The checks compare the two runs:
 
 # %%
 one, grp = ab["one face"], ab["group"]
-checks.expect(one["after"]["stage_ms"]["emotion"] < one["before"]["stage_ms"]["emotion"], "TFLite beats the Keras call",
+checks.expect(one["after"]["stage_ms"]["emotion"] < one["before"]["stage_ms"]["emotion"], "TFLite (and the cadence) beat the Keras call",
               "A check of speed or tracking written for the shipped settings on the sample; see the figures above.")
 checks.expect(grp["after"]["stage_ms"]["emotion"] < grp["before"]["stage_ms"]["emotion"], "one TFLite call for 4 faces wins",
               "A check of speed or tracking written for the shipped settings on the sample; see the figures above.")
@@ -711,8 +717,9 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 
 # %% [markdown]
 # dlib's detector releases the GIL (two threads got through its calls 1.94 times as fast as one) and its
-# predictor does not (0.72x, below 1: the two threads only took turns): a second thread would only wait for the
-# loop. That is why the detector and the emotion model run in threads, and a group's predictor calls in a second
+# predictor does not (0.72x: not in parallel at all; taking turns for the GIL even cost time): a second thread would
+# only wait for the loop. That is why the emotion model runs in a thread (the detector could too; section 3 says
+# why it runs in a low-priority process all the same), and a group's predictor calls in a second
 # *process*, which has its own GIL (item 6). On one core the predictor alone allows 994 fps for one face and 238
 # for four; the group ran at 127 fps in section 5b. The process is not free: it loads its own copy of the
 # predictor (a 100 MB file), and the two cores share the memory the trees are read from, so each call is slower
@@ -724,7 +731,7 @@ print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {spe
 # ## 5c. Eight-bit weights: measure before you switch
 #
 # Notebook 04 saves the landmark CNN for TensorFlow Lite with its weights as 8-bit integers, which made it
-# several times faster there at a negligible cost in accuracy. Would the emotion model gain the same way?
+# faster there (its section 11 prints by how much) at a negligible cost in accuracy. Would the emotion model gain the same way?
 # `live.weights_cost` converts each emotion model twice (`emotion_backend="tflite"`: float32 weights, as the
 # pipeline runs it; `"tflite-int8"`: 8-bit weights), classifies every aligned face of the sample video with both,
 # and times one call for one face and for four, alternating the two.
@@ -908,7 +915,7 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 
 # %% [markdown]
 # After a few seconds of streaming, press Stop and run the next cell: it prints what your browser and
-# this kernel achieved. (Run All prints "no browser frames yet".) This run used no browser camera, so the
+# this kernel achieved. (With `SOURCE = "browser"`, Run All prints "no browser frames yet".) This run used no browser camera, so the
 # cell prints instead what `python course.py browser-test` (or `make browser-test`) measured the last time
 # it was recorded: headless Chromium plays the sample video as its camera (640x360), and the test measures
 # the fps and the latency with 2 and with 1 frame in flight, beside the same pipeline on the sample file in
@@ -920,8 +927,8 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # 24 fps sample clip, so some of the frames sent repeat the one before. The 210 fps of the file is the
 # pipeline's capacity, which no 30 fps camera uses. What the round trip (JPEG encode in the page, two hops
 # through the Jupyter server, decode and encode in the kernel) costs is latency, which a local webcam index
-# does not have. With 1 frame in flight it gave 16.2 fps at about
-# the same latency (69 ms): every hold-up then stops the loop, which is why 2 is the default.
+# does not have. With 1 frame in flight it gave 16.2 fps at a slightly higher latency (69 against 62 ms median):
+# every hold-up then stops the loop, which is why 2 is the default.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -962,7 +969,9 @@ assert video_info(path)["frames"] == written == VIDEO_FRAMES
 # The course emotion model was: notebook 05's stand-in holds the first 60 % of each emotion's frames of this
 # video, labelled by the peer, so where it agrees with the peer here, that is partly by construction. All four
 # combinations see the same `COMPARE_FRAMES` frames. The clip has 72 frames, so 150 frames play it about twice
-# (frame 92 is frame 20 again, and the counts below count most frames twice). The figure shows up to three
+# (frame 92 is frame 20 again, and the counts below count most frames twice; the same picture can show another
+# label the second time, because the label averages the last `SMOOTH` predictions, which differ on the second
+# pass). The figure shows up to three
 # frames, at least 25 apart, with the most different labels, cut around the face at full resolution so the
 # labels stay readable; few frames disagree, so a row may show all four agreeing.
 
@@ -1000,8 +1009,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # peer's labels; only the landmark models have not seen this person. Here neither choice matters much: dlib's
 # points and the CNN's give the same counts with the peer, and differ by 2 frames with the course model (happy
 # 108 against 106); with dlib's points the course model says happy 4 frames more often than the peer (108
-# against 104; the counts hold most frames twice). Use the counts above, not one frame, to judge them; and for speed, section 5b's bars (the landmark CNN
-# and the course model run through the same stages).
+# against 104; the counts hold most frames twice). Use the counts above, not one frame, to judge them; and for
+# speed, run section 5b again with `LANDMARKS = "cnn"` or `EMOTION = "course"` and compare its bars with this run's.
 
 # ## Summary
 # - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 3.6 ms per frame
@@ -1028,7 +1037,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   without holding up the loop (section 3). Hand a process its pixels through shared memory:
 #   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece.
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
-#   the whole process abort ("terminate called without an active exception"); the pipeline's threads
+#   the whole process abort (found while building the course; not shown here) ("terminate called without an active exception"); the pipeline's threads
 #   now end in `close()` and, for a pipeline nobody closed, at exit.
 # - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
 #   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
@@ -1049,7 +1058,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # ## Exercises
 # 1. Run the UI on **your own webcam** (`SOURCE = 0`) and make the seven expressions. Which does the
 #    peer get right? Try `EMOTION = "course"` after training notebook 05 on the **full FER2013**.
-# 2. Set `DETECT_POLICY = "interval"`, `DETECT_EVERY = 1` and `DETECT_MIN_SIDE = DETECT_MAX_SIDE = 640`: how many
+# 2. Set `DETECT_POLICY = "interval"`, `DETECT_EVERY = 1`, and both `DETECT_MIN_SIDE` and `DETECT_MAX_SIDE` to 640: how many
 #    fps are left (section 5), and how many frames actually got a detection (`pipeline.detections` read right after
 #    section 5's run, against its `FRAMES` + 5 warm-up frames)? The worker takes a frame only when it is free. Then
 #    build the pipeline with `live.LivePipeline(..., detect_async=False)` and compare. Walk out of the frame with
