@@ -103,7 +103,8 @@ fig = show_grid([draw_landmarks(stills.crops[i], stills.points[i], radius=1) for
 print(f"{len(show)} of the {len(stills)} still faces with their labels: the other people in the training set")
 
 # %% [markdown]
-# **NME** (normalised mean error) = the mean distance between predicted and true points, divided by
+# **NME** (normalised mean error) = the mean distance between predicted and true points (here dlib's, see above:
+# until section 9b, every NME says how well a model *copies dlib*), divided by
 # the distance between the outer eye corners (points 36 and 45). Dividing makes it independent of
 # the face's size in pixels: 5 % on a face whose eyes are 60 px apart is a 3 px average error.
 #
@@ -117,7 +118,7 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # %% [markdown]
 # ## 2. The inputs, and augmentation
 #
-# Both networks see a `INPUT_SIZE`×`INPUT_SIZE` grey version of the 128-px crop (colour adds little
+# Both networks see an `INPUT_SIZE`×`INPUT_SIZE` (here 64×64) grey version of the 128-px crop (colour adds little
 # to *where* an eye corner is, and costs three times the input). Points are given in units of the
 # crop side (0 to 1).
 #
@@ -126,7 +127,8 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # face, a wider or narrower jaw and mouth, eyes further apart or closer, the pixels moved with the
 # points), turned sideways half of the time (a *turn warp*: the face taken as a cylinder and turned by up to
 # ±30°, so one side widens and the other narrows against the silhouette, with the nose and lips standing out
-# towards the turn by rough depths of an adult face: the figure after the next one shows both parts), rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
+# towards the turn by rough depths of an adult face: the figure after the next one shows both parts). It is also
+# rotated by up to ±30°, scaled, shifted, brighter or darker, sometimes blurred, put in
 # front of a new background (a plain grey, a gradient or blurred noise, 30 % of the time: the video's
 # wall and the photos' backdrops should not be clues), and mirrored half of the time. The shape warp
 # is there because most training rows show one woman: without it the net can learn *her* proportions
@@ -248,7 +250,7 @@ if ABLATION:  # the middle steps: everything but the heat-maps, with and without
 # %% [markdown]
 # ## 5. Learning curves
 #
-# The held-out NME after each epoch, against the seconds of training each model spent. The two training
+# The held-out NME (against dlib's points) after each epoch, against the seconds of training each model spent. The two training
 # losses are different quantities (the baseline's squared error in units of the crop side; the course model's
 # wing loss in input pixels, on augmented crops): compare each curve's *shape*, not their heights. Only the
 # right panel compares the models.
@@ -267,7 +269,8 @@ plt.show()
 # %% [markdown]
 # ## 6. Side by side
 #
-# NME on the training frames, the held-out frames, and the other person.
+# NME against dlib's points (how well each model copies dlib) on the training frames, the held-out frames, and
+# the other person.
 
 # %%
 evals = {key: {part: lcnn.evaluate(r.model, data[part], INPUT_SIZE) for part in ("train", "held_out", "other_person")}
@@ -302,8 +305,8 @@ plt.show()
 # The baseline (red) is worst everywhere. For the course model (blue) the jaw is by far the hardest part (4.1 %; the
 # values are printed above the figure): jaw points have no clear local feature (where exactly on the cheek is point
 # 3?, and dlib itself is least consistent there). The mouth (2.5 %: it changes shape most when she laughs), the
-# right brow (2.4 %) and the nose (2.3 %) come next, close together; the left brow (1.7 %) and the eyes (1.6 % and
-# 1.5 %) are easiest.
+# right brow (2.4 %) and the nose (2.3 %) come next, close together; the left brow (1.7 %) and the eyes (right 1.5 %,
+# left 1.6 %) are easiest.
 #
 # ## 7. Look at the frames
 #
@@ -344,7 +347,7 @@ plt.show()
 # single sharp blob. Some maps are compact; others spread over several cells (look at the chin's and the
 # nose tip's), or on other faces even split, and their centre of mass still lands on the point.
 # Adding a loss on the maps themselves (a small Gaussian around the true point as a target) makes
-# them sharper and easier to read: one of the exercises (an advanced one).
+# them sharper and easier to read: exercise 5 (an advanced one).
 #
 # ## 9. Another person
 #
@@ -421,7 +424,7 @@ plt.show()
 # the other person. **Against people**, it is at 8.6 %: about twice dlib's own 4.3 %, and less than half of the
 # mean shape's 19.8 % (the verdict, section 12, gives both ratios to two decimals). A perfect copy of dlib would
 # score dlib's 4.3 % here, so the other 4.3 points or so are the model's own: on these four faces its points are
-# roughly 4 % (of the eye distance) or more away from dlib's, against 2.6–2.9 % on the two videos. It copies dlib
+# roughly 4 % (of the eye distance; 8.6 − 4.3, by the triangle inequality) or more away from dlib's, against 2.6–2.9 % on the two videos. It copies dlib
 # less well on faces unlike its training faces. Its worst face is the turned one in `breakingbad` (14.7 %, where
 # dlib scores 3.5 %): in the figure (people's points green dots, dlib's red crosses, the course model's blue dots)
 # its points keep a more frontal shape than the people's. Takeo, a frontal face in a plain setting, is the closest
@@ -511,7 +514,7 @@ else:
 # The live demo asks for 68 points for one face, 15-30 times a second. The obvious
 # `model.predict(x)` is made for big batches: every call builds a data pipeline, which for a single
 # face costs far more than the network itself (and, in a loop, slowly grows memory). A direct eager call
-# `model(x)` skips the pipeline and is somewhat faster, but still runs the layers one by one from Python:
+# `model(x)` skips the pipeline and is about twice as fast, but still runs the layers one by one from Python:
 # wrapping it in `tf.function` runs a traced graph, many times faster again, and TFLite goes further.
 # TFLite is timed twice: with the weights as 32-bit floats (the Keras model's numbers) and as 8-bit integers
 # ("dynamic range" quantisation: each layer's weights are scaled into -127..127, and the layer's matrix products
@@ -555,8 +558,8 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.36 ms per face against 0.52 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.44 ms).
+# In this run the 8-bit weights made the TFLite call 0.45 ms per face against 0.79 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.56 ms).
 # The rounding cost nothing measurable: 2.63 % against 2.62 % on the held-out frames, 2.87 % against 2.86 % on
 # the other person, 8.53 % against 8.56 % against people's points. The small differences, either way, are chance
 # (the rounded weights land a little differently on each face), not a loss or a gain. What these figures do not show: the speed on another kind
@@ -669,7 +672,8 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 # - The original project's net did not underfit, it **memorised**: low error on its training frames, high on new ones.
 # - The course model combines augmentation applied to image *and* points (with the mirror permutation),
 #   heat-maps + soft-argmax, batch norm, wing loss and a cosine schedule; `ABLATION = True` measures
-#   what the first two are worth on their own.
+#   what the heat-maps add (the course model against the same net with 136 numbers out) and what augmentation
+#   adds to that net.
 # - Say what an NME measures: against dlib's points, how well a model copies dlib; against points placed by
 #   people, how well it finds the face's points (section 9b; four faces are few).
 # - One person's video and 154 photo faces do not teach a model every face: that needs many people in the data.
@@ -685,23 +689,27 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 #    built the course, both middle steps landed at the baseline, not between the two models.
 # 3. Record your own face in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02, 03 and this notebook with
 #    `NAME = "me"` (section 13). Which regions gain most from fine-tuning? Does `PERSONAL_STEPS = 300` help?
-# 4. Turn off one augmentation at a time: in the cell after the course model's training, add
+# 4. Turn off one augmentation at a time: at the end of the cell that builds `results` (after its `ABLATION`
+#    block), add
 #    `results["no_rotate"] = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS,
 #    size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME, aug=landmark_data.Augment(rotate=0))` (without
 #    `seconds=0, max_epochs=EPOCHS` it would train for 60 s) and `results["no_rotate"].label = "course CNN, no rotation"`,
 #    then run on from section 5; then `flip=0`, ... Which matters most on the held-out frames? Then `turn_depth=0` (the flat turn): watch the turned
-#    face in `breakingbad` in section 9b. Another `SEED` alone moves that face's error by points, so train two
+#    face in `breakingbad` in section 9b (add its key to the per-face loop there: `for name in ("dlib", "course",
+#    "no_turn")`). Another `SEED` alone moves that face's error by points, so train two
 #    seeds of each before you conclude.
 # 5. (Advanced: it changes the helpers.) Add a heat-map loss: build the target maps (a Gaussian of 1 cell around
 #    each true point) and add their cross-entropy with the predicted maps to the wing loss. The loss sees only the
 #    points today. Keep the model's one output (evaluation, saving and TFLite expect one): in `train_model`
 #    (`helpers/landmark_cnn.py`), build `both = keras.Model(model.input, [model.get_layer("heatmaps").output,
 #    model.output])` (it shares the model's weights) and compute both losses from `both(x, training=True)` in `step`.
-#    A change of code is not part of a run's key: run with `RESUME = False` and `SAVE_MODEL = False`, or the
-#    finished default run comes back unchanged. Do the maps get sharper? Does the NME change?
-# 6. Note the course model's held-out NME, delete its run folder (printed in section 10), run the training cell
-#    and interrupt it (stop button) half-way, then run it again with `RESUME = True`. Check that it says it
-#    resumes, and that its final NME matches the one you noted.
+#    A change of code is not part of a run's key: run with another `SEED` (a new run folder) and
+#    `SAVE_MODEL = False`; with the same `SEED`, the finished default run comes back unchanged (or, with
+#    `RESUME = False`, is replaced by yours: delete that run folder, printed in section 10, when you restore the code). Do the maps get sharper? Does the NME change?
+# 6. Note the course model's held-out NME (`evals["course"]["held_out"]["nme"]`, section 6), delete its run folder
+#    (printed in section 10), run the training cell and interrupt it (stop button) half-way, then run it again with
+#    `RESUME = True`. Check that it says it resumes, run section 6 again and compare: the two should agree to
+#    about 0.1 %.
 # 7. Set `STILL_REPEATS = 0`: the model trains on the sample woman alone. How do the "other person" and "against
 #    people" columns of section 9b change? (`STILL_REPEATS = 30` shows the other direction, at about three times
 #    the training time.)
