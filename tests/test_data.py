@@ -151,6 +151,6 @@ def test_leaves_out_holds_a_point_given_as_fractions_of_the_photo():
     sample = dataclasses.replace(data.REGISTRY["multi_face"], leave_out=((0.25, 0.5),))
     shape = (200, 400, 3)  # height 200, width 400: the point is at x = 100, y = 100
     assert sample.leaves_out((90, 90, 110, 110), shape)
-    assert not sample.leaves_out((40, 90, 60, 110), shape)  # x = 50 would be 0.25 of the height: wrong axis
+    assert not sample.leaves_out((40, 190, 60, 210), shape)  # where (0.25, 0.5) lands with the axes swapped
     assert not sample.leaves_out((120, 90, 140, 110), shape)
     assert not dataclasses.replace(sample, leave_out=()).leaves_out((0, 0, 400, 200), shape)
