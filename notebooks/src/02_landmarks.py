@@ -80,8 +80,8 @@ for name, idx in REGIONS.items():
 # %% [markdown]
 # ## 2. Two models: a detector and a predictor
 #
-# Landmarks take two steps. The **detector** (HOG features, histograms of oriented gradients: the directions of
-# edges in small cells, + a linear classifier) finds a box
+# Landmarks take two steps. The **detector** (HOG features, histograms of oriented gradients, i.e. the directions
+# of edges in small cells, fed to a linear classifier) finds a box
 # around each face; the **shape predictor** (an ensemble of regression trees, Kazemi & Sullivan
 # 2014) starts from a mean face shape inside that box and refines the 68 points in a cascade.
 # The predictor's weights (`shape_predictor_68_face_landmarks.dat`, ~100 MB) are taken out of the

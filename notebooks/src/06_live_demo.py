@@ -192,7 +192,7 @@ print(sheet.shape, len(EMOTIONS), "emoji")
 # dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (the boxes it reports are
 # tighter than that window: a face at the limit gets a box of about 73 px, `LIMIT_PX`). The group
 # photo below, scaled to 1280 pixels like a wide webcam frame, has faces whose boxes are about 100-150 pixels: at
-# 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and only the larger ones, at the limit, are. A fixed size is wrong for someone: small for a
+# 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and only the larger ones, at the limit, are found. A fixed size is wrong for someone: small for a
 # group, wasteful for one face that fills the frame.
 #
 # So the size is picked from the image, coarse to fine (`helpers.landmarks.detect_faces`, the same
@@ -1037,7 +1037,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   without holding up the loop (section 3). Hand a process its pixels through shared memory:
 #   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece.
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
-#   the whole process abort (found while building the course; not shown here) ("terminate called without an active exception"); the pipeline's threads
+#   the whole process abort ("terminate called without an active exception"; found while building the course, not
+#   shown here); the pipeline's threads
 #   now end in `close()` and, for a pipeline nobody closed, at exit.
 # - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
 #   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
