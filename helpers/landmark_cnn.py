@@ -20,7 +20,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -281,8 +281,21 @@ def save_model(result: TrainResult, path: str | Path | None = None, metrics: dic
                         recipe=model_recipe("landmark_model", result.config) if result.config else None)
 
 
-def load_model(path: str | Path | None = None):
-    """Load a saved landmark model (``.keras``) and its sidecar: ``(model, meta)``."""
+class LoadedModel(NamedTuple):
+    """What :func:`load_model` returns: the Keras model and its sidecar, to unpack as ``model, meta = load_model()``."""
+
+    model: Any
+    meta: dict[str, Any]
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # Python's and IPython's own probes (``_repr_html_``...) get the usual error
+            raise AttributeError(name)
+        raise AttributeError(f"load_model() returns two things, the model and its description: write "
+                             f"`model, meta = load_model()` and then `model.{name}` (this is the pair, not the model).")
+
+
+def load_model(path: str | Path | None = None) -> LoadedModel:
+    """Load a saved landmark model (``.keras``) and its sidecar: ``(model, meta)`` (a :class:`LoadedModel`)."""
     keras = keras_module()
     register_custom_objects()
     path = Path(path or default_model_path())
@@ -297,7 +310,7 @@ def load_model(path: str | Path | None = None):
     meta = load_json(side) if side.exists() else {"kind": model.name, "name": NAMES.get(model.name, model.name),
                                                   "input_size": model.input_shape[1], "crop_size": CROP_SIZE,
                                                   "margin": MARGIN}
-    return model, meta
+    return LoadedModel(model, meta)
 
 
 def ensure_landmark_model(path: str | Path | None = None, *, progress: bool = True, seconds: float | None = None) -> Path:

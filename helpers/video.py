@@ -7,6 +7,8 @@ can rotate by hand, resize and skip frames, and turns every way of failing into 
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +96,8 @@ def open_capture(source: Source, decode_threads: int | None = None) -> tuple[cv2
         raise CourseError(f"video file {path} is empty (0 bytes): the copy or recording was interrupted. "
                           "Copy or record it again.")
     cap = None
-    if decode_threads:
-        with quiet_opencv():
+    if decode_threads:  # FFmpeg's complaint about a bad file is printed once, by the plain open below
+        with quiet_opencv(), _no_native_stderr():
             cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decode_threads)])
     if cap is None or not cap.isOpened():
         cap = cv2.VideoCapture(str(path))
@@ -241,6 +243,30 @@ class quiet_opencv:
 
     def __exit__(self, *exc: object) -> None:
         cv2.utils.logging.setLogLevel(self._level)
+
+
+class _no_native_stderr:
+    """Context manager: send what native code (FFmpeg) writes to the process's stderr nowhere, then restore it."""
+
+    def __enter__(self) -> None:
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no fd 2 (some hosted kernels): print as usual
+            self._restore()
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._saved = None
 
 
 def open_capture_with_fallback(source: Source, decode_threads: int | None = None

@@ -143,6 +143,10 @@ def test_saved_model_serves_frames(tmp_path):
     box = (100, 60, 180, 140)
     lm = L.CNNLandmarker(path)
     pts = lm.predict(frame, box)
+    model, meta_read = loaded = L.load_model(path)  # the pair unpacks; used as the model, it says how to unpack it
+    assert meta_read["input_size"] == 32 and loaded.model is model
+    with pytest.raises(AttributeError, match="model, meta = load_model"):
+        loaded.predict
     assert pts.shape == (68, 2) and pts.dtype == np.float32 and np.isfinite(pts).all()
     # the points lie inside the crop square around the box (margin 0.3 -> 1.6 x the box side)
     crop_pts = to_crop(pts, crop_face(frame, box, 128, 0.3)[1])

@@ -1,9 +1,12 @@
 """Frame sources: reading, rotation, resizing, stepping, and every bad input."""
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
+from pathlib import Path
+
 import pytest
 
 from helpers import CourseError
@@ -236,6 +239,21 @@ def test_decode_threads_gives_the_same_frames_and_falls_back(sample_video, monke
     cap, _ = video.open_capture(sample_video, decode_threads=1)
     assert cap.isOpened() and np.array_equal(cap.read()[1], frames[None][0])
     cap.release()
+
+
+def test_a_truncated_file_is_reported_once_and_stderr_is_restored(sample_video, tmp_path, capfd):
+    """With decoder threads asked for, a corrupt file is opened twice (threaded, then plain): FFmpeg's own complaint
+    appears once, our message says what to do, and what is written to stderr afterwards still arrives."""
+    import os
+    import helpers.video as video
+    bad = tmp_path / "cut.mp4"
+    bad.write_bytes(Path(sample_video).read_bytes()[:5000])  # the start of the file only
+    with pytest.raises(CourseError, match="could not be decoded"):
+        video.open_capture(bad, decode_threads=2)
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    opens = set(re.findall(r"@ (0x[0-9a-f]+)\]", err))  # FFmpeg names the demuxer of each open by its address
+    assert len(opens) <= 1 and err.endswith("after\n"), err
 
 
 def _numbered_clip(path, n: int, fps: float = 30.0, size: tuple[int, int] = (160, 120)) -> None:
