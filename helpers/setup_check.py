@@ -78,6 +78,31 @@ def _installed(name: str) -> tuple[str, str] | None:
     return None
 
 
+def doubled() -> list[str]:
+    """Needs met by two or more installed distributions at once (a runtime's own ``dlib`` and the course's ``dlib-bin``:
+    both write the same import package, so the one installed last serves), each said in words."""
+    out = []
+    for need, dists in PROVIDERS.items():
+        found = [dist for dist in dists if _installed_exactly(dist)]
+        if len(found) > 1:
+            out.append(f"{' and '.join(found)} are both installed and write the same `{_import_name(need)}` package: "
+                       f"the one installed last serves, which works; if `import {_import_name(need)}` ever fails, run "
+                       f"`pip install --force-reinstall --no-deps {need}`")
+    return out
+
+
+def _installed_exactly(dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def _import_name(need: str) -> str:
+    return need.removesuffix("-bin")
+
+
 def unmet_needs(root: Path = ROOT) -> list[str]:
     """The needs of ``[project.dependencies]`` (ranges) that this environment does not meet, each said in words."""
     from packaging.requirements import Requirement
@@ -121,6 +146,7 @@ def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report
         report.packages += 1
         if found[1] != want:
             other.append(f"{found[0]} {found[1]} (pinned {want})")
+    report.notes.extend(doubled())
     if tools:
         report.notes.append(f"not installed here, but only needed to test or rebuild the course: {', '.join(tools)}")
     if other:

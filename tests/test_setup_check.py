@@ -71,6 +71,18 @@ def test_another_distribution_of_the_same_package_meets_the_need():
     assert setup_check._installed("no-such-course-package") is None
 
 
+def test_two_distributions_of_one_package_are_a_note(monkeypatch):
+    """A hosted runtime's compiled dlib plus the course's dlib-bin: a note naming both and the command that mends it."""
+    from importlib import metadata
+    real = metadata.version
+    monkeypatch.setattr(setup_check.metadata, "version", lambda d: "19.24.6" if d == "dlib" else real(d))
+    notes = setup_check.inspect().notes
+    found = [n for n in notes if "dlib-bin and dlib are both installed" in n]
+    assert len(found) == 1 and "`import dlib`" in found[0] and "--force-reinstall --no-deps dlib-bin" in found[0]
+    monkeypatch.setattr(setup_check.metadata, "version", real)
+    assert not any("both installed" in n for n in setup_check.inspect().notes)
+
+
 def test_missing_samples_stop_with_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     with pytest.raises(CourseError, match=r"sample data missing.*shape_predictor_68.*run `python course\.py setup`"):
