@@ -172,6 +172,18 @@ def test_progress_bars_get_their_final_text():
     assert notebooks.finish_progress_text(_bar_notebook(10, 0)) == 1  # a bar with no total (tqdm's unknown length)
 
 
+def test_a_printout_sent_in_pieces_is_stored_as_one():
+    import nbformat
+    out = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("print(1); slow(); print(2)", outputs=[
+        out("stream", name="stdout", text="one\n"), out("stream", name="stdout", text="two\n"),
+        out("stream", name="stderr", text="warn\n"), out("stream", name="stdout", text="three\n")])
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_markdown_cell("text")])
+    assert notebooks.coalesce_streams(nb) == 1
+    assert [(o["name"], o["text"]) for o in nb.cells[0].outputs] == [("stdout", "one\ntwo\n"), ("stderr", "warn\n"),
+                                                                     ("stdout", "three\n")]
+
+
 def test_committed_progress_bars_show_their_end():
     """Viewers without widgets (GitHub) show ``text/plain``: no committed bar may read as if it never moved."""
     import nbformat

@@ -43,7 +43,8 @@ def test_before_after_table_and_plot():
                        "stage_ms": {s: 0.5 for s in STAGES}}
     ab = {"one face": {"before": run(100), "after": run(200)}}
     rows = plots.before_after_table(ab).splitlines()
-    assert len(rows) == 3 and rows[2].split()[:4] == ["one", "face", "after", "200"] and rows[2].split()[7] == "7"
+    assert len(rows) == 4 and rows[3].split()[:4] == ["one", "face", "after", "200"] and rows[3].split()[7] == "7"
+    assert rows[0].index("mean ms per frame") == rows[1].index(STAGES[0]) - (9 - len(STAGES[0]))  # over the stages
     fig = plots.before_after_plot(ab)
     assert len(fig.axes[0].patches) == 2 * len(STAGES)
     plt.close(fig)

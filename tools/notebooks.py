@@ -161,6 +161,28 @@ def finish_progress_text(nb: nbformat.NotebookNode, width: int = 10) -> int:
     return rewritten
 
 
+def coalesce_streams(nb: nbformat.NotebookNode) -> int:
+    """Join each cell's consecutive outputs of the same stream (stdout, stderr) into one; return how many were joined.
+
+    A kernel sends a cell's printing in pieces when it flushes between ``print`` calls (a slow call in between): the
+    stored notebook would show one printout as two blocks, the second with its own prompt.
+    """
+    joined = 0
+    for cell in nb.cells:
+        merged: list = []
+        for output in cell.get("outputs", []):
+            last = merged[-1] if merged else None
+            if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                    and last.get("name") == output.get("name")):
+                last["text"] = "".join(last["text"]) + "".join(output["text"])
+                joined += 1
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+    return joined
+
+
 def execute(target: Path, out: Path | None = None) -> float:
     """Execute a notebook in a clean kernel, storing widget state, in place or into ``out``; return the seconds it took."""
     from nbclient import NotebookClient
@@ -194,6 +216,7 @@ def execute(target: Path, out: Path | None = None) -> float:
                          f"failed run is in {failed.relative_to(ROOT)} (open it to see the error).")
     bar.close()
     finish_progress_text(nb)
+    coalesce_streams(nb)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
     _write(nb, out or target)

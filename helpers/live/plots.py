@@ -132,9 +132,11 @@ def smoothing_table(curve: list[dict]) -> str:
 
 
 def before_after_table(ab: dict[str, dict[str, dict]]) -> str:
-    """:func:`~helpers.live.experiments.before_after` as a table: fps, faces, frame time, detections, stage ms."""
-    rows = [f"{'':9s} {'':7s} {'fps':>6s} {'faces':>6s} {'p50 ms':>7s} {'p99 ms':>7s} {'detections':>11s}  "
-            + "  ".join(f"{s:>9s}" for s in STAGES)]
+    """:func:`~helpers.live.experiments.before_after` as a table: fps, faces, frame time, detections, and each stage's
+    mean ms per frame (a line above the stage columns says so)."""
+    head = f"{'':9s} {'':7s} {'fps':>6s} {'faces':>6s} {'p50 ms':>7s} {'p99 ms':>7s} {'detections':>11s}  "
+    rows = [" " * len(head) + "mean ms per frame in each stage:",
+            head + "  ".join(f"{s:>9s}" for s in STAGES)]
     for name, runs in ab.items():
         for key in ("before", "after"):
             r = runs[key]
