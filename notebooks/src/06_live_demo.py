@@ -6,7 +6,7 @@
 # was missing (`cv2.cvtColor ... !_src.empty()`), and it called `model.predict` on every frame; the
 # landmark project's live view was "fine if it isn't laggy". This notebook puts the pieces of
 # notebooks 02-05 together into a live pipeline that aims to be **fast** (faster than a webcam's 30 fps on
-# a laptop CPU; a group of four is harder, see section 5b), **steady** (points filtered over time),
+# a laptop CPU; a group of four is slower, see section 5b), **steady** (points filtered over time),
 # **stoppable** (Stop always releases the camera) and **flat in memory**, and it measures each of these
 # instead of hoping; where a target is missed, the notebook says so.
 #
@@ -188,10 +188,10 @@ print(sheet.shape, len(EMOTIONS), "emoji")
 # %% [markdown]
 # **Several faces, and the detection size.** Every face found gets its own track, landmarks, emotion
 # history and emoji (up to `max_faces`, largest first). Shrinking before detection has a price here:
-# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (the boxes it reports are
-# tighter than that window: a face at the limit gets a box of about 73 px, `LIMIT_PX`). The group
+# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (its window, `LIMIT_PX`; the
+# boxes it reports are tighter than that window: a face at the limit gets a box of about 73 px). The group
 # photo below, scaled to 1280 pixels like a wide webcam frame, has faces whose boxes are about 100-150 pixels: at
-# 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and only the larger ones, at the limit, are found. A fixed size is wrong for someone: small for a
+# 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and all but the smallest, at the limit, are found. A fixed size is wrong for someone: small for a
 # group, wasteful for one face that fills the frame.
 #
 # So the size is picked from the image, coarse to fine (`helpers.landmarks.detect_faces`, the same
@@ -473,7 +473,8 @@ checks.expect(steady["lag_frames"] <= 1.0, f"the filter lags at most one frame (
 # exponential filter buys steadiness with lag; on this video the exponential filter at 4 Hz and the 3-frame
 # moving average also get inside both targets (0.8 frames of lag for 0.44 of the jitter, printed above), and
 # the One-Euro filter of the pipeline gets the same steadiness with less lag (0.5 frames for 0.43), because it
-# adapts to speed. When would a *learned* temporal model (the author's LSTM) be
+# adapts to speed. (On this video One-Euro at 0.3 Hz does a little better still, 0.5 frames for 0.40; the default
+# stays at the filter's usual 1 Hz rather than a value tuned on the one video it is measured on.) When would a *learned* temporal model (the author's LSTM) be
 # worth it? When the remaining error is not jitter but a systematic one that context can fix: points
 # lost behind a hand, a head turning out of view, expressions the per-frame model gets wrong. On this
 # video the filter removes most of the jitter with under a frame of lag; an LSTM would need labelled
@@ -497,7 +498,8 @@ print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.0f} fps, 
       f"frame time {report.frame_ms_p50:.1f} ms median, {report.frame_ms_p99:.1f} ms 99th percentile")
 
 # %% [markdown]
-# The line on top of each kept frame is the pipeline's own readout: fps and ms per stage, averaged over its last
+# The progress bar's rate (645 frames a second) is tqdm's own estimate, weighted towards the last frames; the fps
+# line divides all 5000 frames by the whole run's time. The line on top of each kept frame is the pipeline's own readout: fps and ms per stage, averaged over its last
 # 120 frames and re-made every 10 frames. A frame kept early in the run shows a readout that still includes the
 # slow first frames, so it can read far below the fps printed above.
 
@@ -614,7 +616,7 @@ fig = live.before_after_plot(ab)
 # %% [markdown]
 # Read the emotion bars first. They show two changes together: the TensorFlow Lite call instead of the compiled
 # Keras call, and the model on every other frame (`EMOTION_EVERY`, item 7) instead of every frame. For one face
-# the bar fell from 2.10 to 0.29 ms, seven times less: more than the cadence's factor of two. For the group its four faces cost one call, made in the worker thread: what is left in the
+# the bar fell from 2.10 to 0.29 ms, to a seventh: more than the cadence's factor of two. For the group its four faces cost one call, made in the worker thread: what is left in the
 # loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
 # thread. The group's landmarks bar is lower after, with half of its faces found in the second process
 # (item 6); the cost cell below compares the stage with the process on and off in one run, a closer test. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
@@ -682,9 +684,10 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 # cell printed a note. For the four faces it took 0.72 ms per face, 1.07 times the predictor alone (0.67 ms), inside
 # the target; with every face in the loop (no second process) it took 0.97 ms per face, so in this run the second
 # process took about a quarter off the group's stage (in other runs it has taken off less, or nothing). Both ratios
-# move from run to run by more than the margin, with the machine's load: read them with their run.
+# move from run to run with the machine's load: read them with their run.
 #
-# The profiler says where the one face's time goes: of the stage's 0.857 ms per frame under the profiler,
+# The profiler says where the one face's time goes. It cycles through 60 frames kept in memory with nothing drawn,
+# so the caches stay warmer than in the live loop: read its split, not its total. Of the stage's 0.857 ms per frame there,
 # 0.774 ms are the predictor call (the conversion of its points to NumPy, 0.029 ms, included); the box from the
 # points, the motion check of section 3b, the filter and the loop over the faces take the rest, each under
 # 0.03 ms: the stage's own code is less than a tenth of it. The rest of the gap is the
@@ -696,12 +699,13 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
 # detector threads off did not help in this run: with them off the stage took 1.28 ms per face, against 1.07 ms
 # with them on (two runs seconds apart on a shared machine). What pushes the lone face over 1.25 is the
 # predictor's own slowdown in the loop, not the stage's code: against the predictor as it runs in the loop
-# (1.08 ms) the stage costs 0.99 times, against the predictor in a tight loop 1.90.
+# (1.08 ms) the stage costs about 1 times (0.99: the same, within the noise of two measurements), against the
+# predictor in a tight loop 1.90.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
-# `1000 / predictor_ms` frames per second and four faces a quarter of that, before any other stage, as long as
-# one core finds them all.
+# `1000 / predictor_ms` frames per second and four faces `1000 / (4 x predictor_ms)`, before any other stage, as long
+# as one core finds them all (each timed on its own faces: the group's take the predictor a little longer).
 # Could a second thread run the predictor beside the rest, as it does the detector? Only if the call
 # releases Python's GIL. `live.two_thread_speedup` runs each dlib call in one thread and then in two
 # threads at once: a speed-up near 2 means the two threads really ran in parallel, near 1 that one
@@ -714,7 +718,7 @@ print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.
 print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
 
 # %% [markdown]
-# dlib's detector releases the GIL (two threads got through its calls 2.32 times as fast as one) and its
+# dlib's detector releases the GIL (two threads got through its calls 2.32 times as fast as one: about twice, as two cores allow at most, within the noise of a few timed calls) and its
 # predictor does not (0.97x: not in parallel at all): a second thread would
 # only wait for the loop. That is why the emotion model runs in a thread (the detector could too; section 3 says
 # why it runs in a low-priority process all the same), and a group's predictor calls in a second
@@ -756,7 +760,7 @@ for kind, w in weights.items():
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
 # products save (the likely reason; what this run shows is only the two timings). So the pipeline keeps float
 # weights by default (the peer is the default emotion model); `LiveConfig(emotion="course",
-# emotion_backend="tflite-int8")` takes the faster course model. What this does not show: accuracy. Agreement
+# emotion_backend="tflite-int8")` takes the course model with 8-bit weights, faster here. What this does not show: accuracy. Agreement
 # with the float model is not accuracy on labelled faces; notebook 05 measures that for the float model only.
 
 # %% [markdown]
@@ -800,7 +804,8 @@ print("one 48x48 face: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in calls.it
 # %% [markdown]
 # Replacing `predict` alone already multiplies the original loop's frame rate; building the cascade once
 # adds more. The rest of the gap is the full-frame Haar cascade and the 1200x860 upscale, versus a
-# detector run one frame in five on a small copy, beside the loop, and a TensorFlow Lite emotion call
+# detector run only when the adaptive rule asks for it (every 5 frames while the face moves, every 30 while it holds
+# still, at once after a cut) on a small copy, beside the loop, and a TensorFlow Lite emotion call
 # (section 5b).
 
 # %%
@@ -834,7 +839,7 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
 # (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did: after 600
-# calls `predict` was at +5.2 MB (8.8 KB per call), climbing steadily from about the 200th call on, while the
+# calls `predict` was at +5.2 MB (8.8 KB per call), climbing from about the 200th call on (after a dip below zero), while the
 # compiled call stayed flat (+0.1 MB), so the cell above printed no note. What this does not show is whether the
 # climb goes on for ever: 600 calls are a few seconds of a live loop, and in other runs both curves have moved by a
 # few MB either way. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
@@ -920,8 +925,8 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # it was recorded: headless Chromium plays the sample video as its camera (640x360), and the test measures
 # the fps and the latency with 2 and with 1 frame in flight, beside the same pipeline on the sample file in
 # the same kernel (all of it in `build/browser/`: `report.txt`, `measurements.json`; `--record` ships the
-# figures with the course, in `helpers/browser_test_record.json`). The record printed below is from a run at
-# load 1.2 on the course machine: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
+# figures with the course, in `helpers/browser_test_record.json`). The record printed below is from another run, at
+# load 1.2 on the course machine, so its figures are not comparable with section 5's: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
 # display (median), against 210 fps for the same pipeline on the sample file in the same kernel. The page asks
 # for at most 30 frames a second (`fps=30`), so 27.8 fps is close to the page's own cap; the fake camera plays the
 # 24 fps sample clip, so some of the frames sent repeat the one before. The 210 fps of the file is the
@@ -1018,7 +1023,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   9.7 ms (section 5b): both well inside the budget, and above the course machine's fps targets (611 and
 #   199 fps against 250 and 110). Both 99th percentiles came out over twice their medians (both cells
 #   printed a note). Section 5b measures what bounds them: dlib's predictor took 0.56 ms per face
-#   alone in this run (and more inside the loop) and holds Python's GIL, so no thread can take it out of the loop.
+#   alone in this run (0.67 ms on the group's faces, and more inside the loop) and holds Python's GIL, so no thread
+#   can take it out of the loop.
 #   Alone it caps one face at 1769 fps and four, on one core, at 372 before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
@@ -1035,7 +1041,8 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   process, with its own GIL, and a lone face stays in the loop and sets its ceiling. dlib's detector releases
 #   the GIL too, but it runs in a process of its own all the same: only there can it take the lowest priority
 #   without holding up the loop (section 3). Hand a process its pixels through shared memory:
-#   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece.
+#   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece (found
+#   while building the course, not measured here).
 # - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
 #   the whole process abort ("terminate called without an active exception"; found while building the course, not
 #   shown here); the pipeline's threads
