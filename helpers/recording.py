@@ -13,12 +13,14 @@ from typing import Any
 
 from .video import Frame, Source, read_frames, video_info
 
-__all__ = ["REASONS", "MIN_FACE_SIDE", "DARK", "MIN_FRAMES", "frame_reasons", "report", "plot_timeline",
-           "first_face_frame"]
+__all__ = ["REASONS", "MIN_FACE_SIDE", "DARK", "MIN_FRAMES", "MIN_SECONDS", "frame_reasons", "report", "plot_timeline",
+           "first_face_frame", "lowest_score"]
 
 MIN_FACE_SIDE = 48   # px in the scanned frame: a smaller face's 128 px crop would be mostly upscaling
 DARK = 40            # mean grey level (0-255) below which a frame without a face counts as too dark
 MIN_FRAMES = 30      # kept frames a personal model needs at the least (notebook 03 holds back the last 20 %)
+MIN_SECONDS = 5.0    # a shorter clip holds too little variety (expressions, head poses) for a personal model
+CUT_SHORT = 0.9      # fewer frames read than this fraction of the header's count: the file is probably cut short
 REASONS = {  # reason -> (colour on the timeline, what it means)
     "kept": ("tab:green", "exactly one face: becomes data"),
     "no face": ("tab:red", "no face found (turned away, out of the frame, covered)"),
@@ -83,12 +85,27 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
         shown = ", ".join(f"{a:g}-{b:g} s" for a, b in spans[:4]) + (f" and {len(spans) - 4} more" if len(spans) > 4 else "")
         lines.append(f"  skipped, {r}: {len(by_reason[r])} frames ({shown})")
     advice = []
+    skipped = {r: len(v) for r, v in by_reason.items() if r != "kept" and v}
+    main = max(skipped, key=skipped.get) if skipped else None
     if kept == 0:
-        advice.append("No frame can become data. Check that your face is in the picture, lit from the front, upright "
-                      "(a sideways phone video needs ROTATE), and record again.")
+        first = {"several faces": "Every frame with a face shows several faces: record alone in the frame.",
+                 "too dark": "The frames are too dark to find a face: turn on a light in front of you and record again.",
+                 "face too small": "The face is too small in every frame: sit closer to the camera and record again."}
+        advice.append("No frame can become data. " + first.get(main, "Check that your face is in the picture, lit from "
+                      "the front, upright (a sideways phone video needs ROTATE: try 90 or 270), and record again."))
     elif kept < min_frames:
         advice.append(f"Only {kept} frames are kept; a personal model (notebooks 03-04) needs at least {min_frames}. "
                       "Record a longer clip (10 s or more) facing the camera, alone in the frame.")
+    seconds = max(times.values()) - min(times.values()) + step / fps if times else 0.0
+    settings, header = manifest["settings"], (manifest.get("info") or {}).get("frames") or 0
+    if header > 0 and not settings.get("max_frames"):
+        expected = -(-header // step)
+        if len(reasons) < CUT_SHORT * expected:
+            advice.append(f"Only {len(reasons)} of the {expected} frames the file's header announces could be read: the "
+                          "file is probably cut short (an interrupted copy or recording). Copy or export it again.")
+    if 0 < kept and seconds < MIN_SECONDS and not settings.get("max_frames"):
+        advice.append(f"The clip is only {seconds:.1f} s long: a personal model learns from the variety of a longer "
+                      f"one. Record {MIN_SECONDS:g} s or more (10 s is better), with a few expressions.")
     if by_reason["too dark"]:
         advice.append("Some frames are too dark: turn on a light in front of you.")
     if by_reason["several faces"]:
@@ -96,7 +113,7 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
     if by_reason["face too small"]:
         advice.append("In some frames the face is small: sit closer to the camera.")
     lines += advice or ["Enough frames to go on."]
-    return {"frames": len(reasons), "kept": kept, "skipped": {r: len(v) for r, v in by_reason.items() if r != "kept" and v},
+    return {"frames": len(reasons), "kept": kept, "skipped": skipped,
             "ranges": ranges, "advice": advice, "enough": kept >= min_frames, "text": "\n".join(lines)}
 
 
@@ -110,12 +127,22 @@ def plot_timeline(manifest: dict[str, Any], ax=None):
         t = [times[i] for i, why in reasons.items() if why == r]
         if t:
             ax.scatter(t, [-0.15] * len(t), marker="|", s=200, color=colour, label=f"{r} ({len(t)})")
-    scores = manifest.get("best_score", {})
+    scores, faces = manifest.get("best_score", {}), manifest.get("faces_per_frame", {})
     t = [times[int(k)] for k in scores]
-    ax.plot(t, list(scores.values()), lw=1, color="tab:blue")
+    ax.plot(t, [v if faces.get(k, 1) else float("nan") for k, v in scores.items()], lw=1, color="tab:blue")  # a gap: no face
     ax.set(xlabel="time (s)", ylabel="detector score", title="every frame read: kept or why it was skipped")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return ax
+
+
+def lowest_score(manifest: dict[str, Any]) -> tuple[int, float] | None:
+    """The frame whose face the detector was least sure of, and its score, among frames with a face (None if none)."""
+    scores, faces = manifest.get("best_score", {}), manifest.get("faces_per_frame", {})
+    with_face = [k for k in scores if faces.get(k, 0) > 0]
+    if not with_face:
+        return None
+    low = min(with_face, key=scores.get)
+    return int(low), float(scores[low])
 
 
 def first_face_frame(source: Source, *, rotate: int = 0, max_side: int | None = 640,

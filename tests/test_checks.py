@@ -50,6 +50,25 @@ def test_report_gives_reasons_with_time_ranges_and_advice():
     assert none["kept"] == 0 and "No frame can become data" in none["advice"][0]
 
 
+def test_report_advice_for_two_people_a_short_clip_and_a_cut_file():
+    """What a learner's own clip gets: the reason that emptied it first, a short clip and a cut-short file named."""
+    pair = recording.report(_manifest([2] * 60))
+    assert pair["kept"] == 0 and "record alone" in pair["advice"][0]
+    short = _manifest([1] * 60)
+    short["info"]["fps"] = 30  # 60 frames: 2 s
+    rep = recording.report(short)
+    assert rep["enough"] and "only 2.0 s long" in rep["text"] and "Enough frames" not in rep["text"]
+    cut = _manifest([1] * 100)
+    cut["info"]["frames"] = 200  # the header promised twice what could be read
+    rep = recording.report(cut)
+    assert "100 of the 200 frames" in rep["text"] and "cut short" in rep["text"]
+    cut["info"]["frames"] = 104  # a header's estimate a little off: no advice
+    assert recording.report(cut)["text"].endswith("Enough frames to go on.")
+    scores = _manifest([0, 1, 1])
+    scores["best_score"] = {"0": 0.0, "1": 0.8, "2": 0.3}
+    assert recording.lowest_score(scores) == (2, 0.3) and recording.lowest_score(_manifest([0, 0])) is None
+
+
 def test_a_recording_without_a_usable_frame_stops_with_what_to_record():
     from helpers.errors import CourseError
     m = _manifest([0] * 8)

@@ -27,8 +27,8 @@ notebook   ex.   tested how                                         what the run
 01         2     portrait clip made from the sample: tagged 90,     rotation_tag 90 vs 0; ROTATE=90 keeps the
                  ROTATE=0; untagged sideways, ROTATE=90 (+ cell:    frames, ROTATE=0 keeps none
                  the same scan at ROTATE=0)
-01         3     MAX_SIDE=240                                       faces kept at 240 px; saved as
-                                                                    sample-maxside240, sample.json untouched
+01         3     MAX_SIDE=160                                       faces kept at 160 px; saved as
+                                                                    sample-maxside160, sample.json untouched
 01         4     STEP=4 (+ cell: the same scan at STEP=1)           how much faster, how many frames fewer
 02         1     01 then 02 with NAME="me" (run "me_chain")         faces with landmarks, jitter of dlib on me
 02         2     cell: eye-corner distance (36-45) over time, in    its range over time (moving closer/farther)
@@ -561,7 +561,7 @@ RUNS: dict[str, RunSpec] = {
     ), chain=False, prepare=_portrait_clips),
     "04_folder": RunSpec((Step("04_landmark_cnn", {"EPOCHS": 2, "PERSONAL_STEPS": 10, "SHOW_FRAMES": 2}),),
                          prepare=_labelled_folder),
-    "01_maxside": RunSpec((Step("01_capture", {"MAX_SIDE": 240}),)),
+    "01_maxside": RunSpec((Step("01_capture", {"MAX_SIDE": 160}),)),
     "01_step": RunSpec((Step("01_capture", {"STEP": 4}, append=STEP_1),)),
     "02": RunSpec((Step("02_landmarks", {"MARGIN": 0.1}, append=EYES_AND_MOUTH),)),
     "03": RunSpec((Step("03_records", {"ENCODING": "raw", "PASSES": 2}),
@@ -662,11 +662,11 @@ def ans_01_3(o: Outcome) -> str:
     kept = find(r"frames read: \d+; kept \(one face[^)]*\): \d+", o.runs[0].text, "how many faces are still found")
     saved = o.root / "work" / "01_capture"
     names = sorted(p.name for p in saved.iterdir())
-    assert "sample-maxside240.json" in names, f"not saved as sample-maxside240: {names}"
+    assert "sample-maxside160.json" in names, f"not saved as sample-maxside160: {names}"
     own = saved / "sample.json"  # the course's own manifest (copied in from the course's run, or absent)
     assert not own.exists() or json.loads(own.read_text())["settings"]["max_side"] == 640, \
-        "the scan at MAX_SIDE = 240 was saved over the sample's own manifest"
-    return f"{kept[0]}; saved as sample-maxside240.json, the sample's own manifest untouched"
+        "the scan at MAX_SIDE = 160 was saved over the sample's own manifest"
+    return f"{kept[0]}; saved as sample-maxside160.json, the sample's own manifest untouched"
 
 
 def ans_01_4(o: Outcome) -> str:
@@ -848,7 +848,7 @@ EXERCISES = [
              ans_01_1),
     Exercise("01", 2, "a phone video in portrait: its rotation tag, and the ROTATE that fixes an untagged one",
              ("01_portrait",), 1, ans_01_2),
-    Exercise("01", 3, "MAX_SIDE = 240: how many faces are still found", ("01_maxside",), 0, ans_01_3),
+    Exercise("01", 3, "MAX_SIDE = 160: how many frames are still kept", ("01_maxside",), 0, ans_01_3),
     Exercise("01", 4, "STEP = 4: how much faster, what is lost", ("01_step",), 0, ans_01_4),
     Exercise("02", 1, "01 and 02 on your own recording (NAME = 'me'): where dlib struggles", ("me_chain",), 1, ans_02_1),
     Exercise("02", 2, "distance of points 36-45 over time: how the person moved", ("02",), 0, ans_02_2),

