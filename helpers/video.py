@@ -88,7 +88,7 @@ def open_capture(source: Source, decode_threads: int | None = None) -> tuple[cv2
         return cap, src
     path = Path(src)
     if not path.exists():
-        where = "" if path.is_absolute() else f" (a relative path starts in the folder this runs in: looked for {path.resolve()})"
+        where = "" if path.is_absolute() else f" (a relative path starts in the folder this runs in: {path.resolve()})"
         raise CourseError(f"video file not found: {path}{where}. Check the path in the parameters cell, "
                           "or set SOURCE = 'sample' to use the built-in sample video.")
     if path.is_dir():

@@ -44,7 +44,7 @@ def test_missing_file(tmp_path, monkeypatch):
     with pytest.raises(CourseError, match="video file not found.*SOURCE = 'sample'"):
         next(read_frames(tmp_path / "Test.mp4"))
     monkeypatch.chdir(tmp_path)  # a relative path: the message says where it was looked for
-    with pytest.raises(CourseError, match=re.escape(f"looked for {tmp_path.resolve() / 'clip.mp4'}")):
+    with pytest.raises(CourseError, match=re.escape(f"runs in: {tmp_path.resolve() / 'clip.mp4'}")):
         next(read_frames("clip.mp4"))
 
 
