@@ -105,7 +105,8 @@ info = video.video_info(source)
 info
 
 # %% [markdown]
-# `frames` and `fps` come from the file's header; `width` and `height` are the frame size after OpenCV
+# `frames` and `fps` come from the file's header (an estimate: section 5 counts the frames actually read, and its
+# report says so when far fewer could be read, as in a file cut short); `width` and `height` are the frame size after OpenCV
 # has applied the rotation tag (section 3). `rotation_tag` is the
 # rotation a phone writes into the file instead of turning the pixels (0 for the sample).
 
