@@ -59,7 +59,9 @@ checks = Checks("01_capture", globals())  # which checks are asserts in this run
 # **Two kinds of checks.** The `assert`s in this course check the *code* (a shape, a round trip) and hold on
 # any video. Checks about *the sample's content* ("this frame has one face") go through `checks.expect`: they
 # stop the notebook only when it runs on the sample with the settings as shipped; on your own recording, or
-# with a setting changed, they print what they found instead (the cell above says which applies).
+# with a setting changed, they print what they found instead (the cell above says which applies). (A comment
+# `# NBVAL_CHECK_OUTPUT` at the top of a cell is for the course's tests: they re-run the notebook and compare that
+# cell's printout with the one stored here; `# NBVAL_IGNORE_OUTPUT` marks a cell whose printout may differ.)
 #
 # ## 1. Choose a source
 #
@@ -82,7 +84,7 @@ checks = Checks("01_capture", globals())  # which checks are asserts in this run
 #
 # With `SOURCE = "browser"` the cell below shows a widget: press **Start camera** and allow the camera;
 # it records `WEBCAM_SECONDS` seconds under `NAME` and stops by itself. Then run the cells after it. (The
-# kernel receives frames only while no cell runs, so Run All cannot wait for you: until a recording
+# kernel, the Python process that runs this notebook's cells, receives frames only while no cell runs, so Run All cannot wait for you: until a recording
 # exists, the next cell uses the sample video and says so. The page must be `http://localhost`,
 # `http://127.0.0.1` or `https://`; otherwise, or without a camera, the widget says what to do.)
 
@@ -219,7 +221,8 @@ for side in (100, 640):
 fig = show_grid(views, titles, cols=2, size=4)
 
 # %% [markdown]
-# The table's timings on log-log axes: the line of the full image rises about fourfold per doubling of the side
+# The table's timings on log-log axes (each step on either axis multiplies by the same factor, so a time that
+# grows with the pixel count is a straight line): the line of the full image rises about fourfold per doubling of the side
 # (its time grows with the number of pixels); the shrunk one stays flat from 640 px up, because those frames are
 # shrunk to 640 px before the detector sees them.
 
