@@ -71,11 +71,18 @@ def _pins(root: Path) -> list[tuple[str, str]]:
 def _installed(name: str) -> tuple[str, str] | None:
     """(distribution, version) of what provides ``name`` here, or ``None``."""
     for dist in PROVIDERS.get(name, (name,)):
-        try:
-            return dist, metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
+        version = _version(dist)
+        if version is not None:
+            return dist, version
     return None
+
+
+def _version(dist: str) -> str | None:
+    """The installed version of the distribution ``dist`` itself, or ``None``."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def doubled() -> list[str]:
@@ -83,20 +90,12 @@ def doubled() -> list[str]:
     both write the same import package, so the one installed last serves), each said in words."""
     out = []
     for need, dists in PROVIDERS.items():
-        found = [dist for dist in dists if _installed_exactly(dist)]
+        found = [dist for dist in dists if _version(dist) is not None]
         if len(found) > 1:
             out.append(f"{' and '.join(found)} are both installed and write the same `{_import_name(need)}` package: "
                        f"the one installed last serves, which works; if `import {_import_name(need)}` ever fails, run "
                        f"`pip install --force-reinstall --no-deps {need}`")
     return out
-
-
-def _installed_exactly(dist: str) -> bool:
-    try:
-        metadata.version(dist)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
 
 
 def _import_name(need: str) -> str:

@@ -7,6 +7,7 @@ can rotate by hand, resize and skip frames, and turns every way of failing into 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -98,7 +99,7 @@ def open_capture(source: Source, decode_threads: int | None = None) -> tuple[cv2
                           "Copy or record it again.")
     cap = None
     if decode_threads:  # FFmpeg's complaint about a bad file is printed once, by the plain open below
-        with quiet_opencv(), _no_native_stderr():
+        with quiet_opencv(), quiet_native_stderr():
             cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decode_threads)])
     if cap is None or not cap.isOpened():
         cap = cv2.VideoCapture(str(path))
@@ -246,28 +247,30 @@ class quiet_opencv:
         cv2.utils.logging.setLogLevel(self._level)
 
 
-class _no_native_stderr:
-    """Context manager: send what native code (FFmpeg) writes to the process's stderr nowhere, then restore it."""
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send what native code writes to the process's stderr (file descriptor 2) to /dev/null for the block.
 
-    def __enter__(self) -> None:
-        self._saved = None
-        try:
-            sys.stderr.flush()
-            self._saved = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):  # no fd 2 (some hosted kernels): print as usual
-            self._restore()
-
-    def __exit__(self, *exc: object) -> None:
-        self._restore()
-
-    def _restore(self) -> None:
-        if self._saved is not None:
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            self._saved = None
+    C and C++ libraries print past Python's ``sys.stderr`` and logging: FFmpeg's complaint about a bad file,
+    TensorFlow Lite's "Created TensorFlow Lite XNNPACK delegate" line (a pink box in a notebook). Without a file
+    descriptor 2 (some hosted kernels) the block runs as usual.
+    """
+    saved = None
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+    except (OSError, ValueError, AttributeError):
+        if saved is not None:
+            os.close(saved)
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def open_capture_with_fallback(source: Source, decode_threads: int | None = None

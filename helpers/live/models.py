@@ -8,16 +8,13 @@
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
-import sys
 import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -26,6 +23,7 @@ from ..errors import CourseError
 from ..labels import EMOTIONS
 from ..paths import work_dir
 from ..storage import atomic_path
+from ..video import quiet_native_stderr
 from ..landmarks import load_models, predict_points, to_gray
 
 LANDMARK_MODELS: dict[str, str] = {"dlib": "dlib 68-point predictor", "cnn": "course CNN (notebook 04)"}
@@ -106,25 +104,6 @@ def load_emotion(kind: str = "peer", backend: str = "tflite"):
     return LiteEmotion(keras_clf, path, int8_weights=backend == "tflite-int8")
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send the process's stderr (file descriptor 2) to /dev/null for the block.
-
-    TensorFlow Lite's C++ code prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight
-    to file descriptor 2, past Python's logging and ``TF_CPP_MIN_LOG_LEVEL``; in a notebook it shows as
-    a pink stderr box. Only the interpreter's creation is wrapped.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _tflite_bytes(model, source: Path, cache: bool = True, int8_weights: bool = False) -> bytes:
     """The Keras ``model`` (from the file ``source``) as a TFLite flat buffer with a free batch size; cached on disk.
 
@@ -139,7 +118,7 @@ def _tflite_bytes(model, source: Path, cache: bool = True, int8_weights: bool = 
     if cache and path.is_file():
         return path.read_bytes()
     from ..saved_models import to_tflite
-    with warnings.catch_warnings(), _quiet_stderr():
+    with warnings.catch_warnings(), quiet_native_stderr():
         warnings.simplefilter("ignore")
         blob = to_tflite(model, batch=None, int8_weights=int8_weights)
     if cache:
@@ -167,7 +146,7 @@ class LiteEmotion:
         self._order = np.asarray(getattr(keras_classifier, "_order_idx", range(len(EMOTIONS))))
         self.int8_weights = int8_weights
         blob = _tflite_bytes(keras_classifier.model, Path(source), cache, int8_weights)
-        with warnings.catch_warnings(), _quiet_stderr():  # the interpreter warns it will move to ai-edge-litert
+        with warnings.catch_warnings(), quiet_native_stderr():  # the interpreter warns it will move to ai-edge-litert
             warnings.simplefilter("ignore")
             self._interp = tf.lite.Interpreter(model_content=blob, num_threads=num_threads)
             self._in = self._interp.get_input_details()[0]["index"]
