@@ -395,16 +395,15 @@ def test_default_pipeline_finds_every_face_of_the_group(group_1280):
 
 def test_detection_in_the_worker_does_not_block_the_loop(group_1280, monkeypatch):
     """While faces are tracked, a slow detection runs beside the loop: frames keep coming, the result lands later."""
-    import helpers.live.detection as live_detection
+    import helpers.live.pipeline as live_pipeline
     gate = threading.Event()
-    real = live_detection.detect_faces
+    real = live_pipeline.find_faces_far  # the worker's detection: in the detector process once it is ready, else here
 
     def slow(*a, **k):
-        if threading.current_thread() is not threading.main_thread():
-            gate.wait(10)  # the worker's detection "takes" until the test opens the gate
+        gate.wait(10)  # the worker's detection "takes" until the test opens the gate (whichever way it goes)
         return real(*a, **k)
 
-    monkeypatch.setattr(live_detection, "detect_faces", slow)
+    monkeypatch.setattr(live_pipeline, "find_faces_far", slow)
     with LivePipeline(detect_every=2, detect_policy="interval") as pipe:  # the fixed rule: a detection every 2nd frame
         _, faces = pipe.process(group_1280)  # no track yet: detected on this frame
         assert len(faces) == 4 and pipe.detections == 1
