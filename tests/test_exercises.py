@@ -32,9 +32,9 @@ notebook   ex.   tested how                                         what the run
 01         4     STEP=4 (+ cell: the same scan at STEP=1)           how much faster, how many frames fewer
 02         1     01 then 02 with NAME="me" (run "me_chain")         faces with landmarks, jitter of dlib on me
 02         2     cell: eye-corner distance (36-45) over time, in    its range over time (moving closer/farther)
-                 frame pixels (run "02", at MARGIN=0.1: the frame
-                 points do not depend on the crop margin)
-02         3     MARGIN=0.1 (run "02")                              fraction of crops holding all 68 points
+                 frame pixels (run "02")
+02         3     cell: the crops cut again at margin 0.1 (run       fraction of crops holding all 68 points;
+                 "02"), shown                                       MARGIN and the saved set untouched
 02         4     cell: widest mouth (62-66), shown (run "02")       the frame and its opening
 02         5     cell: breakingbad.jpg whole with its people's      how many faces dlib finds; the annotated
                  points, detect_landmarks on it (run "02")          face among them or not
@@ -161,6 +161,16 @@ plt.show()
 lo, hi = int(np.argmin(iod)), int(np.argmax(iod))
 print(f"exercise 2: eye-corner distance from {iod.min():.1f} px at {ls.timestamp[lo]:.1f} s to {iod.max():.1f} px at "
       f"{ls.timestamp[hi]:.1f} s (median {np.median(iod):.1f} px, max/min {iod.max() / iod.min():.2f})")
+
+# exercise 3: the crops cut again with a tighter margin, in a new cell (MARGIN and the saved set stay as they are)
+tight = landmark_sets.extract_landmarks(manifest, crop_size=CROP_SIZE, margin=0.1)
+held = ((tight.points >= 0) & (tight.points < CROP_SIZE)).all(axis=(1, 2))
+out = ((tight.points < 0) | (tight.points >= CROP_SIZE)).any(axis=2).sum(axis=0)  # per point: crops it falls out of
+print(f"exercise 3: at margin 0.1, crops holding all 68 points: {held.mean():.0%} (at MARGIN={MARGIN}: {inside:.0%}); "
+      f"most often outside: points {', '.join(str(i) for i in np.argsort(out)[::-1][:3])}")
+pick = np.linspace(0, len(tight) - 1, 4).astype(int)
+fig = show_grid([draw_landmarks(tight.crops[i], tight.points[i], radius=1) for i in pick],
+                [f"margin 0.1, frame {tight.frame_index[i]}" for i in pick], cols=4, size=2.2)
 
 # exercise 4: the widest open mouth (inner lips 62-66), relative to the eye distance
 mouth = np.linalg.norm(ls.frame_points[:, 62] - ls.frame_points[:, 66], axis=1)
@@ -563,7 +573,7 @@ RUNS: dict[str, RunSpec] = {
                          prepare=_labelled_folder),
     "01_maxside": RunSpec((Step("01_capture", {"MAX_SIDE": 160}),)),
     "01_step": RunSpec((Step("01_capture", {"STEP": 4}, append=STEP_1),)),
-    "02": RunSpec((Step("02_landmarks", {"MARGIN": 0.1}, append=EYES_AND_MOUTH),)),
+    "02": RunSpec((Step("02_landmarks", {}, append=EYES_AND_MOUTH),)),
     "03": RunSpec((Step("03_records", {"ENCODING": "raw", "PASSES": 2}),
                    Step("03_records", {"SHARD_SIZE": 16, "PASSES": 2})), chain=False),
     "05": RunSpec((Step("05_emotion_cnn", {"USE_FER2013": True, "EPOCHS": 1, "NAME": "me", "SHOW_FACES": 8},
@@ -687,7 +697,12 @@ def ans_02_2(o: Outcome) -> str:
 
 
 def ans_02_3(o: Outcome) -> str:
-    return find(r"crops holding all 68 points: \d+%", o.runs[0].text, "the fraction of crops with all 68 points")[0]
+    answer = find(r"exercise 3: at margin 0.1, crops holding all 68 points: .*", o.runs[0].text,
+                  "the fraction of crops with all 68 points at margin 0.1")[0]
+    from helpers.storage import load_npz
+    _, meta = load_npz(o.root / "work" / "02_landmarks" / "sample.npz")  # the exercise changed nothing 02 saved
+    assert meta["margin"] == 0.3, f"the saved landmark set has margin {meta['margin']}, not the notebook's 0.3"
+    return answer
 
 
 def ans_02_5(o: Outcome) -> str:
