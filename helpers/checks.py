@@ -95,6 +95,13 @@ class Checks:
         return (f"checks: {shown}. Checks written for the sample at the shipped settings print what they find "
                 "instead of stopping the notebook; checks about the code still stop it.")
 
+    def data(self, shipped: bool, name: str) -> None:
+        """Say which data this run has: other data than the course's own (a learner's FER2013, say) makes the checks
+        about the sample print what they find instead of stopping the notebook, as a changed setting does."""
+        if not shipped and "data" not in self.changed:
+            self.changed["data"] = ("the course's own", name)
+            print(self.describe())
+
     def expect(self, ok: bool, claim: str, meaning: str = "") -> None:
         """Assert ``claim`` when the run is as shipped; otherwise print it when it does not hold, with ``meaning``.
 

@@ -32,7 +32,7 @@ from .errors import CourseError
 from .labels import EMOTIONS
 from .landmarks import to_gray
 from .paths import models_dir, shown
-from .saved_models import model_recipe, save_trained, sidecar_path
+from .saved_models import model_recipe, save_target, save_trained, sidecar_path
 from .storage import load_json
 from .training import Checkpoint, TrainResult, checkpoint_callback, fingerprint, new_state, run_folder
 
@@ -154,9 +154,15 @@ def cosine_lr(epoch: int, epochs: int, base: float = 1e-3, floor: float = 1e-5, 
 
 
 # ----------------------------------------------------------------------------- training
-INGREDIENTS = {"label_smoothing": 0.1, "augment": {}, "class_weights": True, "bn_momentum": 0.75}
+INGREDIENTS = {"label_smoothing": 0.1, "augment": {}, "class_weights": True, "bn_momentum": "auto"}
 """The course recipe's switchable ingredients and their defaults (``augment``: :func:`build_augmenter`'s options,
-or None for no augmentation). The baseline has none of them."""
+or None for no augmentation; ``bn_momentum="auto"``: :func:`auto_momentum`). The baseline has none of them."""
+
+
+def auto_momentum(train_size: int, batch_size: int) -> float:
+    """Batch norm's momentum for ``"auto"``: 0.75 with under 100 batches an epoch (the stand-in's ~13: its running
+    statistics must settle within a short run), else Keras's usual 0.99 (FER2013's ~450 batches)."""
+    return 0.75 if train_size / max(1, batch_size) < 100 else 0.99
 
 
 def ingredients(kind: str, **switches: Any) -> dict[str, Any] | None:
@@ -183,8 +189,11 @@ def ingredients(kind: str, **switches: Any) -> dict[str, Any] | None:
 def run_config(kind: str, data, *, epochs: int = 12, batch_size: int = 64, seed: int = 42, patience: int = 5,
                **switches: Any) -> dict[str, Any]:
     """Everything that changes :func:`train`'s result (ingredients included), with a fingerprint of the training data."""
+    recipe = ingredients(kind, **switches)
+    if recipe and recipe["bn_momentum"] == "auto":
+        recipe["bn_momentum"] = auto_momentum(len(data.x_train), batch_size)
     return {"kind": kind, "epochs": epochs, "batch_size": batch_size, "seed": seed, "patience": patience,
-            "ingredients": ingredients(kind, **switches), "recipe": RECIPE_VERSION,
+            "ingredients": recipe, "recipe": RECIPE_VERSION,
             "data": fingerprint(data.x_train, data.y_train)}
 
 
@@ -425,8 +434,14 @@ def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
 def save_course_model(result: TrainResult, *, data_name: str, source: str = "", path: str | os.PathLike | None = None,
                       tflite: bool = True) -> dict[str, pathlib.Path | None]:
     """Save a trained course model for notebook 06 in the course's layout (:mod:`helpers.saved_models`): ``.keras``,
-    a JSON note (data, labels, input), ``.tflite`` if it converts, and its recipe (what it learnt from)."""
-    path = pathlib.Path(path) if path else default_model_path()
+    a JSON note (data, labels, input), ``.tflite`` if it converts, and its recipe (what it learnt from). Without a
+    ``path``, a model at the default path that this one must not replace is kept (:func:`~helpers.saved_models.save_target`
+    says why and where this one goes)."""
+    path = pathlib.Path(path) if path else None
+    if path is None:
+        path, why = save_target(default_model_path(), data_name, result.epochs)
+        if why:
+            print("note:", why)
     note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs,
                                              "labels": list(EMOTIONS),
                                              "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "

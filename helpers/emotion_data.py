@@ -14,6 +14,7 @@ from . import artifacts, fer, standin
 from .emotion import RUN_SETTINGS, default_model_path, run_config, save_course_model, train
 from .saved_models import model_recipe
 from .errors import CourseError
+from .paths import data_dir
 
 
 def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer.FerSplits:
@@ -26,8 +27,23 @@ def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer
     if use_fer2013 is True and found is None:
         fer.load_fer2013()  # raises the "where to put it" message
     if use_fer2013 is True or (use_fer2013 == "auto" and found is not None):
-        return fer.load_fer2013(found)
+        return fer.require_classes(fer.load_fer2013(found))
     return standin.load_standin(progress=progress)
+
+
+def data_sentence(use_fer2013: bool | str = "auto") -> str:
+    """One line on the data notebook 05 will use: where FER2013 was found (and what beside it is not read), or why the
+    stand-in, with what in ``data/`` looks like FER2013 but is not in a form the course reads (:func:`fer.near_misses`)."""
+    found = fer.find_fer2013()
+    if found is None:
+        tips = fer.near_misses()
+        return ("FER2013 found at: nowhere in data/ -> this run uses the offline stand-in"
+                + (f". Nearly there: {'; '.join(tips)}." if tips else ""))
+    if use_fer2013 is False or use_fer2013 == 0:
+        return f"FER2013 found at {found}, but USE_FER2013 = False: this run uses the offline stand-in"
+    folders = [d for d in (data_dir() / "fer2013", data_dir()) if (d / "train").is_dir()] if found.is_file() else []
+    return f"FER2013 found at: {found}" + (f" (the train/ and test/ folders in {folders[0]} are not read: the CSV "
+                                           "comes first)" if folders else "")
 
 
 def ensure_emotion_model(path: str | os.PathLike | None = None, *, progress: bool = True,

@@ -53,6 +53,8 @@ for _i, _names in enumerate([("angry", "anger"), ("disgust", "disgusted", "disgu
         FOLDER_NAMES[_n] = _i
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff")
+SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+"""Files an operating system leaves in folders (Windows; macOS's start with a dot): skipped, not images."""
 
 
 @dataclass
@@ -96,14 +98,45 @@ def find_fer2013(root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar")
+
+
+def near_misses(root: str | os.PathLike | None = None) -> list[str]:
+    """What in ``root`` (default ``data/``) looks like FER2013 that :func:`find_fer2013` does not take, each with what
+    to do: an archive not unpacked, a CSV under another name or one folder too deep, train/ without test/."""
+    root = Path(root) if root else data_dir()
+    tips: list[str] = []
+    for folder in (root, root / "fer2013"):
+        if not folder.is_dir():
+            continue
+        for item in sorted(folder.iterdir()):
+            low = item.name.lower()
+            if item.is_file() and "fer" in low and low.endswith(ARCHIVE_SUFFIXES):
+                tips.append(f"{item} is an archive: unpack it, so that data/fer2013.csv (or data/fer2013/train/ and "
+                            "test/) exist")
+            elif item.is_file() and low.endswith(".csv") and low != "fer2013.csv" and ("fer" in low or "face" in low):
+                tips.append(f"{item}: if this is Kaggle's FER2013 CSV (columns emotion,pixels,Usage), rename it "
+                            "fer2013.csv")
+            elif item.is_dir() and item != root / "fer2013" and not low.startswith("."):
+                if (item / "train").is_dir() or (item / "fer2013.csv").is_file():
+                    tips.append(f"{item} holds {'train/' if (item / 'train').is_dir() else 'fer2013.csv'}: "
+                                f"rename the folder {root / 'fer2013'}")
+        if (folder / "train").is_dir() and not (folder / "test").is_dir():
+            tips.append(f"{folder / 'train'} has no test/ beside it: put the download's test/ folder there too")
+    return tips
+
+
 def load_fer2013(path: str | os.PathLike | None = None, *, val_fraction: float = 0.1, seed: int = 42) -> FerSplits:
     """Load FER2013 from a CSV file or a train/test folder (default: :func:`find_fer2013`), fully validated."""
     found = Path(path) if path else find_fer2013()
     if found is None:
+        tips = near_misses()
         raise CourseError(
-            f"FER2013 is not in {data_dir()}. Download it from Kaggle (the 'Challenges in Representation "
-            "Learning: Facial Expression Recognition' dataset) and put either fer2013.csv in data/ or the "
-            "train/ and test/ folders in data/fer2013/; or keep using the offline stand-in.")
+            f"FER2013 is not in {data_dir()}"
+            + (f" in a form the course reads: {'; '.join(tips)}." if tips else
+               ". Download it from Kaggle (the 'Challenges in Representation Learning: Facial Expression "
+               "Recognition' dataset) and put either fer2013.csv in data/ or the train/ and test/ folders in "
+               "data/fer2013/; or keep using the offline stand-in."))
     if found.is_file():
         return read_fer_csv(found)
     return read_fer_folders(found, val_fraction=val_fraction, seed=seed)
@@ -133,8 +166,11 @@ def read_fer_csv(path: str | os.PathLike) -> FerSplits:
         raise CourseError(f"{path} does not exist. Put Kaggle's fer2013.csv there (see helpers/fer.py).")
     xs: dict[str, list[np.ndarray]] = {s: [] for s in USAGES.values()}
     ys: dict[str, list[int]] = {s: [] for s in USAGES.values()}
-    with open(path, newline="") as fh:
-        reader = csv.reader(fh)
+    with _open_text(path) as fh:
+        first = fh.readline()
+        fh.seek(0)
+        delimiter = next((d for d in (",", ";", "\t") if d in first), ",")  # a spreadsheet may have used ; or tabs
+        reader = csv.reader(fh, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             raise CourseError(f"{path} is empty. Re-download fer2013.csv.")
@@ -145,7 +181,7 @@ def read_fer_csv(path: str | os.PathLike) -> FerSplits:
                               "has the columns emotion,pixels,Usage (the competition's train.csv without Usage "
                               "is not enough: use fer2013.csv).")
         ie, ip, iu = header.index("emotion"), header.index("pixels"), header.index("Usage")
-        for line_no, row in enumerate(reader, start=2):
+        for line_no, row in _rows(reader, path):
             where = f"{path.name} line {line_no}"
             if not row:
                 continue
@@ -163,6 +199,38 @@ def read_fer_csv(path: str | os.PathLike) -> FerSplits:
             xs[split].append(parse_pixels(row[ip], where))
             ys[split].append(int(label_text))
     return _splits(xs, ys, source=f"FER2013 CSV {path}", meta={"format": "csv", "path": str(path)})
+
+
+def _open_text(path: Path):
+    """``path`` opened as text for :func:`read_fer_csv`: UTF-8 with or without a byte-order mark, or gzip-compressed;
+    a zip or tar archive, or UTF-16 text, gets a CourseError that says what to do."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+        import tarfile
+        if tarfile.is_tarfile(path):
+            raise CourseError(f"{path} is a .tar.gz archive (Kaggle's fer2013.tar.gz is one): unpack it (`tar xzf "
+                              "fer2013.tar.gz`, or your file manager) and put the fer2013.csv from it in data/.")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    if head[:2] == b"PK":
+        raise CourseError(f"{path} is a zip archive, not a CSV: unzip it and put the fer2013.csv (or the train/ and "
+                          "test/ folders) from it in data/ (folders: data/fer2013/train and data/fer2013/test).")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise CourseError(f"{path} is UTF-16 text (a spreadsheet's \"Unicode text\"): save it as \"CSV UTF-8\", or "
+                          "use the fer2013.csv of the download as it is.")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
+def _rows(reader, path: Path):
+    """``(line number, row)`` of a CSV reader; a byte that is not UTF-8 gets a CourseError naming the line."""
+    line_no = 1
+    try:
+        for line_no, row in enumerate(reader, start=2):
+            yield line_no, row
+    except UnicodeDecodeError as exc:
+        raise CourseError(f"{path.name} after line {line_no}: not UTF-8 text ({exc.reason}). Re-download "
+                          "fer2013.csv; a CSV saved by a spreadsheet should be saved as \"CSV UTF-8\".") from exc
 
 
 def write_fer_csv(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray, usages: list[str] | np.ndarray) -> Path:
@@ -215,8 +283,11 @@ def read_image_folder(split_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndar
     xs, ys = [], []
     for label, folder in class_folders(split_dir).items():
         for file in sorted(folder.iterdir()):
-            if file.name.startswith(".") or file.is_dir():
+            if file.name.startswith(".") or file.name.lower() in SYSTEM_FILES:
                 continue
+            if file.is_dir():
+                raise CourseError(f"{file}: a folder inside the class folder {folder.name}/ (its images would be left "
+                                  f"out). Move its images up into {folder}, or remove it.")
             if file.suffix.lower() not in IMAGE_SUFFIXES:
                 raise CourseError(f"{file}: not an image file ({file.suffix or 'no extension'}). Remove it from the "
                                   "dataset folder; only .png/.jpg images belong there.")
@@ -271,6 +342,19 @@ def _splits(xs: dict[str, list], ys: dict[str, list], source: str, meta: dict[st
         arrays[f"x_{split}"] = np.stack(xs[split]).astype(np.uint8)
         arrays[f"y_{split}"] = np.array(ys[split], np.int64)
     return FerSplits(**arrays, source=source, meta=meta)
+
+
+def require_classes(data: FerSplits) -> FerSplits:
+    """``data`` if its train and test splits hold every class; else a CourseError naming what is missing (a class never
+    trained is never predicted, one never tested cannot be scored: notebook 05 needs all seven in both)."""
+    for split in ("train", "test"):
+        y = data.split(split)[1]
+        absent = [EMOTIONS[i] for i in range(len(EMOTIONS)) if not (y == i).any()]
+        if absent:
+            raise CourseError(f"{data.source}: the {split} split has no {', '.join(absent)} faces. FER2013 has all 7 "
+                              "classes in every split: the download is incomplete, or a subset left them out "
+                              "(put them back, or re-download).")
+    return data
 
 
 # ----------------------------------------------------------------------------- the tf.data pipeline

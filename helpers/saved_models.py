@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,24 @@ def save_trained(model, path: str | Path, sidecar: dict[str, Any], *, recipe: Re
     if recipe is not None:
         artifacts.commit(path, recipe)
     return sidecar
+
+
+def save_target(path: str | Path, data: str, epochs: int) -> tuple[Path, str]:
+    """Where a model trained on ``data`` for ``epochs`` epochs goes when its owner asked for the default ``path``:
+    ``(path, "")``, unless ``path`` holds a model this one must not replace (one trained on FER2013 while this one is
+    not, or on the same data for more epochs: a learner's long run, lost to a quick try). Then a name beside it that
+    says data and epochs, and one sentence saying so (the old model stays where notebook 06 finds it)."""
+    path = Path(path)
+    try:
+        old = json.loads(sidecar_path(path).read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        old = {}
+    old_data, old_epochs = old.get("data"), int(old.get("epochs") or 0)
+    keep = (old_data == "FER2013" and data != "FER2013") or (old_data == data and old_epochs > epochs)
+    if not keep:
+        return path, ""
+    slug = re.sub(r"[^a-z0-9]+", "-", data.lower()).strip("-")
+    beside = path.with_name(f"{path.stem}_{slug}_{epochs}ep{path.suffix}")
+    return beside, (f"{path.name} holds a model trained on {old_data} for {old_epochs} epochs, which this run's "
+                    f"({data}, {epochs} epochs) does not replace: saved as {beside.name} instead. Notebook 06 keeps "
+                    f"using {path.name}; to replace it, set MODEL_PATH to its path (or delete it) and run this cell again.")

@@ -399,7 +399,7 @@ def load_standin(*, progress: bool = True, **options: Any) -> FerSplits:
         meta[f"source_{s}"] = arrays["source"][sel]
         meta[f"probs_{s}"] = arrays["probs"][sel]
     data.source = "offline stand-in (2 videos + 2 stills, teacher labels + landmark warps)"
-    data.meta = meta | {"format": "csv", "path": str(csv_path)}
+    data.meta = meta | {"format": "csv", "path": str(csv_path), "standin": True}  # what notebook 05 asks, not the path
     return data
 
 

@@ -28,6 +28,18 @@ def test_expect_asserts_as_shipped_and_prints_otherwise(capsys):
     assert "the sample has one face; not in this run. Record again." in out
 
 
+def test_other_data_makes_the_checks_print(capsys):
+    """Notebook 05 as shipped on a learner's FER2013: the checks written for the stand-in print instead of stopping."""
+    checks = Checks("05_emotion_cnn", dict(shipped_parameters("05_emotion_cnn")))
+    checks.data(True, "offline stand-in")
+    assert checks.as_shipped
+    capsys.readouterr()
+    checks.data(False, "FER2013 CSV data/fer2013.csv")
+    assert not checks.as_shipped and "data = 'FER2013 CSV data/fer2013.csv'" in capsys.readouterr().out
+    checks.expect(False, "the course model scores over 3x chance")
+    assert checks.misses == ["the course model scores over 3x chance"]
+
+
 def _manifest(faces, sides=None, light=None, step=1):
     keys = [str(i * step) for i in range(len(faces))]
     return {"faces_per_frame": dict(zip(keys, faces)), "best_score": dict.fromkeys(keys, 0.5),

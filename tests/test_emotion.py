@@ -142,7 +142,8 @@ def test_ingredients_are_switches_in_the_run_key():
     y = np.arange(7)
     data = FerSplits(x, y, x, y, x, y)
     default = emotion.run_config("course", data)
-    assert default["ingredients"] == emotion.INGREDIENTS
+    assert default["ingredients"] == emotion.INGREDIENTS | {"bn_momentum": 0.75}  # "auto": 1 batch an epoch
+    assert emotion.auto_momentum(28709, 64) == 0.99 and emotion.auto_momentum(800, 64) == 0.75  # FER2013, stand-in
     for switch in ({"label_smoothing": 0.0}, {"augment": False}, {"augment": {"erase": True}}, {"class_weights": False},
                    {"bn_momentum": 0.99}):
         assert emotion.run_config("course", data, **switch) != default, switch
@@ -230,3 +231,19 @@ def test_rows_table_scores_each_kind_of_test_face():
     summary = emotion_experiments._summary(wrong_on_real, SimpleNamespace(y_test=y), rows)  # the benchmark's keys
     assert summary["accuracy_real"] == 0.0 and summary["accuracy_synthetic"] == 1.0
     assert summary["accuracy_unseen_people"] is None and summary["accuracy"] == pytest.approx(0.6667)
+
+
+def test_a_quick_run_never_replaces_a_longer_or_fer2013_model(tmp_path):
+    """save_target: a model on FER2013, or on the same data for more epochs, stays where notebook 06 finds it."""
+    from helpers.saved_models import save_target, sidecar_path
+    path = tmp_path / "emotion_cnn.keras"
+    assert save_target(path, "stand-in data", 1) == (path, "")  # nothing saved yet
+    path.write_bytes(b"model")
+    sidecar_path(path).write_text('{"data": "FER2013", "epochs": 60}')
+    beside, why = save_target(path, "stand-in data", 12)
+    assert beside == tmp_path / "emotion_cnn_stand-in-data_12ep.keras" and "trained on FER2013 for 60 epochs" in why
+    assert save_target(path, "FER2013", 1)[0].name == "emotion_cnn_fer2013_1ep.keras"
+    assert save_target(path, "FER2013", 60) == (path, "")  # the same budget again: replaced
+    sidecar_path(path).write_text('{"data": "stand-in data", "epochs": 12}')
+    assert save_target(path, "FER2013", 1) == (path, "")  # FER2013 replaces the stand-in's model
+    assert save_target(path, "stand-in data", 20) == (path, "")

@@ -135,3 +135,89 @@ def test_make_dataset_shapes_and_scaling():
     assert yb.numpy()[3].argmax() == 3
     with pytest.raises(CourseError, match="labels must be 0-6"):
         make_dataset(x, np.full(10, 9))
+
+
+def _all_classes(path, **kw):
+    """A small CSV with every class in every split (what notebook 05 needs)."""
+    rows = [_row(label=str(k), usage=u) for u in ("Training", "PublicTest", "PrivateTest") for k in range(7)]
+    return _write_csv(path, rows, **kw)
+
+
+def test_csv_as_downloads_and_spreadsheets_leave_it(tmp_path):
+    """A byte-order mark, semicolons and a gzip-compressed file read as the plain CSV; archives and UTF-16 say what
+    to do instead of a UnicodeDecodeError."""
+    import gzip
+    import tarfile
+    import zipfile
+    plain = read_fer_csv(_all_classes(tmp_path / "plain.csv"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "plain.csv").read_bytes())
+    semi = tmp_path / "semi.csv"
+    semi.write_text((tmp_path / "plain.csv").read_text().replace(",", ";"))
+    gz = tmp_path / "gz.csv"
+    gz.write_bytes(gzip.compress((tmp_path / "plain.csv").read_bytes()))
+    for path in (bom, semi, gz):
+        data = read_fer_csv(path)
+        np.testing.assert_array_equal(data.y_train, plain.y_train)
+        np.testing.assert_array_equal(data.x_test, plain.x_test)
+    with zipfile.ZipFile(tmp_path / "z.csv", "w") as z:
+        z.write(tmp_path / "plain.csv", "fer2013.csv")
+    with pytest.raises(CourseError, match="zip archive.*unzip it"):
+        read_fer_csv(tmp_path / "z.csv")
+    with tarfile.open(tmp_path / "t.csv", "w:gz") as t:
+        t.add(tmp_path / "plain.csv", "fer2013/fer2013.csv")
+    with pytest.raises(CourseError, match="tar.gz archive.*unpack it"):
+        read_fer_csv(tmp_path / "t.csv")
+    (tmp_path / "u16.csv").write_text((tmp_path / "plain.csv").read_text(), encoding="utf-16")
+    with pytest.raises(CourseError, match="UTF-16"):
+        read_fer_csv(tmp_path / "u16.csv")
+    (tmp_path / "latin.csv").write_bytes((tmp_path / "plain.csv").read_bytes() + b"3,\xe9\xe9,Training\n")
+    with pytest.raises(CourseError, match="not UTF-8"):
+        read_fer_csv(tmp_path / "latin.csv")
+
+
+def test_near_misses_name_what_to_do(tmp_path, monkeypatch):
+    from helpers.fer import load_fer2013, near_misses
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert near_misses() == []
+    (tmp_path / "fer2013.zip").write_bytes(b"PK")
+    _folders(tmp_path / "FER-2013")
+    (tmp_path / "fer2013" / "train").mkdir(parents=True)
+    tips = " | ".join(near_misses())
+    assert "fer2013.zip is an archive" in tips and "FER-2013 holds train/" in tips and "has no test/" in tips, tips
+    assert find_fer2013() is None
+    with pytest.raises(CourseError, match="in a form the course reads.*fer2013.zip"):
+        load_fer2013()
+
+
+def test_folders_skip_system_files_and_refuse_nested_folders(tmp_path):
+    root = _folders(tmp_path / "a", per_class=10)
+    (root / "train" / "happy" / "Thumbs.db").write_bytes(b"\0" * 10)
+    (root / "test" / "sad" / "desktop.ini").write_text("[.ShellClassInfo]")
+    assert len(read_fer_folders(root).x_test) == 70
+    (root / "train" / "happy" / "more").mkdir()
+    with pytest.raises(CourseError, match="a folder inside the class folder happy"):
+        read_fer_folders(root)
+
+
+def test_every_class_in_train_and_test_or_a_clear_message(tmp_path):
+    from helpers.fer import require_classes
+    data = read_fer_csv(_all_classes(tmp_path / "all.csv"))
+    assert require_classes(data) is data
+    rows = [_row(label=str(k), usage=u) for u in ("Training", "PublicTest", "PrivateTest") for k in range(7)
+            if not (u == "PrivateTest" and k == 1)]
+    with pytest.raises(CourseError, match="the test split has no disgust faces"):
+        require_classes(read_fer_csv(_write_csv(tmp_path / "nodisgust.csv", rows)))
+
+
+def test_the_data_sentence_says_what_this_run_uses(tmp_path, monkeypatch):
+    from helpers.emotion_data import data_sentence
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert "nowhere in data/ -> this run uses the offline stand-in" in data_sentence()
+    (tmp_path / "fer2013.csv.gz").write_bytes(b"\x1f\x8b")
+    assert "Nearly there" in data_sentence() and "fer2013.csv.gz is an archive" in data_sentence()
+    _all_classes(tmp_path / "fer2013.csv")
+    assert data_sentence() == f"FER2013 found at: {tmp_path / 'fer2013.csv'}"
+    assert "USE_FER2013 = False: this run uses the offline stand-in" in data_sentence(False)
+    _folders(tmp_path / "fer2013")
+    assert "folders in" in data_sentence() and "are not read: the CSV comes first" in data_sentence()
