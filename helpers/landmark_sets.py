@@ -108,6 +108,11 @@ def landmark_recipe(manifest_key: str | None, crop_size: int, margin: float) -> 
                   {"manifest": manifest_key, "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
 
 
+def changed_settings(ls: LandmarkSet) -> dict[str, Any]:
+    """The crop settings of ``ls`` that differ from the course's (:data:`SETTINGS`): ``{}`` for a set as shipped."""
+    return {k: ls.meta.get(k, v) for k, v in SETTINGS.items() if ls.meta.get(k, v) != v}
+
+
 def save_landmark_set(name: str, ls: LandmarkSet) -> Path:
     """Save a landmark set atomically as ``data/work/02_landmarks/<name>.npz``, then its recipe."""
     artifacts.invalidate(landmarks_path(name))

@@ -146,6 +146,20 @@ def records_recipe(name: str, params: dict[str, Any]) -> Recipe:
     return Recipe("record_sets", FORMAT, params, inputs)
 
 
+def personal_landmarks(name: str, *, progress: bool = True):
+    """``name``'s landmark set (notebook 02's, rebuilt if missing) if it can make records; else a CourseError saying what
+    to record: no recording under ``name``, or fewer than ``MIN_FRAMES`` frames with exactly one face. Notebook 03
+    calls it first, so a recording that cannot make records stops at once, not after the sample's sections."""
+    from .landmark_sets import ensure_landmark_set
+    check_recording(name)
+    ls = ensure_landmark_set(name, progress=progress)
+    if len(ls) < MIN_FRAMES:
+        raise CourseError(f"the recording of {name!r} has only {len(ls)} frame(s) with exactly one face; its records (and "
+                          f"a personal model) need at least {MIN_FRAMES}. Record again in notebook 01 (10 s facing the "
+                          "camera, one person in view, lit from the front) and re-run notebook 02.")
+    return ls
+
+
 def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float = 0.5, encoding: str = "png",
                      shard_size: int = 128, progress: bool = True) -> dict[str, Any]:
     """Split ``name``'s faces (notebook 02) by time and write ``<name>_train`` / ``<name>_heldout``; return the split record.
@@ -156,14 +170,8 @@ def write_records_of(name: str = "sample", *, held_out: float = 0.2, gap: float 
     gaps splits by the time of the frames that remain. The split file is written last, then the
     recipe: a crash in between leaves sets that :func:`ensure_records` rewrites.
     """
-    from .landmark_sets import ensure_landmark_set
-    check_recording(name)
     params = {"held_out": held_out, "gap": gap, "encoding": encoding, "shard_size": shard_size}
-    ls = ensure_landmark_set(name, progress=progress)
-    if len(ls) < MIN_FRAMES:
-        raise CourseError(f"the recording of {name!r} has only {len(ls)} frame(s) with exactly one face; its records (and "
-                          f"a personal model) need at least {MIN_FRAMES}. Record again in notebook 01 (10 s facing the "
-                          "camera, one person in view, lit from the front) and re-run notebook 02.")
+    ls = personal_landmarks(name, progress=progress)
     split = time_split(ls.timestamp, held_out, gap)
     if not split["held_out"]:
         raise CourseError(f"no held-out frames for {name!r}: record a longer video (10 s or more).")

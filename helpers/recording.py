@@ -34,10 +34,13 @@ def frame_reasons(manifest: dict[str, Any]) -> dict[int, str]:
     """The reason of every frame read: ``"kept"`` or why it was skipped (see :data:`REASONS`)."""
     sides = manifest.get("face_side", {})
     light = manifest.get("brightness", {})
+    faces = manifest["faces_per_frame"]
+    lit = sorted(light[k] for k, n in faces.items() if n == 1 and k in light)
+    dark = min(DARK, lit[len(lit) // 2] / 2) if lit else DARK  # a dim room you stepped out of is not "too dark"
     out = {}
-    for key, n in manifest["faces_per_frame"].items():
+    for key, n in faces.items():
         if n == 0:
-            out[int(key)] = "too dark" if light.get(key, 255) < DARK else "no face"
+            out[int(key)] = "too dark" if light.get(key, 255) < dark else "no face"
         elif n > 1:
             out[int(key)] = "several faces"
         else:
@@ -91,12 +94,16 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
         first = {"several faces": "Every frame with a face shows several faces: record alone in the frame.",
                  "too dark": "The frames are too dark to find a face: turn on a light in front of you and record again.",
                  "face too small": "The face is too small in every frame: sit closer to the camera and record again."}
-        advice.append("No frame can become data. " + first.get(main, "Check that your face is in the picture, lit from "
-                      "the front, upright (a sideways phone video needs ROTATE: try 90 or 270), and record again."))
-    elif kept < min_frames:
-        advice.append(f"Only {kept} frames are kept; a personal model (notebooks 03-04) needs at least {min_frames}. "
-                      "Record a longer clip (10 s or more) facing the camera, alone in the frame.")
+        advice.append("No frame can become data. " + first.get(main, "Check that your face is in the picture and lit "
+                      "from the front. A sideways phone video needs ROTATE (try 90 or 270; no new recording needed); "
+                      "a face far from the camera: sit closer and record again."))
     seconds = max(times.values()) - min(times.values()) + step / fps if times else 0.0
+    if 0 < kept < min_frames:
+        why = ("Record a longer clip (10 s or more) facing the camera, alone in the frame." if seconds < 2 * MIN_SECONDS
+               else f"Most frames were skipped ({main}): see the reasons above; facing the camera from closer, alone "
+                    "and lit from the front, keeps more.")
+        advice.append(f"Only {kept} frame{'s are' if kept != 1 else ' is'} kept; a personal model (notebooks 03-04) "
+                      f"needs at least {min_frames}. {why}")
     settings, header = manifest["settings"], (manifest.get("info") or {}).get("frames") or 0
     if header > 0 and not settings.get("max_frames"):
         expected = -(-header // step)
@@ -108,9 +115,9 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
                       f"one. Record {MIN_SECONDS:g} s or more (10 s is better), with a few expressions.")
     if by_reason["too dark"]:
         advice.append("Some frames are too dark: turn on a light in front of you.")
-    if by_reason["several faces"]:
+    if by_reason["several faces"] and not (kept == 0 and main == "several faces"):  # said once, above
         advice.append("Some frames show several faces: record alone, or those frames are left out.")
-    if by_reason["face too small"]:
+    if by_reason["face too small"] and not (kept == 0 and main == "face too small"):
         advice.append("In some frames the face is small: sit closer to the camera.")
     lines += advice or ["Enough frames to go on."]
     return {"frames": len(reasons), "kept": kept, "skipped": skipped,

@@ -62,6 +62,21 @@ def test_report_gives_reasons_with_time_ranges_and_advice():
     assert none["kept"] == 0 and "No frame can become data" in none["advice"][0]
 
 
+def test_report_advice_for_stepping_out_a_far_face_and_a_turned_clip():
+    """A dim room you stepped out of is "no face", not "too dark"; a long clip with few frames kept is not told to record
+    longer; a clip without faces is told about ROTATE without "record again" for it; reasons are said once."""
+    faces = [1] * 40 + [0] * 20 + [1] * 40
+    light = [63] * 40 + [36] * 20 + [63] * 40  # the sample's room: 58-69 with her in it, 36 without
+    rep = recording.report(_manifest(faces, light=light))
+    assert rep["skipped"] == {"no face": 20} and "too dark" not in rep["text"]
+    far = recording.report(_manifest([1] + [0] * 99))  # 10 s, one face found in it
+    assert "Only 1 frame is kept" in far["text"] and "longer clip" not in far["text"], far["text"]
+    turned = recording.report(_manifest([0] * 100))
+    assert "ROTATE (try 90 or 270; no new recording needed)" in turned["advice"][0]
+    pair = recording.report(_manifest([2] * 60))
+    assert sum("several faces" in a for a in pair["advice"]) == 1, pair["advice"]
+
+
 def test_report_advice_for_two_people_a_short_clip_and_a_cut_file():
     """What a learner's own clip gets: the reason that emptied it first, a short clip and a cut-short file named."""
     pair = recording.report(_manifest([2] * 60))
@@ -124,3 +139,11 @@ def test_papermill_reads_every_setting_of_the_parameters_cell(notebook):
     from helpers.paths import ROOT
     found = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{notebook}.ipynb"))
     assert set(found) >= set(shipped_parameters(notebook)), set(shipped_parameters(notebook)) - set(found)
+
+
+def test_a_landmark_set_says_which_crop_settings_differ_from_the_course():
+    from types import SimpleNamespace
+
+    from helpers.landmark_sets import changed_settings
+    assert changed_settings(SimpleNamespace(meta={"crop_size": 128, "margin": 0.3})) == {}
+    assert changed_settings(SimpleNamespace(meta={"crop_size": 64, "margin": 0.3})) == {"crop_size": 64}

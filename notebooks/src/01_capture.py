@@ -37,7 +37,7 @@ STEP = 1               # keep every STEP-th frame (2 halves the detection work; 
 MAX_FRAMES = None      # stop after this many frames (None: the whole video)
 ROTATE = 0             # extra clockwise rotation (0/90/180/270) for videos stored sideways without a rotation tag
 MAX_SIDE = 640         # resize frames so their longer side is at most this many pixels
-DETECT_MAX_SIDE = 640  # section 5 looks for faces on a copy at most this large (1280: small faces far from the camera; slower)
+DETECT_MAX_SIDE = 640  # section 5 looks for faces on a copy at most this large; never above the frame read (MAX_SIDE)
 GRID_FRAMES = 8        # how many frames to show in the overview grid
 SEED = 42
 
@@ -143,8 +143,8 @@ fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s"
 # %%
 picked = recording.first_face_frame(source, rotate=ROTATE, max_side=MAX_SIDE, candidates=overview)
 if picked is None:
-    print("No frame of this recording has exactly one face (section 5 counts them): sections 3 and 4 demonstrate "
-          "on a frame of the sample instead.")
+    print("None of the frames looked at here (about 4 a second) has exactly one face (section 5 counts them in every "
+          "frame): sections 3 and 4 demonstrate on a frame of the sample instead.")
     picked = recording.first_face_frame("sample", max_side=640)  # at 640 px the sample's face is always found
 frame = picked.image
 print(f"demonstrating on frame #{picked.index} ({picked.timestamp:.1f} s)")
@@ -196,8 +196,9 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # fills the frame costs one small pass; the small faces of a group photo (below) get the larger
 # passes they need. (In this notebook `MAX_SIDE` shrinks every frame larger than 640 px when it is read, as a
 # phone video's would be; the sample is 640 px wide already; shrinking for detection matters when you set `MAX_SIDE = None` to keep a phone video's full
-# resolution. Section 5's pass over every frame stops at `DETECT_MAX_SIDE`, 640 px as shipped: raise it to 1280
-# for a face far from the camera, at about four times the detector's cost on frames that need the larger pass.)
+# resolution. Section 5's pass over every frame stops at `DETECT_MAX_SIDE`, 640 px as shipped, and never searches
+# a frame larger than it was read: for a face far from the camera in a large video, set `MAX_SIDE = None` and
+# `DETECT_MAX_SIDE = 1280`, at about four times the detector's cost on the frames that need the larger pass.)
 
 # %%
 sides = [100, 160, 320, 640, 1280, 2560]

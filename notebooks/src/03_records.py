@@ -46,26 +46,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import CourseError, record_timing, records
+from helpers import CourseError, record_sets, record_timing, records
 from helpers.checks import Checks
-from helpers.landmark_sets import ensure_landmark_set
+from helpers.landmark_sets import changed_settings, ensure_landmark_set
 from helpers.draw import draw_landmarks, show_grid
 
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow")})
 checks = Checks("03_records", globals())  # checks about the sample are asserts only as shipped (see notebook 01)
+if NAME != "sample":  # your recording (section 10): checked now, so a missing or too short one stops here, not at the end
+    print(f"{NAME}: {len(record_sets.personal_landmarks(NAME))} faces with landmarks, enough for records")
 
 # %% [markdown]
 # ## 1. The data from notebook 02
 #
 # Two landmark sets: the **sample** video (one woman, ~20 s) for training and testing, and a short
-# video of **another person**, only ever used for testing. Each face is a 128×128 BGR crop with 68
+# video of **another person**, only ever used for testing. Each face is a 128×128 BGR crop (notebook 02's `CROP_SIZE`) with 68
 # points in crop pixels, plus the frame number and time it came from.
 
 # %%
 sample = ensure_landmark_set("sample")
 other = ensure_landmark_set("other_person")
-print(f"sample: {len(sample)} faces over {sample.timestamp[-1]:.1f} s; other person: {len(other)} faces")
+print(f"sample: {len(sample)} faces over {sample.timestamp[-1]:.1f} s; other person: {len(other)} faces; "
+      f"crops {sample.crops.shape[1]} px")
+checks.data(not changed_settings(sample), f"notebook 02's sample set with {changed_settings(sample)}")
 
 # %% [markdown]
 # ## 2. Train and held-out frames: split by time
@@ -117,8 +121,6 @@ print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({in
 # them); a larger gap would buy little.
 
 # %%
-from helpers import record_sets
-
 split = record_sets.time_split(sample.timestamp, held_out=HELD_OUT, gap=GAP)
 fig, ax = plt.subplots(figsize=(9, 1.8))
 for part, color in (("train", "tab:blue"), ("dropped", "lightgray"), ("held_out", "tab:orange")):
@@ -147,7 +149,7 @@ print("every training frame comes at least GAP seconds before every held-out fra
 #
 # - A **`tf.train.Example`** is one training example: a dictionary from names to **features**.
 # - A **feature** is a list of one type: `bytes_list` (strings, encoded images), `float_list` or
-#   `int64_list`. Our example has `image` (the crop as PNG bytes), `points` (136 floats: x0, y0, x1, y1 ...),
+#   `int64_list`. Our example has `image` (the crop as PNG bytes, with `ENCODING = "png"` as shipped), `points` (136 floats: x0, y0, x1, y1 ...),
 #   `height`, `width`, `channels`, `source`, `frame_index` and `timestamp`.
 # - A **TFRecord file** is a plain sequence of records. Each record is stored as four pieces: the data
 #   length (8 bytes), a checksum of that length (CRC-32C, 4 bytes), the data (one serialised Example), a CRC
@@ -192,7 +194,8 @@ assert all(records.load_index(n)["split_id"] == record["split_id"] for n in reco
 # ## 4. Look inside one record
 #
 # Reading the first record of the training set back as a plain `tf.train.Example` shows the features
-# and their types. The image is a few tens of KB of PNG bytes (its size is printed below; `\x89PNG` is the PNG signature).
+# and their types. As shipped the image is a few tens of KB of PNG bytes (its size is printed below; `\x89PNG` is the
+# PNG signature; with `ENCODING = "raw"` it is the crop's pixels as they are).
 
 # %%
 example = records.first_example("sample_train")
@@ -292,8 +295,8 @@ axes[0].set(ylabel="frame index")
 plt.show()
 
 # %% [markdown]
-# With a small buffer you see three diagonal bands: the three shards, read side by side, each still in
-# time order inside, so a batch holds frames from three short time windows (without the interleave it
+# With a small buffer you see diagonal bands, one per shard (three as shipped), read side by side, each still in
+# time order inside, so a batch holds frames from a few short time windows, one per shard (without the interleave it
 # would be one). With a buffer of the whole set the frames are spread evenly.
 # (Notebook 04 loads these few hundred faces into memory and shuffles them there; the buffer question
 # matters when the data does not fit in memory.)
