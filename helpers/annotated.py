@@ -208,24 +208,48 @@ def human_faces(*, crop_size: int | None = None, margin: float | None = None) ->
     return annotate(pairs, crop_size=crop_size, margin=margin, progress=False)  # named by their images: the keys
 
 
-def folder_pairs(folder: str | os.PathLike) -> tuple[list[tuple[Path, Path]], int]:
-    """Every image under ``folder`` (any depth, sorted) with a ``.pts`` of the same name beside it; and how many had none."""
+def folder_pairs(folder: str | os.PathLike) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Every image under ``folder`` (any depth, sorted) with a ``.pts`` of the same name beside it (``.PTS`` too); and
+    what was left out, in words: images without one and ``.pts`` files without an image (named), and the course's own
+    test photos (:data:`HUMAN_FACES`, found by content), which must never be trained on."""
+    from .data import HUMAN, REGISTRY, sha256_of
+    from .paths import samples_dir
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise CourseError(f"{root.resolve()} is not a folder. LANDMARK_DATA must name a folder of images with a .pts "
                           "file beside each (for example 300-W's, unpacked); a relative path starts from the "
                           "notebook's folder (notebooks/).")
-    pairs, unlabelled = [], 0
-    for image in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
-        pts = image.with_suffix(".pts")
-        if pts.is_file():
-            pairs.append((image, pts))
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    points = {p.with_suffix("").as_posix().lower(): p for p in files if p.suffix.lower() == ".pts"}
+    tests = {REGISTRY[f"{HUMAN}/{image}"].sha256 for image, _ in HUMAN_FACES.values()}
+    local = [samples_dir() / HUMAN / image for image, _ in HUMAN_FACES.values()]
+    sizes = {f.stat().st_size for f in local} if all(f.is_file() for f in local) else None  # None: hash every image
+    pairs, unlabelled, excluded = [], [], []
+    for image in (p for p in files if p.suffix.lower() in IMAGE_SUFFIXES):
+        pts = points.pop(image.with_suffix("").as_posix().lower(), None)
+        if pts is None:
+            unlabelled.append(image.name)
+        elif (sizes is None or image.stat().st_size in sizes) and sha256_of(image) in tests:
+            excluded.append(image.name)
         else:
-            unlabelled += 1
+            pairs.append((image, pts))
     if not pairs:
-        raise CourseError(f"no image in {root} has a .pts file beside it ({unlabelled} images without one). "
+        raise CourseError(f"no image in {root} has a .pts file beside it ({len(unlabelled)} images without one). "
                           "Put each face's 68 points in <image name>.pts (iBUG format, as 300-W ships them).")
-    return pairs, unlabelled
+    notes = []
+    if unlabelled:
+        notes.append(f"{len(unlabelled)} image(s) without a .pts file beside them: {_some(unlabelled)}")
+    if points:
+        orphans = [p.name for p in points.values()]
+        notes.append(f"{len(orphans)} .pts file(s) without an image of the same name: {_some(orphans)}")
+    if excluded:
+        notes.append(f"{len(excluded)} of the course's own test photos ({_some(excluded)}): the course measures every "
+                     "model against people on them, so no model may train on them")
+    return pairs, notes
+
+
+def _some(names: list[str], most: int = 3) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 FORMAT = 1
@@ -255,19 +279,18 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
     from .landmarks import CROP_SIZE, MARGIN
     from .paths import work_dir
     from .storage import load_npz, save_npz
-    pairs, unlabelled = folder_pairs(folder)
+    pairs, notes = folder_pairs(folder)
     crop_size, margin = crop_size or CROP_SIZE, MARGIN if margin is None else margin
     root = Path(folder).expanduser().resolve()
     path = work_dir("04_landmark_cnn") / "folders" / f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}.npz"
     recipe = artifacts.Recipe("annotated_folder", FORMAT,
                               {"crop_size": crop_size, "margin": margin, "threshold": DETECT_THRESHOLD,
-                               "unlabelled": unlabelled},
+                               "left_out": notes},
                               {"files": _listing_key(pairs), "predictor": REGISTRY["shape_predictor_68"].sha256[:16]})
 
     def build() -> Annotated:
         faces = annotate(pairs, crop_size=crop_size, margin=margin, progress=progress)
-        if unlabelled:
-            faces.skipped.append(f"{unlabelled} image(s) without a .pts file beside them")
+        faces.skipped.extend(notes)
         save_npz(path, {"folder": str(root), "names": faces.names, "box_from": faces.box_from,
                         "skipped": faces.skipped}, crops=faces.crops, points=faces.points, dlib=faces.dlib)
         return faces
@@ -283,9 +306,9 @@ def folder_faces(folder: str | os.PathLike, *, crop_size: int | None = None, mar
 
 def report(faces: Annotated, most: int = 5) -> str:
     """A few lines for a learner: how many faces, how their boxes were found, and the first files skipped (why)."""
-    from_points = sum(how == "from the points" for how in faces.box_from)
-    lines = [f"{len(faces)} annotated faces; {len(faces) - from_points} boxed by dlib's detector, {from_points} "
-             "from their points (the detector missed them)"]
+    missed = [name for name, how in zip(faces.names, faces.box_from) if how == "from the points"]
+    lines = [f"{len(faces)} annotated faces; {len(faces) - len(missed)} boxed by dlib's detector, {len(missed)} "
+             "from their points (the detector missed them" + (f": {_some(missed)})" if missed else ")")]
     lines += [f"skipped {reason}" for reason in faces.skipped[:most]]
     if len(faces.skipped) > most:
         lines.append(f"... and {len(faces.skipped) - most} more skipped")

@@ -112,7 +112,7 @@ def test_folder_faces_read_every_labelled_image(labelled_folder):
     assert len(faces) == written
     assert any("broken.png: OpenCV cannot read" in s for s in faces.skipped)
     assert any("badpts.png" in s and "not a .pts file" in s for s in faces.skipped)
-    assert any("1 image(s) without" in s for s in faces.skipped)
+    assert any("1 image(s) without a .pts file beside them: unlabelled.jpg" in s for s in faces.skipped)
     assert any("resized.png" in s and "outside the 60x40 image" in s for s in faces.skipped)
     text = A.report(faces, most=1)
     assert text.startswith(f"{written} annotated faces; {written} boxed by dlib's detector, 0 from their points")
@@ -137,6 +137,27 @@ def test_a_folders_faces_are_saved_and_read_again_until_a_file_changes(labelled_
     k = changed.names.index(pts.stem)
     assert not np.allclose(changed.points[k], first.points[k])
     A.write_pts(pts, A.read_points(pts) - 1.0)  # put it back for the other tests
+
+
+def test_a_folder_names_what_it_leaves_out_and_never_trains_on_the_test_photos(tmp_path):
+    """Images without points and points without an image are named; ``.PTS`` counts; the course's own test photos
+    (found by content, under any name) are left out, so "against people" stays a test."""
+    import shutil
+
+    from helpers.data import HUMAN, fetch
+    (tmp_path / "sub").mkdir()
+    cv2.imwrite(str(tmp_path / "sub" / "face.png"), np.zeros((20, 20, 3), np.uint8))
+    A.write_pts(tmp_path / "sub" / "face.PTS", _points())
+    cv2.imwrite(str(tmp_path / "alone.jpg"), np.zeros((20, 20, 3), np.uint8))
+    A.write_pts(tmp_path / "orphan.pts", _points())
+    shutil.copy(fetch(f"{HUMAN}/einstein.jpg"), tmp_path / "img_0001.jpg")  # a test photo under another name
+    A.write_pts(tmp_path / "img_0001.pts", A.read_points(fetch(f"{HUMAN}/einstein.pts")))
+    pairs, notes = A.folder_pairs(tmp_path)
+    assert [image.name for image, _ in pairs] == ["face.png"]
+    text = " | ".join(notes)
+    assert "1 image(s) without a .pts file beside them: alone.jpg" in text
+    assert "1 .pts file(s) without an image of the same name: orphan.pts" in text
+    assert "1 of the course's own test photos (img_0001.jpg)" in text
 
 
 def test_folder_errors_say_what_to_do(tmp_path):

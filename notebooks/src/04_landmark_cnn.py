@@ -67,6 +67,9 @@ versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
 print(machine.device_sentence("EPOCHS and PERSONAL_STEPS"))
 checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
+if NAME != "sample":  # your recording (section 13): checked now, so a missing or too short one stops here, not at the end
+    from helpers import record_sets
+    print(f"{NAME}: {len(record_sets.personal_landmarks(NAME))} faces with landmarks for section 13")
 
 # %% [markdown]
 # ## 1. Data and the metric
@@ -500,7 +503,8 @@ passed = course_nme < 0.8 * base_nme and course_nme < mean_shape["held_out"]
 path = lcnn.default_model_path() if passed else lcnn.default_model_path().with_name("landmark_cnn_unchecked.keras")
 if not passed:
     print(f"warning: the course model ({course_nme:.1%} held-out NME) does not beat the baseline ({base_nme:.1%}) by "
-          f"a clear margin, or the mean shape ({mean_shape['held_out']:.1%}): saved as {path.name}, not for the live demo.")
+          f"a clear margin, or the mean shape ({mean_shape['held_out']:.1%}): "
+          + (f"saved as {path.name}, not for the live demo." if SAVE_MODEL else "not for the live demo."))
 if SAVE_MODEL:
     meta = lcnn.save_model(course, path, {"held_out_nme": round(evals["course"]["held_out"]["nme"], 4),
                                           "other_person_nme": round(evals["course"]["other_person"]["nme"], 4)})
@@ -662,8 +666,11 @@ checks.expect(personal.beats_generic(NAME, m),
               "Raise PERSONAL_STEPS, or record a longer clip: the held-out frames may "
               "show poses the training frames never had.")
 print(f"personal / generic on {NAME}'s held-out frames: {m['nme_held_out'] / m['nme_held_out_generic']:.2f}")
-own_meta = personal.save_personal_model(NAME, own, m, generic_path=path)  # with its scores: 06 uses it if it passed
-print(f"saved {shown(personal.personal_model_path(NAME))}")
+if SAVE_MODEL:  # with its scores: 06 uses it if it passed
+    own_meta = personal.save_personal_model(NAME, own, m, generic_path=path)
+    print(f"saved {shown(personal.personal_model_path(NAME))}")
+else:
+    print(f"not saved (SAVE_MODEL = False): notebook 06 keeps {personal.personal_model_path(NAME).name} as it was")
 
 # %% [markdown]
 # ## Summary
@@ -718,7 +725,7 @@ print(f"saved {shown(personal.personal_model_path(NAME))}")
 #
 # While you experiment, set `SAVE_MODEL = False`: otherwise exercises 1, 4 (with another `SEED`), 5, 7 and 8 replace
 # the model notebook 06 uses with the one they trained. With `SAVE_MODEL = False`, section 11 measures the saved
-# course model, not the one you just trained.
+# course model, not the one you just trained, and section 13 saves no personal model either.
 #
 # ## Going further
 # - Train on a real multi-person data set (300-W, as it ships, with `LANDMARK_DATA`; WFLW's 98 points in one
