@@ -249,9 +249,9 @@ def source_warning(model_path: str | Path, source: Any) -> str | None:
     trained_on = meta.get("source_sha256") if person else _sample_sha()
     if sha is not None and sha == trained_on:
         return None
-    who = f"{person!r}'s recording ({meta.get('source')})" if person else "the sample woman and the group photo"
-    return (f"the CNN {Path(model_path).name} was trained on {who}, not on the person in {Path(str(src)).name}: "
-            "expect larger errors than on the faces it learnt from. "
+    who = f"the recording of {person} ({meta.get('source')})" if person else "the sample woman and the group photo"
+    return (f"the CNN {Path(model_path).name} was trained on {who}, and {Path(str(src)).name} is another file: if "
+            "its person is someone else, expect larger errors than on the faces it learnt from. "
             "Use LANDMARKS = 'dlib', or train a model for this person (notebooks 01-04 with NAME).")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from .video import Frame, Source, read_frames, video_info
 
 __all__ = ["REASONS", "MIN_FACE_SIDE", "DARK", "MIN_FRAMES", "MIN_SECONDS", "frame_reasons", "report", "plot_timeline",
-           "first_face_frame", "lowest_score"]
+           "first_face_frame", "lowest_score", "rotation_hint"]
 
 MIN_FACE_SIDE = 48   # px in the scanned frame: a smaller face's 128 px crop would be mostly upscaling
 DARK = 40            # mean grey level (0-255) below which a frame without a face counts as too dark
@@ -150,6 +150,18 @@ def lowest_score(manifest: dict[str, Any]) -> tuple[int, float] | None:
         return None
     low = min(with_face, key=scores.get)
     return int(low), float(scores[low])
+
+
+def rotation_hint(image, rotate: int = 0) -> str:
+    """For a frame (already turned by ``rotate``) in which no face was found: a sentence naming the ``ROTATE`` that shows
+    one (a sideways phone clip without a rotation tag), or "" when no quarter turn finds a face either."""
+    from .landmarks import detect_faces, to_gray
+    from .video import rotate_image
+    for turn in (90, 270, 180):
+        if detect_faces(to_gray(rotate_image(image, turn))):
+            return (f"Turned {turn}° further clockwise it shows a face: a sideways clip without a rotation tag; "
+                    f"set ROTATE = {(rotate + turn) % 360}.")
+    return ""
 
 
 def first_face_frame(source: Source, *, rotate: int = 0, max_side: int | None = 640,

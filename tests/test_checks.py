@@ -1,6 +1,7 @@
 """The two kinds of checks (helpers.checks) and the recording's report (helpers.recording)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from helpers import capture, recording
@@ -147,3 +148,12 @@ def test_a_landmark_set_says_which_crop_settings_differ_from_the_course():
     from helpers.landmark_sets import changed_settings
     assert changed_settings(SimpleNamespace(meta={"crop_size": 128, "margin": 0.3})) == {}
     assert changed_settings(SimpleNamespace(meta={"crop_size": 64, "margin": 0.3})) == {"crop_size": 64}
+
+
+def test_a_sideways_frame_names_the_rotate_that_shows_its_face(sample_video):
+    from helpers.video import read_frames, rotate_image
+    frame = next(iter(read_frames(sample_video, max_frames=1))).image
+    sideways = rotate_image(frame, 270)  # a phone clip stored a quarter turn off, no tag
+    assert "set ROTATE = 90" in recording.rotation_hint(sideways)
+    assert "set ROTATE = 0" in recording.rotation_hint(sideways, rotate=270)  # the learner turned it the wrong way
+    assert recording.rotation_hint(np.zeros((90, 160, 3), np.uint8)) == ""

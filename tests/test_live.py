@@ -300,6 +300,23 @@ def test_looping_source_forgets_faces_at_the_rewind(pipeline, no_face_video, mon
     assert resets == [False, False]  # tracks forgotten at each rewind, timings kept
 
 
+def test_a_looping_file_that_ends_early_says_it_is_cut_short(sample_video, tmp_path, capsys):
+    """A copy cut short (an interrupted download) opens, its header promising all its frames: the live source says so
+    once, at its first rewind, and loops what is there; a whole file says nothing."""
+    cut = tmp_path / "cut.mp4"
+    data = sample_video.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    with FrameSource(str(cut), loop=True) as src:
+        while src.rewinds < 2:
+            assert src.read() is not None
+    out = capsys.readouterr().out
+    assert out.count("cut.mp4 ends after") == 1 and "probably cut short" in out, out
+    with FrameSource(str(sample_video), loop=True) as src:
+        while src.rewinds < 1:
+            src.read()
+    assert "cut short" not in capsys.readouterr().out
+
+
 def test_a_file_is_opened_only_once(sample_video, monkeypatch):
     opened = []
     real = cv2.VideoCapture

@@ -104,7 +104,7 @@ def test_fine_tune_saves_a_personal_model_that_beats_its_start(data_dir, capsys,
     assert path == personal.personal_model_path("other_person") and "personal landmark model" not in capsys.readouterr().out
     assert personal.source_warning(path, "other_person") is None
     warning = personal.source_warning(path, "sample")
-    assert warning and "'other_person'" in warning and "WolfgangLanger_Pexels.mp4" in warning
+    assert warning and "recording of other_person" in warning and "WolfgangLanger_Pexels.mp4 is another file" in warning
     assert "webcam" in personal.source_warning(path, 0)
     used, message = personal.model_for("other_person", build=False)
     assert used == path and "landmark_cnn_other_person.keras" in message and "personal" in message

@@ -29,12 +29,14 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
 
 from ..errors import CourseError
+from ..recording import CUT_SHORT
 from ..video import Source, open_capture_with_fallback, read_image, resize_image, rotate_image
 from .pipeline import LivePipeline
 from .timer import STAGES
@@ -80,6 +82,7 @@ class FrameSource:
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 30.0)
         self.frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
         self.rewinds = 0  # how many times a looping file started again (the pipeline forgets its faces then)
+        self._read = 0  # frames read (until the first rewind: a file that ends early says so)
         self._buf: np.ndarray | None = None
         # The lock guards only the flags, never ``cap.read``: a read that hangs (a stuck camera driver)
         # must not block ``release()``. A release asked for during a read is done by the reader when it returns.
@@ -101,9 +104,14 @@ class FrameSource:
         try:
             ok, image = self._cap.read(self._buf)
             if (not ok or image is None) and self.loop:
+                if not self.rewinds and 0 < self._read < CUT_SHORT * self.frames:  # said once, at the first rewind
+                    print(f"note: {Path(str(self.source)).name} ends after {self._read} of the {self.frames} frames its "
+                          "header announces: the file is probably cut short (copy or export it again); "
+                          "looping what is there")
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 self.rewinds += 1
                 ok, image = self._cap.read(self._buf)
+            self._read += 1 if ok else 0
         finally:
             with self._lock:
                 self._reading = False
@@ -380,13 +388,14 @@ class RunReport:
 
 
 def run_headless(pipeline: LivePipeline, source: Source = "sample", frames: int = 300, *, keep: int = 4,
-                 loop: bool = True, warmup: int = 5, progress: bool = False, rss_every: int = 500) -> RunReport:
+                 loop: bool = True, warmup: int = 5, progress: bool = False, rss_every: int | None = None) -> RunReport:
     """Process ``frames`` frames without a window; return fps, mean ms per stage (over the whole run) and RSS.
 
     ``keep`` annotated frames, evenly spread, are copied into the report. The first ``warmup`` frames
     (first calls are slow) are not timed. RSS is measured after the warm-up, every ``rss_every``
-    frames (``rss_frames``/``rss_mb``, for a slope) and at the end.
+    frames (``rss_frames``/``rss_mb``, for a slope; default: a tenth of the run, 50 to 500 frames) and at the end.
     """
+    rss_every = rss_every or max(50, min(500, frames // 10))
     kept_at = set(np.linspace(warmup, warmup + frames - 1, keep).astype(int).tolist()) if keep else set()
     kept: list[np.ndarray] = []
     totals = np.zeros(len(STAGES), np.float64)

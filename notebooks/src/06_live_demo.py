@@ -150,7 +150,9 @@ if faces:
     print(f"{len(faces)} face(s); the first: box {face.box}, points {face.points.shape}, emotion {face.emotion}")
 else:  # a recording that starts without a face (or has none): the frame is drawn with "no face", and the demo goes on
     face = None
-    print("no face in the first frame: the overlay says 'no face'; the live loop below finds the face when it appears")
+    from helpers.recording import rotation_hint
+    print("no face in the first frame: the overlay says 'no face'; the live loop below finds the face when it appears.",
+          rotation_hint(first, ROTATE))
 
 # %% [markdown]
 # What the emotion model actually sees: the aligned grey crop, and its 7 probabilities.
@@ -294,8 +296,9 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 # which needs the GIL for any Python, waits as well: the most important thread waits for the least important
 # one, which waits for everyone else. That is a *priority inversion*. A process has its own GIL, so in the idle
 # class it can only make its own answer late, not stop the loop. The price: on a machine whose cores are all
-# busy, the regular detections come back seldom, so a new face waits longer to be found (a cut or a lost face is
-# still detected at once, in the loop). With `detect_process=False` the thread detects itself, at `detect_nice`
+# busy, the regular detections come back seldom, so a new face waits longer to be found, far beyond N frames (a cut
+# or a lost face is still detected at once, in the loop; with `DETECT_POLICY = "interval"` a face that left can
+# stay "tracked" on the background as long). With `detect_process=False` the thread detects itself, at `detect_nice`
 # (on Linux only: elsewhere a thread cannot have its own nice value), never in the idle class.
 
 # %%
@@ -511,9 +514,10 @@ fig = show_grid(report.kept, [f"kept frame {i + 1}" for i in range(len(report.ke
 print(f"{'stage':10s} {'ms/frame':>8s}")
 for stage, ms in report.stage_ms.items():
     print(f"{stage:10s} {ms:8.2f}")
+slope = report.rss_slope_kb_per_frame  # nan: too few RSS samples in a very short run
 print(f"RSS {report.rss_start_mb:.0f} MB after warm-up -> {report.rss_end_mb:.0f} MB after {report.frames} frames "
-      f"({report.rss_growth_mb:+.1f} MB); trend {report.rss_slope_kb_per_frame:+.3f} KB per frame, "
-      f"{report.rss_slope_kb_per_frame * 30 * 3600 / 1024:+.1f} MB an hour at 30 fps")
+      f"({report.rss_growth_mb:+.1f} MB); " + (f"trend {slope:+.3f} KB per frame, {slope * 30 * 3600 / 1024:+.1f} MB an "
+                                               "hour at 30 fps" if np.isfinite(slope) else "no trend: raise FRAMES"))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 2.5))
@@ -838,11 +842,12 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
-# (and resident memory moves by MBs with the allocator: compare the two curves). In this run it did: after 600
+# (and resident memory moves by MBs with the allocator: compare the two curves). In the committed run it did: after 600
 # calls `predict` was at +5.2 MB (8.8 KB per call), climbing from about the 200th call on (after a dip below zero), while the
 # compiled call stayed flat (+0.1 MB), so the cell above printed no note. What this does not show is whether the
 # climb goes on for ever: 600 calls are a few seconds of a live loop, and in other runs both curves have moved by a
-# few MB either way. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
+# few MB either way, and once, in a learner's run on a busy machine, `predict` by −62 MB (the allocator giving
+# memory back): read your own curves, not these figures. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
 # memory in section 5 stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
