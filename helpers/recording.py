@@ -100,6 +100,7 @@ def report(manifest: dict[str, Any], *, min_frames: int = MIN_FRAMES) -> dict[st
     seconds = max(times.values()) - min(times.values()) + step / fps if times else 0.0
     if 0 < kept < min_frames:
         why = ("Record a longer clip (10 s or more) facing the camera, alone in the frame." if seconds < 2 * MIN_SECONDS
+               else "Nothing was skipped: read more of its frames (a smaller STEP)." if main is None
                else f"Most frames were skipped ({main}): see the reasons above; facing the camera from closer, alone "
                     "and lit from the front, keeps more.")
         advice.append(f"Only {kept} frame{'s are' if kept != 1 else ' is'} kept; a personal model (notebooks 03-04) "

@@ -72,6 +72,8 @@ def test_report_advice_for_stepping_out_a_far_face_and_a_turned_clip():
     assert rep["skipped"] == {"no face": 20} and "too dark" not in rep["text"]
     far = recording.report(_manifest([1] + [0] * 99))  # 10 s, one face found in it
     assert "Only 1 frame is kept" in far["text"] and "longer clip" not in far["text"], far["text"]
+    sparse = recording.report(_manifest([1] * 12, step=10))  # 12 s read every 10th frame: nothing skipped, too few
+    assert "a smaller STEP" in sparse["text"], sparse["text"]
     turned = recording.report(_manifest([0] * 100))
     assert "ROTATE (try 90 or 270; no new recording needed)" in turned["advice"][0]
     pair = recording.report(_manifest([2] * 60))
