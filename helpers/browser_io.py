@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import CourseError
-from .paths import shown, work_dir
+from .paths import native, non_ascii_hint, shown, work_dir
 
 
 # --------------------------------------------------------------------------- frames in and out
@@ -136,9 +136,12 @@ class Recorder:
             return True
         if self.writer is None:
             h, w = frame.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.touch()  # an existing file has a short ASCII name on Windows (paths.native)
+            self.writer = cv2.VideoWriter(native(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self.writer.isOpened():
-                raise CourseError(f"OpenCV could not write {shown(self.tmp)}: check the disk space and permissions.")
+                raise CourseError(f"OpenCV could not write {shown(self.tmp)}: check the disk space and permissions."
+                                  + non_ascii_hint(self.tmp))
             self.t0 = now
         self.received += 1
         elapsed = now - self.t0

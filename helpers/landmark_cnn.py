@@ -369,7 +369,7 @@ class CNNLandmarker:
                 with warnings.catch_warnings():  # tf.lite.Interpreter warns it will move to the ai-edge-litert package
                     warnings.simplefilter("ignore")
                     self._interp = (tf.lite.Interpreter(model_content=tflite, num_threads=1) if tflite is not None
-                                    else tf.lite.Interpreter(model_path=str(tfl), num_threads=1))
+                                    else tf.lite.Interpreter(model_content=tfl.read_bytes(), num_threads=1))
                 self._interp.allocate_tensors()
                 self._in = self._interp.get_input_details()[0]["index"]
                 self._out = self._interp.get_output_details()[0]["index"]

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .errors import CourseError
+from .paths import native, non_ascii_hint
 
 REGIONS: dict[str, range] = {
     "jaw": range(0, 17),
@@ -141,10 +142,12 @@ def load_models(path: str | None = None) -> tuple:
     import dlib
     model = Path(path) if path else predictor_path()
     try:
-        predictor = dlib.shape_predictor(str(model))
+        predictor = dlib.shape_predictor(native(model))
     except RuntimeError as exc:
-        raise CourseError(f"{model} is not a valid dlib shape predictor ({exc}): run `python course.py setup` "
-                          "(or `python -m helpers.data`), which re-fetches a corrupt copy and checks its sha256.") from exc
+        hint = non_ascii_hint(model)
+        raise CourseError(f"dlib could not load {model} ({exc}):" + (hint or " it is not a valid dlib shape predictor: "
+                          "run `python course.py setup` (or `python -m helpers.data`), which re-fetches a corrupt "
+                          "copy and checks its sha256.")) from exc
     return load_detector(), predictor
 
 

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import CourseError
-from .paths import ROOT, data_dir
+from .paths import ROOT, data_dir, non_ascii_hint
 
 SUPPORTED = ((3, 11), (3, 12), (3, 13))
 TOOLS = {"ipykernel", "jupyterlab", "jupytext", "nbval", "papermill", "pytest", "ruff", "selenium", "uv"}
@@ -146,6 +146,10 @@ def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report
         if found[1] != want:
             other.append(f"{found[0]} {found[1]} (pinned {want})")
     report.notes.extend(doubled())
+    if non_ascii_hint(data_dir()):
+        report.notes.append(f"the data folder {data_dir()} has letters outside ASCII in its path and no short ASCII "
+                            "name: on Windows, dlib and OpenCV cannot open the sample video or dlib's model there. "
+                            "Move the course folder to a path of plain letters (e.g. C:\\face-course)")
     if tools:
         report.notes.append(f"not installed here, but only needed to test or rebuild the course: {', '.join(tools)}")
     if other:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import CourseError
+from .paths import native, non_ascii_hint
 
 Source = str | int | Path
 """A video file path, a webcam index (0, 1, ...) or the string ``"sample"``."""
@@ -100,15 +101,16 @@ def open_capture(source: Source, decode_threads: int | None = None) -> tuple[cv2
     cap = None
     if decode_threads:  # FFmpeg's complaint about a bad file is printed once, by the plain open below
         with quiet_opencv(), quiet_native_stderr():
-            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decode_threads)])
+            cap = cv2.VideoCapture(native(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decode_threads)])
     if cap is None or not cap.isOpened():
-        cap = cv2.VideoCapture(str(path))
+        cap = cv2.VideoCapture(native(path))
     if cap.isOpened():
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # apply the file's rotation tag while decoding
     if not cap.isOpened() or not cap.grab():
         cap.release()
         raise CourseError(f"{path} could not be decoded as a video (not a video, or corrupt/truncated). "
-                          "Open it in a video player to check it; re-export it as .mp4 (H.264) if needed.")
+                          "Open it in a video player to check it; re-export it as .mp4 (H.264) if needed."
+                          + non_ascii_hint(path))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # we grabbed one frame to test the file; rewind to the start
     return cap, str(path)
 
@@ -386,9 +388,10 @@ def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarra
             for image in images:
                 if writer is None:
                     h, w = image.shape[:2]
-                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    writer = cv2.VideoWriter(native(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
                     if not writer.isOpened():
-                        raise CourseError(f"OpenCV cannot write {path.suffix or 'mp4'} video here (no mp4v encoder). "
+                        raise CourseError(non_ascii_hint(tmp).strip() or
+                                          f"OpenCV cannot write {path.suffix or 'mp4'} video here (no mp4v encoder). "
                                           "Write to a .avi file instead, or reinstall opencv-python.")
                 writer.write(np.ascontiguousarray(image))
                 count += 1

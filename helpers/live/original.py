@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import CourseError
+from ..paths import native
 from ..timing import latency_ms
 from ..video import Source, open_capture, resolve
 from .runner import rss_mb
@@ -79,7 +80,7 @@ def original_loop(source: Source = "sample", frames: int = 100, model=None, *, c
         raise CourseError("this OpenCV has no CascadeClassifier (OpenCV 5 removed it); the original loop needs opencv 4.x.")
     if call not in ("predict", "compiled"):
         raise CourseError(f"call must be 'predict' (the original's) or 'compiled', not {call!r}.")
-    xml = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    xml = native(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")  # a venv under a non-ASCII folder
     if model is None:
         model, _ = baseline_model()
     if call == "predict":
