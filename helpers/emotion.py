@@ -160,7 +160,7 @@ or None for no augmentation; ``bn_momentum="auto"``: :func:`auto_momentum`). The
 
 
 def auto_momentum(train_size: int, batch_size: int) -> float:
-    """Batch norm's momentum for ``"auto"``: 0.75 with under 100 batches an epoch (the stand-in's ~13: its running
+    """Batch norm's momentum for ``"auto"``: 0.75 with under 100 batches an epoch (the stand-in's 13: its running
     statistics must settle within a short run), else Keras's usual 0.99 (FER2013's ~450 batches)."""
     return 0.75 if train_size / max(1, batch_size) < 100 else 0.99
 
@@ -437,11 +437,9 @@ def save_course_model(result: TrainResult, *, data_name: str, source: str = "", 
     a JSON note (data, labels, input), ``.tflite`` if it converts, and its recipe (what it learnt from). Without a
     ``path``, a model at the default path that this one must not replace is kept (:func:`~helpers.saved_models.save_target`
     says why and where this one goes)."""
-    path = pathlib.Path(path) if path else None
-    if path is None:
-        path, why = save_target(default_model_path(), data_name, result.epochs)
-        if why:
-            print("note:", why)
+    path, why = (pathlib.Path(path), "") if path else save_target(default_model_path(), data_name, result.epochs)
+    if why:
+        print("note:", why)
     note = save_trained(result.model, path, {"data": data_name, "source": source, "epochs": result.epochs,
                                              "labels": list(EMOTIONS),
                                              "input": f"{FACE_SIZE}x{FACE_SIZE} grey uint8 / 255, "

@@ -17,12 +17,18 @@ from .errors import CourseError
 from .paths import data_dir
 
 
-def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer.FerSplits:
-    """The data for notebook 05: FER2013 if asked for (or ``"auto"`` and present), else the offline stand-in."""
+def _choice(use_fer2013: object) -> bool | str:
+    """``USE_FER2013`` as True, False or "auto" (1/0 and NumPy booleans, as papermill may pass them, included)."""
     if not isinstance(use_fer2013, str) and use_fer2013 in (0, 1):
-        use_fer2013 = bool(use_fer2013)  # 1/0 or numpy booleans from papermill
+        use_fer2013 = bool(use_fer2013)
     if use_fer2013 not in (True, False, "auto"):
         raise CourseError(f"USE_FER2013 must be True, False or \"auto\", not {use_fer2013!r}.")
+    return use_fer2013  # type: ignore[return-value]
+
+
+def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer.FerSplits:
+    """The data for notebook 05: FER2013 if asked for (or ``"auto"`` and present), else the offline stand-in."""
+    use_fer2013 = _choice(use_fer2013)
     found = fer.find_fer2013()
     if use_fer2013 is True and found is None:
         fer.load_fer2013()  # raises the "where to put it" message
@@ -34,12 +40,13 @@ def load_data(use_fer2013: bool | str = "auto", *, progress: bool = True) -> fer
 def data_sentence(use_fer2013: bool | str = "auto") -> str:
     """One line on the data notebook 05 will use: where FER2013 was found (and what beside it is not read), or why the
     stand-in, with what in ``data/`` looks like FER2013 but is not in a form the course reads (:func:`fer.near_misses`)."""
+    use_fer2013 = _choice(use_fer2013)
     found = fer.find_fer2013()
     if found is None:
         tips = fer.near_misses()
         return ("FER2013 found at: nowhere in data/ -> this run uses the offline stand-in"
                 + (f". Nearly there: {'; '.join(tips)}." if tips else ""))
-    if use_fer2013 is False or use_fer2013 == 0:
+    if use_fer2013 is False:
         return f"FER2013 found at {found}, but USE_FER2013 = False: this run uses the offline stand-in"
     folders = [d for d in (data_dir() / "fer2013", data_dir()) if (d / "train").is_dir()] if found.is_file() else []
     return f"FER2013 found at: {found}" + (f" (the train/ and test/ folders in {folders[0]} are not read: the CSV "

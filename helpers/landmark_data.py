@@ -349,6 +349,10 @@ def mix(video: FaceData, stills: FaceData, still_repeats: int = STILL_REPEATS, n
     return FaceData(crops, points, name)
 
 
+FEW_HELD_OUT = 20
+"""Fewer held-out faces of a ``LANDMARK_DATA`` folder than this, and :func:`load_face_data` says the figures are rough."""
+
+
 def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS,
                    folder: str | None = None, held_out: float = 0.1) -> dict[str, FaceData]:
     """Notebook 03's record sets read back into memory (see :mod:`helpers.record_sets`), or a folder of annotated faces.
@@ -376,6 +380,9 @@ def load_face_data(progress: bool = True, still_repeats: int = STILL_REPEATS,
         faces = folder_faces(folder, crop_size=out["held_out"].crops.shape[1], progress=progress)
         print(report(faces))
         train, test = split_names(faces.names, held_out)
+        print(f"{len(train)} faces to train on, {len(test)} held out"
+              + (f": few, so each held-out face moves their mean error by {1 / len(test):.0%} of its own error; read "
+                 "the held-out figures as a rough check, and add faces for a verdict" if len(test) < FEW_HELD_OUT else ""))
         name = Path(folder).name
         out["train"] = FaceData(faces.crops[train], faces.points[train], f"{name}_train")
         out["video_train"] = out["stills"] = out["train"]

@@ -99,7 +99,8 @@ def save_target(path: str | Path, data: str, epochs: int) -> tuple[Path, str]:
     """Where a model trained on ``data`` for ``epochs`` epochs goes when its owner asked for the default ``path``:
     ``(path, "")``, unless ``path`` holds a model this one must not replace (one trained on FER2013 while this one is
     not, or on the same data for more epochs: a learner's long run, lost to a quick try). Then a name beside it that
-    says data and epochs, and one sentence saying so (the old model stays where notebook 06 finds it)."""
+    says data and epochs, and one sentence saying so (the old model stays where notebook 06 finds it). A model trained
+    on other data that this one replaces (the stand-in's, by a first FER2013 run) is named in the sentence too."""
     path = Path(path)
     try:
         old = json.loads(sidecar_path(path).read_text(encoding="utf-8")) if path.exists() else {}
@@ -108,7 +109,9 @@ def save_target(path: str | Path, data: str, epochs: int) -> tuple[Path, str]:
     old_data, old_epochs = old.get("data"), int(old.get("epochs") or 0)
     keep = (old_data == "FER2013" and data != "FER2013") or (old_data == data and old_epochs > epochs)
     if not keep:
-        return path, ""
+        return path, ("" if old_data in (None, data) else
+                      f"this run's model ({data}, {epochs} epochs) replaces the one in {path.name} (trained on {old_data} "
+                      f"for {old_epochs} epochs): notebook 06 now uses it. Set MODEL_PATH to keep both.")
     slug = re.sub(r"[^a-z0-9]+", "-", data.lower()).strip("-")
     beside = path.with_name(f"{path.stem}_{slug}_{epochs}ep{path.suffix}")
     return beside, (f"{path.name} holds a model trained on {old_data} for {old_epochs} epochs, which this run's "

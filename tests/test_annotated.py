@@ -178,12 +178,14 @@ def test_split_names_is_fixed_and_covers_both_sides():
         A.split_names(["one"])
 
 
-def test_a_landmark_cnn_trains_on_a_labelled_folder(labelled_folder):
+def test_a_landmark_cnn_trains_on_a_labelled_folder(labelled_folder, capsys):
     from helpers import landmark_cnn as L
     from helpers.landmark_data import load_face_data
     from helpers.landmark_experiments import human_scores
     folder, written = labelled_folder
     data = load_face_data(progress=False, folder=str(folder), held_out=0.25)
+    said = capsys.readouterr().out  # a handful of held-out faces: the learner is told the figures are rough
+    assert f"{len(data['held_out'])} held out: few" in said and "rough check" in said
     assert len(data["train"]) + len(data["held_out"]) == written and len(data["held_out"]) >= 1
     assert data["train"] is data["video_train"] and len(data["other_person"]) > 0
     result = L.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=2, batch_size=4, size=32,

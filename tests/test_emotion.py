@@ -245,5 +245,6 @@ def test_a_quick_run_never_replaces_a_longer_or_fer2013_model(tmp_path):
     assert save_target(path, "FER2013", 1)[0].name == "emotion_cnn_fer2013_1ep.keras"
     assert save_target(path, "FER2013", 60) == (path, "")  # the same budget again: replaced
     sidecar_path(path).write_text('{"data": "stand-in data", "epochs": 12}')
-    assert save_target(path, "FER2013", 1) == (path, "")  # FER2013 replaces the stand-in's model
+    target, why = save_target(path, "FER2013", 1)  # FER2013 replaces the stand-in's model, and says so
+    assert target == path and "replaces" in why and "stand-in data for 12 epochs" in why
     assert save_target(path, "stand-in data", 20) == (path, "")

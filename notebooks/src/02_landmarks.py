@@ -123,7 +123,7 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames", title="tim
 plt.show()
 
 # %% [markdown]
-# Most of a frame's time goes into the *detector*: 3.1 ms against 0.68 ms for the predictor on this
+# Most of a frame's time goes into the *detector*: 2.8 ms against 0.44 ms for the predictor on this
 # frame in the committed run (the `%timeit` figures of section 2, each the fastest of its runs: yours will differ; `detect_faces` detected on a copy shrunk to 320 px, which was enough
 # for this big face, see notebook 01). The median per frame of section 3 is higher than their sum: it is a median
 # over every frame, not the fastest run, and it includes the grey conversion, the shrinking and the crop. That is
@@ -281,8 +281,9 @@ path = landmark_sets.save_landmark_set(NAME, ls)
 # the second person's set follows this notebook's crop settings for the sample only; your NAME leaves it as it is
 other = landmark_sets.ensure_landmark_set(OTHER, **({"crop_size": CROP_SIZE, "margin": MARGIN} if NAME == "sample" else {}))
 print(f"saved {len(ls)} faces to {shown(path)}; {OTHER}: {len(other)} faces")
-if NAME == "sample" and landmark_sets.changed_settings(ls):
-    print(f"note: the course's sample set is now saved with {landmark_sets.changed_settings(ls)}; notebooks 03 and 04 use "
+changed = landmark_sets.changed_settings(ls)
+if NAME == "sample" and changed:
+    print(f"note: the course's sample set is now saved with {changed}; notebooks 03 and 04 use "
           f"it. Set CROP_SIZE = {landmark_sets.SETTINGS['crop_size']} and MARGIN = {landmark_sets.SETTINGS['margin']} "
           "and run this notebook again to go back to the course's.")
 back = landmark_sets.load_landmark_set(NAME)

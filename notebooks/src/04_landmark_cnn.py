@@ -692,8 +692,8 @@ else:
 # ## Exercises
 # 1. Raise `EPOCHS` to 200 (or more with a GPU). How far does each model get? Which one gains more?
 # 2. Set `ABLATION = True` (two more trainings of `EPOCHS` each). Where do "batch norm + wing, 136 numbers" with and
-#    without augmentation land between the two? Keep `EPOCHS` at 40 or more: at 10 epochs, in a run while we
-#    built the course, both middle steps landed at the baseline, not between the two models.
+#    without augmentation land between the two? Keep `EPOCHS` at 40 or more: with fewer, the middle
+#    steps may not train long enough to show where they land.
 # 3. Record your own face in notebook 01 (`SOURCE = 0`, `NAME = "me"`), run 02, 03 and this notebook with
 #    `NAME = "me"` (section 13). Which regions gain most from fine-tuning? Does `PERSONAL_STEPS = 300` help?
 # 4. Turn off one augmentation at a time: at the end of the cell that builds `results` (after its `ABLATION`

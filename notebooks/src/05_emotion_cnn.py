@@ -17,8 +17,8 @@
 # - how to read accuracy, per-class recall and a confusion matrix (sad vs neutral, fear vs surprise);
 # - how to save a model for the live demo (`.keras`, TFLite) and call it without `model.predict` in a loop.
 #
-# **What you need**: notebooks 01–02's landmark sets (rebuilt automatically if missing, about 15 s).
-# No webcam, no GPU. A few minutes on the course's 2-core machine with the stand-in (the README's table
+# **What you need**: notebooks 01–02's landmark sets (rebuilt automatically if missing).
+# No webcam, no GPU. About two minutes on the course's 2-core machine with the stand-in (the README's table
 # gives the last build's time), almost all of it the two trainings (their seconds are printed below); the
 # full FER2013 recipe, and what it costs on a CPU, is at the end.
 
@@ -206,7 +206,7 @@ print(f"baseline: {baseline.epochs} epochs, {baseline.seconds:.0f} s of training
 # - **Batch normalisation** after every convolution: each layer sees inputs with a stable scale, so
 #   the network trains fast and reliably from the first epochs (the landmark project's author wished
 #   for it too). Its running statistics follow the number of batches per epoch (`emotion.auto_momentum`):
-#   momentum 0.75 on the stand-in's ~13 batches, so they settle within a short run; Keras's usual 0.99 on
+#   momentum 0.75 on the stand-in's 13 batches an epoch, so they settle within a short run; Keras's usual 0.99 on
 #   FER2013's ~450 (exercise 2 tries 0.99 on the stand-in).
 # - **Global average pooling** instead of Flatten + Dense 1024: ~8× fewer weights, less memorising.
 # - **Augmentation** (in the `tf.data` pipeline, training batches only): mirror, shift ±5 %, rotate
@@ -227,7 +227,7 @@ course_model = emotion.build_course_model(SEED)
 print(f"course model: {course_model.count_params():,} parameters (baseline: {baseline_model.count_params():,})")
 course = emotion.train("course", data, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED, patience=PATIENCE)
 print(f"course: {course.epochs} epochs (best: epoch {course.best_epoch}), {course.seconds:.0f} s of training; batch-norm "
-      f"momentum {course.config['ingredients']['bn_momentum']} ({len(data.x_train) / BATCH_SIZE:.0f} batches an epoch)")
+      f"momentum {course.config['ingredients']['bn_momentum']} ({-(-len(data.x_train) // BATCH_SIZE)} batches an epoch)")
 
 # %%
 fig = emotion_plots.plot_histories({"baseline": baseline, "course": course})

@@ -24,7 +24,7 @@
 # emotion model is fetched on first use. A webcam is optional; without one (or on a CI server) the
 # notebook falls back to the sample video and says so. On a hosted or remote JupyterLab, the kernel's machine
 # has no camera: set `SOURCE = "browser"` to use your browser's camera (section 7b). The course's own models from notebooks 04 and
-# 05 are compared at the end; if they are missing, small ones are trained first (that adds 2-4 minutes).
+# 05 are compared at the end; if they are missing, small ones are trained first (that adds a few minutes).
 # Otherwise the notebook takes a few minutes on a laptop CPU (the measurements are most of it).
 
 # %%
@@ -320,7 +320,7 @@ checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is n
 # `DETECT_POLICY = "adaptive"`, decides on each frame from two measures the pipeline gets almost for free:
 #
 # - **how much the picture changed**: the mean difference of this frame and the last, both shrunk to 32x18
-#   grey thumbnails with their mean brightness removed (`FrameChange`, a few hundredths of a millisecond; a camera adjusting its
+#   grey thumbnails with their mean brightness removed (`FrameChange`, cheap at that size; a camera adjusting its
 #   exposure hardly moves it). Above `cut_threshold` (15 grey levels) the detector runs **at once, on this
 #   frame**, in the loop (the cell below prints how far apart ordinary frames and cuts are);
 # - **how the points moved**: each face's points are compared with its previous frame's. A centre that moved
@@ -582,7 +582,7 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # 6. **A group's landmarks on both cores** (`landmark_process=True`): dlib's predictor holds the GIL
 #    (measured at the end of this section), so a thread cannot run it beside the loop; a second *process* can.
 #    On the first frame with several faces the pipeline starts one (`live.PredictorProcess`, a plain
-#    `python -c` child that loads the predictor once, a second or so, during which the loop finds every face
+#    `python -c` child that loads the predictor once (it takes a moment), during which the loop finds every face
 #    itself). Then, on each frame, the loop sends it the last half of the faces (a grey crop around each box,
 #    raw bytes in a block of shared memory that both processes map, no pickles) and finds the first half
 #    meanwhile. The points are the same to the last bit as
@@ -845,9 +845,9 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 # (and resident memory moves by MBs with the allocator: compare the two curves). In the committed run it did: after 600
 # calls `predict` was at +5.2 MB (8.8 KB per call), climbing from about the 200th call on (after a dip below zero), while the
 # compiled call stayed flat (+0.1 MB), so the cell above printed no note. What this does not show is whether the
-# climb goes on for ever: 600 calls are a few seconds of a live loop, and in other runs both curves have moved by a
-# few MB either way, and once, in a learner's run on a busy machine, `predict` by −62 MB (the allocator giving
-# memory back): read your own curves, not these figures. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
+# climb goes on for ever: 600 calls are 20 s of a 30 fps webcam's loop, and in other runs both curves have moved by a
+# few MB either way, and once, in a learner's run on a busy machine, `predict` fell well below zero (the allocator
+# giving memory back): read your own curves, not these figures. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
 # memory in section 5 stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
@@ -972,7 +972,7 @@ assert video_info(path)["frames"] == written == VIDEO_FRAMES
 # ## 8. The course's own models
 #
 # The landmark CNN of notebook 04 and the emotion CNN of notebook 05 plug into the same pipeline. If
-# they are missing, they are trained now (small versions, a minute or two each). The course emotion
+# they are missing, they are trained now (small versions). The course emotion
 # model has only seen the stand-in data of notebook 05, which is why the peer stays the default.
 #
 # They run on the second sample video (`"other_person"`). Neither landmark model was trained on this person.
