@@ -108,12 +108,13 @@ def save_target(path: str | Path, data: str, epochs: int) -> tuple[Path, str]:
         old = {}
     old_data, old_epochs = old.get("data"), int(old.get("epochs") or 0)
     keep = (old_data == "FER2013" and data != "FER2013") or (old_data == data and old_epochs > epochs)
+    new_run = f"{data}, {epochs} epoch{'s' * (epochs != 1)}"
+    old_run = f"{old_data} for {old_epochs} epoch{'s' * (old_epochs != 1)}"
     if not keep:
-        return path, ("" if old_data in (None, data) else
-                      f"this run's model ({data}, {epochs} epochs) replaces the one in {path.name} (trained on {old_data} "
-                      f"for {old_epochs} epochs): notebook 06 now uses it. Set MODEL_PATH to keep both.")
+        return path, ("" if old_data in (None, data) else f"this run's model ({new_run}) replaces the one in {path.name} "
+                      f"(trained on {old_run}): notebook 06 now uses it. Set MODEL_PATH to keep both.")
     slug = re.sub(r"[^a-z0-9]+", "-", data.lower()).strip("-")
     beside = path.with_name(f"{path.stem}_{slug}_{epochs}ep{path.suffix}")
-    return beside, (f"{path.name} holds a model trained on {old_data} for {old_epochs} epochs, which this run's "
-                    f"({data}, {epochs} epochs) does not replace: saved as {beside.name} instead. Notebook 06 keeps "
-                    f"using {path.name}; to replace it, set MODEL_PATH to its path (or delete it) and run this cell again.")
+    return beside, (f"{path.name} holds a model trained on {old_run}, which this run's ({new_run}) does not replace: "
+                    f"saved as {beside.name} instead. Notebook 06 keeps using {path.name}; to replace it, set MODEL_PATH "
+                    "to its path (or delete it) and run this cell again.")
