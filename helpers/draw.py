@@ -91,8 +91,10 @@ def browse_landmarks(ls, video: str | None = None):
     """An ipywidgets slider over a :class:`~helpers.landmark_sets.LandmarkSet`: the frame with its points, and the crop.
 
     ``video`` (the source path, default ``ls.meta["source"]``) is re-read at each frame's timestamp (right for a
-    phone's variable-frame-rate clip too), so nothing big is kept in memory. Returns the widget (display it as
-    the last line of a cell).
+    phone's variable-frame-rate clip too), and the crop is cut again from that frame as the set's was: the widget
+    keeps the set's points and boxes, not its crops, so a cell run again does not keep another copy of every crop
+    alive (the notebook holds on to each widget it displayed). Returns the widget (display it as the last line of
+    a cell).
 
     Each view is drawn into a PNG and shown in an ``Image`` widget, not printed into an ``Output``
     widget: a headless executor (papermill, ``jupyter nbconvert --execute``, nbclient) answers every
@@ -104,28 +106,36 @@ def browse_landmarks(ls, video: str | None = None):
     import ipywidgets as widgets
     from matplotlib.figure import Figure
 
+    from .landmarks import MARGIN, crop_face
     from .video import read_frames
     settings = ls.meta.get("settings", {})
     source = video or ls.meta["source"]
+    crop_size, margin = int(ls.crops.shape[1]), float(ls.meta.get("margin", MARGIN))
+    frame_index, timestamp, seconds = (np.array(a) for a in (ls.frame_index, ls.timestamp, ls.seconds))
+    frame_points, boxes, points = (np.array(a) for a in (ls.frame_points, ls.boxes, ls.points))
+    n = len(points)
     image = widgets.Image(format="png")
-    slider = widgets.IntSlider(value=0, min=0, max=max(0, len(ls) - 1), step=1, description="face #",
+    slider = widgets.IntSlider(value=0, min=0, max=max(0, n - 1), step=1, description="face #",
                                continuous_update=False, layout=widgets.Layout(width="60%"))
     label = widgets.Label()
 
     def show(i: int) -> None:
-        frames = list(read_frames(source, start=int(ls.frame_index[i]), start_time=float(ls.timestamp[i]), max_frames=1,
+        frames = list(read_frames(source, start=int(frame_index[i]), start_time=float(timestamp[i]), max_frames=1,
                                   rotate=settings.get("rotate", 0), max_side=settings.get("max_side")))
         fig = Figure(figsize=(10, 3.6))  # not pyplot: nothing is displayed or kept open behind the widget
         axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [16, 9]})
+        crop = np.zeros((crop_size, crop_size, 3), np.uint8)
         if frames:
-            axes[0].imshow(bgr_to_rgb(draw_landmarks(frames[0].image, ls.frame_points[i], box=tuple(ls.boxes[i]))))
-        axes[1].imshow(bgr_to_rgb(draw_landmarks(ls.crops[i], ls.points[i], radius=1)))
+            box = tuple(int(v) for v in boxes[i])
+            axes[0].imshow(bgr_to_rgb(draw_landmarks(frames[0].image, frame_points[i], box=box)))
+            crop = crop_face(frames[0].image, box, crop_size, margin)[0]
+        axes[1].imshow(bgr_to_rgb(draw_landmarks(crop, points[i], radius=1)))
         for ax in axes:
             ax.axis("off")
-        axes[0].set_title(f"frame {int(ls.frame_index[i])} at {float(ls.timestamp[i]):.2f} s")
+        axes[0].set_title(f"frame {int(frame_index[i])} at {float(timestamp[i]):.2f} s")
         axes[1].set_title("crop, points in crop pixels")
         image.value = figure_png(fig)
-        label.value = f"dlib took {1000 * float(ls.seconds[i]):.0f} ms on this frame"
+        label.value = f"dlib took {1000 * float(seconds[i]):.0f} ms on this frame"
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(0)

@@ -193,6 +193,25 @@ def test_ui_buttons_path(pipeline):
     assert "fps" in app.readout.value and app.start_button.disabled is False
 
 
+def test_ui_run_leaves_no_pipeline_thread(pipeline):
+    """A run that ends (here on its own, after max_frames) ends its pipeline's detector and emotion threads: a cell
+    that makes a LiveApp, run again, would otherwise leave one idle thread and pipeline behind per run."""
+    import threading
+    import time
+
+    from helpers.live import LiveApp
+    before = set(threading.enumerate())
+    app = LiveApp(max_frames=40, display_fps=1000)
+    app.source.value = "sample"
+    app.start()
+    app.runner.wait(30)
+    assert app.runner.frames == 40 and app.runner.pipeline.detections > 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and [t for t in set(threading.enumerate()) - before if t.name.startswith("live-")]:
+        time.sleep(0.05)
+    assert not [t.name for t in set(threading.enumerate()) - before if t.name.startswith("live-")]
+
+
 def test_ui_plays_a_file_turned_and_at_its_size(pipeline):
     """The UI's source dropdown takes a video file, and the UI passes ROTATE and the frame size on to every source."""
     from helpers.data import fetch
@@ -791,3 +810,21 @@ def test_a_small_video_is_decoded_by_one_thread_a_large_one_by_ffmpegs_own(tmp_p
         assert small._cap.get(cv2.CAP_PROP_N_THREADS) == 1
         assert large._cap.get(cv2.CAP_PROP_N_THREADS) != 1 or os.cpu_count() == 1
         assert large.read().shape[1] == 640  # still read and shrunk as before
+
+
+def test_tflite_cache_keeps_one_conversion_per_model_file(data_dir, tmp_path):
+    """Notebook 05 saves its model again on every run (a new sha256): the live cache keeps the newest conversion of
+    a file, not one more pair per run."""
+    import keras
+
+    from helpers.live.models import _tflite_bytes
+    from helpers.paths import work_dir
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    source = tmp_path / "emotion_cnn.keras"
+    for version in range(2):
+        model.layers[-1].bias.assign(np.full(7, float(version), np.float32))
+        model.save(source)
+        _tflite_bytes(model, source)
+    _tflite_bytes(model, source, int8_weights=True)
+    kept = sorted(p.name.split("-")[2] for p in work_dir("live").glob("emotion_cnn-*.tflite"))
+    assert kept == ["float32", "int8"], kept

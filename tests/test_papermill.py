@@ -133,6 +133,12 @@ def test_browser_has_no_output_widget_and_redraws(sample_video):
     assert first.startswith(b"\x89PNG") and slider.max == n - 1
     slider.value = 2
     assert bytes(image.value).startswith(b"\x89PNG") and bytes(image.value) != first
+    import gc
+    import weakref
+    crops = weakref.ref(ls.crops)  # the widget keeps points and boxes, not the crops: a re-run keeps no second copy
+    del ls
+    gc.collect()
+    assert crops() is None, "the browser keeps the landmark set's crops alive"
 
 
 class _LandmarkSetStandIn(SimpleNamespace):

@@ -108,7 +108,8 @@ def _tflite_bytes(model, source: Path, cache: bool = True, int8_weights: bool = 
     """The Keras ``model`` (from the file ``source``) as a TFLite flat buffer with a free batch size; cached on disk.
 
     Converting takes a few seconds, so the result is kept in ``data/work/live/`` under the sha256 of
-    the model file, the weights' type and the TensorFlow version: a retrained model gets a new conversion.
+    the model file, the weights' type and the TensorFlow version: a retrained model gets a new conversion, which
+    replaces the conversions of the file's earlier versions (notebook 05 saves its model again on every run).
     ``cache=False`` converts without reading or writing that file.
     """
     import tensorflow as tf
@@ -124,6 +125,9 @@ def _tflite_bytes(model, source: Path, cache: bool = True, int8_weights: bool = 
     if cache:
         with atomic_path(path, ".tflite") as tmp:
             tmp.write_bytes(blob)
+        for old in path.parent.glob(f"{Path(source).stem}-*-{kind}-tf*.tflite"):  # conversions of earlier versions
+            if old != path:
+                old.unlink(missing_ok=True)
     return blob
 
 

@@ -93,7 +93,9 @@ class LiveApp:
         self.start_button.disabled, self.stop_button.disabled = True, False
 
     def _on_end(self, runner: "LiveRunner") -> None:
-        """Called by the worker when its loop ends (Stop, max_frames, end of file, error): update the UI."""
+        """Called by the worker when its loop ends (Stop, max_frames, end of file, error): end the threads of the
+        pipeline this app made for the run (a new Start makes a new one), then update the UI."""
+        runner.pipeline.close()
         if runner is not self.runner:
             return
         if runner.error is not None:

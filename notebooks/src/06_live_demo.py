@@ -124,6 +124,8 @@ if LANDMARKS == "cnn":
     warning = personal.source_warning(model_path, source.source)
     print(f"WARNING: {warning}" if warning else "the CNN was trained on the person in this source")
     LANDMARKS = str(model_path)  # the pipeline loads this file
+elif LANDMARKS != "dlib":  # a model file (also what this cell leaves here when it runs again after "cnn")
+    print(f"landmark model file: {LANDMARKS}")
 else:
     print(f"landmark model: {LANDMARKS} (set LANDMARKS = 'cnn' for the landmark CNN of {NAME!r})")
 
