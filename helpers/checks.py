@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import ast
 import json
+import numbers
 from typing import Any
 
+import numpy as np
+
+from .errors import CourseError
 from .paths import ROOT
 
 __all__ = ["Checks", "shipped_parameters"]
@@ -47,19 +51,45 @@ def _parameters_source(notebook: str) -> str | None:
     return None
 
 
-def shipped_parameters(notebook: str) -> dict[str, Any]:
-    """The literal settings of ``notebook``'s parameters cell as the course ships it (``{}`` if it cannot be found)."""
+def shipped_parameters(notebook: str, *, lines: bool = False) -> dict[str, Any]:
+    """The literal settings of ``notebook``'s parameters cell as the course ships it (``{}`` if it cannot be found);
+    with ``lines``, each setting's line of code (its comment says what else it accepts) instead of its value."""
     code = _parameters_source(notebook)
     if code is None:
         return {}
-    shipped = {}
+    shipped, text = {}, code.splitlines()
     for node in ast.parse(code).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             try:
-                shipped[node.targets[0].id] = ast.literal_eval(node.value)
+                value = ast.literal_eval(node.value)
             except ValueError:  # not a literal (a path built from a function): not a setting to compare
                 continue
+            shipped[node.targets[0].id] = text[node.lineno - 1] if lines else value
     return shipped
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _problem(name: str, was: Any, now: Any, line: str, least: float | None) -> str | None:
+    """What is wrong with ``name = now`` when the course ships ``was`` (``line``: its line in the parameters cell;
+    ``least``: the smallest value that works); None when nothing is."""
+    comment = line.partition("#")[2]
+    if now is None:
+        return None if was is None or "None" in comment else f"{name} = None: it needs a value like the shipped {was!r}"
+    if _number(was) and not _number(now):
+        if isinstance(now, str) and '"' in comment:  # the comment names text choices too (SOURCE = 0 or a path)
+            return None
+        quoted = " (without quotes)" if isinstance(now, str) else ""
+        return f"{name} = {now!r}: it needs a number{quoted}, like the shipped {was!r}"
+    if isinstance(was, (bool, np.bool_)) and isinstance(now, str):
+        return f"{name} = {now!r}: write {now.strip().capitalize()} without quotes (True or False)"
+    if isinstance(was, (tuple, list)) and not isinstance(now, (tuple, list)):
+        return f"{name} = {now!r}: it needs a tuple, e.g. ({now!r},) for one value"
+    if least is not None and _number(now) and now < least:
+        return f"{name} = {now!r}: it must be at least {least}"
+    return None
 
 
 class Checks:
@@ -70,14 +100,30 @@ class Checks:
     elsewhere, prints it with what this run found instead (``meaning``: one sentence for the learner).
     """
 
-    def __init__(self, notebook: str, namespace: dict[str, Any], *, quiet: bool = False) -> None:
+    def __init__(self, notebook: str, namespace: dict[str, Any], *, quiet: bool = False,
+                 at_least: dict[str, float] | None = None) -> None:
         self.notebook = notebook
         shipped = shipped_parameters(notebook)
+        for name, was in shipped.items():  # EPOCHS = 2.0 for a whole-number setting: read as 2
+            now = namespace.get(name)
+            if isinstance(was, numbers.Integral) and _number(was) and isinstance(now, float) and now.is_integer():
+                namespace[name] = int(now)
+                print(f"note: {name} = {now!r} is read as {int(now)} (a whole number)")
         self.changed = {k: (v, namespace[k]) for k, v in shipped.items() if k in namespace and namespace[k] != v}
+        self._validate(at_least or {})
         self.known = bool(shipped)
         self.misses: list[str] = []
         if not quiet:
             print(self.describe())
+
+    def _validate(self, at_least: dict[str, float]) -> None:
+        """Stop at once, naming the parameter, on a changed setting of the wrong kind (``"90"`` for 90, ``"False"``,
+        one seed for a tuple) or below its smallest working value (``at_least``), instead of deep in a later cell."""
+        lines = shipped_parameters(self.notebook, lines=True)
+        problems = [p for name, (was, now) in self.changed.items()
+                    if (p := _problem(name, was, now, lines.get(name, ""), at_least.get(name)))]
+        if problems:
+            raise CourseError("; ".join(problems) + ". Change it in the parameters cell and run the notebook again.")
 
     @property
     def as_shipped(self) -> bool:

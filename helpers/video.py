@@ -381,8 +381,7 @@ def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarra
     """Write BGR images to an .mp4 atomically; return the number of frames written."""
     from .storage import atomic_path
     path = Path(path)
-    count = 0
-    writer = None
+    count, writer = 0, None
     with atomic_path(path, path.suffix or ".mp4") as tmp:
         try:
             for image in images:
@@ -398,6 +397,8 @@ def write_video(path: str | Path, images: "Iterator[np.ndarray] | list[np.ndarra
         finally:
             if writer is not None:
                 writer.release()
+        if not count:  # before the rename: a file already there stays as it was
+            raise CourseError(f"no frames to write to {path.name}: nothing was saved (a file already there is kept).")
     return count
 
 

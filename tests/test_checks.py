@@ -1,6 +1,8 @@
 """The two kinds of checks (helpers.checks) and the recording's report (helpers.recording)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,36 @@ def test_a_sideways_frame_names_the_rotate_that_shows_its_face(sample_video):
     assert "set ROTATE = 90" in recording.rotation_hint(sideways)
     assert "set ROTATE = 0" in recording.rotation_hint(sideways, rotate=270)  # the learner turned it the wrong way
     assert recording.rotation_hint(np.zeros((90, 160, 3), np.uint8)) == ""
+
+
+def test_a_setting_of_the_wrong_kind_or_too_small_stops_at_once_naming_it(capsys):
+    """Values a learner may type: a number in quotes, "False", one seed for a tuple, 0 frames, stop in the Checks cell
+    with the parameter's name; a whole-number float is read as the whole number; text where the comment offers it
+    (06's SOURCE = 0 or a path) and None where the comment allows it pass."""
+    import pytest
+
+    from helpers.checks import Checks, shipped_parameters
+    from helpers.errors import CourseError
+
+    def run(notebook, at_least=None, **changes):
+        namespace = {**shipped_parameters(notebook), **changes}
+        Checks(notebook, namespace, quiet=True, at_least=at_least)
+        return namespace
+
+    for notebook, changes, said in [
+            ("01_capture", {"ROTATE": "90"}, "ROTATE = '90': it needs a number (without quotes)"),
+            ("01_capture", {"MAX_SIDE": None}, None),  # its comment does not offer None ...
+            ("04_landmark_cnn", {"SAVE_MODEL": "False"}, "write False without quotes"),
+            ("05_emotion_cnn", {"EXTRA_SEEDS": 1}, "it needs a tuple, e.g. (1,)"),
+            ("06_live_demo", {"CUT_SEGMENT": 0}, "CUT_SEGMENT = 0: it must be at least 1")]:
+        if said is None:
+            with pytest.raises(CourseError, match="MAX_SIDE = None"):
+                run(notebook, **changes)
+            continue
+        with pytest.raises(CourseError, match=re.escape(said)):
+            run(notebook, at_least={"CUT_SEGMENT": 1}, **changes)
+    assert run("01_capture", MAX_FRAMES=None, STEP=3)["STEP"] == 3  # ... MAX_FRAMES's does
+    assert run("06_live_demo", SOURCE="my clip.mp4")["SOURCE"] == "my clip.mp4"
+    namespace = run("05_emotion_cnn", EPOCHS=2.0)
+    assert namespace["EPOCHS"] == 2 and isinstance(namespace["EPOCHS"], int) and "read as 2" in capsys.readouterr().out
+    assert run("01_capture", {"STEP": 1}, STEP=1)["STEP"] == 1

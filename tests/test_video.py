@@ -325,3 +325,13 @@ def test_start_lands_on_the_frame_in_a_variable_frame_rate_clip(tmp_path):
         assert _number(at.image) == k and at.timestamp == pytest.approx(frames[k].timestamp)
     assert [_number(f.image) for f in read_frames(clip, start=40, start_time=frames[40].timestamp, step=7)] == [
         40, 47, 54]
+
+
+def test_writing_no_frames_keeps_the_file_already_there(tmp_path):
+    from helpers.video import write_video
+    target = tmp_path / "annotated.mp4"
+    assert write_video(target, [np.zeros((32, 32, 3), np.uint8)] * 3) == 3
+    before = target.read_bytes()
+    with pytest.raises(CourseError, match="no frames to write"):
+        write_video(target, [])
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["annotated.mp4"]

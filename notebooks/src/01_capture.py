@@ -54,7 +54,9 @@ from helpers.landmarks import detect_landmarks
 
 versions = helpers.setup(SEED)
 print(versions)
-checks = Checks("01_capture", globals())  # which checks are asserts in this run (see below)
+# which checks are asserts in this run (see below)
+checks = Checks("01_capture", globals(), at_least={"STEP": 1, "MAX_FRAMES": 1, "MAX_SIDE": 80, "DETECT_MAX_SIDE": 80,
+                                                   "GRID_FRAMES": 1, "WEBCAM_SECONDS": 1})
 
 # %% [markdown]
 # **Two kinds of checks.** The `assert`s in this course check the *code* (a shape, a round trip) and hold on

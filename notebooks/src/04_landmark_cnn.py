@@ -66,7 +66,9 @@ from helpers.landmarks import FLIP_PERMUTATION
 versions = helpers.setup(SEED, tensorflow=True)
 print({k: versions[k] for k in ("numpy", "tensorflow", "keras")})
 print(machine.device_sentence("EPOCHS and PERSONAL_STEPS"))
-checks = Checks("04_landmark_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
+# checks of quality are asserts only as shipped (see notebook 01)
+checks = Checks("04_landmark_cnn", globals(), at_least={"EPOCHS": 1, "BATCH_SIZE": 1, "PERSONAL_STEPS": 1,
+                                                        "STILL_REPEATS": 0, "SHOW_FRAMES": 0})
 if NAME != "sample":  # your recording (section 13): checked now, so a missing or too short one stops here, not at the end
     from helpers import record_sets
     print(f"{NAME}: {len(record_sets.personal_landmarks(NAME))} faces with landmarks for section 13")

@@ -57,7 +57,9 @@ from helpers.labels import EMOTIONS
 
 print(helpers.setup(SEED, tensorflow=True))
 print(machine.device_sentence("EPOCHS (FER2013: see section 7)"))
-checks = Checks("05_emotion_cnn", globals())  # checks of quality are asserts only as shipped (see notebook 01)
+# checks of quality are asserts only as shipped (see notebook 01)
+checks = Checks("05_emotion_cnn", globals(), at_least={"EPOCHS": 1, "BATCH_SIZE": 1, "PATIENCE": 1, "SHOW_FACES": 1,
+                                                       "EXPRESSION_STEP": 1})
 
 # %% [markdown]
 # ## 1. FER2013: where it goes and what it looks like

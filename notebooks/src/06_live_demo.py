@@ -86,7 +86,11 @@ from helpers.paths import work_dir
 from helpers.video import video_info, write_video
 
 versions = helpers.setup(SEED, tensorflow=True)
-checks = Checks("06_live_demo", globals())  # checks of quality and speed are asserts only as shipped (see notebook 01)
+# checks of quality and speed are asserts only as shipped (see notebook 01)
+checks = Checks("06_live_demo", globals(), at_least={"DETECT_EVERY": 1, "DETECT_IDLE": 1, "DETECT_MIN_SIDE": 80, "DETECT_MAX_SIDE": 80, "SMOOTH": 1,
+                                                    "EMOTION_EVERY": 1, "FRAMES": 1, "SHOW": 0, "ORIGINAL_FRAMES": 1, "MEMORY_CALLS": 1,
+                                                    "TRADEOFF_FRAMES": 1, "AB_FRAMES": 2, "COMPARE_FRAMES": 1, "COST_FRAMES": 1,
+                                                    "CUT_SEGMENT": 1, "VIDEO_FRAMES": 1})
 print(versions)
 
 # %% [markdown]
@@ -253,8 +257,9 @@ checks.expect(len(group_faces) == 4, f"the default detection sizes find the 4 de
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-tradeoff = live.tracking_tradeoff("sample", TRADEOFF_FRAMES, every=(1, 3, 5, 10, 20), landmarks=LANDMARKS,
-                                  emotion=EMOTION, detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
+tradeoff = live.tracking_tradeoff("sample", TRADEOFF_FRAMES, every=tuple(sorted({1, 3, 5, 10, 20, DETECT_EVERY})),
+                                  landmarks=LANDMARKS, emotion=EMOTION, detect_min_side=DETECT_MIN_SIDE,
+                                  detect_max_side=DETECT_MAX_SIDE)
 print(" N   ms/frame  detect ms   drift (mean / 95th pct of eye distance)")
 for row in tradeoff:
     print(f"{row['detect_every']:2d}   {row['ms_per_frame']:6.1f}    {row['detect_ms']:6.2f}      "
