@@ -179,17 +179,17 @@ def test_a_setting_of_the_wrong_kind_or_too_small_stops_at_once_naming_it(capsys
 
     for notebook, changes, said in [
             ("01_capture", {"ROTATE": "90"}, "ROTATE = '90': it needs a number (without quotes)"),
-            ("01_capture", {"MAX_SIDE": None}, None),  # its comment does not offer None ...
+            ("05_emotion_cnn", {"BATCH_SIZE": None}, None),  # its comment does not offer None ...
             ("04_landmark_cnn", {"SAVE_MODEL": "False"}, "write False without quotes"),
             ("05_emotion_cnn", {"EXTRA_SEEDS": 1}, "it needs a tuple, e.g. (1,)"),
             ("06_live_demo", {"CUT_SEGMENT": 0}, "CUT_SEGMENT = 0: it must be at least 1")]:
         if said is None:
-            with pytest.raises(CourseError, match="MAX_SIDE = None"):
+            with pytest.raises(CourseError, match="BATCH_SIZE = None"):
                 run(notebook, **changes)
             continue
         with pytest.raises(CourseError, match=re.escape(said)):
             run(notebook, at_least={"CUT_SEGMENT": 1}, **changes)
-    assert run("01_capture", MAX_FRAMES=None, STEP=3)["STEP"] == 3  # ... MAX_FRAMES's does
+    assert run("01_capture", MAX_FRAMES=None, MAX_SIDE=None, STEP=3)["STEP"] == 3  # ... these comments do
     assert run("06_live_demo", SOURCE="my clip.mp4")["SOURCE"] == "my clip.mp4"
     namespace = run("05_emotion_cnn", EPOCHS=2.0)
     assert namespace["EPOCHS"] == 2 and isinstance(namespace["EPOCHS"], int) and "read as 2" in capsys.readouterr().out

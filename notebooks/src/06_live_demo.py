@@ -40,7 +40,7 @@ check_setup()
 # %% tags=["parameters"]
 SOURCE = 0               # webcam index, a video file, "sample", or "browser" (your browser's camera, section 7b); a webcam that can't be opened -> sample video
 ROTATE = 0               # turn SOURCE's frames clockwise (0/90/180/270): a sideways video without a rotation tag, as in notebook 01
-MAX_FRAME_SIDE = 640     # SOURCE's frames are first shrunk to this longer side (pixels); 1280 for a group far from a wide webcam
+MAX_FRAME_SIDE = 640     # SOURCE's frames are first shrunk to this longer side (None: as recorded); 1280 for a group far away
 LANDMARKS = "dlib"       # "dlib" (dlib's predictor) or "cnn" (NAME's landmark CNN from notebook 04)
 NAME = "sample"          # whose landmark CNN is used when LANDMARKS is "cnn": landmark_cnn_<NAME>.keras (the NAME of notebooks 01-04)
 EMOTION = "peer"         # "peer" (published mini-Xception) or "course" (notebook 05's model; has seen only stand-in data)
