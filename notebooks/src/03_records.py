@@ -98,7 +98,8 @@ print(f"median point change: neighbouring frames {np.median(neighbour):.3f}, ran
 
 # %%
 fps = 1 / np.median(np.diff(sample.timestamp))
-lags = np.arange(1, 49)
+gap_frames = max(1, int(round(GAP * fps)))
+lags = np.arange(1, min(len(sample.points) - 1, max(48, gap_frames)) + 1)  # two seconds, or GAP if longer
 change = [np.median(np.linalg.norm(sample.points[k:] - sample.points[:-k], axis=2).mean(axis=1) / iod[:-k]) for k in lags]
 fig, ax = plt.subplots(figsize=(7, 2.8))
 ax.plot(lags / fps, change, "o-", ms=3, label="frames this far apart")
@@ -107,8 +108,8 @@ ax.axvline(GAP, color="tab:red", ls="--", label=f"GAP = {GAP} s")
 ax.set(xlabel="time between the two frames (s)", ylabel="median point change\n(x inter-ocular distance)")
 ax.legend(fontsize=8)
 plt.show()
-at_gap = change[int(round(GAP * fps)) - 1]
-print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({int(round(GAP * fps))} frames) {at_gap:.3f}, "
+at_gap = change[min(gap_frames, len(lags)) - 1]
+print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({gap_frames} frames) {at_gap:.3f}, "
       f"random pairs {np.median(random_pair):.3f}")
 
 # %% [markdown]
