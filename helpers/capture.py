@@ -45,12 +45,13 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_recording(name: str) -> None:
-    """CourseError naming notebook 01's settings if ``name`` has no recording (sample names always have one)."""
+def check_recording(name: str, parameter: str = "NAME") -> None:
+    """CourseError naming notebook 01's settings if ``name`` (the notebook's ``parameter``) has no recording (sample
+    names always have one)."""
     check_name(name)
     if name in SAMPLE_SOURCES or manifest_path(name).exists():
         return
-    raise CourseError(f"no recording for NAME = {name!r} ({shown(manifest_path(name))} is missing). Run notebook 01 "
+    raise CourseError(f"no recording for {parameter} = {name!r} ({shown(manifest_path(name))} is missing). Run notebook 01 "
                       f"first with NAME = {name!r} and SOURCE = 0 (your webcam) or SOURCE = 'path/to/your_video.mp4' "
                       f"(or `papermill 01_capture.ipynb out.ipynb -p SOURCE my_video.mp4 -p NAME {name}`), "
                       "or use NAME = 'sample'.")

@@ -70,9 +70,7 @@ def save_trained(model, path: str | Path, sidecar: dict[str, Any], *, recipe: Re
     see :func:`to_tflite`). Without a ``recipe`` no recipe is written, so no
     ``ensure_*`` function will take the model for one of its own.
     """
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise CourseError(f"{path}: Keras 3 saves models as .keras files; use a name ending in .keras.")
+    path = check_keras_path(path)
     artifacts.invalidate(path)  # the old recipe must not vouch for a half-replaced set of files
     with atomic_path(path, ".keras") as tmp:
         model.save(tmp)
@@ -93,6 +91,13 @@ def save_trained(model, path: str | Path, sidecar: dict[str, Any], *, recipe: Re
     if recipe is not None:
         artifacts.commit(path, recipe)
     return sidecar
+
+
+def check_keras_path(path: str | Path) -> Path:
+    """``path`` as a Path if it names a ``.keras`` file; else a CourseError saying so (before any training)."""
+    if Path(path).suffix != ".keras":
+        raise CourseError(f"{path}: Keras 3 saves models as .keras files; use a name ending in .keras.")
+    return Path(path)
 
 
 def save_target(path: str | Path, data: str, epochs: int) -> tuple[Path, str]:

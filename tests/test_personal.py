@@ -51,6 +51,12 @@ def test_name_without_recording_names_the_01_setting(data_dir):
     with pytest.raises(CourseError, match="SOURCE") as err:
         capture.check_recording("me")
     assert "notebook 01" in str(err.value) and "'me'" in str(err.value)
+    with pytest.raises(CourseError, match="no recording for OTHER = 'nobody'"):  # 02's second person, named as such
+        capture.check_recording("nobody", "OTHER")
+    from helpers.saved_models import check_keras_path
+    with pytest.raises(CourseError, match="end in .keras|ending in .keras"):  # 05's MODEL_PATH, before any training
+        check_keras_path("models/emo.h5")
+    assert check_keras_path("my model.keras").name == "my model.keras"
     with pytest.raises(CourseError, match="SOURCE"):
         record_sets.ensure_records("me", progress=False)
     with pytest.raises(CourseError, match="SOURCE"):  # notebook 02's own call, too

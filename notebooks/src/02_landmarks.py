@@ -52,6 +52,7 @@ from helpers.video import read_frames, resize_image
 print(helpers.setup(SEED))
 # checks about the sample are asserts only as shipped (see notebook 01)
 checks = Checks("02_landmarks", globals(), at_least={"CROP_SIZE": 16, "MARGIN": 0, "SHOW_CROPS": 0})
+capture.check_recording(OTHER, "OTHER")  # the second person's recording is needed at the end: checked now
 
 # %% [markdown]
 # ## 1. The 68-point scheme

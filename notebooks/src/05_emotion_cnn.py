@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import helpers
-from helpers import emotion, emotion_experiments, emotion_plots, fer, machine, standin
+from helpers import emotion, emotion_experiments, emotion_plots, fer, machine, saved_models, standin
 from helpers.checks import Checks
 from helpers.labels import EMOTIONS
 
@@ -60,6 +60,8 @@ print(machine.device_sentence("EPOCHS (FER2013: see section 7)"))
 # checks of quality are asserts only as shipped (see notebook 01)
 checks = Checks("05_emotion_cnn", globals(), at_least={"EPOCHS": 1, "BATCH_SIZE": 1, "PATIENCE": 1, "SHOW_FACES": 1,
                                                        "EXPRESSION_STEP": 1})
+if MODEL_PATH is not None:
+    saved_models.check_keras_path(MODEL_PATH)  # checked now, not after the training
 
 # %% [markdown]
 # ## 1. FER2013: where it goes and what it looks like
