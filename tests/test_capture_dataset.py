@@ -98,3 +98,27 @@ def test_scan_keeps_the_decoders_times_of_a_variable_frame_rate_clip(tmp_path):
     old = dict(m)
     del old["time"]  # a manifest of an older course version: index / fps
     assert recording.report(old)["ranges"]["no face"] == [(0, round(40 / m["info"]["fps"], 2))]
+
+
+def test_detection_at_sizes_times_each_size_as_the_median_of_its_runs(monkeypatch):
+    """One row per side; the time is the median of ``repeats`` runs of the detector, not one run."""
+    calls: list[tuple[int, int]] = []
+    clock = iter(range(1000))  # perf_counter returns 0, 1, 2, ...: run k takes 1 s, except where slowed below
+
+    def fake_detect(gray, **_):
+        calls.append(gray.shape)
+        return [object()] if max(gray.shape) >= 160 else []
+
+    monkeypatch.setattr(capture, "detect_faces", fake_detect)
+    monkeypatch.setattr("helpers.landmarks.load_models", lambda: None)
+    slow = {3}  # the fourth perf_counter pair (the second size's first run) is slow: the median must ignore it
+
+    def fake_clock():
+        n = next(clock)
+        return n + (50 if n // 2 in slow and n % 2 else 0)
+
+    monkeypatch.setattr(capture.time, "perf_counter", fake_clock)
+    rows = capture.detection_at_sizes(np.zeros((360, 640, 3), np.uint8), [100, 320], repeats=3)
+    assert [r["side"] for r in rows] == [100, 320] and [r["faces"] for r in rows] == [0, 1]
+    assert len(calls) == 6 and {max(shape) for shape in calls} == {100, 320}
+    assert all(r["ms"] == 1000 for r in rows), rows  # one slow run of three does not move the median

@@ -192,7 +192,7 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 # The table runs the detector at several sizes, first as the original project did (on the whole
 # image), then on a copy shrunk to 640 px first (detection only: the table leaves out the 68 points,
 # which would then be computed on the full-size image). Up to 640 px both columns do the same work, so
-# their difference there is timing noise: each figure is a single run. `detect_landmarks` goes one step further and picks the detection size from
+# their difference there is timing noise: each figure is the median of three runs. `detect_landmarks` goes one step further and picks the detection size from
 # the image, coarse to fine: it detects on a copy shrunk to 320 px, and only when it finds no face
 # there, or a face at the detector's 80-pixel limit, does it try 640 and then 1280 px. A face that
 # fills the frame costs one small pass; the small faces of a group photo (below) get the larger
