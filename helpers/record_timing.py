@@ -1,11 +1,12 @@
 """Notebook 03's timing experiments: PNG against raw pixels, and what ``cache`` and ``prefetch`` each buy.
 
-Both time :func:`helpers.records.time_pipeline` (median of the passes after a first one) in this process, so
-their figures compare pipelines measured side by side, never absolute speeds.
+Both time pipelines in this process (median of the passes after a first one), so their figures compare pipelines
+measured side by side, never absolute speeds.
 """
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -28,21 +29,53 @@ def compare_encodings(crops: np.ndarray, points: np.ndarray, folder: str | os.Pa
     return out
 
 
-def cache_prefetch_grid(name: str, step_ms: float, read_ms: dict[bool, float], *, epochs: int = 4,
-                        batch_size: int = 32, folder: str | os.PathLike | None = None) -> dict[tuple[bool, bool], dict]:
-    """Time the bare pipeline (one decode at a time, no shuffle) with ``cache`` off/on and ``prefetch`` off/on, a
-    pretend training step of ``step_ms`` per batch consuming it.
+def _one_pass(ds, step_ms: float) -> tuple[float, int, int]:
+    """Seconds, faces and batches of one pass over ``ds``, sleeping ``step_ms`` per batch (a pretend training step)."""
+    t0 = time.perf_counter()
+    n = batches = 0
+    for b in ds:
+        n += int(b["image"].shape[0])
+        batches += 1
+        if step_ms:
+            time.sleep(step_ms / 1000)
+    return time.perf_counter() - t0, n, batches
 
-    ``read_ms[cache]`` is the time *p* of reading one batch without the step; each result carries what the rule
-    expects: *p + c* without prefetch, max(*p*, *c*) with it. Returns ``{(cache, prefetch): time_pipeline's
-    result + "expected" (ms per batch) + "rule"}``.
+
+def cache_prefetch_grid(name: str, step_ms: float, *, epochs: int = 4, batch_size: int = 32,
+                        folder: str | os.PathLike | None = None) -> dict[tuple[bool, bool], dict]:
+    """Time the bare pipeline (one decode at a time, no shuffle) with ``cache`` off/on and ``prefetch`` off/on, a
+    pretend training step of ``step_ms`` per batch consuming it, beside *p*: reading a batch alone (no step).
+
+    The six pipelines take their passes in turn (the first pass of each, then the second of each, ...), so a slow
+    moment of a shared machine slows *p* and the pipelines it predicts alike; the first round warms up (fills the
+    caches) and each figure is the median of the other ``epochs - 1`` passes. Returns ``{(cache, prefetch): {"first",
+    "later" (faces/s), "ms_per_batch", "faces", "batches", "p" (ms, reading alone with the same cache), "expected"
+    (ms per batch by the rule: p + c without prefetch, max(p, c) with it), "rule"}}``.
     """
+    runs = {}  # (cache, prefetch) or ("read", cache) -> (dataset, step in ms)
+    for cache in (False, True):
+        runs[("read", cache)] = (records.read_records(name, batch_size=batch_size, cache=cache, prefetch=False,
+                                                      parallel=False, check=False, folder=folder), 0.0)
+        for prefetch in (False, True):
+            runs[(cache, prefetch)] = (records.read_records(name, batch_size=batch_size, cache=cache,
+                                                            prefetch=prefetch, parallel=False, check=False,
+                                                            folder=folder), step_ms)
+    seconds: dict = {key: [] for key in runs}
+    size: dict = {}
+    for _ in range(max(2, epochs)):
+        for key, (ds, step) in runs.items():
+            took, n, batches = _one_pass(ds, step)
+            seconds[key].append(took)
+            size[key] = (n, batches)
+    later = {key: float(np.median(s[1:])) for key, s in seconds.items()}
     grid = {}
     for cache in (False, True):
+        p = 1000 * later[("read", cache)] / size[("read", cache)][1]
         for prefetch in (False, True):
-            t = records.time_pipeline(name, epochs=epochs, batch_size=batch_size, cache=cache, prefetch=prefetch,
-                                      parallel=False, step_ms=step_ms, folder=folder)
-            p = read_ms[cache]
-            grid[(cache, prefetch)] = {**t, "expected": max(p, step_ms) if prefetch else p + step_ms,
-                                       "rule": "max(p, c)" if prefetch else "p + c"}
+            key = (cache, prefetch)
+            n, batches = size[key]
+            grid[key] = {"first": round(n / seconds[key][0]), "later": round(n / later[key]),
+                         "ms_per_batch": round(1000 * later[key] / batches, 2), "faces": n, "batches": batches,
+                         "p": round(p, 2), "expected": round(max(p, step_ms) if prefetch else p + step_ms, 2),
+                         "rule": "max(p, c)" if prefetch else "p + c"}
     return grid

