@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 · Emotion CNN: FER2013 done properly, an offline stand-in, the original project's CNN and a better one
+# # 05 · Emotion CNN: FER2013 done properly, an offline stand-in, the original project's CNN and a modern recipe
 #
 # The second original project trained the well-known FER2013 Keras CNN for one or two epochs and got
 # poor results; the tutorial it copied claims 63.2 % after 50 epochs, measured on its *test* folder,
@@ -158,7 +158,8 @@ if ON_STANDIN:
 
 # %% [markdown]
 # Every form of the data (CSV, folders, stand-in) ends in the same `tf.data` pipeline, `fer.make_dataset`: 48×48
-# grey images scaled to [0, 1] with a channel axis, and one-hot labels in `EMOTIONS` order, in batches. A
+# grey images scaled to [0, 1] with a channel axis (shape 48×48×1: one grey channel), and *one-hot* labels (seven
+# numbers, 1 for the true class and 0 elsewhere) in `EMOTIONS` order, in batches. A
 # dataset is lazy: nothing is read until a batch is asked for, here the first one.
 
 # %%
@@ -188,7 +189,10 @@ plt.show()
 # Conv32 → Conv64 → MaxPool → Dropout .25 → Conv128 → MaxPool → Conv128 → MaxPool → Dropout .25 →
 # Flatten → Dense 1024 → Dropout .5 → Dense 7 softmax; Adam(1e-3, decay 1e-6), categorical
 # cross-entropy, pixels scaled to [0, 1], no augmentation, a fixed number of epochs. Most of its
-# 2.3 M weights sit in the Flatten → Dense 1024 layer.
+# 2.3 M weights sit in the Flatten → Dense 1024 layer. (Conv32: a convolution layer with 32 learnt filters;
+# MaxPool halves the image, keeping the largest value of each 2×2 block; Dropout .25 switches off a quarter of the
+# values at random while training, against memorising; softmax turns the 7 outputs into probabilities; categorical
+# cross-entropy is the usual loss for one-of-n labels; Adam is the optimiser, the rule that updates the weights.)
 
 # %%
 baseline_model = emotion.build_baseline(SEED)
@@ -244,9 +248,8 @@ plt.show()
 # learned emotions. The course model gets there even though it
 # never sees exactly the same image twice (augmentation). Its validation loss stays above the baseline's
 # for most epochs because label smoothing never lets it be 100 % sure: compare the two models on accuracy,
-# not on loss. Validation is easy
-# here (the middle of the same videos, warps of other neutral frames of the same person), so a number
-# picked on this split says little about another — which is exactly why we do not report it. The
+# not on loss. (Validation is easy because it holds the middle of the same videos and warps of the same person:
+# that is why we report the test split, not this one.) The
 # test split (the later part of each class's frames in each video, and the stills: the group photo's people and a
 # portrait) decides.
 
@@ -261,7 +264,8 @@ plt.show()
 # On the stand-in, read the peer's score with care: it is the *teacher* that labelled the real
 # frames, so on those it agrees with itself; its score on the warps tells us whether the warps look
 # like the emotion to a FER2013 model. Recall per class answers "of the faces that really are sad,
-# how many did the model call sad?". In the confusion matrices below, rows are the true class and columns the
+# how many did the model call sad?". In the table below, `acc` is the share of all test faces classified correctly
+# and each emotion's column is that class's recall. In the confusion matrices below it, rows are the true class and columns the
 # predicted one; each row holds shares of that class's faces (it sums to 1), so the diagonal is the recall per
 # class and a cell off the diagonal is a mix-up rate.
 
@@ -327,7 +331,7 @@ checks.expect(acc["baseline (original CNN)"] > 3 / len(EMOTIONS), "the original 
 # finds, and so which frames the teacher labels). This run measured one seed (the gap printed above);
 # set `EXTRA_SEEDS = (1, 2)` and the next cell prints the gap at those seeds too. So, plainly: in the committed run
 # (on the stand-in) the course CNN is 2.7 points below the baseline overall but 23 points below on the 87 real frames, mostly its
-# happy → sad mix-up (the matrices below). One seed on two people cannot say whether either gap is the recipe or
+# happy → sad mix-up (the matrices above). One seed on two people cannot say whether either gap is the recipe or
 # luck, and a single run cannot tell a 5-point improvement from luck. That is why no
 # assert above checks the gap. On the stand-in the baseline's weakness (memorising)
 # hardly hurts, because the warped test faces are the same person as the warped training faces;
@@ -346,7 +350,7 @@ if not EXTRA_SEEDS:
 
 # %% [markdown]
 #
-# A sample of test faces, titled *true → predicted* (red = wrong):
+# A sample of test faces with the **course CNN**'s predictions, titled *true → predicted* (red = wrong):
 
 # %%
 fig = emotion_plots.show_predictions(data.x_test, data.y_test, probs["course CNN"], n=SHOW_FACES, seed=SEED)
