@@ -40,6 +40,7 @@ def learning_curves(results: dict[str, Any], mean_shape_nme: float):
     ``results``: ``{key: TrainResult}``; a key of :data:`COLOURS` ("baseline", "course") draws in its colour.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
     for key, r in results.items():
         t = [h["elapsed"] for h in r.history]
@@ -47,7 +48,8 @@ def learning_curves(results: dict[str, Any], mean_shape_nme: float):
         axes[1].plot(t, [h["held_out_nme"] for h in r.history], label=r.name, color=COLOURS.get(key))
     axes[0].set(xlabel="training seconds", ylabel="training loss (own units)", yscale="log", title="training loss")
     axes[1].axhline(mean_shape_nme, color="gray", ls="--", label="mean shape")
-    axes[1].set(xlabel="training seconds", ylabel="NME", ylim=(0, 0.5), title="held-out NME")
+    axes[1].set(xlabel="training seconds", ylabel="NME (% of the eye distance)", ylim=(0, 0.5), title="held-out NME")
+    axes[1].yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[1].legend(fontsize=8)
     return fig
 
@@ -58,12 +60,14 @@ def region_errors(per_model: dict[str, dict[str, float]], title: str = "error pe
     ``per_model``: ``{model name: {region: NME}}`` (:func:`helpers.landmark_cnn.region_nme`).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
     fig, ax = plt.subplots(figsize=(8, 3))
     width = 0.8 / len(per_model)
     for i, (name, reg) in enumerate(per_model.items()):
         ax.bar(np.arange(len(reg)) + i * width, list(reg.values()), width, label=name, color=COLOURS.get(name))
     ax.set_xticks(np.arange(len(REGIONS)) + width * (len(per_model) - 1) / 2, list(REGIONS), fontsize=8)
-    ax.set(ylabel="NME", title=title)
+    ax.set(ylabel="NME (% of the eye distance)", title=title)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize=8)
     return fig
 

