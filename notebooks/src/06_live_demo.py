@@ -61,7 +61,7 @@ COMPARE_FRAMES = 150     # frames of the second sample video for the four-model 
 COST_FRAMES = 300        # frames for the cost of the landmarks stage (section 5b)
 CUT_SEGMENT = 42         # frames per segment of the clip with cuts and jumps (section 3b)
 VIDEO_FRAMES = 96        # frames written to the annotated video file
-TARGET_FPS = 250         # stretch targets on the course machine (2 CPU cores), missed there too: a printed note, not an error
+TARGET_FPS = 250         # speed targets of the course machine (2 CPU cores): when missed, a printed note, not an error
                          # (what is checked are ratios of two things measured in the same run)
 TARGET_GROUP_FPS = 110   # ... for the group photo at 1280 px (4 faces)
 MIN_RATIO = 3            # checked: the course pipeline is at least this many times faster than the original loop
@@ -118,6 +118,11 @@ print("frame:", first.shape, "| released:", source.released)
 # made now, from `NAME`'s recording, and the cell says so). A personal model knows one face. The cell
 # prints which model it uses and warns when that model never saw the person in the source: then use
 # `LANDMARKS = "dlib"` (dlib's predictor learnt thousands of faces) or record that person.
+#
+# Note: `"cnn"` means two things in this notebook. In the parameters cell it means `NAME`'s personal model: the
+# cell below turns it into that file's path. Everywhere else it means the **generic** course CNN of notebook 04
+# (`landmark_cnn.keras`): the UI's landmarks menu (your personal model appears there as its file path),
+# `python -m helpers.live --landmarks cnn`, `live.LivePipeline(landmarks="cnn")` and the comparison of section 8.
 
 # %%
 from helpers import personal
@@ -179,7 +184,7 @@ else:
 
 # %% [markdown]
 # The number next to the label is a softmax output, not a calibrated confidence: nothing makes the peer's
-# figure above mean "right that many times in 100" (FER2013 models are known to be over-confident). (On the
+# (the published mini-Xception emotion model of notebook 05, this demo's default) figure above mean "right that many times in 100" (FER2013 models are known to be over-confident). (On the
 # sample's first frame the label is probably right: the course's by-eye labels call its first 5.9 s sad.) Read it as "the model's favourite, by this margin", and look at how it behaves over time
 # (section 4).
 
@@ -195,8 +200,9 @@ print(sheet.shape, len(EMOTIONS), "emoji")
 
 # %% [markdown]
 # **Several faces, and the detection size.** Every face found gets its own track, landmarks, emotion
-# history and emoji (up to `max_faces`, largest first). Shrinking before detection has a price here:
-# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (its window, `LIMIT_PX`; the
+# history and emoji (up to 4 faces, `LiveConfig.max_faces`, largest first). Shrinking before detection has a price here:
+# dlib's detector looks for faces of at least about 80x80 pixels *in the shrunk image* (its window,
+# `helpers.landmarks.LIMIT_PX`; the
 # boxes it reports are tighter than that window: a face at the limit gets a box of about 73 px). The group
 # photo below, scaled to 1280 pixels like a wide webcam frame, has faces whose boxes are about 100-150 pixels: at
 # 320 pixels they shrink to 25-40 and none is found; at 640, to 50-75, and all but the smallest, at the limit, are found. A fixed size is wrong for someone: small for a
@@ -206,10 +212,9 @@ print(sheet.shape, len(EMOTIONS), "emoji")
 # rule as `detect_landmarks` in notebooks 01 and 02): detect at `DETECT_MIN_SIDE`; if nothing is found,
 # or a face found is at the detector's limit (so smaller ones may have been missed), detect again at
 # twice the size, up to `DETECT_MAX_SIDE`. One face filling a webcam frame costs one small pass; the
-# group gets the larger ones it needs. Fixed sizes against the rule:
-#
-# (In the live view every frame is first shrunk to at most `MAX_FRAME_SIDE` pixels, 640 by default, so there
-# the detector tries 320 and 640 only: for a group far from a wide webcam, set `MAX_FRAME_SIDE = 1280`.)
+# group gets the larger ones it needs. (In the live view every frame is first shrunk to at most `MAX_FRAME_SIDE`
+# pixels, 640 by default, so there the detector tries 320 and 640 only: for a group far from a wide webcam, set
+# `MAX_FRAME_SIDE = 1280`.) Fixed sizes against the rule:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -270,43 +275,9 @@ fig = live.tracking_tradeoff_plot(tradeoff)
 
 # %% [markdown]
 # Read the drift column (0.008 = 0.8 % of the eye distance, as on the plot): detecting every 5 frames removes
-# most of the detector's cost while the points move by a small fraction of the eye distance (the 95th percentile is larger: fast head turns). Going
-# further saves little time once the detector is a small part of each frame, and the delay before an
-# extra face is found, or before a face that left is dropped, grows with N. 5 is the default.
-#
-# **The detector beside the loop.** Even one frame in five is a stutter if that frame waits for the
-# detector: a few ms for one face at 320 pixels, tens of ms for a group at 1280. While faces are
-# tracked, the detector is only needed to find new faces and to re-anchor the tracked boxes, and
-# that can happen a few frames late. So the pipeline hands a copy of the current grey frame to a
-# **worker** (`detect_async=True`, the default) and goes on tracking; when the result comes
-# back, each tracked face's box is re-anchored against its points *of the frame that was detected*
-# (kept with the request), so the late answer is still exact. The worker is a thread that passes the frame on to
-# a **process of its own** (`detect_process=True`: `live.DetectorProcess`, a plain `python -c` child like the
-# landmark process of section 5b; the grey frame goes through shared memory, the boxes come back as JSON) and
-# waits for the answer. Waiting releases Python's lock (the GIL: only one thread at a time runs Python code, but
-# a thread that waits, or a C library that computes, can release the lock, and only then does another thread run
-# in parallel), so the loop runs on meanwhile, and the detector runs on the second core. Section 5b measures what
-# it buys.
-# That core has other work too (a group's second landmark process, section 5b), which cannot wait, while a
-# detection of a still scene can. So the detector process runs at a low priority: 10 steps lower on the operating
-# system's "nice" scale (`detect_nice`; on Linux and macOS; Windows has no nice values and gives the process a
-# lower priority class instead) and, on Linux, in the "idle" scheduling class (`detect_spare_cpu=True`), the
-# lowest there is, where it gets a core only when no other thread on the machine wants one. The worker thread
-# itself keeps the normal priority: it only hands the frame over and waits.
-#
-# Why a process, when dlib releases the GIL while it detects, so that a thread alone would run in parallel too?
-# The course first did it in the thread, and putting that thread in the idle class made a group run faster on a
-# quiet machine. But with every core kept busy by other programs, the loop sometimes froze for several frames.
-# The cause is the GIL. The thread releases it inside dlib, but it needs it for the little Python it runs before
-# and after each call. If the operating system takes its core away at that moment, it keeps the GIL while it
-# waits, and in the idle class it waits as long as other programs keep the cores busy. Meanwhile the frame loop,
-# which needs the GIL for any Python, waits as well: the most important thread waits for the least important
-# one, which waits for everyone else. That is a *priority inversion*. A process has its own GIL, so in the idle
-# class it can only make its own answer late, not stop the loop. The price: on a machine whose cores are all
-# busy, the regular detections come back seldom, so a new face waits longer to be found, far beyond N frames (a cut
-# or a lost face is still detected at once, in the loop; with `DETECT_POLICY = "interval"` a face that left can
-# stay "tracked" on the background as long). With `detect_process=False` the thread detects itself, at `detect_nice`
-# (on Linux only: elsewhere a thread cannot have its own nice value), never in the idle class.
+# most of the detector's cost while the points move by a small fraction of the eye distance (the 95th percentile is
+# larger: fast head turns). Going further saves little time once the detector is a small part of each frame, and
+# the delay before an extra face is found, or before a face that left is dropped, grows with N. 5 is the default.
 
 # %%
 drift = {r["detect_every"]: r["drift"] for r in tradeoff}
@@ -314,6 +285,26 @@ checks.expect(drift[DETECT_EVERY] < 0.05, "tracking drifts by less than 5 % of t
               f"With DETECT_EVERY = {DETECT_EVERY} the points follow the face for long stretches without the detector.")
 checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is never lost while tracking",
               "At some setting in the table the tracker lost the face for a while.")
+
+# %% [markdown]
+# **The detector beside the loop.** Even one frame in five stutters if it waits for the detector (a few ms for one
+# face at 320 pixels, tens of ms for a group at 1280). While faces are tracked, the detector is only needed to find
+# new faces and to re-anchor the boxes, and that can happen a few frames late. So the pipeline hands a copy of the
+# grey frame to a **worker** (`detect_async=True`, the default) and goes on tracking; when the boxes come back, each
+# face's box is re-anchored against its points *of the frame that was detected*, so the late answer is still exact.
+# The worker passes the frame to a **process of its own** (`detect_process=True`: `live.DetectorProcess`; the grey
+# frame goes through shared memory, the boxes come back as JSON), which runs the detector on the second core at a
+# low priority (`detect_nice`, and on Linux the "idle" scheduling class: it gets a core only when nothing else wants
+# one), because a still scene's detection can wait while the loop cannot.
+#
+# Why a process and not just a thread? Python's lock, the GIL, lets only one thread run Python code at a time (a
+# thread inside a C library such as dlib can release it). A low-priority thread that loses its core while holding
+# the lock, for the little Python it runs around each dlib call, would freeze the whole loop until it gets a core
+# back: the most important thread waiting for the least important one (a *priority inversion*; the course first
+# used a thread and saw the loop freeze for several frames on a busy machine). A process has its own lock, so it can
+# only make its own answer late. The price: when all cores are busy, the regular detections come back late, so a
+# new face may wait well beyond N frames; a cut or a lost face is still detected at once, in the loop (section 3b).
+# Section 5b measures what the worker buys.
 
 # %% [markdown]
 # ### 3b. Detect when it pays: cuts, lost faces, faces holding still
@@ -342,8 +333,7 @@ checks.expect(all(r["faces_per_frame"] > 0.95 for r in tradeoff), "the face is n
 # every box is on its face again after each cut (the first time: a box can be lost again later), all the
 # frames without a box on every face (*frames off*), and the frames on which a box stood where no face was.
 # It hands the frames over at 30 a second, as a camera would, so that "a frame later" means the same time for
-# both rules (`fps=None` hands them over as fast as the pipeline goes: the regular detections, which get only the
-# CPU time the loop leaves, then come back more frames later, and how many more depends on the machine's load).
+# both rules.
 # Each segment is `CUT_SEGMENT = 42` frames long, no multiple of 5, so the cuts fall at different points of the
 # fixed interval's 5-frame cycle.
 
@@ -370,7 +360,11 @@ fig = live.recovery_plot(clip, recovery)
 # it) and 15 with a box where no face was. The adaptive rule also ran the
 # detector less often: 31 detections against 42: the sample's face keeps moving, so most of its detections are the
 # regular ones for a moving face. Between cuts the picture changed by at most 5.3 grey levels, at the cuts by
-# 45.1 or more: the threshold of 15 has room on both sides. What this does not show: a slow pan or a person
+# 45.1 or more: the threshold of 15 has room on both sides. The *why* column counts the detections by their
+# reason: *start* (no face followed yet), *cut* (the picture changed by more than `cut_threshold`), *lost* (a face's
+# points jumped or its size changed too much), *moving* (the regular detection every `DETECT_EVERY` frames while a
+# face moves), *idle* (every `DETECT_IDLE` frames while all faces hold still), *interval* (the fixed rule). What
+# this does not show: a slow pan or a person
 # walking in changes the picture gradually, below the threshold; then the regular detections (every
 # `DETECT_EVERY` frames while faces move) find them.
 
@@ -412,15 +406,20 @@ checks.expect(flips_smooth < flips_raw or flips_raw == 0, "smoothing makes the l
               "the two rows are the same.")
 
 # %% [markdown]
+# Read the plot against the shading first. In the *sad* stretch and the *happy* one, the line of the same colour is
+# on top almost all the time: the model agrees with the by-eye labels. In the *fear* stretch it mostly does not:
+# sad stays on top, and fear wins only in short peaks. Smoothing cannot fix that: it makes a wrong label steadier,
+# not right.
+#
 # Smoothing more than halved how often the shown label changes (from 0.86 to 0.36 a second in this run), at a price: a
 # real change of expression shows only once it dominates the last `SMOOTH` predictions (exercise 3 asks how
 # long that takes on your face).
 #
 # An average of 8 frames in a row barely moves from one frame to the next, and neighbouring frames give almost the
 # same prediction. So the pipeline does not run the emotion model on every frame: a followed face is re-classified
-# every `EMOTION_EVERY` frames (a new face at once, then in step with the others), and its average holds the
-# predictions of the same last `SMOOTH` frames (4 instead of 8 with the defaults; a few frames more when
-# `EMOTION_EVERY` does not divide `SMOOTH`). That saves a model call on every other frame: section 5b measures
+# every `EMOTION_EVERY` frames (a new face at once, then in step with the others). Its average still covers the
+# last `SMOOTH` frames but holds fewer predictions: with the defaults, the 4 made during the last 8 frames instead of
+# 8 (a few frames more when `EMOTION_EVERY` does not divide `SMOOTH`). That saves a model call on every other frame: section 5b measures
 # what it buys. What it costs, on the same video (the run above is the every-frame reference):
 
 # %%
@@ -451,7 +450,9 @@ print("label changes per second: {:.2f} with the model on every frame, {:.2f} ev
 # it moves (`filter_points=True`, reset when a face is lost). Two numbers say whether it works, on the
 # sample video: **jitter** on still stretches (the points' frame-to-frame trembling relative to the
 # face centre; filtered / raw, target at most 0.5) and **lag** on fast moves (how many frames the
-# filtered face centre trails the raw one; target at most 1). The tracker follows the raw points, so
+# filtered face centre trails the raw one; target at most 1). A *still* frame is one on which the face centre moved
+# less than 0.6 px since the previous one, a *fast* one more than 3 px; the measurement always uses dlib's points,
+# whatever `LANDMARKS` is. The tracker follows the raw points, so
 # one run gives both; other smoothers run on the same raw points for the trade-off curve. The filter has two
 # settings: `min_cutoff` (in Hz: the cut-off when the face is still; lower is steadier) and `beta` (how fast the
 # cut-off rises with the speed). With `beta = 0` it is a plain *exponential* filter (a fixed cut-off), the
@@ -460,7 +461,7 @@ print("label changes per second: {:.2f} with the model on every frame, {:.2f} ev
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-points = live.points_trace("sample", landmarks="dlib", emotion=EMOTION, detect_policy=DETECT_POLICY,  # the targets are dlib's
+points = live.points_trace("sample", landmarks="dlib", emotion=EMOTION, detect_policy=DETECT_POLICY,  # dlib's points
                            detect_every=DETECT_EVERY, detect_idle=DETECT_IDLE,
                            detect_min_side=DETECT_MIN_SIDE, detect_max_side=DETECT_MAX_SIDE)
 steady = live.jitter_and_lag(points["raw"], points["filtered"])
@@ -551,7 +552,9 @@ if report.fps < TARGET_FPS:
                    "machine (nothing is wrong with the code); compare with the original loop in section 6")
 if report.frame_ms_p99 > 2 * report.frame_ms_p50:
     print("note:", f"frame-time 99th percentile {report.frame_ms_p99:.1f} ms is more than twice the median "
-                   f"{report.frame_ms_p50:.1f} ms: other programs competing for the CPU make frames stutter")
+                   f"{report.frame_ms_p50:.1f} ms: some frames take much longer, from the pipeline's own uneven frames "
+                   "(the emotion every other frame, a detection handed over, a thread holding Python's lock) or from "
+                   "other programs competing for the CPU")
 if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX_SLOPE_KB:
     print("note:", f"memory grew by {report.rss_growth_mb:.1f} MB over {report.frames} frames "
                    f"(trend {report.rss_slope_kb_per_frame:.2f} KB per frame): look for something that keeps frames")
@@ -559,52 +562,31 @@ if report.rss_growth_mb >= MAX_GROWTH_MB or report.rss_slope_kb_per_frame >= MAX
 # %% [markdown]
 # ## 5b. The speed-ups, measured together: before and after, from the same run
 #
-# These steps made the pipeline fast, each one setting of `LiveConfig` (or one helper) with one reason:
+# Each speed-up is one setting of `LiveConfig`, except item 4:
 #
-# 1. **Emotion through TensorFlow Lite** (`emotion_backend="tflite"`): a compiled Keras call (a `tf.function`,
-#    section 6) still goes through TensorFlow's graph runtime, made for big batches; TensorFlow Lite, a runtime
-#    for small models on phones and CPUs, with XNNPACK (its library of fast CPU kernels), is made for single small inputs. All faces of a frame go through in **one** call. The
-#    probabilities are the Keras model's to 1e-4 (a unit test checks it, for the peer and the course model).
-#    Its weights stay 32-bit floats here; section 5c measures what 8-bit weights would change.
-# 2. **Detection beside the loop** (`detect_async=True`, `detect_process=True`, section 3): no frame waits for the
-#    detector, and the detector takes only the CPU time nothing else wants.
-# 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this
-#    one is processed; OpenCV releases Python's lock (the GIL) while it decodes, so this runs on the
-#    other core. A camera is not read ahead: it delivers at its own pace; nor is a still image streamed as frames
-#    (the group photo below): reading it is one copy, so a thread would only add a second copy.
-# 4. **A lean landmarks stage**: nothing in it but the predictor, the box from the last points and
-#    the filter (checked below against the predictor alone). dlib hands back its 68 points as Python
-#    objects; they are read into NumPy in one call (parsing dlib's printout of them) instead of 136
-#    attribute reads.
-# 5. **Emotion beside the loop, for several faces** (`emotion_async=True`): TensorFlow Lite also
-#    releases the GIL, so a worker thread runs the model on this frame's aligned face crops on the
-#    other core while the loop draws this frame and finds the next frame's landmarks. Their emotion shows
-#    a frame or two later, which an average over the last 8 frames hardly notices. On a frame with a new
-#    face, all faces are classified at once, in the loop, so a face never shows without an emotion. A lone
-#    face stays in the loop. Handing it over was tried while writing this section (not measured in this run):
-#    slightly more frames per second, but a clearly higher 99th percentile of the frame time, because the loop
-#    now and then waits for the thread to hand back Python's lock. A steady frame matters more in a live view.
-#    With `EMOTION_EVERY = 2` the thread gets two frames for its call: the loop takes the result up on the next
-#    frame the faces are due, and waits only if it is not done by then.
-# 6. **A group's landmarks on both cores** (`landmark_process=True`): dlib's predictor holds the GIL
-#    (measured at the end of this section), so a thread cannot run it beside the loop; a second *process* can.
-#    On the first frame with several faces the pipeline starts one (`live.PredictorProcess`, a plain
-#    `python -c` child that loads the predictor once (it takes a moment), during which the loop finds every face
-#    itself). Then, on each frame, the loop sends it the last half of the faces (a grey crop around each box,
-#    raw bytes in a block of shared memory that both processes map, no pickles) and finds the first half
-#    meanwhile. The points are the same to the last bit as
-#    on the whole frame (a unit test checks it). A lone face stays in the loop: handing it over and waiting
-#    for it costs more than its call. It pays when the second core is free: on a machine busy with other
-#    programs the process waits for a core like everything else, and the split can cost a little instead.
-# 7. **The emotion every other frame** (`emotion_every=2`, section 4): the average spans the same 8 frames, the
-#    model runs half as often.
+# 1. **Emotion through TensorFlow Lite** (`emotion_backend="tflite"`): a runtime made for single small inputs on
+#    phones and CPUs (with XNNPACK, its library of fast CPU kernels), where a compiled Keras call (section 6) still
+#    goes through TensorFlow's runtime for big batches. All faces of a frame go through in **one** call; the
+#    probabilities are the Keras model's to 1e-4 (unit-tested). Section 5c measures what 8-bit weights would change.
+# 2. **Detection beside the loop** (`detect_async`, `detect_process`; section 3): no frame waits for the detector.
+# 3. **Read ahead** (`prefetch=True`): a video file's next frame is decoded in a thread while this one is
+#    processed (OpenCV releases Python's lock, the GIL, while it decodes). A camera delivers at its own pace and is
+#    not read ahead.
+# 4. **A lean landmarks stage** (always on): nothing but the predictor, the box from the last points and the
+#    filter (checked below against the predictor alone); dlib's 68 points read into NumPy in one call.
+# 5. **Emotion beside the loop for several faces** (`emotion_async=True`): TensorFlow Lite releases the GIL, so a
+#    worker thread classifies this frame's faces on the other core while the loop goes on; their emotion shows a
+#    frame or two later, which an average over 8 frames hardly notices. A lone face stays in the loop, which keeps
+#    frame times steadier.
+# 6. **A group's landmarks on both cores** (`landmark_process=True`): dlib's predictor holds the GIL (measured at
+#    the end of this section), so the loop sends half of a group's faces to a second *process*
+#    (`live.PredictorProcess`: grey crops through shared memory, no pickles) and finds the other half meanwhile. The
+#    points are identical (unit-tested). A lone face stays in the loop: handing it over costs more than its call.
+# 7. **The emotion every other frame** (`emotion_every=2`, section 4).
 #
-# Three more are always on, so they show in both runs: the 68 points are stamped in **one** NumPy
-# assignment instead of 68 `cv2.circle` calls (each Python-level call costs more than the drawing),
-# and each emoji is blended by two OpenCV calls on cached arrays instead of integer arithmetic on
-# every pixel (unit tests check that both give the same pixels as the slow versions); and the overlay is drawn
-# straight onto the frame source's own buffer, which the next read overwrites anyway, instead of onto a copy
-# (`process(image, in_place=True)`; a frame you pass to `process` yourself is left clean).
+# Three drawing shortcuts are always on, so they show in both runs: the 68 points stamped in one NumPy assignment
+# (not 68 `cv2.circle` calls), the emoji blended from cached arrays, and the overlay drawn straight onto the frame
+# source's reused buffer.
 #
 # `live.before_after` runs the pipeline with the switchable ones off (`live.BEFORE`: the fixed detection
 # interval instead of the adaptive rule, Keras call per face, in the loop, on every frame; detection inline; no
@@ -626,22 +608,17 @@ fig = live.before_after_plot(ab)
 
 # %% [markdown]
 # Read the emotion bars first. They show two changes together: the TensorFlow Lite call instead of the compiled
-# Keras call, and the model on every other frame (`EMOTION_EVERY`, item 7) instead of every frame. For one face
-# the bar fell from 2.10 to 0.29 ms, to a seventh: more than the cadence's factor of two. For the group its four faces cost one call, made in the worker thread: what is left in the
-# loop's bar is cutting out the four aligned crops, handing them over and, now and then, waiting for the
-# thread. The group's landmarks bar is lower after, with half of its faces found in the second process
-# (item 6); the cost cell below compares the stage with the process on and off in one run, a closer test. Other bars may grow a little: the threads (reader, detector, emotion) take turns with the loop
-# for the GIL, and the landmark filter, off in "before", adds its own cost to the landmarks bar. The read
-# bars show the read-ahead: the loop no longer decodes, it only picks up a frame that is already decoded
-# (for the group photo, "reading" is only a copy of the image). The detect bars show what the loop *waits*
-# for: inline, the group's detection at 1280 pixels lands on every fifth frame (the 99th percentile
-# shows it); beside the loop, what is left is converting the frame to grey and, when a detection is
-# due, handing the worker a copy. The switchable steps are measured together; the stage bars show
-# which one helped where. On a busy machine (other programs
-# running) each bar also holds time spent waiting for the CPU, which lands in whichever stage was
-# running when the operating system switched away: compare totals, emotion and detect, not the small
-# bars. The one-face *after* run (592 fps, 1.5 ms median) comes close to section 5's run with the same settings
-# (611 fps, 1.6 ms) in this run; on a machine whose load changes between the two sections they differ more.
+# Keras call, and the model on every other frame (item 7). For one face the bar fell from 2.10 to 0.29 ms, to a
+# seventh: more than the cadence's factor of two. For the group, what is left in the loop is cutting out the four
+# crops and handing them to the worker thread. The group's landmarks bar is lower with half of its faces in the
+# second process (item 6; the cost cell below is a closer test). The read bars show the read-ahead (the loop only
+# picks up a decoded frame), and the detect bars what the loop still *waits* for: inline, the group's detection at
+# 1280 pixels every fifth frame (its 99th percentile shows it); beside the loop, only a grey copy handed over.
+# Other bars may grow a little: the threads take turns with the loop for the GIL, and the landmark filter, off in
+# "before", adds its own cost. On a busy machine each bar also holds time spent waiting for the CPU, so compare the
+# totals, emotion and detect, not the small bars. The one-face *after* run (592 fps, 1.5 ms median) is close to
+# section 5's run with the same settings (611 fps, 1.6 ms); on a machine whose load changes between the two
+# sections they differ more.
 # Compare *before* with *after*, measured back to back, not with section 5. The checks compare the two runs:
 
 # %%
@@ -767,7 +744,8 @@ for kind, w in weights.items():
 # 0.70 -> 0.21 ms, four faces 2.76 -> 0.85 ms); the published mini-Xception's got slower (0.23 -> 0.25 ms and
 # 0.87 -> 0.98 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
-# integer products pay. The mini-Xception is built of depthwise-separable convolutions with few weights: its
+# integer products pay. The mini-Xception is built of depthwise-separable convolutions (each filter looks at one
+# channel at a time) with few weights: its
 # time goes to its activations, which stay float, and converting between the two costs more than the integer
 # products save (the likely reason; what this run shows is only the two timings). So the pipeline keeps float
 # weights by default (the peer is the default emotion model); `LiveConfig(emotion="course",
@@ -778,13 +756,15 @@ for kind, w in weights.items():
 # ## 6. Why the original project's loop was slow, and what we know about its memory
 #
 # The original project's loop, as written in its notes, did on every frame: build a new `CascadeClassifier` from
-# its XML file (inside the loop), run the Haar cascade (`scaleFactor=1.3, minNeighbors=5`) on the full
+# its XML file (inside the loop), run the Haar cascade (OpenCV's older face detector, which scans the image with
+# simple light/dark rectangle patterns; `scaleFactor=1.3, minNeighbors=5`) on the full
 # grey frame, cut each face, resize it to 48x48 and call `model.predict` on it, write the name, and
 # upscale the whole frame to 1200x860 (cubic) for `imshow`. `live.original_loop` does exactly that,
 # without opening the window. Two more faults did not cost time but made the labels wrong: the crop
 # went in as 0-255 pixels although the model was trained on `rescale=1/255` inputs, and the names were
 # in `flow_from_directory`'s alphabetical order (right for the original's own model; a model in FER2013's
-# order, like the peer, would have neutral, sad and surprise mixed up). Here the original's CNN (the `baseline` architecture) is untrained
+# order, like the peer, would have neutral, sad and surprise mixed up). Here the original emotion project's CNN
+# (notebook 05's *baseline*, `helpers.emotion.build_baseline`; not notebook 04's landmark baseline) is untrained
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
@@ -938,7 +918,7 @@ cam if cam is not None else print('SOURCE is not "browser": set SOURCE = "browse
 # the fps and the latency with 2 and with 1 frame in flight, beside the same pipeline on the sample file in
 # the same kernel (all of it in `build/browser/`: `report.txt`, `measurements.json`; `--record` ships the
 # figures with the course, in `helpers/browser_test_record.json`). The record printed below is from another run, at
-# load 1.2 on the course machine, so its figures are not comparable with section 5's: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
+# a load of 1.2 on the course machine (on average 1.2 programs wanting a CPU core), so its figures are not comparable with section 5's: 27.8 fps through the kernel, 27.5 fps shown and 62 ms from capture to
 # display (median), against 210 fps for the same pipeline on the sample file in the same kernel. The page asks
 # for at most 30 frames a second (`fps=30`), so 27.8 fps is close to the page's own cap; the fake camera plays the
 # 24 fps sample clip, so some of the frames sent repeat the one before. The 210 fps of the file is the
@@ -1052,16 +1032,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   dlib's predictor holds it (section 5b measures both dlib calls), so half of a group's faces go to a second
 #   process, with its own GIL, and a lone face stays in the loop and sets its ceiling. dlib's detector releases
 #   the GIL too, but it runs in a process of its own all the same: only there can it take the lowest priority
-#   without holding up the loop (section 3). Hand a process its pixels through shared memory:
-#   sent through a pipe, the faces' crops made the loop wait while the other side read them piece by piece (found
-#   while building the course, not measured here).
-# - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made
-#   the whole process abort ("terminate called without an active exception"; found while building the course, not
-#   shown here); the pipeline's threads
-#   now end in `close()` and, for a pipeline nobody closed, at exit.
-# - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle`
-#   calls, and blending a cached emoji with two OpenCV calls, made drawing cheaper (not measured here:
-#   both are always on), with the same points and the emoji within one grey level (unit tests).
+#   without holding up the loop (section 3).
 # - Smooth a per-frame prediction over the last frames, or the label flickers; once it is averaged, it need not be
 #   predicted on every frame (every other frame showed the same label on 99.2 % of the sample's frames, section 4);
 #   filter the points with a One-Euro filter, which is steady when the face is still and quick when it moves
@@ -1074,6 +1045,16 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   *measure* memory over thousands of frames.
 # - A Stop that always works: a flag checked every frame, the camera released in the worker's
 #   `finally`, and a `stop()` that never waits on a hung camera read.
+#
+# **Notes from building the course** (not shown in this notebook):
+# - Hand a process its pixels through shared memory: sent through a pipe, the faces' crops made the loop wait while
+#   the other side read them piece by piece.
+# - Make sure every thread has finished before Python exits: a thread still inside dlib at exit made the whole
+#   process abort ("terminate called without an active exception"); the pipeline's threads now end in `close()`
+#   and, for a pipeline nobody closed, at exit.
+# - Count Python-level calls: stamping 68 points with one NumPy assignment instead of 68 `cv2.circle` calls, and
+#   blending a cached emoji with two OpenCV calls, made drawing cheaper (both are always on, so no run here
+#   compares them), with the same points and the emoji within one grey level (unit tests).
 #
 # ## Exercises
 # 1. Run the UI on **your own webcam** (`SOURCE = 0`) and make the seven expressions. Which does the
