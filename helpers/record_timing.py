@@ -6,7 +6,6 @@ measured side by side, never absolute speeds.
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
@@ -27,18 +26,6 @@ def compare_encodings(crops: np.ndarray, points: np.ndarray, folder: str | os.Pa
         speed = records.time_pipeline("encoding_test", epochs=epochs, batch_size=batch_size, folder=where)["later"]
         out[enc] = {"bytes_per_face": index["bytes"] / index["examples"], "faces_per_s": speed}
     return out
-
-
-def _one_pass(ds, step_ms: float) -> tuple[float, int, int]:
-    """Seconds, faces and batches of one pass over ``ds``, sleeping ``step_ms`` per batch (a pretend training step)."""
-    t0 = time.perf_counter()
-    n = batches = 0
-    for b in ds:
-        n += int(b["image"].shape[0])
-        batches += 1
-        if step_ms:
-            time.sleep(step_ms / 1000)
-    return time.perf_counter() - t0, n, batches
 
 
 def cache_prefetch_grid(name: str, step_ms: float, *, epochs: int = 4, batch_size: int = 32,
@@ -64,7 +51,7 @@ def cache_prefetch_grid(name: str, step_ms: float, *, epochs: int = 4, batch_siz
     size: dict = {}
     for _ in range(max(2, epochs)):
         for key, (ds, step) in runs.items():
-            took, n, batches = _one_pass(ds, step)
+            took, n, batches = records.time_pass(ds, step)
             seconds[key].append(took)
             size[key] = (n, batches)
     later = {key: float(np.median(s[1:])) for key, s in seconds.items()}

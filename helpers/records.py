@@ -402,6 +402,19 @@ def verify_round_trip(name: str, crops: np.ndarray, points: np.ndarray,
     return {"examples": len(back), "images_equal": same, "max_point_error": err}
 
 
+def time_pass(ds, step_ms: float = 0.0) -> tuple[float, int, int]:
+    """Seconds, faces and batches of one pass over the batched dataset ``ds``, sleeping ``step_ms`` per batch (a
+    pretend training step)."""
+    t0 = time.perf_counter()
+    n = batches = 0
+    for b in ds:
+        n += int(b["image"].shape[0])
+        batches += 1
+        if step_ms:
+            time.sleep(step_ms / 1000)
+    return time.perf_counter() - t0, n, batches
+
+
 def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
                   parallel: bool = True, shuffle: int = 0, step_ms: float = 0.0,
                   folder: str | os.PathLike | None = None, options=None) -> dict[str, float]:
@@ -419,14 +432,8 @@ def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bo
         ds = ds.with_options(options)
     seconds, n, batches = [], 0, 0
     for _ in range(max(2, epochs)):
-        t0 = time.perf_counter()
-        n = batches = 0
-        for b in ds:
-            n += int(b["image"].shape[0])
-            batches += 1
-            if step_ms:
-                time.sleep(step_ms / 1000)
-        seconds.append(time.perf_counter() - t0)
+        took, n, batches = time_pass(ds, step_ms)
+        seconds.append(took)
     later = float(np.median(seconds[1:]))
     return {"first": round(n / seconds[0]), "later": round(n / later), "ms_per_batch": round(1000 * later / batches, 2),
             "faces": n, "batches": batches}

@@ -220,13 +220,13 @@ def test_timing_experiments_of_notebook_03(tmp_path, monkeypatch):
     assert set(enc) == {"png", "raw"} and all(e["faces_per_s"] > 0 for e in enc.values())
     assert enc["raw"]["bytes_per_face"] > 128 * 128 * 3 and enc["png"]["bytes_per_face"] > 0
     order = []
-    timed = record_timing._one_pass
+    timed = rec.time_pass
 
-    def one_pass(ds, step_ms):
+    def one_pass(ds, step_ms=0.0):
         order.append(step_ms)
         return timed(ds, step_ms)
 
-    monkeypatch.setattr(record_timing, "_one_pass", one_pass)
+    monkeypatch.setattr(rec, "time_pass", one_pass)
     grid = record_timing.cache_prefetch_grid("encoding_test", 2.0, epochs=3, batch_size=4, folder=tmp_path / "png")
     assert set(grid) == {(False, False), (False, True), (True, False), (True, True)}
     # p (reading alone, step 0) is timed in the same rounds as the pipelines it predicts: their passes take turns
