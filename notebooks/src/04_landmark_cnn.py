@@ -583,8 +583,8 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.45 ms per face against 0.79 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.56 ms).
+# In this run the 8-bit weights made the TFLite call 0.36 ms per face against 0.56 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.43 ms).
 # The rounding cost nothing measurable: 2.63 % against 2.62 % on the held-out frames, 2.87 % against 2.86 % on
 # the other person, 8.53 % against 8.56 % against people's points. The small differences, either way, are chance
 # (the rounded weights land a little differently on each face), not a loss or a gain. What these figures do not show: the speed on another kind
