@@ -345,8 +345,8 @@ plt.show()
 # `prefetch` is the less dependable of the two on a small shared CPU. By the rule it turns *p + c* into
 # max(*p*, *c*), and the line "prefetch alone" below says what this run measured. Runs of this notebook on the course
 # machine have given both outcomes: the textbook one, and one where the bare pipeline already costs about
-# max(*p*, *c*) and prefetch changes nothing measurable. A likely reason for the second, which this notebook does not
-# isolate: tf.data fuses the last `map` with `batch` (the optimisation `map_and_batch_fusion`, on by default) and
+# max(*p*, *c*), or even less than *p* alone, and prefetch changes nothing measurable (the lines above say which
+# this run gave). A likely reason for the second, which this notebook does not isolate: tf.data fuses the last `map` with `batch` (the optimisation `map_and_batch_fusion`, on by default) and
 # fills batches on a background thread, so even the "bare" pipeline can read ahead (exercise 6 switches that off).
 # Repeated timings on a shared machine also move by tens of percent. Prefetch pays most when the training step keeps
 # *other* hardware busy (a GPU) or idle cores are left: measure before you believe. With the cache, *p* is a few ms,
