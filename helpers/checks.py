@@ -51,21 +51,27 @@ def _parameters_source(notebook: str) -> str | None:
     return None
 
 
-def shipped_parameters(notebook: str, *, lines: bool = False) -> dict[str, Any]:
-    """The literal settings of ``notebook``'s parameters cell as the course ships it (``{}`` if it cannot be found);
-    with ``lines``, each setting's line of code (its comment says what else it accepts) instead of its value."""
+def _shipped(notebook: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The literal settings of ``notebook``'s parameters cell and each one's line of code (two ``{}`` if the cell
+    cannot be found), from one parse."""
     code = _parameters_source(notebook)
     if code is None:
-        return {}
-    shipped, text = {}, code.splitlines()
+        return {}, {}
+    values, lines, text = {}, {}, code.splitlines()
     for node in ast.parse(code).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             try:
                 value = ast.literal_eval(node.value)
             except ValueError:  # not a literal (a path built from a function): not a setting to compare
                 continue
-            shipped[node.targets[0].id] = text[node.lineno - 1] if lines else value
-    return shipped
+            values[node.targets[0].id], lines[node.targets[0].id] = value, text[node.lineno - 1]
+    return values, lines
+
+
+def shipped_parameters(notebook: str, *, lines: bool = False) -> dict[str, Any]:
+    """The literal settings of ``notebook``'s parameters cell as the course ships it (``{}`` if it cannot be found);
+    with ``lines``, each setting's line of code (its comment says what else it accepts) instead of its value."""
+    return _shipped(notebook)[1 if lines else 0]
 
 
 def _number(value: Any) -> bool:
@@ -103,23 +109,23 @@ class Checks:
     def __init__(self, notebook: str, namespace: dict[str, Any], *, quiet: bool = False,
                  at_least: dict[str, float] | None = None) -> None:
         self.notebook = notebook
-        shipped = shipped_parameters(notebook)
+        shipped, lines = _shipped(notebook)
         for name, was in shipped.items():  # EPOCHS = 2.0 for a whole-number setting: read as 2
             now = namespace.get(name)
             if isinstance(was, numbers.Integral) and _number(was) and isinstance(now, float) and now.is_integer():
                 namespace[name] = int(now)
                 print(f"note: {name} = {now!r} is read as {int(now)} (a whole number)")
         self.changed = {k: (v, namespace[k]) for k, v in shipped.items() if k in namespace and namespace[k] != v}
-        self._validate(at_least or {})
+        self._validate(lines, at_least or {})
         self.known = bool(shipped)
         self.misses: list[str] = []
         if not quiet:
             print(self.describe())
 
-    def _validate(self, at_least: dict[str, float]) -> None:
+    def _validate(self, lines: dict[str, str], at_least: dict[str, float]) -> None:
         """Stop at once, naming the parameter, on a changed setting of the wrong kind (``"90"`` for 90, ``"False"``,
-        one seed for a tuple) or below its smallest working value (``at_least``), instead of deep in a later cell."""
-        lines = shipped_parameters(self.notebook, lines=True)
+        one seed for a tuple) or below its smallest working value (``at_least``), instead of deep in a later cell;
+        ``lines``: each setting's line in the parameters cell."""
         problems = [p for name, (was, now) in self.changed.items()
                     if (p := _problem(name, was, now, lines.get(name, ""), at_least.get(name)))]
         if problems:

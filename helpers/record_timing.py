@@ -54,15 +54,12 @@ def cache_prefetch_grid(name: str, step_ms: float, *, epochs: int = 4, batch_siz
             took, n, batches = records.time_pass(ds, step)
             seconds[key].append(took)
             size[key] = (n, batches)
-    later = {key: float(np.median(s[1:])) for key, s in seconds.items()}
     grid = {}
     for cache in (False, True):
-        p = 1000 * later[("read", cache)] / size[("read", cache)][1]
+        p = records.pass_summary(seconds[("read", cache)], *size[("read", cache)])["ms_per_batch"]
         for prefetch in (False, True):
             key = (cache, prefetch)
-            n, batches = size[key]
-            grid[key] = {"first": round(n / seconds[key][0]), "later": round(n / later[key]),
-                         "ms_per_batch": round(1000 * later[key] / batches, 2), "faces": n, "batches": batches,
-                         "p": round(p, 2), "expected": round(max(p, step_ms) if prefetch else p + step_ms, 2),
-                         "rule": "max(p, c)" if prefetch else "p + c"}
+            grid[key] = records.pass_summary(seconds[key], *size[key]) | {
+                "p": p, "expected": round(max(p, step_ms) if prefetch else p + step_ms, 2),
+                "rule": "max(p, c)" if prefetch else "p + c"}
     return grid

@@ -415,13 +415,21 @@ def time_pass(ds, step_ms: float = 0.0) -> tuple[float, int, int]:
     return time.perf_counter() - t0, n, batches
 
 
+def pass_summary(seconds: list[float], faces: int, batches: int) -> dict[str, float]:
+    """The figures of repeated passes over one pipeline (``seconds`` per pass, the first fills any cache): ``{"first":
+    faces/s of the first pass, "later": median faces/s of the others, "ms_per_batch": median ms per batch of the
+    others, "faces", "batches"}``."""
+    later = float(np.median(seconds[1:]))
+    return {"first": round(faces / seconds[0]), "later": round(faces / later),
+            "ms_per_batch": round(1000 * later / batches, 2), "faces": faces, "batches": batches}
+
+
 def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bool = False, prefetch: bool = True,
                   parallel: bool = True, shuffle: int = 0, step_ms: float = 0.0,
                   folder: str | os.PathLike | None = None, options=None) -> dict[str, float]:
     """Iterate the pipeline ``epochs`` times and time each pass.
 
-    Returns ``{"first": faces/s of epoch 1 (fills the cache), "later": median faces/s of the other
-    epochs, "ms_per_batch": median milliseconds per batch of the other epochs, "faces", "batches"}``.
+    Returns :func:`pass_summary` of the passes (epoch 1 fills the cache).
     ``step_ms`` > 0 pretends a training step of that many milliseconds consumes each batch (a
     sleep), which is when ``prefetch`` pays: the next batch is prepared while the step runs.
     ``options``: a ``tf.data.Options`` applied to the pipeline (e.g. an optimisation switched off).
@@ -434,6 +442,4 @@ def time_pipeline(name: str, *, epochs: int = 4, batch_size: int = 32, cache: bo
     for _ in range(max(2, epochs)):
         took, n, batches = time_pass(ds, step_ms)
         seconds.append(took)
-    later = float(np.median(seconds[1:]))
-    return {"first": round(n / seconds[0]), "later": round(n / later), "ms_per_batch": round(1000 * later / batches, 2),
-            "faces": n, "batches": batches}
+    return pass_summary(seconds, n, batches)
