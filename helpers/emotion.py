@@ -61,19 +61,19 @@ def build_baseline(seed: int = 42):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([
         keras.Input((FACE_SIZE, FACE_SIZE, 1)),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Dropout(0.25),
-        layers.Conv2D(128, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(128, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(1024, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(N_CLASSES, activation="softmax"),
+        layers.Conv2D(32, 3, activation="relu", name="conv32"),  # names that stay the same when the cell runs again
+        layers.Conv2D(64, 3, activation="relu", name="conv64"),
+        layers.MaxPooling2D(2, name="maxpool_1"),
+        layers.Dropout(0.25, name="dropout_1"),
+        layers.Conv2D(128, 3, activation="relu", name="conv128_1"),
+        layers.MaxPooling2D(2, name="maxpool_2"),
+        layers.Conv2D(128, 3, activation="relu", name="conv128_2"),
+        layers.MaxPooling2D(2, name="maxpool_3"),
+        layers.Dropout(0.25, name="dropout_2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(1024, activation="relu", name="dense1024"),
+        layers.Dropout(0.5, name="dropout_3"),
+        layers.Dense(N_CLASSES, activation="softmax", name="dense7_softmax"),
     ], name="original_baseline")
     lr = keras.optimizers.schedules.InverseTimeDecay(1e-3, decay_steps=1, decay_rate=1e-6)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="categorical_crossentropy", metrics=["accuracy"])

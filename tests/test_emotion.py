@@ -56,6 +56,13 @@ def test_baseline_is_the_original_architecture():
     assert abs(float(lr) - 1e-3) < 1e-6
 
 
+def test_baseline_layer_names_stay_the_same_when_built_again():
+    # 05 prints the baseline's summary: a second Run All must not show conv2d_14 where the first showed conv2d
+    first, second = emotion.build_baseline(), emotion.build_baseline()
+    assert [layer.name for layer in first.layers] == [layer.name for layer in second.layers]
+    assert first.layers[0].name == "conv32" and first.layers[-1].name == "dense7_softmax"
+
+
 def test_course_model_is_smaller_and_uses_batch_norm():
     m = emotion.build_course_model()
     assert any(type(layer).__name__ == "BatchNormalization" for layer in m.layers)

@@ -253,7 +253,8 @@ print("faces found at", sides, "px:", [r["faces"] for r in raw])
 # faces in each. A frame joins the dataset only if it holds **exactly one** face, at least
 # `recording.MIN_FACE_SIDE` pixels tall (its value is printed below): with none there is nothing to learn from (the original project
 # saved these as empty entries), with several we would not know which face the landmarks belong to, and a tiny face's
-# crop would be mostly upscaling.
+# crop would be mostly upscaling. The pass returns a **manifest**: a dictionary with the faces found in each frame
+# and, per reason, the frames kept or left out (section 6 saves it as JSON for notebook 02).
 
 # %%
 manifest = capture.scan_source(source, step=STEP, max_frames=MAX_FRAMES, rotate=ROTATE, max_side=MAX_SIDE,
@@ -321,7 +322,7 @@ print(f"group photo: {len(group)} faces found, so it would not be kept")
 # %% [markdown]
 # ## 6. Save what notebook 02 needs
 #
-# We don't copy hundreds of frames to disk. We save a small JSON **manifest**: the video's path
+# We don't copy hundreds of frames to disk. We save the manifest as a small JSON file: the video's path
 # and sha256, the reading settings, the face count and time of every frame, and the list of kept frames.
 # (The time is the decoder's clock, not frame number / fps: a phone records at a variable frame rate.)
 # Notebook 02 re-reads exactly those frames. The write is *atomic*: it goes to a temporary file

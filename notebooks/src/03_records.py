@@ -339,7 +339,7 @@ plt.show()
 
 # %% [markdown]
 # Compare each measured figure with its expectation. `cache` is the clear win: after the first pass a batch costs a
-# few ms instead of tens, and the pipeline runs at about the speed of the pretend training step (the dashed line in the
+# few ms, several times less than from the files (the two *p* figures above), and the pipeline runs at about the speed of the pretend training step (the dashed line in the
 # chart: the most faces per second the step allows), so the model never waits for data.
 #
 # `prefetch` is the less dependable of the two on a small shared CPU. By the rule it turns *p + c* into

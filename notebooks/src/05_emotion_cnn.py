@@ -102,7 +102,8 @@ print(data_sentence(USE_FER2013))
 # model a little to that split, so its score on it is optimistic. A test set you have looked at
 # while choosing is no longer a test set. (The folder form has only train/ and test/, so
 # `helpers.fer` holds out a seeded, stratified 10 % of train as validation: stratified means 10 % of each class, so the classes keep their proportions.)
-#
+
+# %% [markdown]
 # ## 2. The offline stand-in
 #
 # Without FER2013, we build a small stand-in from **real faces** the course already has and write
@@ -387,7 +388,8 @@ plt.show()
 # Disgust is rare in FER2013 and angry/disgust are the weakest classes of most published models;
 # here they are labels by construction, so a high score on them says the model learned *our warp*,
 # not what anger looks like on other people.
-#
+
+# %% [markdown]
 # ## 6. Save the course model for the live demo
 #
 # Notebook 06 loads `data/models/emotion_cnn.keras` through `EmotionClassifier.course()` when its
