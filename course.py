@@ -129,6 +129,23 @@ def check_supported(version: tuple[int, int], cmd: list[str]) -> None:
                          "`python course.py --python 3.12 setup` (make: `make setup PYTHON=python3.12`).")
 
 
+def supported_python(spec: str | None) -> list[str]:
+    """An interpreter of 3.11-3.13 to run this file with when the one running it is another version (Apple's 3.9,
+    a new 3.14): ``spec``'s (``--python``), else the newest supported one found (PATH, ``py``, pyenv)."""
+    if spec:
+        cmd, version = find_python(spec)
+        check_supported(version, cmd)
+        return cmd
+    for major, minor in reversed(SUPPORTED):
+        try:
+            return find_python(f"{major}.{minor}")[0]
+        except SetupError:
+            continue
+    raise SetupError(f"this is Python {sys.version.split()[0]} and no Python {versions_text()} was found: install "
+                     "one (python.org, Homebrew: `brew install python@3.13`, your package manager or pyenv), then run "
+                     "course.py with it, e.g. `python3.13 course.py setup` (Windows: `py -3.13 course.py setup`).")
+
+
 # ------------------------------------------------------------------------------------------ the venv
 def venv_python(venv: Path, windows: bool | None = None) -> Path:
     """The venv's interpreter: ``Scripts\\python.exe`` on Windows, ``bin/python`` elsewhere."""
@@ -380,7 +397,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", action="store_true", help="write the browser-camera figures to "
                    "helpers/browser_test_record.json (notebook 06 prints them; commit the file)")
     sub.add_parser("clean", help="delete build/ and everything the notebooks made in data/ (not the samples)")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if sys.version_info[:2] not in SUPPORTED and not os.environ.get("COURSE_RESTARTED"):
+        # course.py itself needs 3.11+ (tools/pins.py reads pyproject.toml with tomllib): run it again with one
+        try:
+            cmd = supported_python(args.python)
+        except SetupError as exc:
+            say(str(exc))
+            return 1
+        say(f"this is Python {sys.version.split()[0]}; running course.py with {' '.join(cmd)} instead")
+        return subprocess.call([*cmd, str(Path(__file__).resolve()), *argv], env={**os.environ, "COURSE_RESTARTED": "1"})
     if hasattr(args, "pytest_args"):
         args.pytest_args = shlex.split(args.pytest_args)
     try:
@@ -392,9 +419,6 @@ def main(argv: list[str] | None = None) -> int:
                     say(f"deleting {folder.relative_to(ROOT)}")
                     shutil.rmtree(folder)
             return 0
-        if sys.version_info[:2] < SUPPORTED[0] and not args.python:
-            raise SetupError(f"this is Python {sys.version.split()[0]}; run course.py with Python {versions_text()} "
-                             "(or pass --python 3.12).")
         py = setup(args.python, args.venv, data=not (args.command == "notebooks" and args.check
                                                      or args.command == "setup" and args.no_data),
                    gpu=getattr(args, "gpu", None))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,32 @@ def test_unsupported_or_missing_python_says_what_to_do():
         course.check_supported((3, 10), ["python3.10"])
     with pytest.raises(course.SetupError, match="cannot find a working Python for '3.99'"):
         course.find_python("3.99")
+
+
+def _old_python() -> list[str] | None:
+    """A Python older than 3.11 on this machine (Apple's 3.9 is what a Mac learner's `python3` often is), or None."""
+    for version in ("3.9", "3.10"):
+        try:
+            return course.find_python(version)[0]
+        except course.SetupError:
+            continue
+    return None
+
+
+@pytest.mark.skipif(_old_python() is None, reason="no Python older than 3.11 on this machine")
+def test_an_older_python_runs_course_py_again_with_a_supported_one():
+    """`python3 course.py ...` under Python 3.9 restarts itself with a supported Python (tools/pins.py needs tomllib,
+    3.11+) instead of a traceback; with --python, with that one."""
+    import subprocess
+    old = _old_python()
+    for extra, want in (([], r"running course\.py with \S+python3\.1[123]"), (["--python", "3.12"], r"with \S+3\.12")):
+        proc = subprocess.run([*old, str(ROOT / "course.py"), *extra, "pins", "--check"], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+        assert re.search(want, proc.stdout), proc.stdout
+    proc = subprocess.run([*old, str(ROOT / "course.py"), "--python", "3.10", "pins", "--check"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1 and "needs Python 3.11, 3.12 or 3.13" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_pyenv_pythons_are_found_without_a_hard_coded_path(monkeypatch, tmp_path):
