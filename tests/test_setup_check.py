@@ -85,7 +85,12 @@ def test_two_distributions_of_one_package_are_a_note(monkeypatch):
 
 def test_missing_samples_stop_with_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(setup_check.sys, "prefix", str(setup_check.ROOT / ".venv-3.13"))
     with pytest.raises(CourseError, match=r"sample data missing.*shape_predictor_68.*run `python course\.py setup`"):
+        setup_check.check_setup()
+    # a hosted runtime or a conda env of the learner's: course.py setup would build a 2 GB venv it does not use
+    monkeypatch.setattr(setup_check.sys, "prefix", str(tmp_path / "conda" / "envs" / "face-course"))
+    with pytest.raises(CourseError, match=r"sample data missing.*`from helpers\.data import main; main\(\)` in a cell"):
         setup_check.check_setup()
 
 

@@ -27,6 +27,16 @@ def test_max_frames_start_resize_and_rotate(sample_video):
     assert frames[0].image.shape == (320, 180, 3)  # resized to 320x180, then rotated -> 180 wide
 
 
+def test_a_path_with_a_tilde_reads_from_the_home_folder(sample_video, tmp_path, monkeypatch):
+    """`SOURCE = "~/clip.mp4"`, as a learner types it, is the clip in their home folder (OpenCV does not expand ~)."""
+    import shutil
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))  # Windows' home
+    shutil.copy(sample_video, tmp_path / "clip.mp4")
+    assert video_info("~/clip.mp4")["frames"] == video_info(sample_video)["frames"]
+    assert len(list(read_frames("~/clip.mp4", max_frames=2))) == 2
+
+
 def test_rotate_and_resize_images():
     img = np.zeros((10, 20, 3), np.uint8)
     img[0, 0] = 255  # top-left marker
