@@ -161,8 +161,15 @@ plt.show()
 
 # %% [markdown]
 # Red is point 36, cyan point 45, in every picture: after the mirror the red dot is still on the
-# subject's right eye (the image's left), because the points were renumbered.
-#
+# subject's right eye (the image's left), because the points were renumbered. The check in code:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert p_flip[0, 36, 0] < p_flip[0, 45, 0], "after a mirror, point 36 must still be the subject's right eye"
+assert np.array_equal(FLIP_PERMUTATION[FLIP_PERMUTATION], np.arange(68)), "mirroring twice must give the identity"
+print("the mirror keeps every point's meaning")
+
+# %% [markdown]
 # The turn warp on its own, both ways, first *flat* (the cylinder alone) and then with the face's *relief*:
 # a nose stands out of the face, so when the head turns, its tip moves further towards the turn than the cheeks
 # do, and the lips a little. The relief is a rough depth per point (`landmark_data.PROTRUSION`: the nose tip
@@ -173,12 +180,6 @@ plt.show()
 x_turn, p_turn, turn_titles = landmark_data.turn_examples(crops[0], points[0], degrees=30)
 fig = landmark_plots.show_augmentations(x_turn, p_turn, turn_titles, INPUT_SIZE)
 plt.show()
-
-# %%
-# NBVAL_CHECK_OUTPUT
-assert p_flip[0, 36, 0] < p_flip[0, 45, 0], "after a mirror, point 36 must still be the subject's right eye"
-assert np.array_equal(FLIP_PERMUTATION[FLIP_PERMUTATION], np.arange(68)), "mirroring twice must give the identity"
-print("the mirror keeps every point's meaning")
 
 # %% [markdown]
 # ## 3. The baseline: the original project's network, faithfully
@@ -347,7 +348,8 @@ plt.show()
 
 # %% [markdown]
 # Top row: frames spread over the held-out part; bottom row: the course model's worst frames (titles
-# give each model's NME on that frame). The worst frames are neighbours from one moment, a strong head
+# give each model's NME on that frame). One frame can go either way: where a title shows the baseline closer than the
+# course model, that is one face, and the table of section 6 averages every held-out frame. The worst frames are neighbours from one moment, a strong head
 # tilt during a laugh; we have not checked how often the training part shows such poses. On some of them it is not even clear
 # that dlib is right. Neighbouring frames look alike, so the worst ones often come in a run.
 #
@@ -583,8 +585,8 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.36 ms per face against 0.56 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.43 ms).
+# In this run the 8-bit weights made the TFLite call 0.33 ms per face against 0.50 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.40 ms).
 # The rounding cost nothing measurable: 2.63 % against 2.62 % on the held-out frames, 2.87 % against 2.86 % on
 # the other person, 8.53 % against 8.56 % against people's points. The small differences, either way, are chance
 # (the rounded weights land a little differently on each face), not a loss or a gain. What these figures do not show: the speed on another kind
