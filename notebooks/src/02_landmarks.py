@@ -125,7 +125,7 @@ ax.set(xlabel="ms per frame (detector + predictor)", ylabel="frames", title="tim
 plt.show()
 
 # %% [markdown]
-# Most of a frame's time goes into the *detector*: 2.8 ms against 0.44 ms for the predictor on this
+# Most of a frame's time goes into the *detector*: 2.4 ms against 0.40 ms for the predictor on this
 # frame in the committed run (the `%timeit` figures of section 2, each the fastest of its runs: yours will differ).
 # That is far below what notebook 01 measured on a whole 640 px frame because `detect_faces` first searches a copy
 # shrunk to 320 px, which is enough for this big face (notebook 01, section 4). The median per frame of section 3 is higher than their sum: it is a median
