@@ -509,7 +509,7 @@ print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.0f} fps, 
       f"frame time {report.frame_ms_p50:.1f} ms median, {report.frame_ms_p99:.1f} ms 99th percentile")
 
 # %% [markdown]
-# The progress bar's rate (213 frames a second) is tqdm's own estimate, weighted towards the last frames; the fps
+# The progress bar's rate (470 frames a second) is tqdm's own estimate, weighted towards the last frames; the fps
 # line divides all 5000 frames by the whole run's time. The line on top of each kept frame is the pipeline's own readout: fps and ms per stage, averaged over its last
 # 120 frames and re-made every 10 frames. A frame kept early in the run shows a readout that still includes the
 # slow first frames, so it can read far below the fps printed above.
@@ -608,18 +608,17 @@ fig = live.before_after_plot(ab)
 
 # %% [markdown]
 # Read the emotion bars first. They show two changes together: the TensorFlow Lite call instead of the compiled
-# Keras call, and the model on every other frame (item 7). For one face the bar fell from 4.53 to 0.49 ms, to about
-# a ninth: more than the cadence's factor of two. For the group, what is left in the loop is cutting out the four
+# Keras call, and the model on every other frame (item 7). For one face the bar fell from 2.56 to 0.33 ms, to about
+# an eighth: more than the cadence's factor of two. For the group, what is left in the loop is cutting out the four
 # crops and handing them to the worker thread. The group's landmarks bar is lower with half of its faces in the
 # second process (item 6; the cost cell below is a closer test). The read bars show the read-ahead (the loop only
 # picks up a decoded frame), and the detect bars what the loop still *waits* for: inline, the group's detection at
 # 1280 pixels every fifth frame (its 99th percentile shows it); beside the loop, only a grey copy handed over.
 # Other bars may grow a little: the threads take turns with the loop for the GIL, and the landmark filter, off in
 # "before", adds its own cost. On a busy machine each bar also holds time spent waiting for the CPU, so compare the
-# totals, emotion and detect, not the small bars. The one-face *after* run (275 fps, 3.5 ms median) is close to
-# section 5's run with the same settings (262 fps, 3.7 ms); on a machine whose load changes between the two
-# sections they differ more.
-# Compare *before* with *after*, measured back to back, not with section 5. The checks compare the two runs:
+# totals, emotion and detect, not the small bars. The one-face *after* run (455 fps, 1.9 ms median) and
+# section 5's run with the same settings (576 fps, 1.6 ms) differ by about as much as a shared machine's load moves
+# between two sections of one notebook: compare *before* with *after*, measured back to back, not with section 5. The checks compare the two runs:
 
 # %%
 one, grp = ab["one face"], ab["group"]
@@ -667,24 +666,24 @@ if max(cost["stage_over_predictor"], cost["stage_over_predictor_group"]) > 1.25:
                    "see the split above")
 
 # %% [markdown]
-# In this run the stage took 1.79 ms per face for one face: 2.26 times the predictor alone (0.79 ms), above the
+# In this run the stage took 0.87 ms per face for one face: 1.58 times the predictor alone (0.55 ms), above the
 # 1.25 that the course's live benchmark (`python -m helpers.bench live`, `live.TARGETS`) asks for, hence the note.
-# For the four faces it took 1.27 ms per face, 1.43 times the predictor alone (0.89 ms), above the target too;
-# with every face in the loop (no second process) it took 1.74 ms, so the second process took about a quarter
+# For the four faces it took 0.82 ms per face, 1.38 times the predictor alone (0.59 ms), above the target too;
+# with every face in the loop (no second process) it took 0.95 ms, so the second process took about a seventh
 # off the group's stage. These ratios move from run to run with the machine's load: read them with their run.
 #
 # Where does the lone face's extra time go? Not to the stage's own code. The profiler (60 frames kept in memory,
 # nothing drawn, so the caches stay warmer than in the live loop: read its split, not its total) gives the
-# predictor call 1.358 of the stage's 1.475 ms per frame (the conversion of its points to NumPy, 0.047 ms,
+# predictor call 0.673 of the stage's 0.748 ms per frame (the conversion of its points to NumPy, 0.026 ms,
 # included); the box from the points, the motion check of section 3b, the filter and the loop over the faces take
-# the rest, each under 0.04 ms: less than a tenth together. The gap is the predictor itself running slower in the
-# loop: 1.73 ms per call there, against 0.79 ms in a tight loop, and 2.15 ms in a tight loop with the CPU's caches
+# the rest, each under 0.03 ms: about a tenth together. The gap is the predictor itself running slower in the
+# loop: 0.81 ms per call there, against 0.55 ms in a tight loop, and 1.07 ms in a tight loop with the CPU's caches
 # flushed before each call. Called again and again on one face, the predictor finds its trees (about 100 MB of
 # them) and the frame in the caches; in the live loop the emotion model, the drawing and the next frame push them
 # out between its calls, and cold caches are enough to explain the whole gap. Switching the reader and detector
-# threads off did not help (2.00 ms per face with them off, against 1.79 ms on: two runs seconds apart on a shared
-# machine). Against the predictor as it runs in the loop (1.73 ms) the stage costs 1.03 times: the same, within
-# the noise of two measurements.
+# threads off did not help (0.88 ms per face with them off, against 0.87 ms on). Against the predictor as it runs
+# in the loop (0.81 ms) the stage costs 1.07 times: close to the predictor itself, and the profiler's tenth says
+# where the rest goes.
 
 # **What bounds the speed.** Even a landmarks stage that is nothing but the predictor leaves a ceiling:
 # a frame cannot take less than the predictor's time per face, so one face allows at most
@@ -702,15 +701,14 @@ print(f"fps the predictor alone allows: one face {cost['fps_ceiling_one_face']:.
 print(f"two threads vs one: predictor {speedup['predictor']:.2f}x, detector {speedup['detector']:.2f}x")
 
 # %% [markdown]
-# dlib's detector releases the GIL (two threads got through its calls 1.62 times as fast as one: in parallel, if
-# short of the two that two cores allow at most on a busy machine) and its predictor does not (0.77x: not in
-# parallel at all): a second thread would only wait for the loop. That is why the emotion model runs in a thread
+# dlib's detector releases the GIL (two threads got through its calls 1.79 times as fast as one: in parallel, if
+# short of the two that two cores allow at most) and its predictor does not (1.07x: not in parallel): a second thread would only wait for the loop. That is why the emotion model runs in a thread
 # (the detector could too; section 3 says why it runs in a low-priority process all the same), and a group's
 # predictor calls in a second *process*, which has its own GIL (item 6). On one core the predictor alone allows
-# 1262 fps for one face and 280 for four; the group ran at 123 fps in section 5b. The process is not free: it loads
+# 1829 fps for one face and 422 for four; the group ran at 206 fps in section 5b. The process is not free: it loads
 # its own copy of the predictor (a 100 MB file), and the two cores share the memory the trees are read from: in the
-# group run the loop's own predictor calls took 1.86 ms each, against 0.89 ms alone (2.1 times), about the lone
-# face's slowdown in the loop (1.73 against 0.79 ms, 2.2 times).
+# group run the loop's own predictor calls took 1.19 ms each, against 0.59 ms alone (2.0 times), more than the lone
+# face's slowdown in the loop (0.81 against 0.55 ms, 1.5 times).
 
 
 # %% [markdown]
@@ -736,8 +734,8 @@ for kind, w in weights.items():
 # On the sample's 472 faces the 8-bit weights left the top emotion unchanged on 99.2 % of them for the peer and
 # 99.6 % for the course CNN; the probabilities moved by 0.003 (peer) and 0.001 (course CNN) on average, 0.06 and
 # 0.03 at most. The speed went opposite ways. The course CNN's call got more than three times faster (one face
-# 0.79 -> 0.24 ms, four faces 3.22 -> 0.96 ms); the published mini-Xception's got slower (0.26 -> 0.29 ms and
-# 1.11 -> 1.15 ms).
+# 0.70 -> 0.22 ms, four faces 2.84 -> 0.85 ms); the published mini-Xception's got slower (0.22 -> 0.25 ms and
+# 0.87 -> 0.99 ms).
 # The course CNN spends its time multiplying by many weights (ordinary convolutions and a dense layer), where
 # integer products pay. The mini-Xception is built of depthwise-separable convolutions (each filter looks at one
 # channel at a time) with few weights: its
@@ -763,7 +761,7 @@ for kind, w in weights.items():
 # (speed does not depend on the weights), so we time the loop and do not read its labels.
 #
 # `predict` is built for big batches: every call sets up a data pipeline and a batch loop, which costs
-# tens of milliseconds for one image (54.8 ms in the output below). The Keras documentation of
+# tens of milliseconds for one image (35.5 ms in the output below). The Keras documentation of
 # `Model.predict` says so: it is meant for batch processing of large numbers of inputs; for a small
 # number of inputs that fit in one batch, call the model directly (`model(x)`) for faster execution. A
 # compiled `tf.function` also skips Python's eager overhead. To see how much of the original's slowness
@@ -824,12 +822,11 @@ if not compiled_mb < 0.25 * predict_mb:  # resident memory moves by MBs with the
 
 # %% [markdown]
 # Whether `predict` makes memory creep up call after call depends on the Keras and TensorFlow versions
-# (and resident memory moves by MBs with the allocator: compare the two curves). In the committed run it did: after 600
-# calls `predict` was at +4.7 MB (8.1 KB per call), climbing from about the 200th call on (after a dip below zero), while the
-# compiled call stayed flat (+0.1 MB), so the cell above printed no note. What this does not show is whether the
-# climb goes on for ever: 600 calls are 20 s of a 30 fps webcam's loop, and in other runs both curves have moved by a
-# few MB either way, and once, in a learner's run on a busy machine, `predict` fell well below zero (the allocator
-# giving memory back): read your own curves, not these figures. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
+# (and resident memory moves by MBs with the allocator: compare the two curves). In the committed run it did not:
+# after 600 calls `predict` was at -20.3 MB, the allocator giving memory back, and the compiled call at +0.5 MB, so the
+# cell above printed its note. Other runs of this notebook have seen `predict` climb call after call while the
+# compiled call stayed flat. Neither kind of run shows whether a climb goes on for ever: 600 calls are 20 s of a
+# 30 fps webcam's loop. Read your own curves, not these figures. The pipeline avoids `predict` altogether (its emotion model runs with TensorFlow Lite), and its
 # memory in section 5 stayed flat (+0.4 MB over 5000 frames). The original author's own guess was that its Tkinter GUI
 # captured and copied a frame every 10 ms (`after(10, ...)`); but Tk runs the next `after` callback only
 # when the previous one has finished, so those captures cannot pile up, and we have no measurement that
@@ -1005,14 +1002,14 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 # speed, run section 5b again with `LANDMARKS = "cnn"` or `EMOTION = "course"` and compare its bars with this run's.
 
 # ## Summary
-# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 3.7 ms per frame
-#   (median) and 8.2 ms at the 99th percentile (section 5), and the group of four at 1280 px 7.7 and
-#   13.7 ms (section 5b): both well inside the budget, and above the course machine's fps targets (262 and
-#   123 fps against 250 and 110). The lone face's 99th percentile came out over twice its median (the cell
-#   printed a note), the group's did not. Section 5b measures what bounds them: dlib's predictor took 0.79 ms per
-#   face alone in this run (0.89 ms on the group's faces, and more inside the loop) and holds Python's GIL, so no
-#   thread can take it out of the loop. Alone it caps one face at 1262 fps and four, on one core, at 280 before
-#   any other stage runs.
+# - A live loop is a budget: at 30 fps each frame has 33 ms. In this run one face took 1.6 ms per frame
+#   (median) and 4.4 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.3 and
+#   8.7 ms (section 5b): both well inside the budget, and above the course machine's fps targets (576 and
+#   206 fps against 250 and 110). Both 99th percentiles came out over twice their medians (each cell printed a
+#   note): a few frames in a hundred take much longer. Section 5b measures what bounds them: dlib's predictor took
+#   0.55 ms per face alone in this run (0.59 ms on the group's faces, and more inside the loop) and holds Python's
+#   GIL, so no thread can take it out of the loop. Alone it caps one face at 1829 fps and four, on one core, at 422
+#   before any other stage runs.
 # - Detect every N frames and track with the landmarks in between (drift: section 3), and detect at once
 #   when the picture jumps or a face's points do (section 3b: every cut recovered on its own frame, against
 #   2 to 5 frames with the fixed interval); pick the detection size from the image, coarse to fine, so a
@@ -1035,7 +1032,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   and read a softmax "probability" as a ranking, not a calibrated confidence.
 # - Never call `model.predict` per frame: a direct call or a compiled `tf.function` is far cheaper
 #   (Keras documents `predict` for batches); with some Keras and TensorFlow versions it also grows memory
-#   call after call (in this run, +5.2 MB over 600 calls against +0.1 MB for the compiled call: section 6).
+#   call after call (section 6; in this run `predict` ended 20.3 MB lower and the compiled call 0.5 MB higher).
 # - Reuse buffers, bound every history (ring buffers), throttle what goes to the screen, and
 #   *measure* memory over thousands of frames.
 # - A Stop that always works: a flag checked every frame, the camera released in the worker's
