@@ -234,6 +234,41 @@ def space_note(places: list[Path], need_gb: float = INSTALL_GB) -> str:
             f"TMPDIR (and --venv) at a disk with room.")
 
 
+LONGEST_WHEEL_MEMBER = 163
+"""The longest file path inside a pinned wheel, in characters: TensorFlow's for Windows (tensorflow-cpu 2.21.0,
+``tensorflow/include/external/envoy_api/envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3/
+client_side_weighted_round_robin.upb_minitable.h``; measured with ``zipfile`` on the downloaded wheel)."""
+WINDOWS_MAX_PATH = 259  # characters in a path when Windows' long paths are off (MAX_PATH, 260, holds the final NUL)
+
+
+def windows_long_paths() -> bool:
+    """Whether Windows allows paths over :data:`WINDOWS_MAX_PATH` (``LongPathsEnabled``; off by default)."""
+    import winreg  # Windows only
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            return winreg.QueryValueEx(key, "LongPathsEnabled")[0] == 1
+    except OSError:
+        return False
+
+
+def long_path_problem(venv: Path | str, *, windows: bool | None = None, long_paths: bool | None = None) -> str:
+    """On Windows with long paths off: a sentence saying what to do when TensorFlow's deepest file would not fit under
+    ``venv`` (pip would stop half-way with "No such file or directory"); empty otherwise."""
+    windows = os.name == "nt" if windows is None else windows
+    if not windows:
+        return ""
+    site = str(venv).rstrip("\\/") + "\\Lib\\site-packages\\"
+    longest = len(site) + LONGEST_WHEEL_MEMBER
+    if longest <= WINDOWS_MAX_PATH or (windows_long_paths() if long_paths is None else long_paths):
+        return ""
+    return (f"the packages would go to {site} ({len(site)} characters), and TensorFlow's wheel holds a file "
+            f"{LONGEST_WHEEL_MEMBER} characters below that: {longest} in all, over the {WINDOWS_MAX_PATH} that Windows "
+            "allows while its long paths are off. Move the course folder to a short path such as C:\\fc and run this "
+            "again, or turn long paths on (in PowerShell as administrator: New-ItemProperty -Path "
+            "\"HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem\" -Name LongPathsEnabled -Value 1 -PropertyType DWORD "
+            "-Force) and run this again.")
+
+
 def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: bool | None = None) -> Path:
     """Create the venv if needed, install the pins and helpers (only when pyproject.toml changed), fetch the data.
 
@@ -251,6 +286,8 @@ def setup(python: str | None, venv_arg: str | None, *, data: bool = True, gpu: b
         raise SetupError(f"{venv.name} was made with Python {made_with[0]}.{made_with[1]}, not {version[0]}.{version[1]}: "
                          f"delete {venv.name} or pick another folder with --venv .venv-{version[0]}.{version[1]}.")
     py = venv_python(venv)
+    if not (venv / STAMP).is_file() and (problem := long_path_problem(venv.resolve())):  # before pip stops half-way
+        raise SetupError(problem)
     if not py.is_file():
         say(f"creating {venv.name}/ with Python {version[0]}.{version[1]} ({' '.join(cmd)})")
         must([*cmd, "-m", "venv", venv], "creating the virtual environment")

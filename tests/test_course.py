@@ -88,6 +88,22 @@ def test_an_older_python_runs_course_py_again_with_a_supported_one():
     assert proc.returncode == 1 and "needs Python 3.11, 3.12 or 3.13" in proc.stdout, proc.stdout + proc.stderr
 
 
+def test_a_venv_too_deep_for_windows_short_paths_is_refused_before_pip():
+    """TensorFlow's Windows wheel holds a file 163 characters deep: under a long course folder (a OneDrive path) with
+    Windows' long paths off, pip would stop half-way with "No such file or directory"; course.py says what to do."""
+    deep = "C:\\Users\\firstname.lastname\\OneDrive - University of Somewhere\\Documents\\courses\\face-course\\.venv"
+    note = course.long_path_problem(deep, windows=True, long_paths=False)
+    assert "C:\\fc" in note and "LongPathsEnabled" in note and str(course.WINDOWS_MAX_PATH) in note
+    assert course.long_path_problem(deep, windows=True, long_paths=True) == ""  # long paths on: nothing to say
+    assert course.long_path_problem("C:\\face-course\\.venv", windows=True, long_paths=False) == ""
+    assert course.long_path_problem("/home/me/" + "x" * 200, windows=False) == ""  # no such limit elsewhere
+    # the boundary: the deepest file's path is exactly the limit
+    fits = "C:\\" + "x" * (course.WINDOWS_MAX_PATH - course.LONGEST_WHEEL_MEMBER - len("C:\\\\Lib\\site-packages\\"))
+    assert len(fits + "\\Lib\\site-packages\\") + course.LONGEST_WHEEL_MEMBER == course.WINDOWS_MAX_PATH
+    assert course.long_path_problem(fits, windows=True, long_paths=False) == ""
+    assert course.long_path_problem(fits + "x", windows=True, long_paths=False) != ""
+
+
 def test_pyenv_pythons_are_found_without_a_hard_coded_path(monkeypatch, tmp_path):
     """A version installed by pyenv but not active (its shim fails) is found under `pyenv root`."""
     root = tmp_path / "pyenv"
