@@ -102,6 +102,8 @@ def test_a_venv_too_deep_for_windows_short_paths_is_refused_before_pip():
     assert len(fits + "\\Lib\\site-packages\\") + course.LONGEST_WHEEL_MEMBER == course.WINDOWS_MAX_PATH
     assert course.long_path_problem(fits, windows=True, long_paths=False) == ""
     assert course.long_path_problem(fits + "x", windows=True, long_paths=False) != ""
+    # the depth was measured on this TensorFlow: a new pin means measuring its Windows wheel again
+    assert "tensorflow-cpu==2.21.0;" in course.pinned_requirements().replace(" ", ""), "re-measure LONGEST_WHEEL_MEMBER"
 
 
 def test_pyenv_pythons_are_found_without_a_hard_coded_path(monkeypatch, tmp_path):
