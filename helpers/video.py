@@ -37,8 +37,7 @@ class Frame:
 
 
 def resolve(source: Source) -> str | int:
-    """Turn ``"sample"``/``"other_person"`` into the fetched sample path, digit strings into webcam indices, ``~`` in a
-    path into the home folder."""
+    """``"sample"``/``"other_person"`` -> the fetched sample's path, a digit string -> a webcam index, ``~`` -> home."""
     if isinstance(source, bool):
         raise CourseError(f"SOURCE = {source} is neither a path nor a webcam index. Use 'sample', a file path or 0.")
     if isinstance(source, (int, np.integer)):
