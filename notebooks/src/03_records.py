@@ -16,8 +16,8 @@
 #   and why shuffling records that sit in time order needs care;
 # - what a corrupt or truncated file looks like, and an error that tells you what to do.
 #
-# **What you need**: notebook 02's landmark sets (rebuilt automatically if missing, which takes about
-# 15 s). Runs in well under a minute on a laptop CPU.
+# **What you need**: notebook 02's landmark sets (rebuilt automatically if missing, in a few
+# seconds). Runs in well under a minute on a laptop CPU.
 
 # %%
 # Set-up check: Python version, packages, the course folder, the sample data. If something is missing, it says what to run.
