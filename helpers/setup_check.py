@@ -46,8 +46,14 @@ class Report:
 
 
 PROVIDERS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
-             "dlib-bin": ("dlib-bin", "dlib")}
-"""Distributions that provide the same import package: a runtime's own ``dlib`` or ``tensorflow-cpu`` serves."""
+             "dlib-bin": ("dlib-bin", "dlib"),
+             "opencv-python": ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
+                               "opencv-contrib-python-headless")}
+"""Distributions that provide the same import package: a runtime's own ``dlib``, ``tensorflow-cpu`` or an OpenCV
+without GUI (``opencv-python-headless``: no ``libGL`` needed, for minimal hub images) serves."""
+IMPORT_NAME = {"dlib-bin": "dlib", "opencv-python": "cv2"}
+QUIET_DOUBLES = {"opencv-python"}
+"""Needs whose providers side by side are normal and work (a hosted runtime often ships three OpenCV builds): no note."""
 NEED_OF = {dist: need for need, dists in PROVIDERS.items() for dist in dists}
 """The need a distribution meets (``tensorflow-cpu`` -> ``tensorflow``); a distribution not named here meets its own."""
 
@@ -90,6 +96,8 @@ def doubled() -> list[str]:
     both write the same import package, so the one installed last serves), each said in words."""
     out = []
     for need, dists in PROVIDERS.items():
+        if need in QUIET_DOUBLES:
+            continue
         found = [dist for dist in dists if _version(dist) is not None]
         if len(found) > 1:
             out.append(f"{' and '.join(found)} are both installed and write the same `{_import_name(need)}` package: "
@@ -99,7 +107,7 @@ def doubled() -> list[str]:
 
 
 def _import_name(need: str) -> str:
-    return need.removesuffix("-bin")
+    return IMPORT_NAME.get(need, need)
 
 
 def unmet_needs(root: Path = ROOT) -> list[str]:

@@ -71,6 +71,23 @@ def test_another_distribution_of_the_same_package_meets_the_need():
     assert setup_check._installed("no-such-course-package") is None
 
 
+def test_opencv_without_gui_meets_the_need(monkeypatch):
+    """A minimal hub image has no libGL, so the learner swaps opencv-python for opencv-python-headless (same `cv2`):
+    the first cell accepts it, and several OpenCV builds side by side (Colab ships three) are no note."""
+    from importlib import metadata
+    real = metadata.version
+
+    def headless_only(dist):
+        if dist == "opencv-python":
+            raise metadata.PackageNotFoundError(dist)
+        return "4.14.0.94" if dist == "opencv-python-headless" else real(dist)
+    monkeypatch.setattr(setup_check.metadata, "version", headless_only)
+    assert setup_check._installed("opencv-python") == ("opencv-python-headless", "4.14.0.94")
+    assert not any("opencv" in p for p in setup_check.unmet_needs())
+    monkeypatch.setattr(setup_check.metadata, "version", lambda d: "4.14.0.94" if d.startswith("opencv") else real(d))
+    assert not any("opencv" in n for n in setup_check.doubled())
+
+
 def test_two_distributions_of_one_package_are_a_note(monkeypatch):
     """A hosted runtime's compiled dlib plus the course's dlib-bin: a note naming both and the command that mends it."""
     from importlib import metadata
