@@ -51,7 +51,6 @@ PROVIDERS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", 
                                "opencv-contrib-python-headless")}
 """Distributions that provide the same import package: a runtime's own ``dlib``, ``tensorflow-cpu`` or an OpenCV
 without GUI (``opencv-python-headless``: no ``libGL`` needed, for minimal hub images) serves."""
-IMPORT_NAME = {"dlib-bin": "dlib", "opencv-python": "cv2"}
 QUIET_DOUBLES = {"opencv-python"}
 """Needs whose providers side by side are normal and work (a hosted runtime often ships three OpenCV builds): no note."""
 NEED_OF = {dist: need for need, dists in PROVIDERS.items() for dist in dists}
@@ -100,14 +99,11 @@ def doubled() -> list[str]:
             continue
         found = [dist for dist in dists if _version(dist) is not None]
         if len(found) > 1:
-            out.append(f"{' and '.join(found)} are both installed and write the same `{_import_name(need)}` package: "
-                       f"the one installed last serves, which works; if `import {_import_name(need)}` ever fails, run "
+            name = need.removesuffix("-bin")  # the import package (dlib-bin's is dlib)
+            out.append(f"{' and '.join(found)} are both installed and write the same `{name}` package: "
+                       f"the one installed last serves, which works; if `import {name}` ever fails, run "
                        f"`pip install --force-reinstall --no-deps {need}`")
     return out
-
-
-def _import_name(need: str) -> str:
-    return IMPORT_NAME.get(need, need)
 
 
 def unmet_needs(root: Path = ROOT) -> list[str]:

@@ -72,12 +72,15 @@ def _old_python() -> list[str] | None:
     return None
 
 
-@pytest.mark.skipif(_old_python() is None, reason="no Python older than 3.11 on this machine")
+OLD_PYTHON = _old_python()
+
+
+@pytest.mark.skipif(OLD_PYTHON is None, reason="no Python older than 3.11 on this machine")
 def test_an_older_python_runs_course_py_again_with_a_supported_one():
     """`python3 course.py ...` under Python 3.9 restarts itself with a supported Python (tools/pins.py needs tomllib,
     3.11+) instead of a traceback; with --python, with that one."""
     import subprocess
-    old = _old_python()
+    old = OLD_PYTHON
     for extra, want in (([], r"running course\.py with \S+python3\.1[123]"), (["--python", "3.12"], r"with \S+3\.12")):
         proc = subprocess.run([*old, str(ROOT / "course.py"), *extra, "pins", "--check"], capture_output=True, text=True,
                               timeout=120)
