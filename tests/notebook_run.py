@@ -76,6 +76,15 @@ def outputs(nb) -> str:
     return "\n".join(parts)
 
 
+def failed_cell(nb) -> str:
+    """The first line of the code cell whose output holds the error ('' if none)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+            return lines[0][:120] if lines else "(empty cell)"
+    return ""
+
+
 def edit_source(nb, old: str, new: str) -> None:
     """Replace ``old`` by ``new`` in the one code cell holding it (an exercise's code edit); fail if none or several do."""
     cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]

@@ -32,7 +32,7 @@ import pytest
 
 from helpers.paths import data_dir
 
-from notebook_run import fresh_data_folder, run_notebook
+from notebook_run import failed_cell, fresh_data_folder, run_notebook
 
 CHAIN = {  # notebook -> parameters (small sizes: the chain checks the wiring, not the quality targets); SOURCE: the test
     "01_capture": {"NAME": "me", "GRID_FRAMES": 4},
@@ -115,15 +115,6 @@ def _children_cpu() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def _failed_cell(nb) -> str:
-    """The first line of the code cell whose output holds the error ('' if none)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            lines = [ln for ln in cell.source.splitlines() if ln.strip()]
-            return lines[0][:120] if lines else ""
-    return ""
-
-
 def _save_report(case: str, row: dict) -> None:
     """Merge one case's row into build/zoo/chain_report.json (a -k run updates its cases, keeps the others' last rows)."""
     import zoo
@@ -194,7 +185,7 @@ def test_zoo_recording_through_the_course(case_name, tmp_path, monkeypatch, zoo_
         status = "ran" if run.error is None else ("stopped" if run.course_error else "CRASH")
         row["notebooks"][name] = {"status": status, "seconds": round(run.seconds, 1), "cpu_seconds": round(cpu, 1),
                                   "error": run.error,
-                                  "cell": _failed_cell(run.nb) if run.error else None}
+                                  "cell": failed_cell(run.nb) if run.error else None}
         if run.error is not None:
             stopped = name
             break

@@ -128,7 +128,7 @@ import pytest
 
 from helpers.paths import data_dir
 
-from notebook_run import Run, fresh_data_folder, run_notebook
+from notebook_run import Run, failed_cell, fresh_data_folder, run_notebook
 
 
 # ------------------------------------------------------------------------------------------- the appended cells
@@ -595,14 +595,6 @@ class Outcome:
 _OUTCOMES: dict[str, Outcome] = {}
 
 
-def failed_cell(run: Run) -> str:
-    """The first line of the code cell that stopped ``run``."""
-    for cell in run.nb.cells:
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return cell.source.strip().splitlines()[0] if cell.source.strip() else "(empty cell)"
-    return "(cell not found)"
-
-
 def execute(key: str, base: Path) -> Outcome:
     """Run ``RUNS[key]`` once per session, in a fresh data folder of its own under ``base``."""
     if key in _OUTCOMES:
@@ -925,7 +917,8 @@ def test_exercise(ex: Exercise, tmp_path_factory):
     for key, o in ran:
         for step, run in zip(RUNS[key].steps, o.runs):
             if run is not None and run.error:
-                stopped.append(f"{key}/{step.notebook} stopped at `{failed_cell(run)}`: {run.error}")
+                cell = failed_cell(run.nb) or "(cell not found)"
+                stopped.append(f"{key}/{step.notebook} stopped at `{cell}`: {run.error}")
     step_run = first.runs[ex.step]
     line = {"exercise": f"{ex.notebook} ex{ex.number}", "runs": list(ex.runs), "seconds": seconds, "stopped": stopped}
     try:

@@ -159,24 +159,24 @@ def test_saved_model_serves_frames(tmp_path):
         fast, m_fast = lm.crop(smooth, b)
         np.testing.assert_allclose(m_fast, m_ref, atol=1e-3)
         assert np.abs(fast.astype(int) - ref).mean() < 2
-    if meta.get("tflite"):
-        direct = L.CNNLandmarker(path, use_tflite=False)
-        assert lm.backend == "tflite" and direct.backend == "tf.function" and lm.tflite_weights == "int8"
-        np.testing.assert_allclose(lm.predict(frame, box), direct.predict(frame, box), atol=0.5)  # int8 weights round
-        exact = L.CNNLandmarker(path, tflite=to_tflite(result.model))  # float32 weights: the Keras model's points
-        np.testing.assert_allclose(exact.predict(frame, box), direct.predict(frame, box), atol=1e-2)
-        # evaluate() runs a served model face by face and scores it like the Keras model
-        assert L.evaluate(exact, data, 32)["nme"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
-        # loaded=: the model already in memory, nothing read again (the file may even be gone)
-        moved = tmp_path / "gone.keras"
-        again = L.CNNLandmarker(moved, tflite=to_tflite(result.model), loaded=(direct.model, direct.meta))
-        assert again.model is direct.model and not moved.exists()
-        np.testing.assert_allclose(again.predict(frame, box), exact.predict(frame, box), atol=1e-5)
-        # served_scores: the Keras model and the served file on the same faces, each part and the people's points
-        from helpers.landmark_experiments import served_scores
-        scores = served_scores(path, {"tiny": data}, data)
-        assert set(scores) == {"tiny", "people"} and set(scores["tiny"]) == {"Keras", "TFLite, int8 weights"}
-        assert scores["tiny"]["Keras"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
+    assert meta.get("tflite"), f"the TFLite conversion failed: {meta.get('tflite_error')}"  # served as TFLite
+    direct = L.CNNLandmarker(path, use_tflite=False)
+    assert lm.backend == "tflite" and direct.backend == "tf.function" and lm.tflite_weights == "int8"
+    np.testing.assert_allclose(lm.predict(frame, box), direct.predict(frame, box), atol=0.5)  # int8 weights round
+    exact = L.CNNLandmarker(path, tflite=to_tflite(result.model))  # float32 weights: the Keras model's points
+    np.testing.assert_allclose(exact.predict(frame, box), direct.predict(frame, box), atol=1e-2)
+    # evaluate() runs a served model face by face and scores it like the Keras model
+    assert L.evaluate(exact, data, 32)["nme"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
+    # loaded=: the model already in memory, nothing read again (the file may even be gone)
+    moved = tmp_path / "gone.keras"
+    again = L.CNNLandmarker(moved, tflite=to_tflite(result.model), loaded=(direct.model, direct.meta))
+    assert again.model is direct.model and not moved.exists()
+    np.testing.assert_allclose(again.predict(frame, box), exact.predict(frame, box), atol=1e-5)
+    # served_scores: the Keras model and the served file on the same faces, each part and the people's points
+    from helpers.landmark_experiments import served_scores
+    scores = served_scores(path, {"tiny": data}, data)
+    assert set(scores) == {"tiny", "people"} and set(scores["tiny"]) == {"Keras", "TFLite, int8 weights"}
+    assert scores["tiny"]["Keras"] == pytest.approx(L.evaluate(result.model, data, 32)["nme"], rel=1e-3)
     with pytest.raises(CourseError, match="notebook 04"):
         L.CNNLandmarker(tmp_path / "missing.keras")
 
