@@ -146,6 +146,16 @@ def records_recipe(name: str, params: dict[str, Any]) -> Recipe:
     return Recipe("record_sets", FORMAT, params, inputs)
 
 
+def changed_data_settings(name: str = "sample") -> dict[str, Any]:
+    """The settings of notebooks 02 (crop) and 03 (split) behind ``name``'s saved records that change which faces
+    they hold or how the faces are cut: ``{}`` as shipped. (Encoding and shard size change neither.)"""
+    from .landmark_sets import SETTINGS as CROP, landmarks_path
+    crop = artifacts.settle(landmarks_path(name), {}, CROP)
+    split = artifacts.settle(split_path(name), {}, SETTINGS)
+    return ({k: v for k, v in crop.items() if v != CROP[k]}
+            | {k: split[k] for k in ("held_out", "gap") if split[k] != SETTINGS[k]})
+
+
 def personal_landmarks(name: str, *, progress: bool = True):
     """``name``'s landmark set (notebook 02's, rebuilt if missing) if it can make records; else a CourseError saying what
     to record: no recording under ``name``, or fewer than ``MIN_FRAMES`` frames with exactly one face. Notebook 03
@@ -218,6 +228,26 @@ def verify_course_sets(sample, split: dict[str, Any]) -> list[dict[str, Any]]:
                "sample_heldout": (sample.crops[held], sample.points[held]),
                "stills_train": (stills["crops"], stills["points"]), "other_person_test": (other.crops, other.points)}
     return [{"set": name} | verify_round_trip(name, crops, points) for name, (crops, points) in sources.items()]
+
+
+def verify_sets_of(name: str, person: dict[str, Any]) -> list[dict[str, Any]]:
+    """Read ``<name>_train`` and ``<name>_heldout`` back and compare them, face by face, with ``name``'s landmark set.
+
+    ``person``: the split record of :func:`write_records_of` (for the sample, its ``"sample"`` part): the frames each
+    set was written from. One row per set, as :func:`helpers.records.verify_round_trip` returns it, plus ``"set"``;
+    any difference (a face changed, missing or added) is a CourseError.
+    """
+    ls = personal_landmarks(name, progress=False)
+    row_of = {int(f): i for i, f in enumerate(ls.frame_index)}
+    out = []
+    for set_name, frames in zip(record_names(name), (person["train_frames"], person["held_out_frames"])):
+        missing = [f for f in frames if f not in row_of]
+        if missing:
+            raise CourseError(f"record set {set_name!r} lists frame(s) {missing[:3]} that {name!r}'s landmark set no "
+                              "longer holds: run notebook 03 again (with the same NAME).")
+        idx = np.asarray([row_of[f] for f in frames], int)
+        out.append({"set": set_name} | verify_round_trip(set_name, ls.crops[idx], ls.points[idx]))
+    return out
 
 
 def _write_course_sets(sample, params: dict[str, Any], split_id: str, sets: dict[str, Any],

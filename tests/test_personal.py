@@ -73,12 +73,22 @@ def test_recording_with_gaps_gives_a_time_split(data_dir, gappy_video):
     assert set(train).isdisjoint(range(30, 38)) and set(held).isdisjoint(range(30, 38))
     assert max(train) < min(held) and len(held) >= 10 and len(train) >= 30
     assert record["sha256"] == m["sha256"]
+    assert record_sets.changed_data_settings("me") == {}
+    rows = record_sets.verify_sets_of("me", record)  # every face read back as written
+    assert [r["set"] for r in rows] == ["me_train", "me_heldout"] and [r["examples"] for r in rows] == [len(train),
+                                                                                                       len(held)]
+    with pytest.raises(CourseError, match="no longer holds"):  # a split naming a frame the landmark set lacks
+        record_sets.verify_sets_of("me", record | {"held_out_frames": [*held, 10_000]})
+    with pytest.raises(CourseError):  # the sets hold other faces than the split says
+        record_sets.verify_sets_of("me", record | {"train_frames": held, "held_out_frames": train})
     # the same call again reuses the records; a changed recording rewrites them
     again = record_sets.ensure_records("me", progress=False)
     assert again["split_id"] == record["split_id"]
     faces = personal.load_person_data("me", progress=False)
     assert len(faces["train"]) == len(train) and len(faces["held_out"]) == len(held)
     assert faces["train"].points.shape[1:] == (68, 2)
+    record_sets.ensure_records("me", gap=0.2, encoding="raw", progress=False)  # a gap notebook 03 may set
+    assert record_sets.changed_data_settings("me") == {"gap": 0.2}  # the encoding changes no face
 
 
 @pytest.mark.slow

@@ -356,12 +356,8 @@ plt.show()
 # %%
 bare, prefetched = timings[(False, False)]["ms_per_batch"], timings[(False, True)]["ms_per_batch"]
 both = timings[(True, True)]["ms_per_batch"]
-# a comparison of two pipelines timed in this same run, never an absolute speed; a check of speed at the shipped
-# settings (with ENCODING = "raw" there is little decoding left for the cache to save, and load on a shared machine
-# moves single timings by tens of percent)
-checks.expect(both < bare, f"cache + prefetch beat the bare pipeline ({both} vs {bare} ms per batch)",
-              "With these settings reading is already cheap, so the cache has little to save; timings of a few "
-              "passes also move with the machine's load.")
+# two pipelines timed in this same run, compared in words, never asserted: which wins depends on the machine (on a
+# fast one both wait for the 15 ms step) and on its load, which moves single timings by tens of percent
 
 
 def versus(ms: float) -> str:
@@ -421,7 +417,9 @@ try:
     records.write_records("demo", sample.crops[:0], sample.points[:0], folder=demo, progress=False)
 except CourseError as err:
     print("empty:", err)
-print("nothing was written: the index still lists the", records.load_index("demo", demo)["examples"], "faces written before")
+kept = records.load_index("demo", demo)["examples"]
+print("nothing was written: the index still lists the", kept, "faces written before")
+assert kept == 20, "the refused write must leave the old index as it was"
 
 # %% [markdown]
 # An empty input is refused *before* anything is written, and a failed write never replaces the
@@ -447,7 +445,8 @@ print("all record sets pass their checks:", ", ".join(record_sets.RECORD_SETS))
 # of the frames that remain. If notebook 02 has not run for `NAME`, its landmarks are rebuilt now
 # (for `NAME`, not for the sample); a `NAME` that was never recorded stops with an error that says
 # which setting of notebook 01 to use. With `NAME = "sample"` your records are the course's own
-# `sample_train` and `sample_heldout` from section 3.
+# `sample_train` and `sample_heldout` from section 3. Either way, both sets are read back and compared face by face
+# with the landmark set they came from, as section 5 did for the course's sets.
 
 # %%
 if NAME == "sample":
@@ -458,7 +457,9 @@ train_set, held_set = record_sets.record_names(NAME)
 sizes = {n: records.load_index(n)["examples"] for n in (train_set, held_set)}
 print(f"{NAME}: {train_set} {sizes[train_set]} faces, {held_set} {sizes[held_set]} faces "
       f"({len(mine['dropped_frames'])} dropped in the gap)")
-assert sizes[train_set] == len(mine["train_frames"]) and sizes[held_set] == len(mine["held_out_frames"])
+for check in record_sets.verify_sets_of(NAME, mine):  # read back face by face, as section 5 did for the course's sets
+    print(f"{check['set']:18s} {check['images_equal']}/{check['examples']} images identical, "
+          f"largest point difference {check['max_point_error']}")
 assert max(mine["train_frames"]) < min(mine["held_out_frames"]), "every training frame must come before every held-out one"
 
 # %% [markdown]

@@ -485,7 +485,6 @@ for name, r in own_results.items():
     # balanced accuracy: the mean of the per-label recalls, so a rare label counts as much as a common one
     print(f"{name:20s} accuracy {r['accuracy']:.2f}, balanced over the {len(present)} labels present "
           f"{r['balanced_accuracy']:.2f} (always answering the commonest label: {majority:.2f})")
-assert all(np.array(r["confusion"]).sum() == len(mine) for r in own_results.values())
 if NAME == "sample" or not expressions.has_recording(NAME):
     checks.expect(own_results["peer mini-Xception"]["balanced_accuracy"] > 1 / len(present),
                   "the published model beats guessing on the sample people's clear expressions",
