@@ -97,6 +97,9 @@ if NAME != "sample":  # your recording (section 13): checked now, so a missing o
 data = landmark_data.load_face_data(still_repeats=STILL_REPEATS, folder=LANDMARK_DATA)
 for key, d in data.items():
     print(f"{key:13s} {len(d):5d} faces  (record set {d.name})")
+from helpers.record_sets import changed_data_settings
+# faces cut or split otherwise by notebooks 02/03: the checks about the sample print what they find instead of stopping
+checks.data(not changed_data_settings(), f"the sample's faces with {changed_data_settings()} (notebooks 02/03)")
 
 # %%
 stills = data["stills"]
@@ -474,7 +477,7 @@ plt.show()
 # %%
 again = lcnn.train_model("heatmap", data["train"], data["held_out"], seconds=0, max_epochs=EPOCHS, size=INPUT_SIZE,
                          batch_size=BATCH_SIZE, seed=SEED, resume=True)
-assert again.epochs == course.epochs
+assert again.resumed_from == again.epochs == course.epochs, "the finished run was loaded, not trained again"
 
 # %% [markdown]
 # Now a real interruption, on a small run (the original-style net, 4 epochs on the video's training frames
