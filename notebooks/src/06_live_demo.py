@@ -6,7 +6,7 @@
 # was missing (`cv2.cvtColor ... !_src.empty()`), and it called `model.predict` on every frame; the
 # landmark project's live view was "fine if it isn't laggy". This notebook puts the pieces of
 # notebooks 02-05 together into a live pipeline that aims to be **fast** (faster than a webcam's 30 fps on
-# a laptop CPU; a group of four is slower, see section 5b), **steady** (points filtered over time),
+# a laptop CPU; a group of four is slower than one face, see section 5b), **steady** (points filtered over time),
 # **stoppable** (Stop always releases the camera) and **flat in memory**, and it measures each of these
 # instead of hoping; where a target is missed, the notebook says so.
 #
@@ -1005,7 +1005,7 @@ assert len(compared["picked"]) >= 1 and all(len(compared["crops"][c]) == len(com
 #   (median) and 3.5 ms at the 99th percentile (section 5), and the group of four at 1280 px 4.5 and
 #   8.2 ms (section 5b): both well inside the budget, and above the course machine's fps targets (634 and
 #   200 fps against 250 and 110). The lone face's 99th percentile came out over twice its median (the cell printed a
-#   note), the group's under it: a few frames in a hundred take much longer. Section 5b measures what bounds them: dlib's predictor took
+#   note), the group's under it: for one face, about one frame in a hundred takes over twice as long as the median. Section 5b measures what bounds them: dlib's predictor took
 #   0.58 ms per face alone in this run (0.65 ms on the group's faces, and more inside the loop) and holds Python's
 #   GIL, so no thread can take it out of the loop. Alone it caps one face at 1711 fps and four, on one core, at 383
 #   before any other stage runs.
