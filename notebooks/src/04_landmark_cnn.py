@@ -164,11 +164,16 @@ plt.show()
 
 # %% [markdown]
 # Red is point 36, cyan point 45, in every picture: after the mirror the red dot is still on the
-# subject's right eye (the image's left), because the points were renumbered. The check in code:
+# subject's right eye (the image's left), because the points were renumbered. The check in code, which holds for any
+# face: the mirrored picture is the original flipped left-right, and each point sits where its mirror twin was,
+# flipped with the picture (point 36 where point 45 was; x becomes (`INPUT_SIZE` − 1) / `INPUT_SIZE` − x, the
+# pixel centres' mirror).
 
 # %%
 # NBVAL_CHECK_OUTPUT
-assert p_flip[0, 36, 0] < p_flip[0, 45, 0], "after a mirror, point 36 must still be the subject's right eye"
+assert np.allclose(x_flip[0], x0[0][:, ::-1], atol=1e-6), "the mirrored picture is the original flipped left-right"
+twins = p0[0][FLIP_PERMUTATION] * [-1, 1] + [(INPUT_SIZE - 1) / INPUT_SIZE, 0]  # each point's mirror twin, mirrored
+assert np.allclose(p_flip[0], twins, atol=1e-6), "every point moves with the picture and takes its twin's number"
 assert np.array_equal(FLIP_PERMUTATION[FLIP_PERMUTATION], np.arange(68)), "mirroring twice must give the identity"
 print("the mirror keeps every point's meaning")
 
@@ -588,8 +593,8 @@ checks.expect(served_nme < 1.1 * keras_nme, "the saved TFLite file finds the poi
               "The conversion changed the model's answers: compare the two in section 11.")
 
 # %% [markdown]
-# In this run the 8-bit weights made the TFLite call 0.33 ms per face against 0.50 ms with float weights, crop
-# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.40 ms).
+# In this run the 8-bit weights made the TFLite call 0.33 ms per face against 0.49 ms with float weights, crop
+# and mapping back included: the only way of running the course CNN here that beats dlib's predictor (0.47 ms).
 # The rounding cost nothing measurable: 2.63 % against 2.62 % on the held-out frames, 2.87 % against 2.86 % on
 # the other person, 8.53 % against 8.56 % against people's points. The small differences, either way, are chance
 # (the rounded weights land a little differently on each face), not a loss or a gain. What these figures do not show: the speed on another kind
