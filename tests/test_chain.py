@@ -19,8 +19,9 @@ dark room, 1080p 60 fps ...) through the same notebooks: a recording with enough
 through 01-04 and 06, one without stops with a CourseError saying what to record instead; a traceback
 fails. It prints a table (``pytest -s``) and keeps it in ``build/zoo/chain_report.json``. It costs
 about 4 minutes per "personal" case on 2 cores: ``COURSE_ZOO_DEEP=a,b`` runs 04 and 06 for those cases
-only (``none``: for no case; the own-face chain above is ``late_face``'s, so ``none`` skips that case, whose 01-03
-the chain runs with the same settings), ``COURSE_ZOO_UPTO=03_records`` stops every case after 03 (a quick triage).
+only (``none``: for no case; the own-face chain above is ``late_face``'s, so a list without it skips that case, whose
+01-03 the chain runs with the same settings; CI sets ``portrait_untagged``), ``COURSE_ZOO_UPTO=03_records`` stops
+every case after 03 (a quick triage).
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ OWN_FACE_CASE = "late_face"  # the zoo recording that plays the learner's own fa
 @pytest.mark.slow
 def test_own_face_through_the_course(tmp_path, monkeypatch):
     """Also the zoo's deep run of ``late_face`` (04 and 06 after a faceless start), at the chain's larger sizes: CI
-    sets ``COURSE_ZOO_DEEP=none``."""
+    leaves ``late_face`` out of ``COURSE_ZOO_DEEP``."""
     import zoo
     source = str(zoo.build(OWN_FACE_CASE))  # built (or found cached) before COURSE_DATA_DIR moves
     root = tmp_path / "data"
@@ -160,9 +161,10 @@ def test_zoo_recording_through_the_course(case_name, tmp_path, monkeypatch, zoo_
     """Each zoo recording either runs through 01-04 and 06, or stops with a CourseError that tells the learner what to
     record instead; a traceback from anything else fails. 04 and 06 run for the cases with enough of one face."""
     import zoo
-    if case_name == OWN_FACE_CASE and ZOO_DEEP == "none" and not ZOO_UPTO:
+    deep = ZOO_DEEP == "all" or case_name in ZOO_DEEP.split(",")
+    if case_name == OWN_FACE_CASE and not deep and not ZOO_UPTO:
         pytest.skip(f"{OWN_FACE_CASE} goes through 01-04 and 06 in test_own_face_through_the_course (the same 01-03 "
-                    "settings); COURSE_ZOO_DEEP=none is how CI runs both")
+                    "settings); CI runs it there, not here")
     case = zoo.CASES[case_name]
     source = str(zoo.build(case_name))  # built (or found cached) before COURSE_DATA_DIR moves
     root = tmp_path / "data"
@@ -176,7 +178,6 @@ def test_zoo_recording_through_the_course(case_name, tmp_path, monkeypatch, zoo_
     zoo_report[case_name] = row
     stopped = None
     for name, params in ZOO_CHAIN.items():
-        deep = ZOO_DEEP == "all" or case_name in ZOO_DEEP.split(",")
         if name in PERSONAL_ONLY and (case.expect != "personal" or not deep) or (ZOO_UPTO and name > ZOO_UPTO):
             break
         cpu = _children_cpu()
