@@ -140,7 +140,9 @@ def test_profile_splits_the_landmarks_stage():
     # the predictor runs inside the stage; Python 3.12+'s cProfile (built on sys.monitoring) charges its own overhead a
     # little differently between caller and callee (CI on 3.13: predictor 2.485 ms, stage 2.465), hence the margin
     assert 0 < prof["predictor (dlib)"] <= 1.25 * prof["stage"]
-    assert prof["rest"] >= -0.05 * prof["stage"], prof  # the named parts do not add up to more than the stage
+    # every part is reported and lies within the stage (how 3.12+ splits a C call between nested callers differs: on 3.13
+    # "points to NumPy" was charged nearly the predictor's whole time, so the parts are not asserted to add up)
+    assert all(0 <= prof[part] <= 1.25 * prof["stage"] for part in live.costs.PROFILED), prof
 
 
 def test_the_detector_thread_runs_at_lower_priority_where_threads_have_their_own(face_frame):
